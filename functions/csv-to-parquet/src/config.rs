@@ -1,0 +1,81 @@
+//! The function's configuration, read once at cold start.
+
+use crate::layout::Prefixes;
+use tributary_shared::config::{ConfigError, Env, parse, prefix, ratio, string};
+
+/// Settings from the environment; every one has a default.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub prefixes: Prefixes,
+    /// Bucket for curated and quarantine output (`OUTPUT_BUCKET`); the source bucket when unset.
+    pub output_bucket: Option<String>,
+    /// `MAX_REJECT_RATIO`: above this share of rejected rows no curated output is written.
+    pub max_reject_ratio: f64,
+    /// `UPLOAD_PART_MB`: multipart part size.
+    pub part_size: usize,
+    /// `UPLOAD_CONCURRENCY`: parts in flight.
+    pub upload_concurrency: usize,
+    /// `ROW_GROUP_MB`: Parquet row group size (encoded).
+    pub row_group_bytes: usize,
+    /// `BATCH_ROWS`: rows per Arrow batch.
+    pub batch_rows: usize,
+    /// `INFER_SAMPLE_ROWS`: rows sampled when no schema file exists.
+    pub sample_rows: usize,
+}
+
+const MIB: usize = 1024 * 1024;
+
+impl Config {
+    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            prefixes: Prefixes {
+                raw: prefix(env, "RAW_PREFIX", "raw/"),
+                curated: prefix(env, "CURATED_PREFIX", "curated/"),
+                quarantine: prefix(env, "QUARANTINE_PREFIX", "quarantine/"),
+                schemas: prefix(env, "SCHEMA_PREFIX", "schemas/"),
+            },
+            output_bucket: Some(string(env, "OUTPUT_BUCKET", "")).filter(|b| !b.is_empty()),
+            max_reject_ratio: ratio(env, "MAX_REJECT_RATIO", 0.02)?,
+            part_size: parse(env, "UPLOAD_PART_MB", 8_usize)?.max(5) * MIB,
+            upload_concurrency: parse(env, "UPLOAD_CONCURRENCY", 2_usize)?.max(1),
+            row_group_bytes: parse(env, "ROW_GROUP_MB", 32_usize)?.max(1) * MIB,
+            batch_rows: parse(env, "BATCH_ROWS", 32_768_usize)?.max(1),
+            sample_rows: parse(env, "INFER_SAMPLE_ROWS", 10_000_usize)?,
+        })
+    }
+
+    /// Writing into the prefix that triggers the function would loop; refuse such a configuration.
+    pub fn check(self) -> Result<Self, ConfigError> {
+        let p = &self.prefixes;
+        for (name, value) in [("CURATED_PREFIX", &p.curated), ("QUARANTINE_PREFIX", &p.quarantine)] {
+            if self.output_bucket.is_none() && (value.starts_with(p.raw.as_str()) || p.raw.starts_with(value.as_str())) {
+                return Err(ConfigError {
+                    name: name.to_owned(),
+                    value: value.clone(),
+                    reason: format!("overlaps RAW_PREFIX {:?}: the function would trigger itself", p.raw),
+                });
+            }
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn defaults_are_usable() {
+        let c = Config::from_env(&HashMap::new()).and_then(Config::check).expect("defaults");
+        assert_eq!(c.prefixes.raw, "raw/");
+        assert!((c.max_reject_ratio - 0.02).abs() < f64::EPSILON);
+        assert_eq!(c.part_size, 8 * MIB);
+    }
+
+    #[test]
+    fn refuses_outputs_under_the_trigger_prefix() {
+        let env: HashMap<String, String> = [("CURATED_PREFIX".to_owned(), "raw/curated".to_owned())].into();
+        assert!(Config::from_env(&env).and_then(Config::check).is_err());
+    }
+}

@@ -1,0 +1,699 @@
+//! The streaming converter: CSV (optionally gzip) in, Parquet out, rejected rows to a quarantine CSV.
+//!
+//! Pure: it reads a `Read` and writes two `Write`s, so it runs the same under Lambda (S3 streams), in the CLI
+//! (files) and in tests (byte slices). Work is split over two threads: this one parses CSV and builds Arrow
+//! batches; an encoder thread writes Parquet. Memory is bounded by the batch size, two batches in flight and one
+//! row group's encoded bytes, whatever the input size.
+
+use crate::infer::Inferred;
+use crate::schema::{Column, ColumnType, INGESTED_AT_COLUMN, SOURCE_KEY_COLUMN, Schema, SchemaError};
+use crate::values::{DecimalError, parse_bool, parse_date, parse_decimal, parse_f64, parse_i64, parse_timestamp, trim};
+use arrow_array::{
+    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use arrow_buffer::{BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_schema::SchemaRef;
+use chrono::{DateTime, Utc};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use serde::Serialize;
+use std::cell::Cell;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+/// Tuning and lineage for one conversion.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Declared schema; `None` infers one from the first `sample_rows` rows.
+    pub schema: Option<Schema>,
+    /// Written to every row's `_source_key`.
+    pub source_key: String,
+    /// Written to every row's `_ingested_at`.
+    pub ingested_at: DateTime<Utc>,
+    /// Rows per Arrow batch handed to the encoder.
+    pub batch_rows: usize,
+    /// A batch is also handed over once its rows hold this many CSV bytes.
+    pub batch_bytes: usize,
+    /// A Parquet row group is flushed once its encoded size reaches this.
+    pub row_group_bytes: usize,
+    /// Rows read before choosing inferred types.
+    pub sample_rows: usize,
+    /// Extra key/value pairs for the Parquet footer.
+    pub metadata: Vec<(String, String)>,
+}
+
+impl Options {
+    pub fn new(source_key: impl Into<String>, ingested_at: DateTime<Utc>) -> Self {
+        Self {
+            schema: None,
+            source_key: source_key.into(),
+            ingested_at,
+            batch_rows: 32 * 1024,
+            batch_bytes: 8 * 1024 * 1024,
+            row_group_bytes: 32 * 1024 * 1024,
+            sample_rows: 10_000,
+            metadata: Vec::new(),
+        }
+    }
+}
+
+/// Where the schema came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaSource {
+    Declared,
+    Inferred,
+}
+
+/// What a conversion read and wrote.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Data rows read (the header is not a row).
+    pub rows_in: u64,
+    /// Rows written to Parquet.
+    pub rows_out: u64,
+    /// Rows written to the quarantine instead.
+    pub rows_rejected: u64,
+    /// Bytes read from the input as stored (compressed, for gzip).
+    pub bytes_in: u64,
+    /// Bytes of Parquet written.
+    pub bytes_out: u64,
+    pub schema_source: SchemaSource,
+    pub columns: Vec<Column>,
+    /// Input columns the declared schema does not name; they are not in the output.
+    pub ignored_columns: Vec<String>,
+}
+
+impl Summary {
+    /// Rejected rows over all rows (0 for an empty file).
+    pub fn reject_ratio(&self) -> f64 {
+        if self.rows_in == 0 { 0.0 } else { self.rows_rejected as f64 / self.rows_in as f64 }
+    }
+}
+
+/// The quality gate: too large a share of the rows was rejected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("quality gate failed: {rejected} of {total} rows rejected ({ratio:.4} > max {max})")]
+pub struct QualityGateError {
+    pub rejected: u64,
+    pub total: u64,
+    pub ratio: f64,
+    pub max: f64,
+}
+
+/// Applies the quality gate to a finished conversion.
+pub fn quality_gate(summary: &Summary, max_reject_ratio: f64) -> Result<(), QualityGateError> {
+    let ratio = summary.reject_ratio();
+    if ratio > max_reject_ratio {
+        Err(QualityGateError { rejected: summary.rows_rejected, total: summary.rows_in, ratio, max: max_reject_ratio })
+    } else {
+        Ok(())
+    }
+}
+
+/// Why a conversion stopped. Row-level problems are never errors: those rows go to the quarantine.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error("the input is empty (no header row)")]
+    Empty,
+    #[error("the header row is not valid UTF-8: the file must be UTF-8 encoded")]
+    HeaderNotUtf8,
+    #[error("invalid schema: {0}")]
+    Schema(#[from] SchemaError),
+    #[error("the input has no column {0:?}, which the schema declares non-nullable")]
+    MissingColumn(String),
+    #[error("the input has a column named {0:?}, which is reserved for lineage")]
+    ReservedColumn(String),
+    #[error("reading the input failed: {0}")]
+    Read(#[source] io::Error),
+    #[error("writing the output failed: {0}")]
+    Write(#[source] io::Error),
+    #[error("encoding Parquet failed: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    #[error("building Arrow arrays failed: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+}
+
+impl ConvertError {
+    /// Whether the input itself is at fault (as opposed to the environment).
+    pub fn is_input_error(&self) -> bool {
+        match self {
+            Self::Empty | Self::HeaderNotUtf8 | Self::Schema(_) | Self::MissingColumn(_) | Self::ReservedColumn(_) => true,
+            // A corrupt or truncated gzip stream is the input's fault; other read errors are transport trouble.
+            Self::Read(e) => matches!(e.kind(), io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof),
+            Self::Write(_) | Self::Parquet(_) | Self::Arrow(_) => false,
+        }
+    }
+}
+
+fn csv_read_error(e: csv::Error) -> ConvertError {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => ConvertError::Read(io),
+        other => ConvertError::Read(io::Error::new(io::ErrorKind::InvalidData, format!("{other:?}"))),
+    }
+}
+
+/// Converts `input` to Parquet on `output`, writing rejected rows as CSV to `quarantine` (nothing is written
+/// there when every row is good). The caller applies [`quality_gate`] and decides whether to keep the output.
+pub fn convert<R, W, Q>(input: R, output: &mut W, quarantine: &mut Q, opts: &Options) -> Result<Summary, ConvertError>
+where
+    R: Read,
+    W: Write + Send,
+    Q: Write,
+{
+    let bytes_in = Rc::new(Cell::new(0_u64));
+    let text = open(input, Rc::clone(&bytes_in))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(256 * 1024)
+        .from_reader(text);
+
+    let mut record = csv::ByteRecord::new();
+    if !reader.read_byte_record(&mut record).map_err(csv_read_error)? {
+        return Err(ConvertError::Empty);
+    }
+    let header = header_names(&record)?;
+
+    let mut sample = Vec::new();
+    if opts.schema.is_none() {
+        while sample.len() < opts.sample_rows && reader.read_byte_record(&mut record).map_err(csv_read_error)? {
+            sample.push(record.clone());
+        }
+    }
+    let plan = Plan::new(&header, opts.schema.as_ref(), &sample)?;
+    let schema = plan.schema.arrow_schema();
+    let props = writer_properties(opts);
+
+    let mut rows = RowSink::new(&plan, &header, opts, quarantine);
+    std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel::<Msg>(2);
+        let encoder = scope.spawn(|| encode(rx, output, Arc::clone(&schema), props));
+
+        let read_result = (|| -> Result<(), ConvertError> {
+            for rec in &sample {
+                rows.push(rec, &tx)?;
+            }
+            drop(sample);
+            while reader.read_byte_record(&mut record).map_err(csv_read_error)? {
+                rows.push(&record, &tx)?;
+            }
+            rows.flush_batch(&tx)?;
+            rows.finish_quarantine()?;
+            tx.send(Msg::Done).map_err(|_| encoder_gone())
+        })();
+        drop(tx);
+        let encoded = encoder.join().unwrap_or_else(|_| Err(ConvertError::Write(io::Error::other("encoder thread panicked"))));
+        match (read_result, encoded) {
+            // The encoder's own failure explains a reader that could not hand it a batch.
+            (_, Err(enc)) => Err(enc),
+            (Err(read), Ok(_)) => Err(read),
+            (Ok(()), Ok(None)) => Err(encoder_gone()),
+            (Ok(()), Ok(Some(bytes_out))) => Ok(Summary {
+                rows_in: rows.rows_in,
+                rows_out: rows.rows_out,
+                rows_rejected: rows.rows_in - rows.rows_out,
+                bytes_in: bytes_in.get(),
+                bytes_out,
+                schema_source: plan.source,
+                columns: plan.schema.columns.clone(),
+                ignored_columns: plan.ignored.clone(),
+            }),
+        }
+    })
+}
+
+fn encoder_gone() -> ConvertError {
+    ConvertError::Write(io::Error::new(io::ErrorKind::BrokenPipe, "encoder stopped"))
+}
+
+fn writer_properties(opts: &Options) -> WriterProperties {
+    let mut metadata = vec![KeyValue::new("tributary.source_key".to_owned(), opts.source_key.clone())];
+    metadata.extend(opts.metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())));
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_created_by(format!("tributary csv-to-parquet {}", env!("CARGO_PKG_VERSION")))
+        .set_max_row_group_bytes(Some(opts.row_group_bytes.max(1)))
+        .set_max_row_group_row_count(Some(1 << 20))
+        .set_key_value_metadata(Some(metadata))
+        .build()
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input: gzip detection, BOM, byte counting.
+
+struct Counting<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+const BUF: usize = 256 * 1024;
+
+/// Opens the text stream: gunzips when the bytes start with the gzip magic (whatever the name says), and drops
+/// a UTF-8 byte-order mark.
+fn open<'a, R: Read + 'a>(input: R, count: Rc<Cell<u64>>) -> Result<Box<dyn BufRead + 'a>, ConvertError> {
+    let mut raw = BufReader::with_capacity(BUF, Counting { inner: input, count });
+    let head = raw.fill_buf().map_err(ConvertError::Read)?;
+    if head.is_empty() {
+        return Err(ConvertError::Empty);
+    }
+    let mut text: Box<dyn BufRead + 'a> = if head.starts_with(&[0x1f, 0x8b]) {
+        Box::new(BufReader::with_capacity(BUF, flate2::read::MultiGzDecoder::new(raw)))
+    } else {
+        Box::new(raw)
+    };
+    let head = text.fill_buf().map_err(ConvertError::Read)?;
+    if head.is_empty() {
+        return Err(ConvertError::Empty);
+    }
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        text.consume(3);
+    }
+    Ok(text)
+}
+
+/// Header names: trimmed, blanks named `column_N`, duplicates suffixed `_2`, `_3`, ...
+fn header_names(record: &csv::ByteRecord) -> Result<Vec<String>, ConvertError> {
+    let mut names: Vec<String> = Vec::with_capacity(record.len());
+    let mut seen = std::collections::HashSet::new();
+    for (i, field) in record.iter().enumerate() {
+        let text = std::str::from_utf8(field).map_err(|_| ConvertError::HeaderNotUtf8)?;
+        let base = match trim(text) {
+            "" => format!("column_{}", i + 1),
+            t => t.to_owned(),
+        };
+        let mut name = base.clone();
+        let mut n = 2;
+        while !seen.insert(name.clone()) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The plan: which input field feeds which output column.
+
+struct Plan {
+    schema: Schema,
+    /// For each output column, the input field index (`None`: absent, nullable, all nulls).
+    sources: Vec<Option<usize>>,
+    ignored: Vec<String>,
+    source: SchemaSource,
+}
+
+impl Plan {
+    fn new(header: &[String], declared: Option<&Schema>, sample: &[csv::ByteRecord]) -> Result<Self, ConvertError> {
+        if let Some(reserved) = header.iter().find(|h| *h == SOURCE_KEY_COLUMN || *h == INGESTED_AT_COLUMN) {
+            return Err(ConvertError::ReservedColumn(reserved.clone()));
+        }
+        let Some(declared) = declared else {
+            let mut inferred = vec![Inferred::default(); header.len()];
+            for rec in sample.iter().filter(|r| r.len() == header.len()) {
+                for (state, field) in inferred.iter_mut().zip(rec.iter()) {
+                    if let Ok(text) = std::str::from_utf8(field) {
+                        state.observe(text);
+                    }
+                }
+            }
+            let columns = header
+                .iter()
+                .zip(&inferred)
+                .map(|(name, state)| Column { name: name.clone(), column_type: state.column_type(), nullable: true })
+                .collect();
+            return Ok(Self {
+                schema: Schema { columns },
+                sources: (0..header.len()).map(Some).collect(),
+                ignored: Vec::new(),
+                source: SchemaSource::Inferred,
+            });
+        };
+        let find = |name: &str| {
+            header.iter().position(|h| h == name).or_else(|| header.iter().position(|h| h.eq_ignore_ascii_case(name)))
+        };
+        let mut sources = Vec::with_capacity(declared.columns.len());
+        for column in &declared.columns {
+            let source = find(&column.name);
+            if source.is_none() && !column.nullable {
+                return Err(ConvertError::MissingColumn(column.name.clone()));
+            }
+            sources.push(source);
+        }
+        let ignored = header.iter().enumerate().filter(|(i, _)| !sources.contains(&Some(*i))).map(|(_, h)| h.clone()).collect();
+        Ok(Self { schema: declared.clone(), sources, ignored, source: SchemaSource::Declared })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Column builders that can drop a half-appended row.
+
+#[derive(Debug)]
+enum Values {
+    Str { data: Vec<u8>, offsets: Vec<i32> },
+    I64(Vec<i64>),
+    F64(Vec<f64>),
+    Bool(BooleanBufferBuilder),
+    Date(Vec<i32>),
+    Ts(Vec<i64>),
+    Dec(Vec<i128>),
+}
+
+#[derive(Debug)]
+struct ColumnBuilder {
+    column_type: ColumnType,
+    nullable: bool,
+    values: Values,
+    valid: BooleanBufferBuilder,
+}
+
+/// A value that did not fit its column; the message names the column and the problem.
+type FieldError = String;
+
+fn shown(text: &str) -> String {
+    let mut s: String = text.chars().take(64).collect();
+    if s.len() < text.len() {
+        s.push('…');
+    }
+    s
+}
+
+impl ColumnBuilder {
+    fn new(column: &Column, capacity: usize) -> Self {
+        let values = match column.column_type {
+            ColumnType::String => Values::Str { data: Vec::with_capacity(capacity * 16), offsets: vec![0] },
+            ColumnType::Int64 => Values::I64(Vec::with_capacity(capacity)),
+            ColumnType::Float64 => Values::F64(Vec::with_capacity(capacity)),
+            ColumnType::Bool => Values::Bool(BooleanBufferBuilder::new(capacity)),
+            ColumnType::Date => Values::Date(Vec::with_capacity(capacity)),
+            ColumnType::Timestamp => Values::Ts(Vec::with_capacity(capacity)),
+            ColumnType::Decimal { .. } => Values::Dec(Vec::with_capacity(capacity)),
+        };
+        Self { column_type: column.column_type, nullable: column.nullable, values, valid: BooleanBufferBuilder::new(capacity) }
+    }
+
+    fn len(&self) -> usize {
+        self.valid.len()
+    }
+
+    fn push_null(&mut self, name: &str) -> Result<(), FieldError> {
+        if !self.nullable {
+            return Err(format!("column {name:?}: empty value in a non-nullable column"));
+        }
+        match &mut self.values {
+            Values::Str { data, offsets } => offsets.push(offset(data.len())?),
+            Values::I64(v) | Values::Ts(v) => v.push(0),
+            Values::F64(v) => v.push(0.0),
+            Values::Bool(v) => v.append(false),
+            Values::Date(v) => v.push(0),
+            Values::Dec(v) => v.push(0),
+        }
+        self.valid.append(false);
+        Ok(())
+    }
+
+    /// Appends one field (already known to be UTF-8).
+    fn push(&mut self, name: &str, text: &str) -> Result<(), FieldError> {
+        if text.is_empty() {
+            return self.push_null(name);
+        }
+        let bad = |t: ColumnType| format!("column {name:?}: {:?} is not a valid {t}", shown(text));
+        if let Values::Str { data, offsets } = &mut self.values {
+            data.extend_from_slice(text.as_bytes());
+            offsets.push(offset(data.len())?);
+            self.valid.append(true);
+            return Ok(());
+        }
+        let t = trim(text);
+        if t.is_empty() {
+            return self.push_null(name);
+        }
+        match &mut self.values {
+            Values::Str { .. } => {}
+            Values::I64(v) => v.push(parse_i64(t).ok_or_else(|| bad(ColumnType::Int64))?),
+            Values::F64(v) => v.push(parse_f64(t).ok_or_else(|| bad(ColumnType::Float64))?),
+            Values::Bool(v) => v.append(parse_bool(t).ok_or_else(|| bad(ColumnType::Bool))?),
+            Values::Date(v) => v.push(parse_date(t).ok_or_else(|| bad(ColumnType::Date))?),
+            Values::Ts(v) => v.push(parse_timestamp(t).ok_or_else(|| bad(ColumnType::Timestamp))?),
+            Values::Dec(v) => {
+                let ColumnType::Decimal { precision, scale } = self.column_type else { return Err(bad(self.column_type)) };
+                v.push(parse_decimal(t, precision, scale).map_err(|e| match e {
+                    DecimalError::NotANumber => bad(self.column_type),
+                    DecimalError::TooManyFractionDigits => {
+                        format!("column {name:?}: {:?} has more than {scale} decimal places", shown(text))
+                    }
+                    DecimalError::TooManyDigits => {
+                        format!("column {name:?}: {:?} does not fit {}", shown(text), self.column_type)
+                    }
+                })?);
+            }
+        }
+        self.valid.append(true);
+        Ok(())
+    }
+
+    fn truncate(&mut self, len: usize) {
+        if self.len() <= len {
+            return;
+        }
+        self.valid.truncate(len);
+        match &mut self.values {
+            Values::Str { data, offsets } => {
+                offsets.truncate(len + 1);
+                data.truncate(usize::try_from(offsets[len]).unwrap_or(0));
+            }
+            Values::I64(v) | Values::Ts(v) => v.truncate(len),
+            Values::F64(v) => v.truncate(len),
+            Values::Bool(v) => v.truncate(len),
+            Values::Date(v) => v.truncate(len),
+            Values::Dec(v) => v.truncate(len),
+        }
+    }
+
+    /// Takes the built array, leaving the builder empty.
+    fn finish(&mut self, capacity: usize) -> Result<ArrayRef, ConvertError> {
+        let nulls = Some(NullBuffer::new(self.valid.finish())).filter(|n| n.null_count() > 0);
+        self.valid = BooleanBufferBuilder::new(capacity);
+        Ok(match &mut self.values {
+            Values::Str { data, offsets } => {
+                let data = std::mem::replace(data, Vec::with_capacity(data.capacity()));
+                let offsets = std::mem::replace(offsets, vec![0]);
+                Arc::new(StringArray::try_new(OffsetBuffer::new(ScalarBuffer::from(offsets)), Buffer::from_vec(data), nulls)?)
+            }
+            Values::I64(v) => Arc::new(Int64Array::new(ScalarBuffer::from(take(v, capacity)), nulls)),
+            Values::F64(v) => Arc::new(Float64Array::new(ScalarBuffer::from(take(v, capacity)), nulls)),
+            Values::Bool(v) => {
+                let bits = v.finish();
+                *v = BooleanBufferBuilder::new(capacity);
+                Arc::new(BooleanArray::new(bits, nulls))
+            }
+            Values::Date(v) => Arc::new(Date32Array::new(ScalarBuffer::from(take(v, capacity)), nulls)),
+            Values::Ts(v) => Arc::new(TimestampMicrosecondArray::new(ScalarBuffer::from(take(v, capacity)), nulls).with_timezone("UTC")),
+            Values::Dec(v) => {
+                let ColumnType::Decimal { precision, scale } = self.column_type else {
+                    return Err(arrow_schema::ArrowError::InvalidArgumentError("decimal builder without decimal type".into()).into());
+                };
+                Arc::new(Decimal128Array::new(ScalarBuffer::from(take(v, capacity)), nulls).with_precision_and_scale(precision, scale)?)
+            }
+        })
+    }
+}
+
+fn take<T>(v: &mut Vec<T>, capacity: usize) -> Vec<T> {
+    std::mem::replace(v, Vec::with_capacity(capacity))
+}
+
+fn offset(len: usize) -> Result<i32, FieldError> {
+    i32::try_from(len).map_err(|_| "string data in one batch exceeds 2 GiB".to_owned())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rows in, batches and quarantine lines out.
+
+enum Msg {
+    Batch(RecordBatch),
+    Done,
+}
+
+struct RowSink<'q, Q: Write> {
+    builders: Vec<ColumnBuilder>,
+    names: Vec<String>,
+    sources: Vec<Option<usize>>,
+    width: usize,
+    schema: SchemaRef,
+    source_key: String,
+    ingested_at: i64,
+    batch_rows: usize,
+    batch_bytes: usize,
+    pending_bytes: usize,
+    rows_in: u64,
+    rows_out: u64,
+    quarantine: Quarantine<'q, Q>,
+    reasons: Vec<FieldError>,
+}
+
+impl<'q, Q: Write> RowSink<'q, Q> {
+    fn new(plan: &Plan, header: &[String], opts: &Options, quarantine: &'q mut Q) -> Self {
+        let capacity = opts.batch_rows.max(1);
+        Self {
+            builders: plan.schema.columns.iter().map(|c| ColumnBuilder::new(c, capacity)).collect(),
+            names: plan.schema.columns.iter().map(|c| c.name.clone()).collect(),
+            sources: plan.sources.clone(),
+            width: header.len(),
+            schema: plan.schema.arrow_schema(),
+            source_key: opts.source_key.clone(),
+            ingested_at: opts.ingested_at.timestamp_micros(),
+            batch_rows: capacity,
+            batch_bytes: opts.batch_bytes.max(1),
+            pending_bytes: 0,
+            rows_in: 0,
+            rows_out: 0,
+            quarantine: Quarantine { sink: Some(quarantine), writer: None, header: header.to_vec() },
+            reasons: Vec::new(),
+        }
+    }
+
+    fn rows(&self) -> usize {
+        self.builders.first().map_or(0, ColumnBuilder::len)
+    }
+
+    fn push(&mut self, record: &csv::ByteRecord, tx: &SyncSender<Msg>) -> Result<(), ConvertError> {
+        self.rows_in += 1;
+        let line = record.position().map_or(0, csv::Position::line);
+        if record.len() != self.width {
+            let reason = format!("expected {} fields, found {}", self.width, record.len());
+            return self.quarantine.reject(line, &reason, record);
+        }
+        let committed = self.rows();
+        for (j, builder) in self.builders.iter_mut().enumerate() {
+            let pushed = match self.sources[j] {
+                None => builder.push_null(&self.names[j]),
+                Some(i) => match std::str::from_utf8(&record[i]) {
+                    Ok(text) => builder.push(&self.names[j], text),
+                    Err(_) => Err(format!("column {:?}: value is not valid UTF-8", self.names[j])),
+                },
+            };
+            if let Err(reason) = pushed {
+                self.reasons.push(reason);
+            }
+        }
+        if !self.reasons.is_empty() {
+            for builder in &mut self.builders {
+                builder.truncate(committed);
+            }
+            let reason = self.reasons.join("; ");
+            self.reasons.clear();
+            return self.quarantine.reject(line, &reason, record);
+        }
+        self.rows_out += 1;
+        self.pending_bytes += record.as_slice().len();
+        if self.rows() >= self.batch_rows || self.pending_bytes >= self.batch_bytes {
+            self.flush_batch(tx)?;
+        }
+        Ok(())
+    }
+
+    fn flush_batch(&mut self, tx: &SyncSender<Msg>) -> Result<(), ConvertError> {
+        let n = self.rows();
+        if n == 0 {
+            return Ok(());
+        }
+        let mut columns = Vec::with_capacity(self.builders.len() + 2);
+        for builder in &mut self.builders {
+            columns.push(builder.finish(self.batch_rows)?);
+        }
+        columns.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(self.source_key.as_str(), n))));
+        columns.push(Arc::new(TimestampMicrosecondArray::from(vec![self.ingested_at; n]).with_timezone("UTC")));
+        let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)?;
+        self.pending_bytes = 0;
+        tx.send(Msg::Batch(batch)).map_err(|_| encoder_gone())
+    }
+
+    fn finish_quarantine(&mut self) -> Result<(), ConvertError> {
+        if let Some(writer) = self.quarantine.writer.as_mut() {
+            writer.flush().map_err(ConvertError::Write)?;
+        }
+        Ok(())
+    }
+}
+
+/// The quarantine CSV: `_line,_reason,<input columns...>`, then each rejected row's original fields.
+struct Quarantine<'q, Q: Write> {
+    sink: Option<&'q mut Q>,
+    writer: Option<csv::Writer<&'q mut Q>>,
+    header: Vec<String>,
+}
+
+impl<Q: Write> Quarantine<'_, Q> {
+    fn reject(&mut self, line: u64, reason: &str, record: &csv::ByteRecord) -> Result<(), ConvertError> {
+        if self.writer.is_none() {
+            let Some(sink) = self.sink.take() else { return Err(encoder_gone()) };
+            let mut w = csv::WriterBuilder::new().flexible(true).from_writer(sink);
+            w.write_record(["_line", "_reason"].into_iter().chain(self.header.iter().map(String::as_str)))
+                .map_err(write_error)?;
+            self.writer = Some(w);
+        }
+        let Some(w) = self.writer.as_mut() else { return Err(encoder_gone()) };
+        let line = line.to_string();
+        let head: [&[u8]; 2] = [line.as_bytes(), reason.as_bytes()];
+        w.write_record(head.into_iter().chain(record.iter())).map_err(write_error)
+    }
+}
+
+fn write_error(e: csv::Error) -> ConvertError {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => ConvertError::Write(io),
+        other => ConvertError::Write(io::Error::other(format!("{other:?}"))),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The encoder thread.
+
+struct CountingWriter<W> {
+    inner: W,
+    count: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes batches until `Done`, then the footer; returns the bytes written, or `None` when the reader gave up.
+fn encode<W: Write + Send>(rx: Receiver<Msg>, output: &mut W, schema: SchemaRef, props: WriterProperties) -> Result<Option<u64>, ConvertError> {
+    let mut sink = CountingWriter { inner: output, count: 0 };
+    let mut writer = ArrowWriter::try_new(&mut sink, schema, Some(props))?;
+    loop {
+        match rx.recv() {
+            Ok(Msg::Batch(batch)) => writer.write(&batch)?,
+            Ok(Msg::Done) => break,
+            // The reader gave up: leave the output unfinished, the caller discards it.
+            Err(_) => return Ok(None),
+        }
+    }
+    writer.close()?;
+    sink.flush().map_err(ConvertError::Write)?;
+    Ok(Some(sink.count))
+}

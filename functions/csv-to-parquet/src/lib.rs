@@ -1,0 +1,21 @@
+//! `csv-to-parquet`: raw CSV objects (plain or gzip) become typed, validated Parquet; bad rows go to a quarantine
+//! CSV with their line number and reason.
+//!
+//! The core ([`convert`], [`schema`], [`infer`], [`values`]) is pure and has no AWS dependency; the CLI uses it
+//! with default features off. The Lambda handler and its S3 adapter are behind the `lambda` feature.
+
+pub mod convert;
+pub mod infer;
+pub mod layout;
+pub mod schema;
+pub mod values;
+
+#[cfg(feature = "lambda")]
+pub mod config;
+#[cfg(feature = "lambda")]
+pub mod error;
+#[cfg(feature = "lambda")]
+pub mod handler;
+
+pub use convert::{ConvertError, Options, QualityGateError, Summary, convert, quality_gate};
+pub use schema::{ColumnType, Schema};

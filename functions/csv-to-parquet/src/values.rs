@@ -1,0 +1,295 @@
+//! Parsing CSV field text into typed values, exactly: integers, floats, booleans, ISO dates and timestamps,
+//! and decimals without a detour through floating point. These run once per field, so they are hand-written.
+
+/// Trims ASCII whitespace at both ends.
+pub fn trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_ascii_whitespace())
+}
+
+/// A signed 64-bit integer (`-42`, `+7`).
+pub fn parse_i64(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        let digit = i64::from(d - b'0');
+        // Accumulate negatively so i64::MIN parses.
+        v = v.checked_mul(10)?.checked_sub(digit)?;
+    }
+    if neg { Some(v) } else { v.checked_neg() }
+}
+
+/// A 64-bit float in the usual decimal or exponent notation (also `NaN`, `inf`).
+pub fn parse_f64(s: &str) -> Option<f64> {
+    s.parse().ok()
+}
+
+/// `true/false`, `t/f`, `yes/no`, `y/n`, `1/0`, any case.
+pub fn parse_bool(s: &str) -> Option<bool> {
+    if s.len() > 5 {
+        return None;
+    }
+    match s.to_ascii_lowercase().as_str() {
+        "true" | "t" | "yes" | "y" | "1" => Some(true),
+        "false" | "f" | "no" | "n" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    let mut v = 0_u32;
+    for &d in b {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(d - b'0');
+    }
+    Some(v)
+}
+
+const fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if is_leap(y) => 29,
+        _ => 28,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DD` at the start of `b`, as days since the epoch.
+fn date_prefix(b: &[u8]) -> Option<i64> {
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y = i64::from(digits(&b[0..4])?);
+    let m = digits(&b[5..7])?;
+    let d = digits(&b[8..10])?;
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d))
+}
+
+/// An ISO-8601 calendar date `YYYY-MM-DD`, as days since the epoch.
+pub fn parse_date(s: &str) -> Option<i32> {
+    let b = s.as_bytes();
+    if b.len() != 10 {
+        return None;
+    }
+    i32::try_from(date_prefix(b)?).ok()
+}
+
+/// An ISO-8601 timestamp as microseconds since the epoch, UTC: `YYYY-MM-DD[(T| )HH:MM[:SS[.fraction]]][Z|±HH[:MM]]`.
+/// Without an offset the time is taken as UTC; a bare date is midnight UTC. Fractions past microseconds are
+/// truncated.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let days = date_prefix(b)?;
+    let mut micros = days.checked_mul(86_400_000_000)?;
+    let rest = &b[10..];
+    if rest.is_empty() {
+        return Some(micros);
+    }
+    if !matches!(rest[0], b'T' | b't' | b' ') || rest.len() < 6 || rest[3] != b':' {
+        return None;
+    }
+    let hh = i64::from(digits(&rest[1..3])?);
+    let mm = i64::from(digits(&rest[4..6])?);
+    let mut i = 6;
+    let mut ss = 0_i64;
+    if rest.get(i) == Some(&b':') {
+        ss = i64::from(digits(rest.get(i + 1..i + 3)?)?);
+        i += 3;
+    }
+    if hh > 23 || mm > 59 || ss > 59 {
+        return None;
+    }
+    let mut frac = 0_i64;
+    if matches!(rest.get(i), Some(b'.' | b',')) {
+        i += 1;
+        let start = i;
+        while i < rest.len() && rest[i].is_ascii_digit() {
+            if i - start < 6 {
+                frac = frac * 10 + i64::from(rest[i] - b'0');
+            }
+            i += 1;
+        }
+        let n = i - start;
+        if n == 0 {
+            return None;
+        }
+        for _ in n..6 {
+            frac *= 10;
+        }
+    }
+    let offset_secs = match &rest[i..] {
+        [] | [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), tail @ ..] => {
+            let (oh, om) = match tail {
+                [h1, h2] => (digits(&[*h1, *h2])?, 0),
+                [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?),
+                _ => return None,
+            };
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let secs = i64::from(oh * 3600 + om * 60);
+            if *sign == b'-' { -secs } else { secs }
+        }
+        _ => return None,
+    };
+    micros = micros.checked_add(((hh * 3600 + mm * 60 + ss) - offset_secs) * 1_000_000 + frac)?;
+    Some(micros)
+}
+
+/// Why a decimal did not fit its column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecimalError {
+    NotANumber,
+    TooManyFractionDigits,
+    TooManyDigits,
+}
+
+/// A decimal string as an unscaled integer at `scale`, exactly: `"19.99"` at scale 2 is `1999`. More fraction
+/// digits than the scale are refused unless they are zeros (no silent rounding), and so are values with more
+/// than `precision` significant digits.
+pub fn parse_decimal(s: &str, precision: u8, scale: i8) -> Result<i128, DecimalError> {
+    let b = s.as_bytes();
+    let (neg, body) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let (int_part, frac_part) = match body.iter().position(|&c| c == b'.') {
+        Some(p) => (&body[..p], &body[p + 1..]),
+        None => (body, &[][..]),
+    };
+    if int_part.is_empty() && frac_part.is_empty() {
+        return Err(DecimalError::NotANumber);
+    }
+    if !int_part.iter().chain(frac_part).all(u8::is_ascii_digit) {
+        return Err(DecimalError::NotANumber);
+    }
+    let scale = usize::try_from(scale).map_err(|_| DecimalError::NotANumber)?;
+    let (kept, dropped) = frac_part.split_at(frac_part.len().min(scale));
+    if dropped.iter().any(|&c| c != b'0') {
+        return Err(DecimalError::TooManyFractionDigits);
+    }
+    let significant = int_part.iter().skip_while(|&&c| c == b'0').count();
+    if significant + scale > usize::from(precision) {
+        return Err(DecimalError::TooManyDigits);
+    }
+    let mut v: i128 = 0;
+    for &d in int_part.iter().chain(kept) {
+        v = v * 10 + i128::from(d - b'0');
+    }
+    for _ in kept.len()..scale {
+        v *= 10;
+    }
+    Ok(if neg { -v } else { v })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_cover_the_full_i64_range() {
+        assert_eq!(parse_i64("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64("9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64("9223372036854775808"), None);
+        assert_eq!(parse_i64("+42"), Some(42));
+        assert_eq!(parse_i64("4 2"), None);
+        assert_eq!(parse_i64("-"), None);
+        assert_eq!(parse_i64("1.0"), None);
+    }
+
+    #[test]
+    fn booleans_accept_common_spellings() {
+        assert_eq!(parse_bool("TRUE"), Some(true));
+        assert_eq!(parse_bool("n"), Some(false));
+        assert_eq!(parse_bool("0"), Some(false));
+        assert_eq!(parse_bool("maybe"), None);
+    }
+
+    #[test]
+    fn dates_are_validated_against_the_calendar() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2026-11-21"), Some(20_778));
+        assert_eq!(parse_date("2024-02-29"), Some(19_782));
+        assert_eq!(parse_date("2023-02-29"), None);
+        assert_eq!(parse_date("1969-12-31"), Some(-1));
+        assert_eq!(parse_date("2026-13-01"), None);
+        assert_eq!(parse_date("2026-1-01"), None);
+    }
+
+    #[test]
+    fn timestamps_honour_offsets_and_fractions() {
+        let base = 20_778_i64 * 86_400_000_000 + 10 * 3_600_000_000;
+        assert_eq!(parse_timestamp("2026-11-21T10:00:00Z"), Some(base));
+        assert_eq!(parse_timestamp("2026-11-21 10:00:00"), Some(base));
+        assert_eq!(parse_timestamp("2026-11-21T10:00"), Some(base));
+        assert_eq!(parse_timestamp("2026-11-21T11:30:00+01:30"), Some(base));
+        assert_eq!(parse_timestamp("2026-11-21T05:00:00-0500"), Some(base));
+        assert_eq!(parse_timestamp("2026-11-21T12:00:00+02"), Some(base));
+        assert_eq!(parse_timestamp("2026-11-21T10:00:00.5Z"), Some(base + 500_000));
+        assert_eq!(parse_timestamp("2026-11-21T10:00:00.123456789Z"), Some(base + 123_456));
+        assert_eq!(parse_timestamp("2026-11-21"), Some(base - 10 * 3_600_000_000));
+    }
+
+    #[test]
+    fn timestamps_reject_out_of_range_fields_and_junk() {
+        assert_eq!(parse_timestamp("2026-11-21T24:00:00Z"), None);
+        assert_eq!(parse_timestamp("2026-11-21T10:60:00Z"), None);
+        assert_eq!(parse_timestamp("2026-11-21T10:00:00.Z"), None);
+        assert_eq!(parse_timestamp("2026-11-21T10:00:00 UTC"), None);
+        assert_eq!(parse_timestamp("2026-11-21X10:00:00"), None);
+        assert_eq!(parse_timestamp("21/11/2026"), None);
+    }
+
+    #[test]
+    fn decimals_are_exact() {
+        assert_eq!(parse_decimal("19.99", 12, 2), Ok(1999));
+        assert_eq!(parse_decimal("-0.1", 12, 2), Ok(-10));
+        assert_eq!(parse_decimal("7", 12, 2), Ok(700));
+        assert_eq!(parse_decimal(".5", 12, 2), Ok(50));
+        assert_eq!(parse_decimal("3.", 12, 2), Ok(300));
+        assert_eq!(parse_decimal("1.230", 12, 2), Ok(123));
+        assert_eq!(parse_decimal("99999999999999999999999999999999999999", 38, 0), Ok(99_999_999_999_999_999_999_999_999_999_999_999_999));
+    }
+
+    #[test]
+    fn decimals_refuse_rounding_and_overflow() {
+        assert_eq!(parse_decimal("1.234", 12, 2), Err(DecimalError::TooManyFractionDigits));
+        assert_eq!(parse_decimal("12345678901", 12, 2), Err(DecimalError::TooManyDigits));
+        assert_eq!(parse_decimal("0001234567890.5", 12, 2), Ok(123_456_789_050));
+        assert_eq!(parse_decimal("1e5", 12, 2), Err(DecimalError::NotANumber));
+        assert_eq!(parse_decimal(".", 12, 2), Err(DecimalError::NotANumber));
+        assert_eq!(parse_decimal("", 12, 2), Err(DecimalError::NotANumber));
+    }
+}

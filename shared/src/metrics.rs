@@ -1,0 +1,72 @@
+//! Metrics as CloudWatch Embedded Metric Format: one JSON line on stdout per record, which Lambda turns into
+//! metrics without an API call on the hot path.
+
+use serde_json::{Map, Value, json};
+use std::io::Write;
+
+/// One EMF record: a namespace, dimensions and named values.
+#[derive(Debug, Clone)]
+pub struct MetricSet {
+    namespace: String,
+    dimensions: Vec<(String, String)>,
+    values: Vec<(String, f64, &'static str)>,
+}
+
+impl MetricSet {
+    pub fn new(namespace: &str) -> Self {
+        Self { namespace: namespace.to_owned(), dimensions: Vec::new(), values: Vec::new() }
+    }
+
+    pub fn dimension(mut self, name: &str, value: &str) -> Self {
+        self.dimensions.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Adds a value; `unit` is a CloudWatch unit name such as `Count`, `Bytes` or `Milliseconds`.
+    pub fn value(mut self, name: &str, value: f64, unit: &'static str) -> Self {
+        self.values.push((name.to_owned(), value, unit));
+        self
+    }
+
+    /// The EMF document for `timestamp_ms`.
+    pub fn to_json(&self, timestamp_ms: i64) -> Value {
+        let mut root = Map::new();
+        for (k, v) in &self.dimensions {
+            root.insert(k.clone(), Value::String(v.clone()));
+        }
+        for (k, v, _) in &self.values {
+            root.insert(k.clone(), json!(v));
+        }
+        let dims: Vec<&str> = self.dimensions.iter().map(|(k, _)| k.as_str()).collect();
+        let metrics: Vec<Value> = self.values.iter().map(|(k, _, unit)| json!({"Name": k, "Unit": unit})).collect();
+        root.insert(
+            "_aws".to_owned(),
+            json!({
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{"Namespace": self.namespace, "Dimensions": [dims], "Metrics": metrics}],
+            }),
+        );
+        Value::Object(root)
+    }
+
+    /// Writes the record to stdout as one line. Failures to write metrics never fail the caller.
+    pub fn emit(&self) {
+        let line = self.to_json(chrono::Utc::now().timestamp_millis()).to_string();
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emf_document_names_every_metric_and_dimension() {
+        let doc = MetricSet::new("Tributary").dimension("Function", "csv-to-parquet").value("RowsIn", 3.0, "Count").to_json(1);
+        assert_eq!(doc["Function"], "csv-to-parquet");
+        assert_eq!(doc["RowsIn"], 3.0);
+        assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0], "Function");
+        assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"], "Count");
+    }
+}
