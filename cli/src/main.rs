@@ -1,1 +1,31 @@
-fn main() {}
+//! `tributary`: the functions' pure cores, offline. `main` only maps a command's result to an exit code.
+
+mod commands;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tributary",
+    version,
+    about = "Tributary data-pipeline tools, offline (no AWS needed)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Convert a CSV (or gzip CSV) file to typed Parquet, quarantining bad rows.
+    Convert(commands::convert::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Convert(args) => commands::convert::run(&args),
+    }
+}

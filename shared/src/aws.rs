@@ -11,7 +11,9 @@ pub use aws_config::SdkConfig;
 
 /// Loads the SDK configuration from the environment (region, credentials, endpoint override).
 pub async fn load_config() -> SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
 }
 
 /// A failed AWS call, with its class and enough context to act on it.
@@ -26,16 +28,35 @@ pub struct AwsError {
 
 impl AwsError {
     /// Classifies an SDK error from `operation` on `target` (a bucket/key, a table, ...).
-    pub fn from_sdk<E>(operation: &'static str, target: impl Into<String>, err: &SdkError<E, HttpResponse>) -> Self
+    pub fn from_sdk<E>(
+        operation: &'static str,
+        target: impl Into<String>,
+        err: &SdkError<E, HttpResponse>,
+    ) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        Self { operation, target: target.into(), kind: kind_of(err), message: DisplayErrorContext(err).to_string() }
+        Self {
+            operation,
+            target: target.into(),
+            kind: kind_of(err),
+            message: DisplayErrorContext(err).to_string(),
+        }
     }
 
     /// An error that did not come from the SDK (a broken stream, a failed task).
-    pub fn other(operation: &'static str, target: impl Into<String>, kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { operation, target: target.into(), kind, message: message.into() }
+    pub fn other(
+        operation: &'static str,
+        target: impl Into<String>,
+        kind: ErrorKind,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            operation,
+            target: target.into(),
+            kind,
+            message: message.into(),
+        }
     }
 }
 
@@ -52,7 +73,10 @@ pub fn kind_of<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Erro
         SdkError::DispatchFailure(f) if f.is_timeout() => ErrorKind::Timeout,
         SdkError::DispatchFailure(f) if f.is_user() => ErrorKind::Internal,
         SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => ErrorKind::ServiceUnavailable,
-        SdkError::ServiceError(ctx) => classify(ctx.raw().status().as_u16(), ctx.err().code().unwrap_or_default()),
+        SdkError::ServiceError(ctx) => classify(
+            ctx.raw().status().as_u16(),
+            ctx.err().code().unwrap_or_default(),
+        ),
         _ => ErrorKind::Internal,
     }
 }
@@ -60,10 +84,22 @@ pub fn kind_of<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Erro
 /// Classifies a service error by its code, falling back to the HTTP status.
 pub fn classify(status: u16, code: &str) -> ErrorKind {
     match code {
-        "SlowDown" | "Throttling" | "ThrottlingException" | "ThrottledException" | "TooManyRequestsException"
-        | "RequestLimitExceeded" | "ProvisionedThroughputExceededException" => ErrorKind::Throttled,
-        "NoSuchKey" | "NoSuchBucket" | "NoSuchUpload" | "NotFound" | "ResourceNotFoundException" => ErrorKind::NotFound,
-        "AccessDenied" | "AccessDeniedException" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" => ErrorKind::AccessDenied,
+        "SlowDown"
+        | "Throttling"
+        | "ThrottlingException"
+        | "ThrottledException"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded"
+        | "ProvisionedThroughputExceededException" => ErrorKind::Throttled,
+        "NoSuchKey"
+        | "NoSuchBucket"
+        | "NoSuchUpload"
+        | "NotFound"
+        | "ResourceNotFoundException" => ErrorKind::NotFound,
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "InvalidAccessKeyId"
+        | "SignatureDoesNotMatch" => ErrorKind::AccessDenied,
         "RequestTimeout" | "RequestTimeoutException" => ErrorKind::Timeout,
         "InternalError" | "InternalFailure" | "ServiceUnavailable" => ErrorKind::ServiceUnavailable,
         _ => match status {

@@ -70,7 +70,10 @@ impl ErrorKind {
 
     /// Whether running the same input again, later, can succeed.
     pub const fn retryable(self) -> bool {
-        matches!(self, Self::Throttled | Self::ServiceUnavailable | Self::Timeout)
+        matches!(
+            self,
+            Self::Throttled | Self::ServiceUnavailable | Self::Timeout
+        )
     }
 }
 
@@ -123,7 +126,11 @@ mod tests {
 
     #[test]
     fn only_transient_kinds_are_retryable() {
-        let retryable: Vec<_> = ErrorKind::ALL.iter().filter(|k| k.retryable()).map(|k| k.as_str()).collect();
+        let retryable: Vec<_> = ErrorKind::ALL
+            .iter()
+            .filter(|k| k.retryable())
+            .map(|k| k.as_str())
+            .collect();
         assert_eq!(retryable, ["Throttled", "ServiceUnavailable", "Timeout"]);
     }
 

@@ -23,7 +23,9 @@ pub struct ObjectRef {
 /// Why an event could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EventError {
-    #[error("event is not an S3 notification, an EventBridge Object Created event or a {{bucket, key}} payload")]
+    #[error(
+        "event is not an S3 notification, an EventBridge Object Created event or a {{bucket, key}} payload"
+    )]
     UnknownShape,
     #[error("event field {field} is missing or not a string")]
     MissingField { field: &'static str },
@@ -101,11 +103,16 @@ struct TaskPayload {
 /// `s3:TestEvent` S3 sends when a notification is configured) are left out.
 pub fn objects_created(event: &Value) -> Result<Vec<ObjectRef>, EventError> {
     if event.get("Records").is_some() {
-        let n: Notification = serde_json::from_value(event.clone()).map_err(|_| EventError::UnknownShape)?;
+        let n: Notification =
+            serde_json::from_value(event.clone()).map_err(|_| EventError::UnknownShape)?;
         return n
             .records
             .into_iter()
-            .filter(|r| r.event_name.as_deref().is_none_or(|name| name.starts_with("ObjectCreated")))
+            .filter(|r| {
+                r.event_name
+                    .as_deref()
+                    .is_none_or(|name| name.starts_with("ObjectCreated"))
+            })
             .map(|r| {
                 Ok(ObjectRef {
                     key: url_decode_key(&r.s3.object.key)?,
@@ -118,7 +125,8 @@ pub fn objects_created(event: &Value) -> Result<Vec<ObjectRef>, EventError> {
             .collect();
     }
     if event.get("detail-type").is_some() {
-        let e: EventBridge = serde_json::from_value(event.clone()).map_err(|_| EventError::UnknownShape)?;
+        let e: EventBridge =
+            serde_json::from_value(event.clone()).map_err(|_| EventError::UnknownShape)?;
         if e.detail_type != "Object Created" {
             return Ok(Vec::new());
         }
@@ -132,7 +140,11 @@ pub fn objects_created(event: &Value) -> Result<Vec<ObjectRef>, EventError> {
     }
     if event.get("bucket").is_some() || event.get("key").is_some() {
         let t: TaskPayload = serde_json::from_value(event.clone()).map_err(|_| {
-            let field = if event.get("bucket").and_then(Value::as_str).is_none() { "bucket" } else { "key" };
+            let field = if event.get("bucket").and_then(Value::as_str).is_none() {
+                "bucket"
+            } else {
+                "key"
+            };
             EventError::MissingField { field }
         })?;
         return Ok(vec![ObjectRef {
@@ -151,12 +163,17 @@ fn unquote(etag: String) -> String {
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>, EventError> {
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|_| EventError::BadTime(s.to_owned()))
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| EventError::BadTime(s.to_owned()))
 }
 
 /// Decodes an S3 event key: `+` is a space, then `%XX` escapes are bytes of UTF-8.
 pub fn url_decode_key(key: &str) -> Result<String, EventError> {
-    let bad = |reason| EventError::BadKeyEncoding { key: key.to_owned(), reason };
+    let bad = |reason| EventError::BadKeyEncoding {
+        key: key.to_owned(),
+        reason,
+    };
     let bytes = key.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -164,7 +181,9 @@ pub fn url_decode_key(key: &str) -> Result<String, EventError> {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3).ok_or_else(|| bad("truncated % escape"))?;
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .ok_or_else(|| bad("truncated % escape"))?;
                 let hi = hex_value(hex[0]).ok_or_else(|| bad("non-hex digit in % escape"))?;
                 let lo = hex_value(hex[1]).ok_or_else(|| bad("non-hex digit in % escape"))?;
                 out.push(hi << 4 | lo);
@@ -193,14 +212,28 @@ mod tests {
 
     #[test]
     fn decodes_plus_as_space_and_percent_escapes_as_utf8() {
-        assert_eq!(url_decode_key("raw/orders/my+file%C3%A9+%2B1.csv").ok().as_deref(), Some("raw/orders/my fileé +1.csv"));
+        assert_eq!(
+            url_decode_key("raw/orders/my+file%C3%A9+%2B1.csv")
+                .ok()
+                .as_deref(),
+            Some("raw/orders/my fileé +1.csv")
+        );
     }
 
     #[test]
     fn rejects_broken_escapes() {
-        assert!(matches!(url_decode_key("a%2"), Err(EventError::BadKeyEncoding { .. })));
-        assert!(matches!(url_decode_key("a%zz"), Err(EventError::BadKeyEncoding { .. })));
-        assert!(matches!(url_decode_key("a%FF"), Err(EventError::BadKeyEncoding { .. })));
+        assert!(matches!(
+            url_decode_key("a%2"),
+            Err(EventError::BadKeyEncoding { .. })
+        ));
+        assert!(matches!(
+            url_decode_key("a%zz"),
+            Err(EventError::BadKeyEncoding { .. })
+        ));
+        assert!(matches!(
+            url_decode_key("a%FF"),
+            Err(EventError::BadKeyEncoding { .. })
+        ));
     }
 
     #[test]
@@ -215,7 +248,10 @@ mod tests {
         assert_eq!(objects.len(), 1);
         assert_eq!(objects[0].key, "raw/x/a b.csv");
         assert_eq!(objects[0].etag.as_deref(), Some("abc"));
-        assert_eq!(objects[0].event_time.map(|t| t.to_rfc3339()).as_deref(), Some("2026-11-21T10:00:00+00:00"));
+        assert_eq!(
+            objects[0].event_time.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-11-21T10:00:00+00:00")
+        );
     }
 
     #[test]
@@ -229,14 +265,21 @@ mod tests {
 
     #[test]
     fn takes_task_payload_keys_literally() {
-        let objects = objects_created(&json!({"bucket": "b", "key": "raw/x/a+b%20.csv"})).expect("valid payload");
+        let objects = objects_created(&json!({"bucket": "b", "key": "raw/x/a+b%20.csv"}))
+            .expect("valid payload");
         assert_eq!(objects[0].key, "raw/x/a+b%20.csv");
         assert_eq!(objects[0].event_time, None);
     }
 
     #[test]
     fn names_the_missing_field() {
-        assert_eq!(objects_created(&json!({"bucket": "b"})), Err(EventError::MissingField { field: "key" }));
-        assert_eq!(objects_created(&json!({"hello": 1})), Err(EventError::UnknownShape));
+        assert_eq!(
+            objects_created(&json!({"bucket": "b"})),
+            Err(EventError::MissingField { field: "key" })
+        );
+        assert_eq!(
+            objects_created(&json!({"hello": 1})),
+            Err(EventError::UnknownShape)
+        );
     }
 }

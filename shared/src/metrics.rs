@@ -14,7 +14,11 @@ pub struct MetricSet {
 
 impl MetricSet {
     pub fn new(namespace: &str) -> Self {
-        Self { namespace: namespace.to_owned(), dimensions: Vec::new(), values: Vec::new() }
+        Self {
+            namespace: namespace.to_owned(),
+            dimensions: Vec::new(),
+            values: Vec::new(),
+        }
     }
 
     pub fn dimension(mut self, name: &str, value: &str) -> Self {
@@ -38,7 +42,11 @@ impl MetricSet {
             root.insert(k.clone(), json!(v));
         }
         let dims: Vec<&str> = self.dimensions.iter().map(|(k, _)| k.as_str()).collect();
-        let metrics: Vec<Value> = self.values.iter().map(|(k, _, unit)| json!({"Name": k, "Unit": unit})).collect();
+        let metrics: Vec<Value> = self
+            .values
+            .iter()
+            .map(|(k, _, unit)| json!({"Name": k, "Unit": unit}))
+            .collect();
         root.insert(
             "_aws".to_owned(),
             json!({
@@ -51,7 +59,9 @@ impl MetricSet {
 
     /// Writes the record to stdout as one line. Failures to write metrics never fail the caller.
     pub fn emit(&self) {
-        let line = self.to_json(chrono::Utc::now().timestamp_millis()).to_string();
+        let line = self
+            .to_json(chrono::Utc::now().timestamp_millis())
+            .to_string();
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
     }
@@ -63,10 +73,19 @@ mod tests {
 
     #[test]
     fn emf_document_names_every_metric_and_dimension() {
-        let doc = MetricSet::new("Tributary").dimension("Function", "csv-to-parquet").value("RowsIn", 3.0, "Count").to_json(1);
+        let doc = MetricSet::new("Tributary")
+            .dimension("Function", "csv-to-parquet")
+            .value("RowsIn", 3.0, "Count")
+            .to_json(1);
         assert_eq!(doc["Function"], "csv-to-parquet");
         assert_eq!(doc["RowsIn"], 3.0);
-        assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0], "Function");
-        assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"], "Count");
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0],
+            "Function"
+        );
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"],
+            "Count"
+        );
     }
 }

@@ -4,7 +4,12 @@ use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
 /// `year=YYYY/month=MM/day=DD`
 pub fn date_path(date: NaiveDate) -> String {
-    format!("year={:04}/month={:02}/day={:02}", date.year(), date.month(), date.day())
+    format!(
+        "year={:04}/month={:02}/day={:02}",
+        date.year(),
+        date.month(),
+        date.day()
+    )
 }
 
 /// `year=YYYY/month=MM/day=DD/hour=HH` in UTC.
@@ -35,12 +40,18 @@ mod tests {
 
     #[test]
     fn hour_paths_use_utc() {
-        let t = Utc.with_ymd_and_hms(2026, 11, 21, 7, 59, 59).single().expect("valid time");
+        let t = Utc
+            .with_ymd_and_hms(2026, 11, 21, 7, 59, 59)
+            .single()
+            .expect("valid time");
         assert_eq!(hour_path(t), "year=2026/month=11/day=21/hour=07");
     }
 
     #[test]
     fn join_ignores_empty_segments_and_extra_slashes() {
-        assert_eq!(join(&["curated/", "", "/orders", "year=2026/", "a.parquet"]), "curated/orders/year=2026/a.parquet");
+        assert_eq!(
+            join(&["curated/", "", "/orders", "year=2026/", "a.parquet"]),
+            "curated/orders/year=2026/a.parquet"
+        );
     }
 }

@@ -36,7 +36,11 @@ pub struct ObjectStream {
 }
 
 /// Opens `key` for streaming.
-pub async fn get_stream(client: &Client, bucket: &str, key: &str) -> Result<ObjectStream, AwsError> {
+pub async fn get_stream(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<ObjectStream, AwsError> {
     let out = client
         .get_object()
         .bucket(bucket)
@@ -52,7 +56,12 @@ pub async fn get_stream(client: &Client, bucket: &str, key: &str) -> Result<Obje
 }
 
 /// Reads a small object whole, or `None` when it does not exist. Objects over `max_bytes` are refused.
-pub async fn get_optional(client: &Client, bucket: &str, key: &str, max_bytes: u64) -> Result<Option<Bytes>, AwsError> {
+pub async fn get_optional(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    max_bytes: u64,
+) -> Result<Option<Bytes>, AwsError> {
     let object = match get_stream(client, bucket, key).await {
         Ok(o) => o,
         Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
@@ -67,7 +76,12 @@ pub async fn get_optional(client: &Client, bucket: &str, key: &str, max_bytes: u
         ));
     }
     let data = object.body.collect().await.map_err(|e| {
-        AwsError::other("GetObject", target(bucket, key), ErrorKind::ServiceUnavailable, e.to_string())
+        AwsError::other(
+            "GetObject",
+            target(bucket, key),
+            ErrorKind::ServiceUnavailable,
+            e.to_string(),
+        )
     })?;
     Ok(Some(data.into_bytes()))
 }
@@ -80,21 +94,38 @@ pub struct ObjectHead {
 }
 
 /// The size and user metadata of `key`, or `None` when it does not exist.
-pub async fn head(client: &Client, bucket: &str, key: &str) -> Result<Option<ObjectHead>, AwsError> {
+pub async fn head(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<ObjectHead>, AwsError> {
     match client.head_object().bucket(bucket).key(key).send().await {
         Ok(out) => Ok(Some(ObjectHead {
-            size: out.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+            size: out
+                .content_length()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0),
             metadata: out.metadata().cloned().unwrap_or_default(),
         })),
         Err(e) => {
             let err = AwsError::from_sdk("HeadObject", target(bucket, key), &e);
-            if err.kind == ErrorKind::NotFound { Ok(None) } else { Err(err) }
+            if err.kind == ErrorKind::NotFound {
+                Ok(None)
+            } else {
+                Err(err)
+            }
         }
     }
 }
 
 /// Writes a whole object.
-pub async fn put(client: &Client, bucket: &str, key: &str, body: Bytes, content_type: &str) -> Result<(), AwsError> {
+pub async fn put(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    body: Bytes,
+    content_type: &str,
+) -> Result<(), AwsError> {
     client
         .put_object()
         .bucket(bucket)
@@ -166,14 +197,24 @@ impl S3Writer {
         let part_size = spec.part_size;
         let target = target(&spec.bucket, &spec.key);
         let task = runtime.spawn(upload(client, spec, rx));
-        Self { buf: Vec::with_capacity(part_size), part_size, tx: Some(tx), task: Some(task), runtime, target }
+        Self {
+            buf: Vec::with_capacity(part_size),
+            part_size,
+            tx: Some(tx),
+            task: Some(task),
+            runtime,
+            target,
+        }
     }
 
     fn send(&mut self, msg: Msg) -> io::Result<()> {
         let sent = self.tx.as_ref().map(|tx| tx.blocking_send(msg));
         match sent {
             Some(Ok(())) => Ok(()),
-            _ => Err(io::Error::new(io::ErrorKind::BrokenPipe, format!("upload to {} stopped", self.target))),
+            _ => Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                format!("upload to {} stopped", self.target),
+            )),
         }
     }
 
@@ -181,10 +222,20 @@ impl S3Writer {
     fn join(&mut self) -> Result<Option<Uploaded>, AwsError> {
         self.tx = None;
         let task = self.task.take().ok_or_else(|| {
-            AwsError::other("Upload", self.target.clone(), ErrorKind::Internal, "writer already finished")
+            AwsError::other(
+                "Upload",
+                self.target.clone(),
+                ErrorKind::Internal,
+                "writer already finished",
+            )
         })?;
         self.runtime.block_on(task).map_err(|e| {
-            AwsError::other("Upload", self.target.clone(), ErrorKind::Internal, format!("uploader task failed: {e}"))
+            AwsError::other(
+                "Upload",
+                self.target.clone(),
+                ErrorKind::Internal,
+                format!("uploader task failed: {e}"),
+            )
         })?
     }
 
@@ -192,8 +243,17 @@ impl S3Writer {
     pub fn finish(mut self) -> Result<Uploaded, AwsError> {
         let last = Bytes::from(std::mem::take(&mut self.buf));
         // If a send fails the uploader stopped early, and its own error says why.
-        let _ = self.send(Msg::Part(last)).and_then(|()| self.send(Msg::Finish));
-        self.join()?.ok_or_else(|| AwsError::other("Upload", self.target.clone(), ErrorKind::Internal, "upload stopped before it finished"))
+        let _ = self
+            .send(Msg::Part(last))
+            .and_then(|()| self.send(Msg::Finish));
+        self.join()?.ok_or_else(|| {
+            AwsError::other(
+                "Upload",
+                self.target.clone(),
+                ErrorKind::Internal,
+                "upload stopped before it finished",
+            )
+        })
     }
 
     /// Abandons the upload; no object is written. Returns the uploader's error if it had already failed, which
@@ -225,7 +285,11 @@ impl Drop for S3Writer {
     }
 }
 
-async fn upload(client: Client, spec: UploadSpec, mut rx: mpsc::Receiver<Msg>) -> Result<Option<Uploaded>, AwsError> {
+async fn upload(
+    client: Client,
+    spec: UploadSpec,
+    mut rx: mpsc::Receiver<Msg>,
+) -> Result<Option<Uploaded>, AwsError> {
     let target = target(&spec.bucket, &spec.key);
     let mut pending: Option<Bytes> = None;
     let mut upload_id: Option<String> = None;
@@ -239,7 +303,9 @@ async fn upload(client: Client, spec: UploadSpec, mut rx: mpsc::Receiver<Msg>) -
             match rx.recv().await {
                 Some(Msg::Part(part)) => {
                     bytes += part.len() as u64;
-                    let Some(previous) = pending.replace(part) else { continue };
+                    let Some(previous) = pending.replace(part) else {
+                        continue;
+                    };
                     let id = match &upload_id {
                         Some(id) => id.clone(),
                         None => {
@@ -251,7 +317,14 @@ async fn upload(client: Client, spec: UploadSpec, mut rx: mpsc::Receiver<Msg>) -
                     while in_flight.len() >= spec.concurrency {
                         completed.push(joined(in_flight.join_next().await, &target)?);
                     }
-                    in_flight.spawn(upload_part(client.clone(), spec.bucket.clone(), spec.key.clone(), id, next_part, previous));
+                    in_flight.spawn(upload_part(
+                        client.clone(),
+                        spec.bucket.clone(),
+                        spec.key.clone(),
+                        id,
+                        next_part,
+                        previous,
+                    ));
                     next_part += 1;
                 }
                 Some(Msg::Finish) => {
@@ -261,7 +334,14 @@ async fn upload(client: Client, spec: UploadSpec, mut rx: mpsc::Receiver<Msg>) -
                         return Ok(Some(Uploaded { bytes, parts: 1 }));
                     };
                     if !last.is_empty() || completed.len() + in_flight.len() == 0 {
-                        in_flight.spawn(upload_part(client.clone(), spec.bucket.clone(), spec.key.clone(), id.clone(), next_part, last));
+                        in_flight.spawn(upload_part(
+                            client.clone(),
+                            spec.bucket.clone(),
+                            spec.key.clone(),
+                            id.clone(),
+                            next_part,
+                            last,
+                        ));
                     }
                     while !in_flight.is_empty() {
                         completed.push(joined(in_flight.join_next().await, &target)?);
@@ -273,10 +353,16 @@ async fn upload(client: Client, spec: UploadSpec, mut rx: mpsc::Receiver<Msg>) -
                         .bucket(&spec.bucket)
                         .key(&spec.key)
                         .upload_id(&id)
-                        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(std::mem::take(&mut completed))).build())
+                        .multipart_upload(
+                            CompletedMultipartUpload::builder()
+                                .set_parts(Some(std::mem::take(&mut completed)))
+                                .build(),
+                        )
                         .send()
                         .await
-                        .map_err(|e| AwsError::from_sdk("CompleteMultipartUpload", target.clone(), &e))?;
+                        .map_err(|e| {
+                            AwsError::from_sdk("CompleteMultipartUpload", target.clone(), &e)
+                        })?;
                     upload_id = None;
                     return Ok(Some(Uploaded { bytes, parts }));
                 }
@@ -291,7 +377,13 @@ async fn upload(client: Client, spec: UploadSpec, mut rx: mpsc::Receiver<Msg>) -
         in_flight.abort_all();
         if let Some(id) = upload_id {
             // Best effort: a leftover incomplete upload is also removed by the bucket's lifecycle rule.
-            let aborted = client.abort_multipart_upload().bucket(&spec.bucket).key(&spec.key).upload_id(id).send().await;
+            let aborted = client
+                .abort_multipart_upload()
+                .bucket(&spec.bucket)
+                .key(&spec.key)
+                .upload_id(id)
+                .send()
+                .await;
             if let Err(e) = aborted {
                 tracing::warn!(target = %target, error = %AwsError::from_sdk("AbortMultipartUpload", target.clone(), &e), "could not abort multipart upload");
             }
@@ -306,8 +398,18 @@ fn joined(
 ) -> Result<CompletedPart, AwsError> {
     match next {
         Some(Ok(part)) => part,
-        Some(Err(e)) => Err(AwsError::other("UploadPart", target, ErrorKind::Internal, e.to_string())),
-        None => Err(AwsError::other("UploadPart", target, ErrorKind::Internal, "no part in flight")),
+        Some(Err(e)) => Err(AwsError::other(
+            "UploadPart",
+            target,
+            ErrorKind::Internal,
+            e.to_string(),
+        )),
+        None => Err(AwsError::other(
+            "UploadPart",
+            target,
+            ErrorKind::Internal,
+            "no part in flight",
+        )),
     }
 }
 
@@ -320,13 +422,27 @@ async fn create(client: &Client, spec: &UploadSpec) -> Result<String, AwsError> 
         .set_metadata(Some(spec.metadata.clone()))
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("CreateMultipartUpload", target(&spec.bucket, &spec.key), &e))?;
+        .map_err(|e| {
+            AwsError::from_sdk("CreateMultipartUpload", target(&spec.bucket, &spec.key), &e)
+        })?;
     out.upload_id().map(str::to_owned).ok_or_else(|| {
-        AwsError::other("CreateMultipartUpload", target(&spec.bucket, &spec.key), ErrorKind::ServiceUnavailable, "no upload id returned")
+        AwsError::other(
+            "CreateMultipartUpload",
+            target(&spec.bucket, &spec.key),
+            ErrorKind::ServiceUnavailable,
+            "no upload id returned",
+        )
     })
 }
 
-async fn upload_part(client: Client, bucket: String, key: String, upload_id: String, number: i32, body: Bytes) -> Result<CompletedPart, AwsError> {
+async fn upload_part(
+    client: Client,
+    bucket: String,
+    key: String,
+    upload_id: String,
+    number: i32,
+    body: Bytes,
+) -> Result<CompletedPart, AwsError> {
     let out = client
         .upload_part()
         .bucket(&bucket)
@@ -337,7 +453,10 @@ async fn upload_part(client: Client, bucket: String, key: String, upload_id: Str
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("UploadPart", target(&bucket, &key), &e))?;
-    Ok(CompletedPart::builder().set_e_tag(out.e_tag().map(str::to_owned)).part_number(number).build())
+    Ok(CompletedPart::builder()
+        .set_e_tag(out.e_tag().map(str::to_owned))
+        .part_number(number)
+        .build())
 }
 
 async fn put_whole(client: &Client, spec: &UploadSpec, body: Bytes) -> Result<(), AwsError> {

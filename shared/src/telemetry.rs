@@ -4,12 +4,18 @@ use tracing_subscriber::EnvFilter;
 
 /// The filter directive: `RUST_LOG` wins, then `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging control), then
 /// `default`.
-pub fn filter_directive(rust_log: Option<&str>, lambda_level: Option<&str>, default: &str) -> String {
+pub fn filter_directive(
+    rust_log: Option<&str>,
+    lambda_level: Option<&str>,
+    default: &str,
+) -> String {
     if let Some(directive) = rust_log.filter(|s| !s.trim().is_empty()) {
         return directive.to_owned();
     }
     match lambda_level.map(|s| s.trim().to_ascii_lowercase()) {
-        Some(level) if ["trace", "debug", "info", "warn", "error"].contains(&level.as_str()) => level,
+        Some(level) if ["trace", "debug", "info", "warn", "error"].contains(&level.as_str()) => {
+            level
+        }
         // Lambda's FATAL has no tracing equivalent; it means "only the worst".
         Some(level) if level == "fatal" => "error".to_owned(),
         _ => default.to_owned(),
@@ -42,7 +48,10 @@ mod tests {
 
     #[test]
     fn rust_log_takes_precedence() {
-        assert_eq!(filter_directive(Some("debug,hyper=warn"), Some("ERROR"), "info"), "debug,hyper=warn");
+        assert_eq!(
+            filter_directive(Some("debug,hyper=warn"), Some("ERROR"), "info"),
+            "debug,hyper=warn"
+        );
     }
 
     #[test]

@@ -47,12 +47,20 @@ impl Config {
     /// Writing into the prefix that triggers the function would loop; refuse such a configuration.
     pub fn check(self) -> Result<Self, ConfigError> {
         let p = &self.prefixes;
-        for (name, value) in [("CURATED_PREFIX", &p.curated), ("QUARANTINE_PREFIX", &p.quarantine)] {
-            if self.output_bucket.is_none() && (value.starts_with(p.raw.as_str()) || p.raw.starts_with(value.as_str())) {
+        for (name, value) in [
+            ("CURATED_PREFIX", &p.curated),
+            ("QUARANTINE_PREFIX", &p.quarantine),
+        ] {
+            if self.output_bucket.is_none()
+                && (value.starts_with(p.raw.as_str()) || p.raw.starts_with(value.as_str()))
+            {
                 return Err(ConfigError {
                     name: name.to_owned(),
                     value: value.clone(),
-                    reason: format!("overlaps RAW_PREFIX {:?}: the function would trigger itself", p.raw),
+                    reason: format!(
+                        "overlaps RAW_PREFIX {:?}: the function would trigger itself",
+                        p.raw
+                    ),
                 });
             }
         }
@@ -67,7 +75,9 @@ mod tests {
 
     #[test]
     fn defaults_are_usable() {
-        let c = Config::from_env(&HashMap::new()).and_then(Config::check).expect("defaults");
+        let c = Config::from_env(&HashMap::new())
+            .and_then(Config::check)
+            .expect("defaults");
         assert_eq!(c.prefixes.raw, "raw/");
         assert!((c.max_reject_ratio - 0.02).abs() < f64::EPSILON);
         assert_eq!(c.part_size, 8 * MIB);
@@ -75,7 +85,8 @@ mod tests {
 
     #[test]
     fn refuses_outputs_under_the_trigger_prefix() {
-        let env: HashMap<String, String> = [("CURATED_PREFIX".to_owned(), "raw/curated".to_owned())].into();
+        let env: HashMap<String, String> =
+            [("CURATED_PREFIX".to_owned(), "raw/curated".to_owned())].into();
         assert!(Config::from_env(&env).and_then(Config::check).is_err());
     }
 }

@@ -6,11 +6,16 @@
 //! row group's encoded bytes, whatever the input size.
 
 use crate::infer::Inferred;
-use crate::schema::{Column, ColumnType, INGESTED_AT_COLUMN, SOURCE_KEY_COLUMN, Schema, SchemaError};
-use crate::values::{DecimalError, parse_bool, parse_date, parse_decimal, parse_f64, parse_i64, parse_timestamp, trim};
+use crate::schema::{
+    Column, ColumnType, INGESTED_AT_COLUMN, SOURCE_KEY_COLUMN, Schema, SchemaError,
+};
+use crate::values::{
+    DecimalError, parse_bool, parse_date, parse_decimal, parse_f64, parse_i64, parse_timestamp,
+    trim,
+};
 use arrow_array::{
-    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray,
-    TimestampMicrosecondArray,
+    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, RecordBatch,
+    StringArray, TimestampMicrosecondArray,
 };
 use arrow_buffer::{BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::SchemaRef;
@@ -20,7 +25,8 @@ use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use serde::Serialize;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -92,7 +98,11 @@ pub struct Summary {
 impl Summary {
     /// Rejected rows over all rows (0 for an empty file).
     pub fn reject_ratio(&self) -> f64 {
-        if self.rows_in == 0 { 0.0 } else { self.rows_rejected as f64 / self.rows_in as f64 }
+        if self.rows_in == 0 {
+            0.0
+        } else {
+            self.rows_rejected as f64 / self.rows_in as f64
+        }
     }
 }
 
@@ -110,7 +120,12 @@ pub struct QualityGateError {
 pub fn quality_gate(summary: &Summary, max_reject_ratio: f64) -> Result<(), QualityGateError> {
     let ratio = summary.reject_ratio();
     if ratio > max_reject_ratio {
-        Err(QualityGateError { rejected: summary.rows_rejected, total: summary.rows_in, ratio, max: max_reject_ratio })
+        Err(QualityGateError {
+            rejected: summary.rows_rejected,
+            total: summary.rows_in,
+            ratio,
+            max: max_reject_ratio,
+        })
     } else {
         Ok(())
     }
@@ -143,9 +158,18 @@ impl ConvertError {
     /// Whether the input itself is at fault (as opposed to the environment).
     pub fn is_input_error(&self) -> bool {
         match self {
-            Self::Empty | Self::HeaderNotUtf8 | Self::Schema(_) | Self::MissingColumn(_) | Self::ReservedColumn(_) => true,
+            Self::Empty
+            | Self::HeaderNotUtf8
+            | Self::Schema(_)
+            | Self::MissingColumn(_)
+            | Self::ReservedColumn(_) => true,
             // A corrupt or truncated gzip stream is the input's fault; other read errors are transport trouble.
-            Self::Read(e) => matches!(e.kind(), io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof),
+            Self::Read(e) => matches!(
+                e.kind(),
+                io::ErrorKind::InvalidData
+                    | io::ErrorKind::InvalidInput
+                    | io::ErrorKind::UnexpectedEof
+            ),
             Self::Write(_) | Self::Parquet(_) | Self::Arrow(_) => false,
         }
     }
@@ -154,20 +178,32 @@ impl ConvertError {
 fn csv_read_error(e: csv::Error) -> ConvertError {
     match e.into_kind() {
         csv::ErrorKind::Io(io) => ConvertError::Read(io),
-        other => ConvertError::Read(io::Error::new(io::ErrorKind::InvalidData, format!("{other:?}"))),
+        other => ConvertError::Read(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{other:?}"),
+        )),
     }
 }
 
 /// Converts `input` to Parquet on `output`, writing rejected rows as CSV to `quarantine` (nothing is written
 /// there when every row is good). The caller applies [`quality_gate`] and decides whether to keep the output.
-pub fn convert<R, W, Q>(input: R, output: &mut W, quarantine: &mut Q, opts: &Options) -> Result<Summary, ConvertError>
+pub fn convert<R, W, Q>(
+    input: R,
+    output: &mut W,
+    quarantine: &mut Q,
+    opts: &Options,
+) -> Result<Summary, ConvertError>
 where
     R: Read,
     W: Write + Send,
     Q: Write,
 {
     let bytes_in = Rc::new(Cell::new(0_u64));
-    let text = open(input, Rc::clone(&bytes_in))?;
+    let lines = Rc::new(RefCell::new(LineIndex::default()));
+    let text = LineTracked {
+        inner: open(input, Rc::clone(&bytes_in))?,
+        index: Rc::clone(&lines),
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -175,14 +211,21 @@ where
         .from_reader(text);
 
     let mut record = csv::ByteRecord::new();
-    if !reader.read_byte_record(&mut record).map_err(csv_read_error)? {
+    if !reader
+        .read_byte_record(&mut record)
+        .map_err(csv_read_error)?
+    {
         return Err(ConvertError::Empty);
     }
     let header = header_names(&record)?;
 
     let mut sample = Vec::new();
     if opts.schema.is_none() {
-        while sample.len() < opts.sample_rows && reader.read_byte_record(&mut record).map_err(csv_read_error)? {
+        while sample.len() < opts.sample_rows
+            && reader
+                .read_byte_record(&mut record)
+                .map_err(csv_read_error)?
+        {
             sample.push(record.clone());
         }
     }
@@ -190,7 +233,7 @@ where
     let schema = plan.schema.arrow_schema();
     let props = writer_properties(opts);
 
-    let mut rows = RowSink::new(&plan, &header, opts, quarantine);
+    let mut rows = RowSink::new(&plan, &header, opts, quarantine, lines);
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel::<Msg>(2);
         let encoder = scope.spawn(|| encode(rx, output, Arc::clone(&schema), props));
@@ -200,7 +243,10 @@ where
                 rows.push(rec, &tx)?;
             }
             drop(sample);
-            while reader.read_byte_record(&mut record).map_err(csv_read_error)? {
+            while reader
+                .read_byte_record(&mut record)
+                .map_err(csv_read_error)?
+            {
                 rows.push(&record, &tx)?;
             }
             rows.flush_batch(&tx)?;
@@ -208,7 +254,11 @@ where
             tx.send(Msg::Done).map_err(|_| encoder_gone())
         })();
         drop(tx);
-        let encoded = encoder.join().unwrap_or_else(|_| Err(ConvertError::Write(io::Error::other("encoder thread panicked"))));
+        let encoded = encoder.join().unwrap_or_else(|_| {
+            Err(ConvertError::Write(io::Error::other(
+                "encoder thread panicked",
+            )))
+        });
         match (read_result, encoded) {
             // The encoder's own failure explains a reader that could not hand it a batch.
             (_, Err(enc)) => Err(enc),
@@ -233,11 +283,21 @@ fn encoder_gone() -> ConvertError {
 }
 
 fn writer_properties(opts: &Options) -> WriterProperties {
-    let mut metadata = vec![KeyValue::new("tributary.source_key".to_owned(), opts.source_key.clone())];
-    metadata.extend(opts.metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())));
+    let mut metadata = vec![KeyValue::new(
+        "tributary.source_key".to_owned(),
+        opts.source_key.clone(),
+    )];
+    metadata.extend(
+        opts.metadata
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+    );
     WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_created_by(format!("tributary csv-to-parquet {}", env!("CARGO_PKG_VERSION")))
+        .set_created_by(format!(
+            "tributary csv-to-parquet {}",
+            env!("CARGO_PKG_VERSION")
+        ))
         .set_max_row_group_bytes(Some(opts.row_group_bytes.max(1)))
         .set_max_row_group_row_count(Some(1 << 20))
         .set_key_value_metadata(Some(metadata))
@@ -264,14 +324,26 @@ const BUF: usize = 256 * 1024;
 
 /// Opens the text stream: gunzips when the bytes start with the gzip magic (whatever the name says), and drops
 /// a UTF-8 byte-order mark.
-fn open<'a, R: Read + 'a>(input: R, count: Rc<Cell<u64>>) -> Result<Box<dyn BufRead + 'a>, ConvertError> {
-    let mut raw = BufReader::with_capacity(BUF, Counting { inner: input, count });
+fn open<'a, R: Read + 'a>(
+    input: R,
+    count: Rc<Cell<u64>>,
+) -> Result<Box<dyn BufRead + 'a>, ConvertError> {
+    let mut raw = BufReader::with_capacity(
+        BUF,
+        Counting {
+            inner: input,
+            count,
+        },
+    );
     let head = raw.fill_buf().map_err(ConvertError::Read)?;
     if head.is_empty() {
         return Err(ConvertError::Empty);
     }
     let mut text: Box<dyn BufRead + 'a> = if head.starts_with(&[0x1f, 0x8b]) {
-        Box::new(BufReader::with_capacity(BUF, flate2::read::MultiGzDecoder::new(raw)))
+        Box::new(BufReader::with_capacity(
+            BUF,
+            flate2::read::MultiGzDecoder::new(raw),
+        ))
     } else {
         Box::new(raw)
     };
@@ -306,6 +378,60 @@ fn header_names(record: &csv::ByteRecord) -> Result<Vec<String>, ConvertError> {
     Ok(names)
 }
 
+/// Physical line numbers of records. The csv reader's own line count skips blank lines and lags one line in
+/// CRLF files, and quarantine lines must point at the original line, so this notes where each `\n` and `\r`
+/// passes by and answers "which line does the record starting at byte N begin on". It holds only the offsets
+/// between the reader's read-ahead and the last record asked about.
+#[derive(Debug, Default)]
+struct LineIndex {
+    pending: VecDeque<(u64, u8)>,
+    newlines: u64,
+    read: u64,
+}
+
+impl LineIndex {
+    /// The 1-based line on which the record whose terminator-run starts at byte `start` has its first byte.
+    /// Record starts must be asked in increasing order.
+    fn line_at(&mut self, start: u64) -> u64 {
+        while let Some(&(at, byte)) = self.pending.front() {
+            if at >= start {
+                break;
+            }
+            self.newlines += u64::from(byte == b'\n');
+            self.pending.pop_front();
+        }
+        // The csv reader reports a record's start before the line terminators that precede it.
+        let mut next = start;
+        while let Some(&(at, byte)) = self.pending.front() {
+            if at != next {
+                break;
+            }
+            self.newlines += u64::from(byte == b'\n');
+            self.pending.pop_front();
+            next += 1;
+        }
+        self.newlines + 1
+    }
+}
+
+struct LineTracked<R> {
+    inner: R,
+    index: Rc<RefCell<LineIndex>>,
+}
+
+impl<R: Read> Read for LineTracked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut index = self.index.borrow_mut();
+        let base = index.read;
+        for at in memchr::memchr2_iter(b'\n', b'\r', &buf[..n]) {
+            index.pending.push_back((base + at as u64, buf[at]));
+        }
+        index.read += n as u64;
+        Ok(n)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The plan: which input field feeds which output column.
 
@@ -318,8 +444,15 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(header: &[String], declared: Option<&Schema>, sample: &[csv::ByteRecord]) -> Result<Self, ConvertError> {
-        if let Some(reserved) = header.iter().find(|h| *h == SOURCE_KEY_COLUMN || *h == INGESTED_AT_COLUMN) {
+    fn new(
+        header: &[String],
+        declared: Option<&Schema>,
+        sample: &[csv::ByteRecord],
+    ) -> Result<Self, ConvertError> {
+        if let Some(reserved) = header
+            .iter()
+            .find(|h| *h == SOURCE_KEY_COLUMN || *h == INGESTED_AT_COLUMN)
+        {
             return Err(ConvertError::ReservedColumn(reserved.clone()));
         }
         let Some(declared) = declared else {
@@ -334,7 +467,11 @@ impl Plan {
             let columns = header
                 .iter()
                 .zip(&inferred)
-                .map(|(name, state)| Column { name: name.clone(), column_type: state.column_type(), nullable: true })
+                .map(|(name, state)| Column {
+                    name: name.clone(),
+                    column_type: state.column_type(),
+                    nullable: true,
+                })
                 .collect();
             return Ok(Self {
                 schema: Schema { columns },
@@ -344,7 +481,10 @@ impl Plan {
             });
         };
         let find = |name: &str| {
-            header.iter().position(|h| h == name).or_else(|| header.iter().position(|h| h.eq_ignore_ascii_case(name)))
+            header
+                .iter()
+                .position(|h| h == name)
+                .or_else(|| header.iter().position(|h| h.eq_ignore_ascii_case(name)))
         };
         let mut sources = Vec::with_capacity(declared.columns.len());
         for column in &declared.columns {
@@ -354,8 +494,18 @@ impl Plan {
             }
             sources.push(source);
         }
-        let ignored = header.iter().enumerate().filter(|(i, _)| !sources.contains(&Some(*i))).map(|(_, h)| h.clone()).collect();
-        Ok(Self { schema: declared.clone(), sources, ignored, source: SchemaSource::Declared })
+        let ignored = header
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !sources.contains(&Some(*i)))
+            .map(|(_, h)| h.clone())
+            .collect();
+        Ok(Self {
+            schema: declared.clone(),
+            sources,
+            ignored,
+            source: SchemaSource::Declared,
+        })
     }
 }
 
@@ -395,7 +545,10 @@ fn shown(text: &str) -> String {
 impl ColumnBuilder {
     fn new(column: &Column, capacity: usize) -> Self {
         let values = match column.column_type {
-            ColumnType::String => Values::Str { data: Vec::with_capacity(capacity * 16), offsets: vec![0] },
+            ColumnType::String => Values::Str {
+                data: Vec::with_capacity(capacity * 16),
+                offsets: vec![0],
+            },
             ColumnType::Int64 => Values::I64(Vec::with_capacity(capacity)),
             ColumnType::Float64 => Values::F64(Vec::with_capacity(capacity)),
             ColumnType::Bool => Values::Bool(BooleanBufferBuilder::new(capacity)),
@@ -403,7 +556,12 @@ impl ColumnBuilder {
             ColumnType::Timestamp => Values::Ts(Vec::with_capacity(capacity)),
             ColumnType::Decimal { .. } => Values::Dec(Vec::with_capacity(capacity)),
         };
-        Self { column_type: column.column_type, nullable: column.nullable, values, valid: BooleanBufferBuilder::new(capacity) }
+        Self {
+            column_type: column.column_type,
+            nullable: column.nullable,
+            values,
+            valid: BooleanBufferBuilder::new(capacity),
+        }
     }
 
     fn len(&self) -> usize {
@@ -412,7 +570,9 @@ impl ColumnBuilder {
 
     fn push_null(&mut self, name: &str) -> Result<(), FieldError> {
         if !self.nullable {
-            return Err(format!("column {name:?}: empty value in a non-nullable column"));
+            return Err(format!(
+                "column {name:?}: empty value in a non-nullable column"
+            ));
         }
         match &mut self.values {
             Values::Str { data, offsets } => offsets.push(offset(data.len())?),
@@ -450,14 +610,23 @@ impl ColumnBuilder {
             Values::Date(v) => v.push(parse_date(t).ok_or_else(|| bad(ColumnType::Date))?),
             Values::Ts(v) => v.push(parse_timestamp(t).ok_or_else(|| bad(ColumnType::Timestamp))?),
             Values::Dec(v) => {
-                let ColumnType::Decimal { precision, scale } = self.column_type else { return Err(bad(self.column_type)) };
+                let ColumnType::Decimal { precision, scale } = self.column_type else {
+                    return Err(bad(self.column_type));
+                };
                 v.push(parse_decimal(t, precision, scale).map_err(|e| match e {
                     DecimalError::NotANumber => bad(self.column_type),
                     DecimalError::TooManyFractionDigits => {
-                        format!("column {name:?}: {:?} has more than {scale} decimal places", shown(text))
+                        format!(
+                            "column {name:?}: {:?} has more than {scale} decimal places",
+                            shown(text)
+                        )
                     }
                     DecimalError::TooManyDigits => {
-                        format!("column {name:?}: {:?} does not fit {}", shown(text), self.column_type)
+                        format!(
+                            "column {name:?}: {:?} does not fit {}",
+                            shown(text),
+                            self.column_type
+                        )
                     }
                 })?);
             }
@@ -492,22 +661,44 @@ impl ColumnBuilder {
             Values::Str { data, offsets } => {
                 let data = std::mem::replace(data, Vec::with_capacity(data.capacity()));
                 let offsets = std::mem::replace(offsets, vec![0]);
-                Arc::new(StringArray::try_new(OffsetBuffer::new(ScalarBuffer::from(offsets)), Buffer::from_vec(data), nulls)?)
+                Arc::new(StringArray::try_new(
+                    OffsetBuffer::new(ScalarBuffer::from(offsets)),
+                    Buffer::from_vec(data),
+                    nulls,
+                )?)
             }
-            Values::I64(v) => Arc::new(Int64Array::new(ScalarBuffer::from(take(v, capacity)), nulls)),
-            Values::F64(v) => Arc::new(Float64Array::new(ScalarBuffer::from(take(v, capacity)), nulls)),
+            Values::I64(v) => Arc::new(Int64Array::new(
+                ScalarBuffer::from(take(v, capacity)),
+                nulls,
+            )),
+            Values::F64(v) => Arc::new(Float64Array::new(
+                ScalarBuffer::from(take(v, capacity)),
+                nulls,
+            )),
             Values::Bool(v) => {
                 let bits = v.finish();
                 *v = BooleanBufferBuilder::new(capacity);
                 Arc::new(BooleanArray::new(bits, nulls))
             }
-            Values::Date(v) => Arc::new(Date32Array::new(ScalarBuffer::from(take(v, capacity)), nulls)),
-            Values::Ts(v) => Arc::new(TimestampMicrosecondArray::new(ScalarBuffer::from(take(v, capacity)), nulls).with_timezone("UTC")),
+            Values::Date(v) => Arc::new(Date32Array::new(
+                ScalarBuffer::from(take(v, capacity)),
+                nulls,
+            )),
+            Values::Ts(v) => Arc::new(
+                TimestampMicrosecondArray::new(ScalarBuffer::from(take(v, capacity)), nulls)
+                    .with_timezone("UTC"),
+            ),
             Values::Dec(v) => {
                 let ColumnType::Decimal { precision, scale } = self.column_type else {
-                    return Err(arrow_schema::ArrowError::InvalidArgumentError("decimal builder without decimal type".into()).into());
+                    return Err(arrow_schema::ArrowError::InvalidArgumentError(
+                        "decimal builder without decimal type".into(),
+                    )
+                    .into());
                 };
-                Arc::new(Decimal128Array::new(ScalarBuffer::from(take(v, capacity)), nulls).with_precision_and_scale(precision, scale)?)
+                Arc::new(
+                    Decimal128Array::new(ScalarBuffer::from(take(v, capacity)), nulls)
+                        .with_precision_and_scale(precision, scale)?,
+                )
             }
         })
     }
@@ -544,13 +735,25 @@ struct RowSink<'q, Q: Write> {
     rows_out: u64,
     quarantine: Quarantine<'q, Q>,
     reasons: Vec<FieldError>,
+    lines: Rc<RefCell<LineIndex>>,
 }
 
 impl<'q, Q: Write> RowSink<'q, Q> {
-    fn new(plan: &Plan, header: &[String], opts: &Options, quarantine: &'q mut Q) -> Self {
+    fn new(
+        plan: &Plan,
+        header: &[String],
+        opts: &Options,
+        quarantine: &'q mut Q,
+        lines: Rc<RefCell<LineIndex>>,
+    ) -> Self {
         let capacity = opts.batch_rows.max(1);
         Self {
-            builders: plan.schema.columns.iter().map(|c| ColumnBuilder::new(c, capacity)).collect(),
+            builders: plan
+                .schema
+                .columns
+                .iter()
+                .map(|c| ColumnBuilder::new(c, capacity))
+                .collect(),
             names: plan.schema.columns.iter().map(|c| c.name.clone()).collect(),
             sources: plan.sources.clone(),
             width: header.len(),
@@ -562,8 +765,13 @@ impl<'q, Q: Write> RowSink<'q, Q> {
             pending_bytes: 0,
             rows_in: 0,
             rows_out: 0,
-            quarantine: Quarantine { sink: Some(quarantine), writer: None, header: header.to_vec() },
+            quarantine: Quarantine {
+                sink: Some(quarantine),
+                writer: None,
+                header: header.to_vec(),
+            },
             reasons: Vec::new(),
+            lines,
         }
     }
 
@@ -573,7 +781,10 @@ impl<'q, Q: Write> RowSink<'q, Q> {
 
     fn push(&mut self, record: &csv::ByteRecord, tx: &SyncSender<Msg>) -> Result<(), ConvertError> {
         self.rows_in += 1;
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = self
+            .lines
+            .borrow_mut()
+            .line_at(record.position().map_or(0, csv::Position::byte));
         if record.len() != self.width {
             let reason = format!("expected {} fields, found {}", self.width, record.len());
             return self.quarantine.reject(line, &reason, record);
@@ -584,7 +795,10 @@ impl<'q, Q: Write> RowSink<'q, Q> {
                 None => builder.push_null(&self.names[j]),
                 Some(i) => match std::str::from_utf8(&record[i]) {
                     Ok(text) => builder.push(&self.names[j], text),
-                    Err(_) => Err(format!("column {:?}: value is not valid UTF-8", self.names[j])),
+                    Err(_) => Err(format!(
+                        "column {:?}: value is not valid UTF-8",
+                        self.names[j]
+                    )),
                 },
             };
             if let Err(reason) = pushed {
@@ -616,8 +830,12 @@ impl<'q, Q: Write> RowSink<'q, Q> {
         for builder in &mut self.builders {
             columns.push(builder.finish(self.batch_rows)?);
         }
-        columns.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(self.source_key.as_str(), n))));
-        columns.push(Arc::new(TimestampMicrosecondArray::from(vec![self.ingested_at; n]).with_timezone("UTC")));
+        columns.push(Arc::new(StringArray::from_iter_values(
+            std::iter::repeat_n(self.source_key.as_str(), n),
+        )));
+        columns.push(Arc::new(
+            TimestampMicrosecondArray::from(vec![self.ingested_at; n]).with_timezone("UTC"),
+        ));
         let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)?;
         self.pending_bytes = 0;
         tx.send(Msg::Batch(batch)).map_err(|_| encoder_gone())
@@ -639,18 +857,32 @@ struct Quarantine<'q, Q: Write> {
 }
 
 impl<Q: Write> Quarantine<'_, Q> {
-    fn reject(&mut self, line: u64, reason: &str, record: &csv::ByteRecord) -> Result<(), ConvertError> {
+    fn reject(
+        &mut self,
+        line: u64,
+        reason: &str,
+        record: &csv::ByteRecord,
+    ) -> Result<(), ConvertError> {
         if self.writer.is_none() {
-            let Some(sink) = self.sink.take() else { return Err(encoder_gone()) };
+            let Some(sink) = self.sink.take() else {
+                return Err(encoder_gone());
+            };
             let mut w = csv::WriterBuilder::new().flexible(true).from_writer(sink);
-            w.write_record(["_line", "_reason"].into_iter().chain(self.header.iter().map(String::as_str)))
-                .map_err(write_error)?;
+            w.write_record(
+                ["_line", "_reason"]
+                    .into_iter()
+                    .chain(self.header.iter().map(String::as_str)),
+            )
+            .map_err(write_error)?;
             self.writer = Some(w);
         }
-        let Some(w) = self.writer.as_mut() else { return Err(encoder_gone()) };
+        let Some(w) = self.writer.as_mut() else {
+            return Err(encoder_gone());
+        };
         let line = line.to_string();
         let head: [&[u8]; 2] = [line.as_bytes(), reason.as_bytes()];
-        w.write_record(head.into_iter().chain(record.iter())).map_err(write_error)
+        w.write_record(head.into_iter().chain(record.iter()))
+            .map_err(write_error)
     }
 }
 
@@ -682,8 +914,16 @@ impl<W: Write> Write for CountingWriter<W> {
 }
 
 /// Writes batches until `Done`, then the footer; returns the bytes written, or `None` when the reader gave up.
-fn encode<W: Write + Send>(rx: Receiver<Msg>, output: &mut W, schema: SchemaRef, props: WriterProperties) -> Result<Option<u64>, ConvertError> {
-    let mut sink = CountingWriter { inner: output, count: 0 };
+fn encode<W: Write + Send>(
+    rx: Receiver<Msg>,
+    output: &mut W,
+    schema: SchemaRef,
+    props: WriterProperties,
+) -> Result<Option<u64>, ConvertError> {
+    let mut sink = CountingWriter {
+        inner: output,
+        count: 0,
+    };
     let mut writer = ArrowWriter::try_new(&mut sink, schema, Some(props))?;
     loop {
         match rx.recv() {
@@ -697,3 +937,7 @@ fn encode<W: Write + Send>(rx: Receiver<Msg>, output: &mut W, schema: SchemaRef,
     sink.flush().map_err(ConvertError::Write)?;
     Ok(Some(sink.count))
 }
+
+#[cfg(test)]
+#[path = "convert_tests.rs"]
+mod tests;

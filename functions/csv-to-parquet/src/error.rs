@@ -48,7 +48,10 @@ impl Classify for Error {
             Self::Config(e) => e.kind(),
             Self::Aws(e) => e.kind(),
             Self::Convert { source, .. } if source.is_input_error() => ErrorKind::InvalidInput,
-            Self::Convert { source: ConvertError::Read(_), .. } => ErrorKind::ServiceUnavailable,
+            Self::Convert {
+                source: ConvertError::Read(_),
+                ..
+            } => ErrorKind::ServiceUnavailable,
             Self::Convert { .. } | Self::Internal(_) => ErrorKind::Internal,
             Self::Schema { .. } => ErrorKind::InvalidInput,
             Self::QualityGate { .. } => ErrorKind::QualityGateFailed,

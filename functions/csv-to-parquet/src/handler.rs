@@ -76,7 +76,9 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
     let json = |o: &Outcome| serde_json::to_value(o).map_err(|e| Error::Internal(e.to_string()));
     match outcomes.as_slice() {
         [one] => json(one),
-        many => Ok(serde_json::json!({ "results": many.iter().map(json).collect::<Result<Vec<_>, _>>()? })),
+        many => Ok(
+            serde_json::json!({ "results": many.iter().map(json).collect::<Result<Vec<_>, _>>()? }),
+        ),
     }
 }
 
@@ -108,7 +110,10 @@ fn elapsed_ms(started: Instant) -> u64 {
 async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
     let started = Instant::now();
     let config = &deps.config;
-    let out_bucket = config.output_bucket.clone().unwrap_or_else(|| object.bucket.clone());
+    let out_bucket = config
+        .output_bucket
+        .clone()
+        .unwrap_or_else(|| object.bucket.clone());
     let date = object.event_time.unwrap_or_else(Utc::now).date_naive();
     let t = match targets(&object.key, &config.prefixes, date) {
         Ok(t) => t,
@@ -132,16 +137,21 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
         return Ok(o);
     }
 
-    let schema = match get_optional(&deps.s3, &object.bucket, &t.schema_key, MAX_SCHEMA_BYTES).await? {
-        Some(bytes) => Some(Schema::from_json(&bytes).map_err(|source| Error::Schema {
-            bucket: object.bucket.clone(),
-            key: t.schema_key.clone(),
-            source,
-        })?),
-        None => None,
-    };
+    let schema =
+        match get_optional(&deps.s3, &object.bucket, &t.schema_key, MAX_SCHEMA_BYTES).await? {
+            Some(bytes) => Some(Schema::from_json(&bytes).map_err(|source| Error::Schema {
+                bucket: object.bucket.clone(),
+                key: t.schema_key.clone(),
+                source,
+            })?),
+            None => None,
+        };
     let source = get_stream(&deps.s3, &object.bucket, &object.key).await?;
-    let etag = source.etag.clone().or_else(|| object.etag.clone()).unwrap_or_default();
+    let etag = source
+        .etag
+        .clone()
+        .or_else(|| object.etag.clone())
+        .unwrap_or_default();
     // A task payload carries no ETag; check now that the object told us its version.
     if object.etag.is_none()
         && !etag.is_empty()
@@ -162,8 +172,11 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
     opts.sample_rows = config.sample_rows;
     opts.metadata = vec![("tributary.source_etag".into(), etag.clone())];
 
-    let metadata: HashMap<String, String> =
-        [(SOURCE_ETAG_META.to_owned(), etag.clone()), (SOURCE_KEY_META.to_owned(), object.key.clone())].into();
+    let metadata: HashMap<String, String> = [
+        (SOURCE_ETAG_META.to_owned(), etag.clone()),
+        (SOURCE_KEY_META.to_owned(), object.key.clone()),
+    ]
+    .into();
     let spec = |key: &str, content_type: &str| UploadSpec {
         bucket: out_bucket.clone(),
         key: key.to_owned(),
@@ -173,15 +186,34 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
         concurrency: config.upload_concurrency,
     };
     let runtime = Handle::current();
-    let output = S3Writer::new(deps.s3.clone(), spec(&t.output_key, "application/vnd.apache.parquet"), runtime.clone());
-    let quarantine = S3Writer::new(deps.s3.clone(), spec(&t.quarantine_key, "text/csv"), runtime);
+    let output = S3Writer::new(
+        deps.s3.clone(),
+        spec(&t.output_key, "application/vnd.apache.parquet"),
+        runtime.clone(),
+    );
+    let quarantine = S3Writer::new(
+        deps.s3.clone(),
+        spec(&t.quarantine_key, "text/csv"),
+        runtime,
+    );
     let body = SyncIoBridge::new(source.body.into_async_read());
     let max_reject_ratio = config.max_reject_ratio;
     let (bucket, key) = (object.bucket.clone(), object.key.clone());
 
-    let summary = tokio::task::spawn_blocking(move || run_blocking(body, output, quarantine, &opts, max_reject_ratio, &bucket, &key, &t))
-        .await
-        .map_err(|e| Error::Internal(format!("conversion task failed: {e}")))??;
+    let summary = tokio::task::spawn_blocking(move || {
+        run_blocking(
+            body,
+            output,
+            quarantine,
+            &opts,
+            max_reject_ratio,
+            &bucket,
+            &key,
+            &t,
+        )
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("conversion task failed: {e}")))??;
 
     let mut o = outcome(&object, &out_bucket, Status::Converted, started);
     o.source_etag = Some(etag);
@@ -210,9 +242,16 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
 }
 
 /// The size of the existing output when it was made from `etag`.
-async fn already_converted(deps: &Deps, bucket: &str, t: &Targets, etag: &str) -> Result<Option<u64>, Error> {
+async fn already_converted(
+    deps: &Deps,
+    bucket: &str,
+    t: &Targets,
+    etag: &str,
+) -> Result<Option<u64>, Error> {
     let existing = head(&deps.s3, bucket, &t.output_key).await?;
-    Ok(existing.filter(|h| h.metadata.get(SOURCE_ETAG_META).map(String::as_str) == Some(etag)).map(|h| h.size))
+    Ok(existing
+        .filter(|h| h.metadata.get(SOURCE_ETAG_META).map(String::as_str) == Some(etag))
+        .map(|h| h.size))
 }
 
 struct Finished {
@@ -239,7 +278,11 @@ fn run_blocking(
             // An upload that failed first is the real cause; otherwise report the conversion error.
             output.abort()?;
             quarantine.abort()?;
-            return Err(Error::Convert { bucket: bucket.to_owned(), key: key.to_owned(), source });
+            return Err(Error::Convert {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                source,
+            });
         }
     };
     let quarantine_key = if summary.rows_rejected > 0 {
@@ -251,7 +294,13 @@ fn run_blocking(
     };
     if let Err(source) = quality_gate(&summary, max_reject_ratio) {
         output.abort()?;
-        tracing::warn!(bucket, key, rejected = summary.rows_rejected, total = summary.rows_in, "quality gate failed; no curated output written");
+        tracing::warn!(
+            bucket,
+            key,
+            rejected = summary.rows_rejected,
+            total = summary.rows_in,
+            "quality gate failed; no curated output written"
+        );
         return Err(Error::QualityGate {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
@@ -260,5 +309,9 @@ fn run_blocking(
         });
     }
     output.finish()?;
-    Ok(Finished { summary, output_key: t.output_key.clone(), quarantine_key })
+    Ok(Finished {
+        summary,
+        output_key: t.output_key.clone(),
+        quarantine_key,
+    })
 }

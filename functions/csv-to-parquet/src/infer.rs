@@ -26,7 +26,11 @@ fn shape(raw: &str) -> Shape {
             return Shape::Text;
         }
         if !s.contains(['.', 'e', 'E']) {
-            return if parse_i64(s).is_some() { Shape::Int } else { Shape::Text };
+            return if parse_i64(s).is_some() {
+                Shape::Int
+            } else {
+                Shape::Text
+            };
         }
         return Shape::Float;
     }
@@ -95,7 +99,9 @@ impl Inferred {
             (None, n) => n,
             (Some(a), b) if a == b => a,
             (Some(Shape::Int), Shape::Float) | (Some(Shape::Float), Shape::Int) => Shape::Float,
-            (Some(Shape::Date), Shape::Timestamp) | (Some(Shape::Timestamp), Shape::Date) => Shape::Timestamp,
+            (Some(Shape::Date), Shape::Timestamp) | (Some(Shape::Timestamp), Shape::Date) => {
+                Shape::Timestamp
+            }
             _ => Shape::Text,
         });
     }
@@ -137,7 +143,10 @@ mod tests {
     #[test]
     fn widens_safely() {
         assert_eq!(infer(&["1", "2.5"]), ColumnType::Float64);
-        assert_eq!(infer(&["2026-11-21", "2026-11-21 10:00:00"]), ColumnType::Timestamp);
+        assert_eq!(
+            infer(&["2026-11-21", "2026-11-21 10:00:00"]),
+            ColumnType::Timestamp
+        );
         assert_eq!(infer(&["1", "true"]), ColumnType::String);
         assert_eq!(infer(&["1", "abc", "2"]), ColumnType::String);
         assert_eq!(infer(&["2026-11-21", "5"]), ColumnType::String);

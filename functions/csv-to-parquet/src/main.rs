@@ -11,7 +11,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     tributary_shared::telemetry::init();
     let config = Config::from_env(&ProcessEnv)?.check()?;
     let sdk = tributary_shared::aws::load_config().await;
-    let deps = Deps { s3: tributary_shared::s3::client(&sdk), config };
+    let deps = Deps {
+        s3: tributary_shared::s3::client(&sdk),
+        config,
+    };
     let deps = &deps;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move { handle(event.payload, deps).await })).await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handle(event.payload, deps).await
+    }))
+    .await
 }

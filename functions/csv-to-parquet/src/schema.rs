@@ -19,7 +19,10 @@ pub enum ColumnType {
     /// Parquet TIMESTAMP(MICROS, adjusted to UTC).
     Timestamp,
     /// Parquet DECIMAL(precision, scale), exact.
-    Decimal { precision: u8, scale: i8 },
+    Decimal {
+        precision: u8,
+        scale: i8,
+    },
 }
 
 impl ColumnType {
@@ -66,7 +69,10 @@ impl FromStr for ColumnType {
             "timestamp" => Self::Timestamp,
             _ => {
                 let bad = || SchemaError::UnknownType(s.to_owned());
-                let args = t.strip_prefix("decimal(").and_then(|r| r.strip_suffix(')')).ok_or_else(bad)?;
+                let args = t
+                    .strip_prefix("decimal(")
+                    .and_then(|r| r.strip_suffix(')'))
+                    .ok_or_else(bad)?;
                 let (p, sc) = args.split_once(',').ok_or_else(bad)?;
                 let precision: u8 = p.trim().parse().map_err(|_| bad())?;
                 let scale: i8 = sc.trim().parse().map_err(|_| bad())?;
@@ -84,7 +90,11 @@ impl FromStr for ColumnType {
 #[serde(deny_unknown_fields)]
 pub struct Column {
     pub name: String,
-    #[serde(rename = "type", serialize_with = "ser_type", deserialize_with = "de_type")]
+    #[serde(
+        rename = "type",
+        serialize_with = "ser_type",
+        deserialize_with = "de_type"
+    )]
     pub column_type: ColumnType,
     #[serde(default = "yes")]
     pub nullable: bool,
@@ -118,7 +128,9 @@ pub const INGESTED_AT_COLUMN: &str = "_ingested_at";
 /// Why a schema is unusable.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SchemaError {
-    #[error("schema is not valid JSON of the form {{\"columns\": [{{\"name\", \"type\", \"nullable\"}}]}}: {0}")]
+    #[error(
+        "schema is not valid JSON of the form {{\"columns\": [{{\"name\", \"type\", \"nullable\"}}]}}: {0}"
+    )]
     Json(String),
     #[error("unknown column type {0:?} (expected one of {TYPE_NAMES})")]
     UnknownType(String),
@@ -135,7 +147,8 @@ pub enum SchemaError {
 impl Schema {
     /// Parses and checks a schema document.
     pub fn from_json(bytes: &[u8]) -> Result<Self, SchemaError> {
-        let schema: Schema = serde_json::from_slice(bytes).map_err(|e| SchemaError::Json(e.to_string()))?;
+        let schema: Schema =
+            serde_json::from_slice(bytes).map_err(|e| SchemaError::Json(e.to_string()))?;
         schema.check()?;
         Ok(schema)
     }
@@ -158,10 +171,17 @@ impl Schema {
 
     /// The Arrow schema of the output: the columns, then the lineage columns.
     pub fn arrow_schema(&self) -> Arc<ArrowSchema> {
-        let mut fields: Vec<Field> =
-            self.columns.iter().map(|c| Field::new(&c.name, c.column_type.arrow_type(), c.nullable)).collect();
+        let mut fields: Vec<Field> = self
+            .columns
+            .iter()
+            .map(|c| Field::new(&c.name, c.column_type.arrow_type(), c.nullable))
+            .collect();
         fields.push(Field::new(SOURCE_KEY_COLUMN, DataType::Utf8, false));
-        fields.push(Field::new(INGESTED_AT_COLUMN, ColumnType::Timestamp.arrow_type(), false));
+        fields.push(Field::new(
+            INGESTED_AT_COLUMN,
+            ColumnType::Timestamp.arrow_type(),
+            false,
+        ));
         Arc::new(ArrowSchema::new(fields))
     }
 }
@@ -179,29 +199,68 @@ mod tests {
         let s = Schema::from_json(doc).expect("valid schema");
         assert!(!s.columns[0].nullable);
         assert!(s.columns[1].nullable);
-        assert_eq!(s.columns[6].column_type, ColumnType::Decimal { precision: 12, scale: 2 });
+        assert_eq!(
+            s.columns[6].column_type,
+            ColumnType::Decimal {
+                precision: 12,
+                scale: 2
+            }
+        );
         assert_eq!(s.arrow_schema().fields().len(), 9);
     }
 
     #[test]
     fn rejects_unknown_types_and_bad_decimals() {
-        assert!(matches!(Schema::from_json(br#"{"columns":[{"name":"a","type":"varchar"}]}"#), Err(SchemaError::Json(m)) if m.contains("varchar")));
-        assert_eq!("decimal(40,2)".parse::<ColumnType>(), Err(SchemaError::BadDecimal("decimal(40,2)".into())));
-        assert_eq!("decimal(4,5)".parse::<ColumnType>(), Err(SchemaError::BadDecimal("decimal(4,5)".into())));
+        assert!(
+            matches!(Schema::from_json(br#"{"columns":[{"name":"a","type":"varchar"}]}"#), Err(SchemaError::Json(m)) if m.contains("varchar"))
+        );
+        assert_eq!(
+            "decimal(40,2)".parse::<ColumnType>(),
+            Err(SchemaError::BadDecimal("decimal(40,2)".into()))
+        );
+        assert_eq!(
+            "decimal(4,5)".parse::<ColumnType>(),
+            Err(SchemaError::BadDecimal("decimal(4,5)".into()))
+        );
     }
 
     #[test]
     fn rejects_unknown_fields_duplicates_and_reserved_names() {
-        assert!(matches!(Schema::from_json(br#"{"columns":[{"name":"a","type":"int64","nulable":true}]}"#), Err(SchemaError::Json(_))));
-        assert_eq!(Schema::from_json(br#"{"columns":[{"name":"a","type":"int64"},{"name":"a","type":"bool"}]}"#), Err(SchemaError::Duplicate("a".into())));
-        assert_eq!(Schema::from_json(br#"{"columns":[{"name":"_source_key","type":"string"}]}"#), Err(SchemaError::Reserved("_source_key".into())));
-        assert_eq!(Schema::from_json(br#"{"columns":[]}"#), Err(SchemaError::Empty));
+        assert!(matches!(
+            Schema::from_json(br#"{"columns":[{"name":"a","type":"int64","nulable":true}]}"#),
+            Err(SchemaError::Json(_))
+        ));
+        assert_eq!(
+            Schema::from_json(
+                br#"{"columns":[{"name":"a","type":"int64"},{"name":"a","type":"bool"}]}"#
+            ),
+            Err(SchemaError::Duplicate("a".into()))
+        );
+        assert_eq!(
+            Schema::from_json(br#"{"columns":[{"name":"_source_key","type":"string"}]}"#),
+            Err(SchemaError::Reserved("_source_key".into()))
+        );
+        assert_eq!(
+            Schema::from_json(br#"{"columns":[]}"#),
+            Err(SchemaError::Empty)
+        );
     }
 
     #[test]
     fn type_names_round_trip() {
-        for name in ["string", "int64", "float64", "bool", "date", "timestamp", "decimal(38,10)"] {
-            assert_eq!(name.parse::<ColumnType>().map(|t| t.to_string()).as_deref(), Ok(name));
+        for name in [
+            "string",
+            "int64",
+            "float64",
+            "bool",
+            "date",
+            "timestamp",
+            "decimal(38,10)",
+        ] {
+            assert_eq!(
+                name.parse::<ColumnType>().map(|t| t.to_string()).as_deref(),
+                Ok(name)
+            );
         }
     }
 }

@@ -152,7 +152,9 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
         [sign @ (b'+' | b'-'), tail @ ..] => {
             let (oh, om) = match tail {
                 [h1, h2] => (digits(&[*h1, *h2])?, 0),
-                [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?),
+                [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => {
+                    (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?)
+                }
                 _ => return None,
             };
             if oh > 23 || om > 59 {
@@ -257,9 +259,18 @@ mod tests {
         assert_eq!(parse_timestamp("2026-11-21T11:30:00+01:30"), Some(base));
         assert_eq!(parse_timestamp("2026-11-21T05:00:00-0500"), Some(base));
         assert_eq!(parse_timestamp("2026-11-21T12:00:00+02"), Some(base));
-        assert_eq!(parse_timestamp("2026-11-21T10:00:00.5Z"), Some(base + 500_000));
-        assert_eq!(parse_timestamp("2026-11-21T10:00:00.123456789Z"), Some(base + 123_456));
-        assert_eq!(parse_timestamp("2026-11-21"), Some(base - 10 * 3_600_000_000));
+        assert_eq!(
+            parse_timestamp("2026-11-21T10:00:00.5Z"),
+            Some(base + 500_000)
+        );
+        assert_eq!(
+            parse_timestamp("2026-11-21T10:00:00.123456789Z"),
+            Some(base + 123_456)
+        );
+        assert_eq!(
+            parse_timestamp("2026-11-21"),
+            Some(base - 10 * 3_600_000_000)
+        );
     }
 
     #[test]
@@ -280,13 +291,22 @@ mod tests {
         assert_eq!(parse_decimal(".5", 12, 2), Ok(50));
         assert_eq!(parse_decimal("3.", 12, 2), Ok(300));
         assert_eq!(parse_decimal("1.230", 12, 2), Ok(123));
-        assert_eq!(parse_decimal("99999999999999999999999999999999999999", 38, 0), Ok(99_999_999_999_999_999_999_999_999_999_999_999_999));
+        assert_eq!(
+            parse_decimal("99999999999999999999999999999999999999", 38, 0),
+            Ok(99_999_999_999_999_999_999_999_999_999_999_999_999)
+        );
     }
 
     #[test]
     fn decimals_refuse_rounding_and_overflow() {
-        assert_eq!(parse_decimal("1.234", 12, 2), Err(DecimalError::TooManyFractionDigits));
-        assert_eq!(parse_decimal("12345678901", 12, 2), Err(DecimalError::TooManyDigits));
+        assert_eq!(
+            parse_decimal("1.234", 12, 2),
+            Err(DecimalError::TooManyFractionDigits)
+        );
+        assert_eq!(
+            parse_decimal("12345678901", 12, 2),
+            Err(DecimalError::TooManyDigits)
+        );
         assert_eq!(parse_decimal("0001234567890.5", 12, 2), Ok(123_456_789_050));
         assert_eq!(parse_decimal("1e5", 12, 2), Err(DecimalError::NotANumber));
         assert_eq!(parse_decimal(".", 12, 2), Err(DecimalError::NotANumber));

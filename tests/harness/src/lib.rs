@@ -1,1 +1,57 @@
-//! placeholder
+//! Test harness for integration tests: a `moto_server` on a free loopback port shared by a test process, a
+//! Lambda Runtime API emulator that drives a function's real binary, and the sample events in `events/`.
+
+pub mod lambda;
+pub mod moto;
+
+pub use lambda::{InvokeError, LambdaProcess};
+pub use moto::Moto;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A sample event from `events/`, parsed.
+pub fn fixture(name: &str) -> serde_json::Value {
+    let path = workspace_root().join("events").join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("fixture {} is not JSON: {e}", path.display()))
+}
+
+/// A bucket name unique to this test process and call, so tests sharing one emulator never collide.
+pub fn unique_bucket(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// An S3 client for the shared emulator (path-style, test credentials).
+pub async fn s3_client() -> aws_sdk_s3::Client {
+    let endpoint = Moto::shared().endpoint();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "tributary-testkit",
+        ))
+        .load()
+        .await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    )
+}

@@ -1,0 +1,119 @@
+//! `tributary convert IN.csv[.gz] OUT.parquet`: the csv-to-parquet core on local files.
+
+use crate::output::{AtomicFile, LazyFile, error};
+use chrono::Utc;
+use csv_to_parquet::{Options, Schema, convert, quality_gate};
+use serde_json::json;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Input CSV, plain or gzip (detected from the bytes); `-` reads stdin.
+    input: PathBuf,
+    /// Output Parquet file (written atomically: it appears only when the conversion succeeds).
+    output: PathBuf,
+    /// Schema file: {"columns": [{"name", "type", "nullable"}]}. Without it, types are inferred.
+    #[arg(long)]
+    schema: Option<PathBuf>,
+    /// Where rejected rows go [default: OUT with `.quarantine.csv` instead of its extension]. Created only when
+    /// a row is rejected.
+    #[arg(long)]
+    quarantine: Option<PathBuf>,
+    /// Fail (exit 2, no output) when rejected / total rows exceeds this.
+    #[arg(long, default_value_t = 0.02, value_parser = parse_ratio)]
+    max_reject_ratio: f64,
+    /// Rows sampled for type inference.
+    #[arg(long, default_value_t = 10_000)]
+    sample_rows: usize,
+}
+
+fn parse_ratio(s: &str) -> Result<f64, String> {
+    let r: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&r) {
+        Ok(r)
+    } else {
+        Err("must be between 0 and 1".into())
+    }
+}
+
+/// Exit code when the quality gate fails.
+const GATE_FAILED: u8 = 2;
+
+pub fn run(args: &Args) -> ExitCode {
+    match execute(args) {
+        Ok(code) => code,
+        Err(message) => {
+            error(&message);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn default_quarantine(output: &Path) -> PathBuf {
+    output.with_extension("quarantine.csv")
+}
+
+fn execute(args: &Args) -> Result<ExitCode, String> {
+    let mut opts = Options::new(args.input.to_string_lossy(), Utc::now());
+    opts.sample_rows = args.sample_rows;
+    if let Some(path) = &args.schema {
+        let bytes = std::fs::read(path)
+            .map_err(|e| format!("cannot read schema {}: {e}", path.display()))?;
+        opts.schema =
+            Some(Schema::from_json(&bytes).map_err(|e| format!("schema {}: {e}", path.display()))?);
+    }
+    let input: Box<dyn Read> = if args.input.as_os_str() == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(
+            File::open(&args.input)
+                .map_err(|e| format!("cannot open {}: {e}", args.input.display()))?,
+        )
+    };
+    let mut output = AtomicFile::create(&args.output)
+        .map_err(|e| format!("cannot create {}: {e}", args.output.display()))?;
+    let mut quarantine = LazyFile::new(
+        args.quarantine
+            .clone()
+            .unwrap_or_else(|| default_quarantine(&args.output)),
+    );
+
+    let summary = convert(input, &mut output, &mut quarantine, &opts)
+        .map_err(|e| format!("{}: {e}", args.input.display()))?;
+    quarantine
+        .flush()
+        .map_err(|e| format!("cannot write {}: {e}", quarantine.path().display()))?;
+    let gate = quality_gate(&summary, args.max_reject_ratio);
+    if gate.is_ok() {
+        output
+            .commit()
+            .map_err(|e| format!("cannot write {}: {e}", args.output.display()))?;
+    }
+    let report = json!({
+        "rows_in": summary.rows_in,
+        "rows_out": summary.rows_out,
+        "rows_rejected": summary.rows_rejected,
+        "bytes_in": summary.bytes_in,
+        "bytes_out": if gate.is_ok() { summary.bytes_out } else { 0 },
+        "output": gate.is_ok().then(|| args.output.display().to_string()),
+        "quarantine": quarantine.created().then(|| quarantine.path().display().to_string()),
+        "schema_source": summary.schema_source,
+        "columns": summary.columns,
+        "ignored_columns": summary.ignored_columns,
+    });
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{report}").map_err(|e| format!("cannot write summary: {e}"))?;
+    match gate {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            error(&format_args!(
+                "{e}; no output written; rejected rows are in {}",
+                quarantine.path().display()
+            ));
+            Ok(ExitCode::from(GATE_FAILED))
+        }
+    }
+}

@@ -1,0 +1,491 @@
+//! Bytes-in, bytes-out tests of the converter on the CSV shapes real feeds have.
+
+use super::*;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Date32Type, Decimal128Type, Float64Type, Int64Type, TimestampMicrosecondType,
+};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, TimeUnit};
+use bytes::Bytes;
+use chrono::TimeZone;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{LogicalType, Type as PhysicalType};
+
+fn opts() -> Options {
+    let at = Utc
+        .with_ymd_and_hms(2026, 11, 21, 12, 0, 0)
+        .single()
+        .expect("valid time");
+    Options::new("raw/orders/a.csv", at)
+}
+
+fn schema(json: &str) -> Option<Schema> {
+    Some(Schema::from_json(json.as_bytes()).expect("valid schema"))
+}
+
+struct Out {
+    summary: Summary,
+    parquet: Vec<u8>,
+    quarantine: String,
+}
+
+fn run(input: &[u8], opts: &Options) -> Result<Out, ConvertError> {
+    let mut parquet = Vec::new();
+    let mut quarantine = Vec::new();
+    let summary = convert(input, &mut parquet, &mut quarantine, opts)?;
+    Ok(Out {
+        summary,
+        parquet,
+        quarantine: String::from_utf8_lossy(&quarantine).into_owned(),
+    })
+}
+
+fn ok(input: &[u8], opts: &Options) -> Out {
+    run(input, opts).expect("conversion succeeds")
+}
+
+fn batch(parquet: &[u8]) -> RecordBatch {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::copy_from_slice(parquet))
+        .expect("valid parquet")
+        .build()
+        .expect("reader");
+    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().expect("batches");
+    let schema = batches
+        .first()
+        .map(RecordBatch::schema)
+        .expect("at least one batch");
+    arrow_select_concat(&schema, &batches)
+}
+
+fn arrow_select_concat(schema: &arrow_schema::SchemaRef, batches: &[RecordBatch]) -> RecordBatch {
+    // Small helper instead of pulling arrow-select in: rebuild column by column through the parquet reader,
+    // which returns one batch for the sizes used here.
+    assert_eq!(batches.len(), 1, "tests keep outputs to one batch");
+    RecordBatch::try_new(schema.clone(), batches[0].columns().to_vec()).expect("batch")
+}
+
+fn strings(b: &RecordBatch, name: &str) -> Vec<Option<String>> {
+    let col = b.column_by_name(name).expect("column exists");
+    col.as_string::<i32>()
+        .iter()
+        .map(|v| v.map(str::to_owned))
+        .collect()
+}
+
+fn ints(b: &RecordBatch, name: &str) -> Vec<Option<i64>> {
+    b.column_by_name(name)
+        .expect("column exists")
+        .as_primitive::<Int64Type>()
+        .iter()
+        .collect()
+}
+
+#[test]
+fn writes_declared_types_as_real_parquet_types() {
+    let csv = b"order_id,qty,price,rate,ok,day,at\nPO-1,3,19.99,0.5,true,2026-11-21,2026-11-21T10:00:00Z\nPO-2,,0.10,,no,,2026-11-21T11:30:00+01:30\n";
+    let mut o = opts();
+    o.schema = schema(
+        r#"{"columns":[{"name":"order_id","type":"string","nullable":false},{"name":"qty","type":"int64"},
+        {"name":"price","type":"decimal(12,2)"},{"name":"rate","type":"float64"},{"name":"ok","type":"bool"},
+        {"name":"day","type":"date"},{"name":"at","type":"timestamp"}]}"#,
+    );
+    let out = ok(csv, &o);
+    assert_eq!(
+        (
+            out.summary.rows_in,
+            out.summary.rows_out,
+            out.summary.rows_rejected
+        ),
+        (2, 2, 0)
+    );
+    assert_eq!(out.summary.schema_source, SchemaSource::Declared);
+    assert!(
+        out.quarantine.is_empty(),
+        "no quarantine when every row is good"
+    );
+
+    let b = batch(&out.parquet);
+    assert_eq!(
+        strings(&b, "order_id"),
+        [Some("PO-1".into()), Some("PO-2".into())]
+    );
+    assert_eq!(ints(&b, "qty"), [Some(3), None]);
+    let price = b
+        .column_by_name("price")
+        .expect("price")
+        .as_primitive::<Decimal128Type>();
+    assert_eq!(price.data_type(), &DataType::Decimal128(12, 2));
+    assert_eq!((price.value(0), price.value(1)), (1999, 10));
+    let rate = b
+        .column_by_name("rate")
+        .expect("rate")
+        .as_primitive::<Float64Type>();
+    assert_eq!((rate.value(0), rate.is_null(1)), (0.5, true));
+    let okc = b.column_by_name("ok").expect("ok").as_boolean();
+    assert_eq!((okc.value(0), okc.value(1)), (true, false));
+    let day = b
+        .column_by_name("day")
+        .expect("day")
+        .as_primitive::<Date32Type>();
+    assert_eq!((day.value(0), day.is_null(1)), (20_778, true));
+    let at = b
+        .column_by_name("at")
+        .expect("at")
+        .as_primitive::<TimestampMicrosecondType>();
+    assert_eq!(
+        at.data_type(),
+        &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+    );
+    assert_eq!(at.value(0), at.value(1), "both rows are 10:00 UTC");
+    assert_eq!(at.value(0), 1_795_255_200_000_000);
+
+    // The Parquet file itself carries the logical types other engines read.
+    let meta = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(out.parquet))
+        .expect("parquet")
+        .metadata()
+        .clone();
+    let cols = meta.file_metadata().schema_descr();
+    assert_eq!(cols.column(1).physical_type(), PhysicalType::INT64);
+    assert_eq!(cols.column(5).logical_type_ref(), Some(&LogicalType::Date));
+    assert!(
+        matches!(cols.column(6).logical_type_ref(), Some(LogicalType::Timestamp(t)) if t.is_adjusted_to_u_t_c)
+    );
+    assert!(
+        matches!(cols.column(2).logical_type_ref(), Some(LogicalType::Decimal(d)) if d.scale == 2 && d.precision == 12)
+    );
+    assert_eq!(cols.column(4).physical_type(), PhysicalType::BOOLEAN);
+}
+
+#[test]
+fn adds_lineage_columns() {
+    let out = ok(b"a\n1\n", &opts());
+    let b = batch(&out.parquet);
+    assert_eq!(
+        strings(&b, SOURCE_KEY_COLUMN),
+        [Some("raw/orders/a.csv".into())]
+    );
+    let at = b
+        .column_by_name(INGESTED_AT_COLUMN)
+        .expect("lineage")
+        .as_primitive::<TimestampMicrosecondType>();
+    assert_eq!(at.value(0), opts().ingested_at.timestamp_micros());
+}
+
+#[test]
+fn infers_types_from_the_sample() {
+    let out = ok(b"id,price,when,zip,flag,note\n1,2.5,2026-11-21,00501,true,x\n2,3,2026-11-22,10001,false,\n", &opts());
+    let types: Vec<String> = out
+        .summary
+        .columns
+        .iter()
+        .map(|c| c.column_type.to_string())
+        .collect();
+    assert_eq!(
+        types,
+        ["int64", "float64", "date", "string", "bool", "string"]
+    );
+    assert_eq!(out.summary.schema_source, SchemaSource::Inferred);
+    assert_eq!(
+        strings(&batch(&out.parquet), "zip"),
+        [Some("00501".into()), Some("10001".into())]
+    );
+}
+
+#[test]
+fn quarantines_rows_with_the_wrong_field_count_and_keeps_the_line_number() {
+    let out = ok(b"a,b\n1,2\n3\n4,5,6\n7,8\n", &opts());
+    assert_eq!(
+        (
+            out.summary.rows_in,
+            out.summary.rows_out,
+            out.summary.rows_rejected
+        ),
+        (4, 2, 2)
+    );
+    let lines: Vec<&str> = out.quarantine.lines().collect();
+    assert_eq!(lines[0], "_line,_reason,a,b");
+    assert_eq!(lines[1], "3,\"expected 2 fields, found 1\",3");
+    assert_eq!(lines[2], "4,\"expected 2 fields, found 3\",4,5,6");
+    assert_eq!(ints(&batch(&out.parquet), "a"), [Some(1), Some(7)]);
+}
+
+#[test]
+fn quarantines_values_that_do_not_parse_with_every_reason() {
+    let mut o = opts();
+    o.schema = schema(
+        r#"{"columns":[{"name":"id","type":"string","nullable":false},{"name":"qty","type":"int64"},{"name":"price","type":"decimal(6,2)"}]}"#,
+    );
+    let out = ok(
+        b"id,qty,price\nA,1,1.00\n,x,1.234\nC,2,99999.99\nD,3,abc\n",
+        &o,
+    );
+    assert_eq!(out.summary.rows_rejected, 3);
+    let q: Vec<csv::StringRecord> = csv::Reader::from_reader(out.quarantine.as_bytes())
+        .records()
+        .collect::<Result<_, _>>()
+        .expect("quarantine csv");
+    assert_eq!(&q[0][0], "3");
+    assert!(
+        q[0][1].contains("\"id\": empty value in a non-nullable column"),
+        "{}",
+        &q[0][1]
+    );
+    assert!(
+        q[0][1].contains("\"qty\": \"x\" is not a valid int64"),
+        "{}",
+        &q[0][1]
+    );
+    assert!(
+        q[0][1].contains("\"price\": \"1.234\" has more than 2 decimal places"),
+        "{}",
+        &q[0][1]
+    );
+    assert!(
+        q[1][1].contains("does not fit decimal(6,2)"),
+        "{}",
+        &q[1][1]
+    );
+    assert!(
+        q[2][1].contains("\"abc\" is not a valid decimal(6,2)"),
+        "{}",
+        &q[2][1]
+    );
+    assert_eq!(
+        (&q[2][2], &q[2][3], &q[2][4]),
+        ("D", "3", "abc"),
+        "original fields are kept"
+    );
+    assert_eq!(strings(&batch(&out.parquet), "id"), [Some("A".into())]);
+}
+
+#[test]
+fn a_rejected_row_leaves_no_partial_values_behind() {
+    let mut o = opts();
+    o.schema = schema(
+        r#"{"columns":[{"name":"a","type":"string"},{"name":"b","type":"int64"},{"name":"c","type":"string"}]}"#,
+    );
+    let out = ok(b"a,b,c\nx1,1,y1\nx2,bad,y2\nx3,3,y3\n", &o);
+    let b = batch(&out.parquet);
+    assert_eq!(strings(&b, "a"), [Some("x1".into()), Some("x3".into())]);
+    assert_eq!(ints(&b, "b"), [Some(1), Some(3)]);
+    assert_eq!(strings(&b, "c"), [Some("y1".into()), Some("y3".into())]);
+}
+
+#[test]
+fn handles_bom_crlf_quoted_newlines_and_doubled_quotes() {
+    let csv = b"\xEF\xBB\xBFid,vendor,note\r\n1,\"Acme, Inc.\",\"line one\r\nline two\"\r\n2,\"The \"\"Best\"\" Co\",plain\r\n3\r\n";
+    let out = ok(csv, &opts());
+    let b = batch(&out.parquet);
+    assert_eq!(
+        out.summary.columns[0].name, "id",
+        "the BOM is not part of the first name"
+    );
+    assert_eq!(
+        strings(&b, "vendor"),
+        [Some("Acme, Inc.".into()), Some("The \"Best\" Co".into())]
+    );
+    assert_eq!(
+        strings(&b, "note"),
+        [Some("line one\r\nline two".into()), Some("plain".into())]
+    );
+    // Row 3 starts on physical line 5: the quoted newline moved it down one.
+    assert!(
+        out.quarantine
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("5,")),
+        "{}",
+        out.quarantine
+    );
+}
+
+#[test]
+fn line_numbers_count_blank_lines_and_crlf() {
+    let out = ok(b"a,b\r\n1,2\r\n\r\nbad\r\n\"x\ny\",2\n\nbad\n", &opts());
+    let lines: Vec<&str> = out
+        .quarantine
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap_or_default())
+        .collect();
+    assert_eq!(lines, ["4", "8"]);
+}
+
+#[test]
+fn gunzips_by_content_not_by_name() {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"a,b\n1,x\n2,y\n").expect("gzip");
+    let data = gz.finish().expect("gzip");
+    let out = ok(&data, &opts());
+    assert_eq!(out.summary.rows_out, 2);
+    assert_eq!(
+        out.summary.bytes_in,
+        data.len() as u64,
+        "bytes_in counts stored (compressed) bytes"
+    );
+}
+
+#[test]
+fn a_truncated_gzip_is_an_input_error() {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&b"a,b\n1,x\n".repeat(1000)).expect("gzip");
+    let data = gz.finish().expect("gzip");
+    let err = run(&data[..data.len() / 2], &opts())
+        .err()
+        .expect("truncated gzip fails");
+    assert!(err.is_input_error(), "{err}");
+}
+
+#[test]
+fn a_header_only_file_converts_to_zero_rows() {
+    let out = ok(b"a,b\n", &opts());
+    assert_eq!((out.summary.rows_in, out.summary.rows_out), (0, 0));
+    let meta = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(out.parquet))
+        .expect("valid parquet")
+        .metadata()
+        .clone();
+    assert_eq!(meta.file_metadata().num_rows(), 0);
+    assert_eq!(
+        meta.file_metadata().schema_descr().num_columns(),
+        4,
+        "two data columns and two lineage columns"
+    );
+}
+
+#[test]
+fn empty_input_is_a_clear_error() {
+    assert!(matches!(run(b"", &opts()), Err(ConvertError::Empty)));
+    assert!(matches!(run(b"\n\n", &opts()), Err(ConvertError::Empty)));
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast())
+        .finish()
+        .expect("gzip");
+    assert!(matches!(run(&gz, &opts()), Err(ConvertError::Empty)));
+}
+
+#[test]
+fn a_non_utf8_header_is_a_clear_error_and_non_utf8_rows_are_quarantined() {
+    assert!(matches!(
+        run(b"caf\xe9,b\n1,2\n", &opts()),
+        Err(ConvertError::HeaderNotUtf8)
+    ));
+    let out = ok(b"name,n\ncaf\xe9,1\nok,2\n", &opts());
+    assert_eq!(out.summary.rows_rejected, 1);
+    let q: Vec<csv::ByteRecord> = csv::Reader::from_reader(out.quarantine.as_bytes())
+        .byte_records()
+        .collect::<Result<_, _>>()
+        .expect("csv");
+    assert_eq!(&q[0][1], b"column \"name\": value is not valid UTF-8");
+}
+
+#[test]
+fn duplicate_and_blank_header_names_get_unique_names() {
+    let out = ok(b"id,id,,id_2\n1,2,3,4\n", &opts());
+    let names: Vec<&str> = out
+        .summary
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(names, ["id", "id_2", "column_3", "id_2_2"]);
+}
+
+#[test]
+fn declared_columns_are_matched_by_name_and_extra_columns_ignored() {
+    let mut o = opts();
+    o.schema =
+        schema(r#"{"columns":[{"name":"b","type":"int64"},{"name":"missing","type":"string"}]}"#);
+    let out = ok(b"a,B\nx,1\n", &o);
+    assert_eq!(out.summary.ignored_columns, ["a"]);
+    let b = batch(&out.parquet);
+    assert_eq!(ints(&b, "b"), [Some(1)]);
+    assert_eq!(strings(&b, "missing"), [None]);
+}
+
+#[test]
+fn a_missing_non_nullable_column_is_an_error() {
+    let mut o = opts();
+    o.schema = schema(r#"{"columns":[{"name":"id","type":"string","nullable":false}]}"#);
+    assert!(matches!(run(b"a\n1\n", &o), Err(ConvertError::MissingColumn(c)) if c == "id"));
+}
+
+#[test]
+fn lineage_names_in_the_input_are_refused() {
+    assert!(matches!(
+        run(b"a,_source_key\n1,2\n", &opts()),
+        Err(ConvertError::ReservedColumn(_))
+    ));
+}
+
+#[test]
+fn many_batches_keep_every_row_in_order() {
+    let mut o = opts();
+    o.batch_rows = 7;
+    o.row_group_bytes = 1;
+    let mut csv = b"n,s\n".to_vec();
+    for i in 0..100 {
+        csv.extend_from_slice(format!("{i},v{i}\n").as_bytes());
+    }
+    let out = ok(&csv, &o);
+    let reader =
+        ParquetRecordBatchReaderBuilder::try_new(Bytes::from(out.parquet)).expect("parquet");
+    assert!(
+        reader.metadata().num_row_groups() > 1,
+        "small row groups were flushed"
+    );
+    let values: Vec<i64> = reader
+        .build()
+        .expect("reader")
+        .flat_map(|b| {
+            b.expect("batch")
+                .column(0)
+                .as_primitive::<Int64Type>()
+                .values()
+                .to_vec()
+        })
+        .collect();
+    assert_eq!(values, (0..100).collect::<Vec<i64>>());
+}
+
+#[test]
+fn inference_sample_rows_are_converted_too() {
+    let mut o = opts();
+    o.sample_rows = 2;
+    let out = ok(b"n\n1\n2\n3\nfour\n", &o);
+    assert_eq!(out.summary.columns[0].column_type, ColumnType::Int64);
+    assert_eq!((out.summary.rows_out, out.summary.rows_rejected), (3, 1));
+}
+
+#[test]
+fn quality_gate_compares_the_reject_ratio_with_the_maximum() {
+    let out = ok(b"n\n1\nx\n", &{
+        let mut o = opts();
+        o.schema = schema(r#"{"columns":[{"name":"n","type":"int64"}]}"#);
+        o
+    });
+    assert!((out.summary.reject_ratio() - 0.5).abs() < 1e-9);
+    assert!(quality_gate(&out.summary, 0.5).is_ok());
+    let err = quality_gate(&out.summary, 0.02).expect_err("gate fails");
+    assert_eq!((err.rejected, err.total), (1, 2));
+    let empty = ok(b"n\n", &opts()).summary;
+    assert!(
+        quality_gate(&empty, 0.0).is_ok(),
+        "an empty file passes any gate"
+    );
+}
+
+#[test]
+fn a_failing_output_is_reported_not_panicked() {
+    struct Broken;
+    impl Write for Broken {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let err =
+        convert(&b"a\n1\n"[..], &mut Broken, &mut Vec::new(), &opts()).expect_err("write fails");
+    assert!(!err.is_input_error());
+}

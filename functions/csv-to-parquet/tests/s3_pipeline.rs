@@ -1,0 +1,518 @@
+//! Integration tests: the real `csv-to-parquet` binary, driven through the Lambda Runtime API emulator, against
+//! S3 in moto_server. Every test uploads real objects and reads the results back from S3.
+
+use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Decimal128Type, Int64Type, TimestampMicrosecondType};
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::{Value, json};
+use std::io::Write;
+use std::path::Path;
+use tributary_testkit::{LambdaProcess, Moto, fixture, s3_client, unique_bucket, workspace_root};
+
+const DATA: &str = "events/data/order_lines.csv";
+const SCHEMA: &str = "events/data/order_lines.schema.json";
+
+struct World {
+    s3: Client,
+    bucket: String,
+    function: LambdaProcess,
+}
+
+impl World {
+    async fn new(env: &[(&str, &str)]) -> Self {
+        Self::with_bucket(&unique_bucket("csv"), env).await
+    }
+
+    async fn with_bucket(bucket: &str, env: &[(&str, &str)]) -> Self {
+        let moto = Moto::shared();
+        let s3 = s3_client().await;
+        s3.create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("create bucket");
+        let function = LambdaProcess::start(
+            Path::new(env!("CARGO_BIN_EXE_csv-to-parquet")),
+            &moto.endpoint(),
+            env,
+        );
+        Self {
+            s3,
+            bucket: bucket.to_owned(),
+            function,
+        }
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>) -> String {
+        let out = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .expect("put object");
+        out.e_tag().unwrap_or_default().trim_matches('"').to_owned()
+    }
+
+    async fn get(&self, key: &str) -> Option<Bytes> {
+        let out = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .ok()?;
+        Some(out.body.collect().await.expect("read body").into_bytes())
+    }
+
+    async fn keys(&self, prefix: &str) -> Vec<String> {
+        let out = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .expect("list");
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
+    }
+
+    fn invoke(&mut self, event: &Value) -> Result<Value, tributary_testkit::InvokeError> {
+        tokio::task::block_in_place(|| self.function.invoke(event))
+    }
+}
+
+fn read(path: &str) -> Vec<u8> {
+    std::fs::read(workspace_root().join(path)).expect("sample data")
+}
+
+/// An S3 notification for `key` in `bucket`, built from the sample event with the key URL-encoded as S3 does.
+fn notification(bucket: &str, key: &str) -> Value {
+    let mut event = fixture("s3-object-created-csv.json");
+    let encoded: String = key
+        .bytes()
+        .map(|b| match b {
+            b' ' => "+".to_owned(),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    event["Records"][0]["s3"]["bucket"]["name"] = json!(bucket);
+    event["Records"][0]["s3"]["object"]["key"] = json!(encoded);
+    event
+}
+
+fn parquet_batches(bytes: Bytes) -> Vec<RecordBatch> {
+    ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .expect("valid parquet")
+        .build()
+        .expect("reader")
+        .collect::<Result<_, _>>()
+        .expect("batches")
+}
+
+fn total_rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(RecordBatch::num_rows).sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn converts_the_sample_event_with_its_schema_and_quarantines_bad_rows() {
+    let event = fixture("s3-object-created-csv.json");
+    let bucket = event["Records"][0]["s3"]["bucket"]["name"]
+        .as_str()
+        .expect("bucket")
+        .to_owned();
+    let mut w = World::with_bucket(&bucket, &[]).await;
+    let etag = w
+        .put("raw/orders/order lines 2026-11-21.csv", read(DATA))
+        .await;
+    w.put("schemas/orders.json", read(SCHEMA)).await;
+
+    let out = w.invoke(&event).expect("conversion succeeds");
+    assert_eq!(out["status"], "converted");
+    assert_eq!(
+        (
+            out["rows_in"].as_u64(),
+            out["rows_out"].as_u64(),
+            out["rows_rejected"].as_u64()
+        ),
+        (Some(209), Some(205), Some(4))
+    );
+    assert_eq!(out["schema_source"], "declared");
+    assert_eq!(out["source_etag"], json!(etag));
+    assert_eq!(
+        out["output_key"],
+        "curated/orders/year=2026/month=11/day=21/order lines 2026-11-21.parquet"
+    );
+    assert_eq!(
+        out["quarantine_key"],
+        "quarantine/orders/year=2026/month=11/day=21/order lines 2026-11-21.csv"
+    );
+    assert!(out["bytes_in"].as_u64() == Some(read(DATA).len() as u64));
+
+    let key = out["output_key"].as_str().expect("output key");
+    let parquet = w.get(key).await.expect("curated object exists");
+    assert_eq!(out["bytes_out"].as_u64(), Some(parquet.len() as u64));
+    let head =
+        w.s3.head_object()
+            .bucket(&bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("head");
+    assert_eq!(
+        head.metadata()
+            .and_then(|m| m.get("source-etag"))
+            .map(String::as_str),
+        Some(etag.as_str())
+    );
+
+    let batches = parquet_batches(parquet);
+    assert_eq!(total_rows(&batches), 205);
+    let first = &batches[0];
+    assert_eq!(
+        first
+            .column_by_name("order_id")
+            .expect("order_id")
+            .as_string::<i32>()
+            .value(0),
+        "PO-1001"
+    );
+    assert_eq!(
+        first
+            .column_by_name("vendor")
+            .expect("vendor")
+            .as_string::<i32>()
+            .value(0),
+        "Acme, Inc."
+    );
+    assert_eq!(
+        first
+            .column_by_name("vendor")
+            .expect("vendor")
+            .as_string::<i32>()
+            .value(2),
+        "The \"Best\" Supplies"
+    );
+    assert_eq!(
+        first
+            .column_by_name("description")
+            .expect("desc")
+            .as_string::<i32>()
+            .value(2),
+        "Shelf bracket\n(two-part)"
+    );
+    assert_eq!(
+        first
+            .column_by_name("quantity")
+            .expect("quantity")
+            .as_primitive::<Int64Type>()
+            .value(1),
+        10
+    );
+    let price = first
+        .column_by_name("unit_price")
+        .expect("unit_price")
+        .as_primitive::<Decimal128Type>();
+    assert_eq!(
+        (
+            price.value(0),
+            price.value(1),
+            price.precision(),
+            price.scale()
+        ),
+        (1999, 10, 12, 2)
+    );
+    let created = first
+        .column_by_name("created_at")
+        .expect("created_at")
+        .as_primitive::<TimestampMicrosecondType>();
+    assert_eq!(
+        created.value(2),
+        1_795_257_000_250_000,
+        "11:30:00.250+01:00 is 10:30:00.250 UTC"
+    );
+    let source = first
+        .column_by_name("_source_key")
+        .expect("lineage")
+        .as_string::<i32>();
+    assert_eq!(source.value(0), "raw/orders/order lines 2026-11-21.csv");
+
+    let quarantine = w
+        .get(out["quarantine_key"].as_str().expect("quarantine key"))
+        .await
+        .expect("quarantine exists");
+    let rows: Vec<csv::StringRecord> = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(&quarantine[..])
+        .records()
+        .collect::<Result<_, _>>()
+        .expect("csv");
+    let lines: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+    assert_eq!(lines, ["7", "8", "9", "11"]);
+    assert!(rows[0][1].contains("\"three\" is not a valid int64"));
+    assert!(rows[3][1].contains("expected 14 fields, found 11"));
+    assert!(
+        w.keys("raw/").await.len() == 1,
+        "nothing is written under raw/"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivered_event_is_skipped_and_leaves_one_output() {
+    let mut w = World::new(&[]).await;
+    w.put("raw/orders/a.csv", read(DATA)).await;
+    let event = notification(&w.bucket, "raw/orders/a.csv");
+    let first = w.invoke(&event).expect("first delivery converts");
+    let before = w
+        .get(first["output_key"].as_str().expect("key"))
+        .await
+        .expect("output");
+    let second = w.invoke(&event).expect("redelivery succeeds");
+    assert_eq!(second["status"], "skipped");
+    assert_eq!(second["output_key"], first["output_key"]);
+    assert_eq!(second["bytes_out"], first["bytes_out"]);
+    assert_eq!(w.keys("curated/").await.len(), 1);
+    assert_eq!(
+        w.get(first["output_key"].as_str().expect("key")).await,
+        Some(before),
+        "the output was not rewritten"
+    );
+
+    // A new version of the same key is converted again, into the same deterministic key.
+    let mut changed = read(DATA);
+    changed.extend_from_slice(
+        b"PO-9999,1,Late Co,1,SKU-1,x,1,1.00,,USD,2026-11-21,2026-11-21T12:00:00Z,true,\n",
+    );
+    w.put("raw/orders/a.csv", changed).await;
+    let third = w.invoke(&event).expect("a new version converts");
+    assert_eq!(third["status"], "converted");
+    assert_eq!(third["rows_in"].as_u64(), Some(210));
+    assert_eq!(w.keys("curated/").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn converts_gzip_objects_and_infers_types_without_a_schema() {
+    let mut w = World::new(&[]).await;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(
+        b"id,amount,when,flag\n1,2.5,2026-11-21T10:00:00Z,true\n2,3,2026-11-21T11:00:00Z,false\n",
+    )
+    .expect("gzip");
+    let body = gz.finish().expect("gzip");
+    let size = body.len() as u64;
+    w.put("raw/metrics/m.csv.gz", body).await;
+    let out = w
+        .invoke(&notification(&w.bucket, "raw/metrics/m.csv.gz"))
+        .expect("gzip converts");
+    assert_eq!(out["rows_out"].as_u64(), Some(2));
+    assert_eq!(out["bytes_in"].as_u64(), Some(size));
+    assert_eq!(out["schema_source"], "inferred");
+    let types: Vec<&str> = out["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter_map(|c| c["type"].as_str())
+        .collect();
+    assert_eq!(types, ["int64", "float64", "timestamp", "bool"]);
+    let batches = parquet_batches(
+        w.get(out["output_key"].as_str().expect("key"))
+            .await
+            .expect("output"),
+    );
+    assert_eq!(
+        batches[0]
+            .column(0)
+            .as_primitive::<Int64Type>()
+            .values()
+            .to_vec(),
+        [1, 2]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quality_gate_fails_the_invocation_and_writes_no_curated_output() {
+    let mut w = World::new(&[("MAX_REJECT_RATIO", "0.01")]).await;
+    w.put("raw/orders/bad.csv", read(DATA)).await;
+    w.put("schemas/orders.json", read(SCHEMA)).await;
+    let err = w
+        .invoke(&notification(&w.bucket, "raw/orders/bad.csv"))
+        .expect_err("gate fails");
+    assert_eq!(err.error_type, "QualityGateFailed");
+    assert!(
+        err.error_message.contains("4 of 209 rows rejected"),
+        "{}",
+        err.error_message
+    );
+    assert!(w.keys("curated/").await.is_empty(), "no curated output");
+    let quarantine = w.keys("quarantine/orders/").await;
+    assert_eq!(quarantine.len(), 1, "the quarantine is kept");
+    let body = w.get(&quarantine[0]).await.expect("quarantine");
+    assert_eq!(
+        body.iter().filter(|&&b| b == b'\n').count(),
+        1 + 4,
+        "a header and the four rejected rows"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_with_spaces_and_unicode_are_decoded() {
+    let mut w = World::new(&[]).await;
+    let key = "raw/orders/Ünïcode files/Q4 +1 (copy).csv";
+    w.put(key, b"a,b\n1,x\n".to_vec()).await;
+    let out = w.invoke(&notification(&w.bucket, key)).expect("converts");
+    assert_eq!(out["source_key"], key);
+    let expected =
+        "curated/orders/year=2026/month=11/day=21/Ünïcode files__Q4 +1 (copy).parquet".to_owned();
+    assert_eq!(out["output_key"], json!(expected));
+    assert!(w.get(&expected).await.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_payloads_and_eventbridge_events_are_accepted() {
+    let mut w = World::new(&[]).await;
+    w.put("raw/orders/order lines 2026-11-21.csv", read(DATA))
+        .await;
+    let mut task = fixture("sfn-convert-csv.json");
+    task["bucket"] = json!(w.bucket);
+    let out = w.invoke(&task).expect("task payload converts");
+    assert_eq!(out["status"], "converted");
+    assert!(
+        out["output_key"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("curated/orders/year="))
+    );
+
+    let mut eb = fixture("eventbridge-object-created-csv.json");
+    eb["detail"]["bucket"]["name"] = json!(w.bucket);
+    let again = w.invoke(&eb).expect("eventbridge event accepted");
+    assert_eq!(again["source_key"], "raw/orders/order lines 2026-11-21.csv");
+    assert_eq!(
+        again["output_key"],
+        "curated/orders/year=2026/month=11/day=21/order lines 2026-11-21.parquet"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_outside_raw_are_ignored_and_nothing_is_written() {
+    let mut w = World::new(&[]).await;
+    w.put("curated/orders/x.csv", b"a\n1\n".to_vec()).await;
+    let out = w
+        .invoke(&notification(&w.bucket, "curated/orders/x.csv"))
+        .expect("ignored, not failed");
+    assert_eq!(out["status"], "ignored");
+    assert!(
+        out["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("outside the raw prefix"))
+    );
+    assert_eq!(w.keys("").await, ["curated/orders/x.csv"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_clear_non_retryable_error() {
+    let mut w = World::new(&[]).await;
+    let missing = w
+        .invoke(&notification(&w.bucket, "raw/orders/missing.csv"))
+        .expect_err("missing object");
+    assert_eq!(missing.error_type, "NotFound");
+
+    w.put("raw/orders/empty.csv", Vec::new()).await;
+    let empty = w
+        .invoke(&notification(&w.bucket, "raw/orders/empty.csv"))
+        .expect_err("empty object");
+    assert_eq!(empty.error_type, "InvalidInput");
+    assert!(
+        empty.error_message.contains("empty"),
+        "{}",
+        empty.error_message
+    );
+
+    w.put("raw/latin/l.csv", b"caf\xe9,b\n1,2\n".to_vec()).await;
+    let latin = w
+        .invoke(&notification(&w.bucket, "raw/latin/l.csv"))
+        .expect_err("not UTF-8");
+    assert_eq!(latin.error_type, "InvalidInput");
+    assert!(latin.error_message.contains("UTF-8"));
+
+    w.put("raw/orders/ok.csv", b"a\n1\n".to_vec()).await;
+    w.put(
+        "schemas/orders.json",
+        b"{\"columns\": [{\"name\": \"a\", \"type\": \"varchar\"}]}".to_vec(),
+    )
+    .await;
+    let schema = w
+        .invoke(&notification(&w.bucket, "raw/orders/ok.csv"))
+        .expect_err("bad schema");
+    assert_eq!(schema.error_type, "InvalidInput");
+    assert!(schema.error_message.contains("varchar"));
+
+    let shape = w
+        .invoke(&json!({"hello": "world"}))
+        .expect_err("unknown event");
+    assert_eq!(shape.error_type, "InvalidEvent");
+    assert!(w.keys("curated/").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_outputs_stream_through_a_multipart_upload() {
+    let mut w = World::new(&[("UPLOAD_PART_MB", "5"), ("ROW_GROUP_MB", "1")]).await;
+    // Incompressible-ish text so the Parquet output needs more than one 5 MiB part.
+    let mut csv = b"id,payload\n".to_vec();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let rows = 120_000;
+    for i in 0..rows {
+        let mut payload = String::with_capacity(96);
+        for _ in 0..6 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            payload.push_str(&format!("{x:016x}"));
+        }
+        csv.extend_from_slice(format!("{i},{payload}\n").as_bytes());
+    }
+    w.put("raw/big/big.csv", csv).await;
+    let out = w
+        .invoke(&notification(&w.bucket, "raw/big/big.csv"))
+        .expect("converts");
+    assert_eq!(out["rows_out"].as_u64(), Some(rows));
+    assert!(
+        out["bytes_out"]
+            .as_u64()
+            .is_some_and(|b| b > 5 * 1024 * 1024),
+        "output spans several parts: {out}"
+    );
+    let body = w
+        .get(out["output_key"].as_str().expect("key"))
+        .await
+        .expect("output");
+    let reader = ParquetRecordBatchReaderBuilder::try_new(body).expect("parquet");
+    assert!(reader.metadata().num_row_groups() > 1);
+    let batches: Vec<RecordBatch> = reader
+        .build()
+        .expect("reader")
+        .collect::<Result<_, _>>()
+        .expect("batches");
+    assert_eq!(total_rows(&batches) as u64, rows);
+    let last = batches.last().expect("a batch");
+    assert_eq!(
+        last.column(0)
+            .as_primitive::<Int64Type>()
+            .values()
+            .last()
+            .copied(),
+        Some(rows as i64 - 1)
+    );
+}
