@@ -1,0 +1,58 @@
+# Tributary: the front door. `make` lists the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PYTHON      := $(VENV)/bin/python
+FUNCTIONS   := $(notdir $(wildcard functions/*))
+BENCH_SIZES ?= 100,1000
+# Tools installed into the project virtualenv (cargo-lambda, zig, moto_server) come first on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help check test build package demo bench clean
+
+help: ## Show the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# --- project-local tools, installed when missing ------------------------------------------------------------
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+
+$(VENV)/.test-deps: requirements/test.txt | $(VENV)/bin/python
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
+$(VENV)/.lambda-deps: requirements/lambda.txt | $(VENV)/bin/python
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
+$(VENV)/.bench-deps: requirements/bench.txt | $(VENV)/bin/python
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
+# --- targets ---------------------------------------------------------------------------------------------------
+check: ## Formatting and lints (cargo fmt --check, clippy -D warnings)
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+test: check $(VENV)/.test-deps ## Checks, then unit, handler and integration tests (moto_server started by the tests)
+	cargo test --workspace --all-features
+
+build: ## Debug build of every crate
+	cargo build --workspace
+
+package: $(VENV)/.lambda-deps ## arm64 Lambda zips: target/lambda/<function>/bootstrap.zip (reproducible)
+	cargo lambda build --release --arm64 --output-format zip $(addprefix --bin ,$(FUNCTIONS))
+	$(PYTHON) scripts/reproducible_zip.py $(foreach f,$(FUNCTIONS),target/lambda/$(f)/bootstrap.zip)
+
+demo: $(VENV)/.test-deps $(VENV)/.lambda-deps ## Run the pipeline locally: moto + cargo lambda watch + invoke
+	scripts/demo.sh
+
+bench: $(VENV)/.bench-deps ## tributary convert vs pandas, pyarrow, DuckDB, polars (BENCH_SIZES=100,1000 MB)
+	cargo build --release -p tributary-cli
+	$(PYTHON) scripts/bench.py --tributary target/release/tributary --sizes $(BENCH_SIZES) --data-dir bench-data --out bench-results.md
+
+clean: ## Remove build output, bench data and the virtualenv
+	cargo clean
+	rm -rf $(VENV) bench-data bench-results.md
