@@ -10,16 +10,28 @@ fn root() -> PathBuf {
 }
 
 fn tributary(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tributary")).args(args).output().expect("tributary runs")
+    Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(args)
+        .output()
+        .expect("tributary runs")
 }
 
 fn summary(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("summary JSON on stdout ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "summary JSON on stdout ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
 
 fn parquet_rows(path: &Path) -> i64 {
     let file = std::fs::File::open(path).expect("output exists");
-    SerializedFileReader::new(file).expect("valid parquet").metadata().file_metadata().num_rows()
+    SerializedFileReader::new(file)
+        .expect("valid parquet")
+        .metadata()
+        .file_metadata()
+        .num_rows()
 }
 
 fn s(p: &Path) -> &str {
@@ -33,14 +45,37 @@ fn converts_with_a_schema_and_writes_the_quarantine() {
     let quarantine = dir.path().join("bad.csv");
     let data = root().join("events/data/order_lines.csv");
     let schema = root().join("events/data/order_lines.schema.json");
-    let run = tributary(&["convert", s(&data), s(&out), "--schema", s(&schema), "--quarantine", s(&quarantine)]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let run = tributary(&[
+        "convert",
+        s(&data),
+        s(&out),
+        "--schema",
+        s(&schema),
+        "--quarantine",
+        s(&quarantine),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let sum = summary(&run);
-    assert_eq!((sum["rows_in"].as_u64(), sum["rows_out"].as_u64(), sum["rows_rejected"].as_u64()), (Some(209), Some(205), Some(4)));
+    assert_eq!(
+        (
+            sum["rows_in"].as_u64(),
+            sum["rows_out"].as_u64(),
+            sum["rows_rejected"].as_u64()
+        ),
+        (Some(209), Some(205), Some(4))
+    );
     assert_eq!(parquet_rows(&out), 205);
     let q = std::fs::read_to_string(&quarantine).expect("quarantine written");
     assert_eq!(q.lines().count(), 5, "header and four rejected rows");
-    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 2, "no temporary files left behind");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        2,
+        "no temporary files left behind"
+    );
 }
 
 #[test]
@@ -51,11 +86,22 @@ fn the_quality_gate_exits_2_and_writes_no_output() {
     let schema = dir.path().join("s.json");
     std::fs::write(&schema, r#"{"columns":[{"name":"n","type":"int64"}]}"#).expect("write schema");
     let out = dir.path().join("out.parquet");
-    let run = tributary(&["convert", s(&input), s(&out), "--schema", s(&schema), "--max-reject-ratio", "0.1"]);
+    let run = tributary(&[
+        "convert",
+        s(&input),
+        s(&out),
+        "--schema",
+        s(&schema),
+        "--max-reject-ratio",
+        "0.1",
+    ]);
     assert_eq!(run.status.code(), Some(2));
     assert_eq!(summary(&run)["rows_rejected"].as_u64(), Some(1));
     assert!(!out.exists(), "no output when the gate fails");
-    assert!(dir.path().join("out.quarantine.csv").exists(), "the default quarantine sits beside the output");
+    assert!(
+        dir.path().join("out.quarantine.csv").exists(),
+        "the default quarantine sits beside the output"
+    );
     assert!(String::from_utf8_lossy(&run.stderr).contains("quality gate failed"));
 }
 
@@ -65,16 +111,22 @@ fn errors_exit_1_with_one_line_and_no_panic() {
     let out = dir.path().join("out.parquet");
     for (input, expected) in [
         (dir.path().join("missing.csv"), "cannot open"),
-        ({
-            let p = dir.path().join("empty.csv");
-            std::fs::write(&p, "").expect("write");
-            p
-        }, "empty"),
-        ({
-            let p = dir.path().join("latin1.csv");
-            std::fs::write(&p, b"caf\xe9\n1\n").expect("write");
-            p
-        }, "UTF-8"),
+        (
+            {
+                let p = dir.path().join("empty.csv");
+                std::fs::write(&p, "").expect("write");
+                p
+            },
+            "empty",
+        ),
+        (
+            {
+                let p = dir.path().join("latin1.csv");
+                std::fs::write(&p, b"caf\xe9\n1\n").expect("write");
+                p
+            },
+            "UTF-8",
+        ),
     ] {
         let run = tributary(&["convert", s(&input), s(&out)]);
         let stderr = String::from_utf8_lossy(&run.stderr);
@@ -100,7 +152,12 @@ fn reads_gzip_from_stdin() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    child.stdin.take().expect("stdin").write_all(&body).expect("write stdin");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&body)
+        .expect("write stdin");
     let run = child.wait_with_output().expect("wait");
     assert!(run.status.success());
     assert_eq!(summary(&run)["rows_out"].as_u64(), Some(2));

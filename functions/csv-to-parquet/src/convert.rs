@@ -13,11 +13,12 @@ use crate::values::{
     DecimalError, parse_bool, parse_date, parse_decimal, parse_f64, parse_i64, parse_timestamp,
     trim,
 };
+use arrow_array::builder::{ArrayBuilder, StringBuilder};
 use arrow_array::{
-    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, RecordBatch,
-    StringArray, TimestampMicrosecondArray,
+    Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array,
+    RecordBatch, StringArray, TimestampMicrosecondArray,
 };
-use arrow_buffer::{BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_buffer::{BooleanBufferBuilder, NullBuffer, ScalarBuffer};
 use arrow_schema::SchemaRef;
 use chrono::{DateTime, Utc};
 use parquet::arrow::ArrowWriter;
@@ -239,7 +240,7 @@ where
         let encoder = scope.spawn(|| encode(rx, output, Arc::clone(&schema), props));
 
         let read_result = (|| -> Result<(), ConvertError> {
-            for rec in &sample {
+            for rec in &mut sample {
                 rows.push(rec, &tx)?;
             }
             drop(sample);
@@ -247,7 +248,7 @@ where
                 .read_byte_record(&mut record)
                 .map_err(csv_read_error)?
             {
-                rows.push(&record, &tx)?;
+                rows.push(&mut record, &tx)?;
             }
             rows.flush_batch(&tx)?;
             rows.finish_quarantine()?;
@@ -514,7 +515,8 @@ impl Plan {
 
 #[derive(Debug)]
 enum Values {
-    Str { data: Vec<u8>, offsets: Vec<i32> },
+    /// Strings are appended only once the whole row is known to be good, so they never need truncating.
+    Str(StringBuilder),
     I64(Vec<i64>),
     F64(Vec<f64>),
     Bool(BooleanBufferBuilder),
@@ -545,10 +547,9 @@ fn shown(text: &str) -> String {
 impl ColumnBuilder {
     fn new(column: &Column, capacity: usize) -> Self {
         let values = match column.column_type {
-            ColumnType::String => Values::Str {
-                data: Vec::with_capacity(capacity * 16),
-                offsets: vec![0],
-            },
+            ColumnType::String => {
+                Values::Str(StringBuilder::with_capacity(capacity, capacity * 16))
+            }
             ColumnType::Int64 => Values::I64(Vec::with_capacity(capacity)),
             ColumnType::Float64 => Values::F64(Vec::with_capacity(capacity)),
             ColumnType::Bool => Values::Bool(BooleanBufferBuilder::new(capacity)),
@@ -565,7 +566,35 @@ impl ColumnBuilder {
     }
 
     fn len(&self) -> usize {
-        self.valid.len()
+        match &self.values {
+            Values::Str(b) => b.len(),
+            _ => self.valid.len(),
+        }
+    }
+
+    fn is_string(&self) -> bool {
+        matches!(self.values, Values::Str(_))
+    }
+
+    /// Checks a string field without appending it (see [`ColumnBuilder::push_str`]).
+    fn check_str(&self, name: &str, text: &str) -> Result<(), FieldError> {
+        if text.is_empty() && !self.nullable {
+            return Err(format!(
+                "column {name:?}: empty value in a non-nullable column"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Appends a checked string field; empty is null.
+    fn push_str(&mut self, text: &str) {
+        if let Values::Str(b) = &mut self.values {
+            if text.is_empty() {
+                b.append_null()
+            } else {
+                b.append_value(text)
+            }
+        }
     }
 
     fn push_null(&mut self, name: &str) -> Result<(), FieldError> {
@@ -575,7 +604,10 @@ impl ColumnBuilder {
             ));
         }
         match &mut self.values {
-            Values::Str { data, offsets } => offsets.push(offset(data.len())?),
+            Values::Str(b) => {
+                b.append_null();
+                return Ok(());
+            }
             Values::I64(v) | Values::Ts(v) => v.push(0),
             Values::F64(v) => v.push(0.0),
             Values::Bool(v) => v.append(false),
@@ -586,18 +618,12 @@ impl ColumnBuilder {
         Ok(())
     }
 
-    /// Appends one field (already known to be UTF-8).
+    /// Appends one typed (non-string) field.
     fn push(&mut self, name: &str, text: &str) -> Result<(), FieldError> {
         if text.is_empty() {
             return self.push_null(name);
         }
         let bad = |t: ColumnType| format!("column {name:?}: {:?} is not a valid {t}", shown(text));
-        if let Values::Str { data, offsets } = &mut self.values {
-            data.extend_from_slice(text.as_bytes());
-            offsets.push(offset(data.len())?);
-            self.valid.append(true);
-            return Ok(());
-        }
         let t = trim(text);
         if t.is_empty() {
             return self.push_null(name);
@@ -641,10 +667,7 @@ impl ColumnBuilder {
         }
         self.valid.truncate(len);
         match &mut self.values {
-            Values::Str { data, offsets } => {
-                offsets.truncate(len + 1);
-                data.truncate(usize::try_from(offsets[len]).unwrap_or(0));
-            }
+            Values::Str(_) => {}
             Values::I64(v) | Values::Ts(v) => v.truncate(len),
             Values::F64(v) => v.truncate(len),
             Values::Bool(v) => v.truncate(len),
@@ -658,15 +681,7 @@ impl ColumnBuilder {
         let nulls = Some(NullBuffer::new(self.valid.finish())).filter(|n| n.null_count() > 0);
         self.valid = BooleanBufferBuilder::new(capacity);
         Ok(match &mut self.values {
-            Values::Str { data, offsets } => {
-                let data = std::mem::replace(data, Vec::with_capacity(data.capacity()));
-                let offsets = std::mem::replace(offsets, vec![0]);
-                Arc::new(StringArray::try_new(
-                    OffsetBuffer::new(ScalarBuffer::from(offsets)),
-                    Buffer::from_vec(data),
-                    nulls,
-                )?)
-            }
+            Values::Str(b) => Arc::new(b.finish()),
             Values::I64(v) => Arc::new(Int64Array::new(
                 ScalarBuffer::from(take(v, capacity)),
                 nulls,
@@ -708,10 +723,6 @@ fn take<T>(v: &mut Vec<T>, capacity: usize) -> Vec<T> {
     std::mem::replace(v, Vec::with_capacity(capacity))
 }
 
-fn offset(len: usize) -> Result<i32, FieldError> {
-    i32::try_from(len).map_err(|_| "string data in one batch exceeds 2 GiB".to_owned())
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Rows in, batches and quarantine lines out.
 
@@ -726,8 +737,9 @@ struct RowSink<'q, Q: Write> {
     sources: Vec<Option<usize>>,
     width: usize,
     schema: SchemaRef,
-    source_key: String,
-    ingested_at: i64,
+    /// The lineage columns are constant: built once at full batch length and sliced per batch.
+    source_key: ArrayRef,
+    ingested_at: ArrayRef,
     batch_rows: usize,
     batch_bytes: usize,
     pending_bytes: usize,
@@ -758,8 +770,17 @@ impl<'q, Q: Write> RowSink<'q, Q> {
             sources: plan.sources.clone(),
             width: header.len(),
             schema: plan.schema.arrow_schema(),
-            source_key: opts.source_key.clone(),
-            ingested_at: opts.ingested_at.timestamp_micros(),
+            source_key: Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                opts.source_key.as_str(),
+                capacity,
+            ))),
+            ingested_at: Arc::new(
+                TimestampMicrosecondArray::from(vec![
+                    opts.ingested_at.timestamp_micros();
+                    capacity
+                ])
+                .with_timezone("UTC"),
+            ),
             batch_rows: capacity,
             batch_bytes: opts.batch_bytes.max(1),
             pending_bytes: 0,
@@ -779,7 +800,13 @@ impl<'q, Q: Write> RowSink<'q, Q> {
         self.builders.first().map_or(0, ColumnBuilder::len)
     }
 
-    fn push(&mut self, record: &csv::ByteRecord, tx: &SyncSender<Msg>) -> Result<(), ConvertError> {
+    /// Takes one record: appends it to the batch or sends it to the quarantine. The record is borrowed mutably
+    /// only to check its UTF-8 in place (as a `StringRecord`, without copying); it is handed back unchanged.
+    fn push(
+        &mut self,
+        record: &mut csv::ByteRecord,
+        tx: &SyncSender<Msg>,
+    ) -> Result<(), ConvertError> {
         self.rows_in += 1;
         let line = self
             .lines
@@ -789,19 +816,28 @@ impl<'q, Q: Write> RowSink<'q, Q> {
             let reason = format!("expected {} fields, found {}", self.width, record.len());
             return self.quarantine.reject(line, &reason, record);
         }
+        let text = match csv::StringRecord::from_byte_record(std::mem::take(record)) {
+            Ok(text) => text,
+            Err(e) => {
+                let field = e.utf8_error().field();
+                *record = e.into_byte_record();
+                let name = self
+                    .quarantine
+                    .header
+                    .get(field)
+                    .map_or("?", String::as_str);
+                let reason = format!("column {name:?}: value is not valid UTF-8");
+                return self.quarantine.reject(line, &reason, record);
+            }
+        };
         let committed = self.rows();
         for (j, builder) in self.builders.iter_mut().enumerate() {
-            let pushed = match self.sources[j] {
+            let checked = match self.sources[j] {
                 None => builder.push_null(&self.names[j]),
-                Some(i) => match std::str::from_utf8(&record[i]) {
-                    Ok(text) => builder.push(&self.names[j], text),
-                    Err(_) => Err(format!(
-                        "column {:?}: value is not valid UTF-8",
-                        self.names[j]
-                    )),
-                },
+                Some(i) if builder.is_string() => builder.check_str(&self.names[j], &text[i]),
+                Some(i) => builder.push(&self.names[j], &text[i]),
             };
-            if let Err(reason) = pushed {
+            if let Err(reason) = checked {
                 self.reasons.push(reason);
             }
         }
@@ -809,12 +845,19 @@ impl<'q, Q: Write> RowSink<'q, Q> {
             for builder in &mut self.builders {
                 builder.truncate(committed);
             }
+            *record = text.into_byte_record();
             let reason = self.reasons.join("; ");
             self.reasons.clear();
             return self.quarantine.reject(line, &reason, record);
         }
+        for (builder, source) in self.builders.iter_mut().zip(&self.sources) {
+            if let (true, Some(i)) = (builder.is_string(), source) {
+                builder.push_str(&text[*i]);
+            }
+        }
+        self.pending_bytes += text.as_byte_record().as_slice().len();
+        *record = text.into_byte_record();
         self.rows_out += 1;
-        self.pending_bytes += record.as_slice().len();
         if self.rows() >= self.batch_rows || self.pending_bytes >= self.batch_bytes {
             self.flush_batch(tx)?;
         }
@@ -830,12 +873,8 @@ impl<'q, Q: Write> RowSink<'q, Q> {
         for builder in &mut self.builders {
             columns.push(builder.finish(self.batch_rows)?);
         }
-        columns.push(Arc::new(StringArray::from_iter_values(
-            std::iter::repeat_n(self.source_key.as_str(), n),
-        )));
-        columns.push(Arc::new(
-            TimestampMicrosecondArray::from(vec![self.ingested_at; n]).with_timezone("UTC"),
-        ));
+        columns.push(self.source_key.slice(0, n));
+        columns.push(self.ingested_at.slice(0, n));
         let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)?;
         self.pending_bytes = 0;
         tx.send(Msg::Batch(batch)).map_err(|_| encoder_gone())
