@@ -1,9 +1,10 @@
 //! The streaming converter: CSV (optionally gzip) in, Parquet out, rejected rows to a quarantine CSV.
 //!
 //! Pure: it reads a `Read` and writes two `Write`s, so it runs the same under Lambda (S3 streams), in the CLI
-//! (files) and in tests (byte slices). Work is split over two threads: this one parses CSV and builds Arrow
-//! batches; an encoder thread writes Parquet. Memory is bounded by the batch size, two batches in flight and one
-//! row group's encoded bytes, whatever the input size.
+//! (files) and in tests (byte slices). Work is a three-stage pipeline: the calling thread tokenizes CSV into raw
+//! batches, a builder thread types, validates and builds Arrow batches, and an encoder thread writes Parquet.
+//! Memory is bounded by the batch size, two batches waiting between each pair of stages and one row group's
+//! encoded bytes, whatever the input size.
 
 use crate::infer::Inferred;
 use crate::schema::{
@@ -197,7 +198,7 @@ pub fn convert<R, W, Q>(
 where
     R: Read,
     W: Write + Send,
-    Q: Write,
+    Q: Write + Send,
 {
     let bytes_in = Rc::new(Cell::new(0_u64));
     let lines = Rc::new(RefCell::new(LineIndex::default()));
@@ -234,41 +235,66 @@ where
     let schema = plan.schema.arrow_schema();
     let props = writer_properties(opts);
 
-    let mut rows = RowSink::new(&plan, &header, opts, quarantine, lines);
+    // Raw batches are small: they only carry work between threads, and memory should go to the Arrow batches.
+    let raw_batch_bytes = opts.batch_bytes.clamp(1, RAW_BATCH_BYTES);
+    let raw_batch_rows = opts.batch_rows.clamp(1, RAW_BATCH_ROWS);
     std::thread::scope(|scope| {
+        let (raw_tx, raw_rx) = sync_channel::<Raw>(2);
         let (tx, rx) = sync_channel::<Msg>(2);
         let encoder = scope.spawn(|| encode(rx, output, Arc::clone(&schema), props));
+        let builder =
+            scope.spawn(|| build(raw_rx, tx, RowSink::new(&plan, &header, opts, quarantine)));
 
+        // This thread only tokenizes: CSV records (with their physical line numbers) into flat raw batches.
         let read_result = (|| -> Result<(), ConvertError> {
-            for rec in &mut sample {
-                rows.push(rec, &tx)?;
+            let mut raw = RawBatch::default();
+            let send = |raw: &mut RawBatch| {
+                raw_tx
+                    .send(Raw::Batch(std::mem::take(raw)))
+                    .map_err(|_| encoder_gone())
+            };
+            for rec in &sample {
+                raw.push(rec, lines.borrow_mut().line_at(record_start(rec)));
+                if raw.len() >= raw_batch_rows || raw.data.len() >= raw_batch_bytes {
+                    send(&mut raw)?;
+                }
             }
             drop(sample);
             while reader
                 .read_byte_record(&mut record)
                 .map_err(csv_read_error)?
             {
-                rows.push(&mut record, &tx)?;
+                raw.push(&record, lines.borrow_mut().line_at(record_start(&record)));
+                if raw.len() >= raw_batch_rows || raw.data.len() >= raw_batch_bytes {
+                    send(&mut raw)?;
+                }
             }
-            rows.flush_batch(&tx)?;
-            rows.finish_quarantine()?;
-            tx.send(Msg::Done).map_err(|_| encoder_gone())
+            if raw.len() > 0 {
+                send(&mut raw)?;
+            }
+            raw_tx.send(Raw::End).map_err(|_| encoder_gone())
         })();
-        drop(tx);
+        drop(raw_tx);
+        let built = builder.join().unwrap_or_else(|_| {
+            Err(ConvertError::Write(io::Error::other(
+                "builder thread panicked",
+            )))
+        });
         let encoded = encoder.join().unwrap_or_else(|_| {
             Err(ConvertError::Write(io::Error::other(
                 "encoder thread panicked",
             )))
         });
-        match (read_result, encoded) {
-            // The encoder's own failure explains a reader that could not hand it a batch.
-            (_, Err(enc)) => Err(enc),
-            (Err(read), Ok(_)) => Err(read),
-            (Ok(()), Ok(None)) => Err(encoder_gone()),
-            (Ok(()), Ok(Some(bytes_out))) => Ok(Summary {
-                rows_in: rows.rows_in,
-                rows_out: rows.rows_out,
-                rows_rejected: rows.rows_in - rows.rows_out,
+        // A later stage's own failure explains an earlier stage that could not hand it work.
+        match (read_result, built, encoded) {
+            (_, _, Err(enc)) => Err(enc),
+            (_, Err(build), Ok(_)) => Err(build),
+            (Err(read), Ok(_), Ok(_)) => Err(read),
+            (Ok(()), Ok(None), _) | (Ok(()), _, Ok(None)) => Err(encoder_gone()),
+            (Ok(()), Ok(Some(counts)), Ok(Some(bytes_out))) => Ok(Summary {
+                rows_in: counts.rows_in,
+                rows_out: counts.rows_out,
+                rows_rejected: counts.rows_in - counts.rows_out,
                 bytes_in: bytes_in.get(),
                 bytes_out,
                 schema_source: plan.source,
@@ -277,6 +303,130 @@ where
             }),
         }
     })
+}
+
+const RAW_BATCH_BYTES: usize = 1024 * 1024;
+const RAW_BATCH_ROWS: usize = 4096;
+
+fn record_start(record: &csv::ByteRecord) -> u64 {
+    record.position().map_or(0, csv::Position::byte)
+}
+
+/// CSV records, tokenized but untyped, in one flat buffer: what the reader thread hands the builder thread.
+#[derive(Debug, Default)]
+struct RawBatch {
+    data: Vec<u8>,
+    /// End offset in `data` of every field of every record.
+    field_ends: Vec<usize>,
+    /// For each record, the index in `field_ends` one past its last field.
+    record_ends: Vec<usize>,
+    /// For each record, the physical line it starts on.
+    lines: Vec<u64>,
+}
+
+impl RawBatch {
+    fn len(&self) -> usize {
+        self.record_ends.len()
+    }
+
+    fn push(&mut self, record: &csv::ByteRecord, line: u64) {
+        let mut end = self.data.len();
+        self.data.extend_from_slice(record.as_slice());
+        for field in record {
+            end += field.len();
+            self.field_ends.push(end);
+        }
+        self.record_ends.push(self.field_ends.len());
+        self.lines.push(line);
+    }
+
+    /// Field-end indexes of record `r`.
+    fn field_range(&self, r: usize) -> std::ops::Range<usize> {
+        let first = if r == 0 { 0 } else { self.record_ends[r - 1] };
+        first..self.record_ends[r]
+    }
+
+    /// Byte range of record `r` in `data`.
+    fn byte_range(&self, r: usize) -> std::ops::Range<usize> {
+        let fields = self.field_range(r);
+        let start = if fields.start == 0 {
+            0
+        } else {
+            self.field_ends[fields.start - 1]
+        };
+        let end = if fields.is_empty() {
+            start
+        } else {
+            self.field_ends[fields.end - 1]
+        };
+        start..end
+    }
+
+    /// The raw fields of record `r`.
+    fn fields(&self, r: usize) -> impl Iterator<Item = &[u8]> {
+        let range = self.field_range(r);
+        let mut start = self.byte_range(r).start;
+        self.field_ends[range].iter().map(move |&end| {
+            let field = &self.data[start..end];
+            start = end;
+            field
+        })
+    }
+
+    /// Records whose bytes are not UTF-8, with the index of the first bad field. The whole buffer is checked
+    /// at once, which is nearly always all there is to do.
+    fn invalid_utf8(&self) -> Vec<(usize, usize)> {
+        let mut bad = Vec::new();
+        let mut pos = 0;
+        while let Err(e) = std::str::from_utf8(&self.data[pos..]) {
+            let at = pos + e.valid_up_to();
+            let r = self
+                .record_ends
+                .partition_point(|&end| end == 0 || self.field_ends[end - 1] <= at);
+            if r >= self.len() {
+                break;
+            }
+            let fields = self.field_range(r);
+            let field = self.field_ends[fields.clone()].partition_point(|&end| end <= at);
+            bad.push((r, field));
+            pos = self.byte_range(r).end;
+        }
+        bad
+    }
+}
+
+enum Raw {
+    Batch(RawBatch),
+    End,
+}
+
+/// Rows counted by the builder thread.
+struct Counts {
+    rows_in: u64,
+    rows_out: u64,
+}
+
+/// The builder thread: raw batches in, typed Arrow batches out (and rejected rows to the quarantine). Returns
+/// `None` when the reader gave up, so the output is left unfinished.
+fn build<Q: Write + Send>(
+    raw_rx: Receiver<Raw>,
+    tx: SyncSender<Msg>,
+    mut rows: RowSink<'_, Q>,
+) -> Result<Option<Counts>, ConvertError> {
+    loop {
+        match raw_rx.recv() {
+            Ok(Raw::Batch(raw)) => rows.push_batch(&raw, &tx)?,
+            Ok(Raw::End) => break,
+            Err(_) => return Ok(None),
+        }
+    }
+    rows.flush_batch(&tx)?;
+    rows.finish_quarantine()?;
+    tx.send(Msg::Done).map_err(|_| encoder_gone())?;
+    Ok(Some(Counts {
+        rows_in: rows.rows_in,
+        rows_out: rows.rows_out,
+    }))
 }
 
 fn encoder_gone() -> ConvertError {
@@ -747,17 +897,10 @@ struct RowSink<'q, Q: Write> {
     rows_out: u64,
     quarantine: Quarantine<'q, Q>,
     reasons: Vec<FieldError>,
-    lines: Rc<RefCell<LineIndex>>,
 }
 
 impl<'q, Q: Write> RowSink<'q, Q> {
-    fn new(
-        plan: &Plan,
-        header: &[String],
-        opts: &Options,
-        quarantine: &'q mut Q,
-        lines: Rc<RefCell<LineIndex>>,
-    ) -> Self {
+    fn new(plan: &Plan, header: &[String], opts: &Options, quarantine: &'q mut Q) -> Self {
         let capacity = opts.batch_rows.max(1);
         Self {
             builders: plan
@@ -792,7 +935,6 @@ impl<'q, Q: Write> RowSink<'q, Q> {
                 header: header.to_vec(),
             },
             reasons: Vec::new(),
-            lines,
         }
     }
 
@@ -800,42 +942,75 @@ impl<'q, Q: Write> RowSink<'q, Q> {
         self.builders.first().map_or(0, ColumnBuilder::len)
     }
 
-    /// Takes one record: appends it to the batch or sends it to the quarantine. The record is borrowed mutably
-    /// only to check its UTF-8 in place (as a `StringRecord`, without copying); it is handed back unchanged.
-    fn push(
-        &mut self,
-        record: &mut csv::ByteRecord,
-        tx: &SyncSender<Msg>,
-    ) -> Result<(), ConvertError> {
-        self.rows_in += 1;
-        let line = self
-            .lines
-            .borrow_mut()
-            .line_at(record.position().map_or(0, csv::Position::byte));
-        if record.len() != self.width {
-            let reason = format!("expected {} fields, found {}", self.width, record.len());
-            return self.quarantine.reject(line, &reason, record);
-        }
-        let text = match csv::StringRecord::from_byte_record(std::mem::take(record)) {
-            Ok(text) => text,
-            Err(e) => {
-                let field = e.utf8_error().field();
-                *record = e.into_byte_record();
+    /// Takes a raw batch: each record is appended to the Arrow batch being built or sent to the quarantine.
+    fn push_batch(&mut self, raw: &RawBatch, tx: &SyncSender<Msg>) -> Result<(), ConvertError> {
+        let invalid = raw.invalid_utf8();
+        let whole = if invalid.is_empty() {
+            std::str::from_utf8(&raw.data).ok()
+        } else {
+            None
+        };
+        let mut invalid = invalid.into_iter().peekable();
+        for r in 0..raw.len() {
+            let line = raw.lines[r];
+            let bad_utf8 = invalid
+                .next_if(|&(bad, _)| bad == r)
+                .map(|(_, field)| field);
+            let width = raw.field_range(r).len();
+            if width != self.width {
+                self.rows_in += 1;
+                let reason = format!("expected {} fields, found {width}", self.width);
+                self.quarantine.reject(line, &reason, raw.fields(r))?;
+                continue;
+            }
+            if let Some(field) = bad_utf8 {
+                self.rows_in += 1;
                 let name = self
                     .quarantine
                     .header
                     .get(field)
                     .map_or("?", String::as_str);
                 let reason = format!("column {name:?}: value is not valid UTF-8");
-                return self.quarantine.reject(line, &reason, record);
+                self.quarantine.reject(line, &reason, raw.fields(r))?;
+                continue;
             }
-        };
+            // Fields are cut at ASCII delimiters, so slicing valid UTF-8 at field ends never splits a character.
+            let bytes = raw.byte_range(r);
+            let text = match whole {
+                Some(w) => w.get(bytes.clone()),
+                None => std::str::from_utf8(&raw.data[bytes.clone()]).ok(),
+            }
+            .unwrap_or_default();
+            let ends = &raw.field_ends[raw.field_range(r)];
+            let field = |i: usize| {
+                let start = if i == 0 { bytes.start } else { ends[i - 1] } - bytes.start;
+                text.get(start..ends[i] - bytes.start).unwrap_or_default()
+            };
+            self.push(
+                field,
+                bytes.len(),
+                |q, reason| q.reject(line, reason, raw.fields(r)),
+                tx,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Takes one well-formed record (right width, UTF-8), given as a field accessor.
+    fn push<'t>(
+        &mut self,
+        field: impl Fn(usize) -> &'t str,
+        raw_len: usize,
+        reject: impl FnOnce(&mut Quarantine<'q, Q>, &str) -> Result<(), ConvertError>,
+        tx: &SyncSender<Msg>,
+    ) -> Result<(), ConvertError> {
+        self.rows_in += 1;
         let committed = self.rows();
         for (j, builder) in self.builders.iter_mut().enumerate() {
             let checked = match self.sources[j] {
                 None => builder.push_null(&self.names[j]),
-                Some(i) if builder.is_string() => builder.check_str(&self.names[j], &text[i]),
-                Some(i) => builder.push(&self.names[j], &text[i]),
+                Some(i) if builder.is_string() => builder.check_str(&self.names[j], field(i)),
+                Some(i) => builder.push(&self.names[j], field(i)),
             };
             if let Err(reason) = checked {
                 self.reasons.push(reason);
@@ -845,18 +1020,16 @@ impl<'q, Q: Write> RowSink<'q, Q> {
             for builder in &mut self.builders {
                 builder.truncate(committed);
             }
-            *record = text.into_byte_record();
             let reason = self.reasons.join("; ");
             self.reasons.clear();
-            return self.quarantine.reject(line, &reason, record);
+            return reject(&mut self.quarantine, &reason);
         }
         for (builder, source) in self.builders.iter_mut().zip(&self.sources) {
             if let (true, Some(i)) = (builder.is_string(), source) {
-                builder.push_str(&text[*i]);
+                builder.push_str(field(*i));
             }
         }
-        self.pending_bytes += text.as_byte_record().as_slice().len();
-        *record = text.into_byte_record();
+        self.pending_bytes += raw_len;
         self.rows_out += 1;
         if self.rows() >= self.batch_rows || self.pending_bytes >= self.batch_bytes {
             self.flush_batch(tx)?;
@@ -896,11 +1069,11 @@ struct Quarantine<'q, Q: Write> {
 }
 
 impl<Q: Write> Quarantine<'_, Q> {
-    fn reject(
+    fn reject<'f>(
         &mut self,
         line: u64,
         reason: &str,
-        record: &csv::ByteRecord,
+        fields: impl Iterator<Item = &'f [u8]>,
     ) -> Result<(), ConvertError> {
         if self.writer.is_none() {
             let Some(sink) = self.sink.take() else {
@@ -918,10 +1091,13 @@ impl<Q: Write> Quarantine<'_, Q> {
         let Some(w) = self.writer.as_mut() else {
             return Err(encoder_gone());
         };
-        let line = line.to_string();
-        let head: [&[u8]; 2] = [line.as_bytes(), reason.as_bytes()];
-        w.write_record(head.into_iter().chain(record.iter()))
-            .map_err(write_error)
+        w.write_field(line.to_string()).map_err(write_error)?;
+        w.write_field(reason).map_err(write_error)?;
+        for field in fields {
+            w.write_field(field).map_err(write_error)?;
+        }
+        // An empty record ends the one written field by field.
+        w.write_record(None::<&[u8]>).map_err(write_error)
     }
 }
 

@@ -28,6 +28,7 @@ struct Out {
     summary: Summary,
     parquet: Vec<u8>,
     quarantine: String,
+    quarantine_raw: Vec<u8>,
 }
 
 fn run(input: &[u8], opts: &Options) -> Result<Out, ConvertError> {
@@ -38,6 +39,7 @@ fn run(input: &[u8], opts: &Options) -> Result<Out, ConvertError> {
         summary,
         parquet,
         quarantine: String::from_utf8_lossy(&quarantine).into_owned(),
+        quarantine_raw: quarantine,
     })
 }
 
@@ -46,23 +48,7 @@ fn ok(input: &[u8], opts: &Options) -> Out {
 }
 
 fn batch(parquet: &[u8]) -> RecordBatch {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::copy_from_slice(parquet))
-        .expect("valid parquet")
-        .build()
-        .expect("reader");
-    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().expect("batches");
-    let schema = batches
-        .first()
-        .map(RecordBatch::schema)
-        .expect("at least one batch");
-    arrow_select_concat(&schema, &batches)
-}
-
-fn arrow_select_concat(schema: &arrow_schema::SchemaRef, batches: &[RecordBatch]) -> RecordBatch {
-    // Small helper instead of pulling arrow-select in: rebuild column by column through the parquet reader,
-    // which returns one batch for the sizes used here.
-    assert_eq!(batches.len(), 1, "tests keep outputs to one batch");
-    RecordBatch::try_new(schema.clone(), batches[0].columns().to_vec()).expect("batch")
+    batch_all(parquet)
 }
 
 fn strings(b: &RecordBatch, name: &str) -> Vec<Option<String>> {
@@ -488,4 +474,52 @@ fn a_failing_output_is_reported_not_panicked() {
     let err =
         convert(&b"a\n1\n"[..], &mut Broken, &mut Vec::new(), &opts()).expect_err("write fails");
     assert!(!err.is_input_error());
+}
+
+#[test]
+fn invalid_utf8_and_wrong_width_rows_are_each_quarantined_once_across_batches() {
+    let mut o = opts();
+    o.batch_rows = 2;
+    o.sample_rows = 1;
+    let csv = b"name,n\nok,1\n\xff\nbad\xfe,2\nfine,3\nalso\xff,4\nlast,5\n";
+    let out = ok(csv, &o);
+    assert_eq!(
+        (
+            out.summary.rows_in,
+            out.summary.rows_out,
+            out.summary.rows_rejected
+        ),
+        (6, 3, 3)
+    );
+    let q: Vec<csv::ByteRecord> = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(&out.quarantine_raw[..])
+        .byte_records()
+        .collect::<Result<_, _>>()
+        .expect("csv");
+    let lines: Vec<&[u8]> = q.iter().map(|r| &r[0]).collect();
+    assert_eq!(lines, [&b"3"[..], b"4", b"6"]);
+    assert_eq!(&q[0][1], b"expected 2 fields, found 1");
+    assert_eq!(&q[1][1], b"column \"name\": value is not valid UTF-8");
+    assert_eq!(&q[1][2], b"bad\xfe", "the original bytes are kept");
+    assert_eq!(
+        strings(&batch(&out.parquet), "name"),
+        [Some("ok".into()), Some("fine".into()), Some("last".into())]
+    );
+}
+
+fn batch_all(parquet: &[u8]) -> RecordBatch {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::copy_from_slice(parquet))
+        .expect("valid parquet")
+        .build()
+        .expect("reader");
+    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().expect("batches");
+    let schema = batches[0].schema();
+    let columns = (0..schema.fields().len())
+        .map(|i| {
+            let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(i).as_ref()).collect();
+            arrow_select::concat::concat(&parts).expect("concat")
+        })
+        .collect();
+    RecordBatch::try_new(schema, columns).expect("batch")
 }
