@@ -21,11 +21,14 @@ struct Cli {
 enum Command {
     /// Convert a CSV (or gzip CSV) file to typed Parquet, quarantining bad rows.
     Convert(commands::convert::Args),
+    /// Validate a purchase-order JSON file; print the result (exit 0 valid, 3 invalid).
+    ValidateOrder(commands::validate_order::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Convert(args) => commands::convert::run(&args),
+        Command::ValidateOrder(args) => commands::validate_order::run(&args),
     }
 }
