@@ -8,6 +8,15 @@ pub mod currency;
 pub mod money;
 pub mod validate;
 
+#[cfg(feature = "lambda")]
+pub mod config;
+#[cfg(feature = "lambda")]
+pub mod error;
+#[cfg(feature = "lambda")]
+pub mod handler;
+#[cfg(feature = "lambda")]
+pub mod store;
+
 pub use currency::Currency;
 pub use rust_decimal::Decimal;
 pub use validate::{

@@ -34,11 +34,10 @@ pub fn unique_bucket(prefix: &str) -> String {
     )
 }
 
-/// An S3 client for the shared emulator (path-style, test credentials).
-pub async fn s3_client() -> aws_sdk_s3::Client {
-    let endpoint = Moto::shared().endpoint();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
+/// SDK configuration for the shared emulator (test credentials, us-east-1).
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(Moto::shared().endpoint())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
             "test",
@@ -48,10 +47,20 @@ pub async fn s3_client() -> aws_sdk_s3::Client {
             "tributary-testkit",
         ))
         .load()
-        .await;
+        .await
+}
+
+/// An S3 client for the shared emulator (path-style).
+pub async fn s3_client() -> aws_sdk_s3::Client {
+    let config = sdk_config().await;
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(true)
             .build(),
     )
+}
+
+/// A DynamoDB client for the shared emulator.
+pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&sdk_config().await)
 }

@@ -1,0 +1,391 @@
+//! Integration tests: the real `order-validator` binary, driven through the Lambda Runtime API emulator,
+//! against S3 and DynamoDB in moto_server. Results are read back from the table and the bucket.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use aws_sdk_s3::primitives::ByteStream;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::Path;
+use tributary_testkit::{
+    InvokeError, LambdaProcess, Moto, dynamodb_client, fixture, s3_client, unique_bucket,
+    workspace_root,
+};
+
+struct World {
+    s3: aws_sdk_s3::Client,
+    ddb: aws_sdk_dynamodb::Client,
+    bucket: String,
+    table: String,
+    function: LambdaProcess,
+}
+
+impl World {
+    async fn new(extra_env: &[(&str, &str)]) -> Self {
+        let bucket = unique_bucket("orders");
+        let table = format!("{bucket}-table");
+        let s3 = s3_client().await;
+        let ddb = dynamodb_client().await;
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("create bucket");
+        ddb.create_table()
+            .table_name(&table)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("order_id")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("attribute"),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("order_id")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .expect("key"),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .expect("create table");
+        let mut env = vec![
+            ("ORDERS_TABLE", table.as_str()),
+            ("ORDERS_BUCKET", bucket.as_str()),
+        ];
+        env.extend_from_slice(extra_env);
+        let binary = Path::new(env!("CARGO_BIN_EXE_order-validator"));
+        let function = LambdaProcess::start(binary, &Moto::shared().endpoint(), &env);
+        Self {
+            s3,
+            ddb,
+            bucket,
+            table,
+            function,
+        }
+    }
+
+    fn invoke(&mut self, event: &Value) -> Result<Value, InvokeError> {
+        tokio::task::block_in_place(|| self.function.invoke(event))
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>) {
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .expect("put");
+    }
+
+    async fn get_json(&self, key: &str) -> Option<Value> {
+        let out = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .ok()?;
+        serde_json::from_slice(&out.body.collect().await.expect("body").into_bytes()).ok()
+    }
+
+    async fn keys(&self, prefix: &str) -> Vec<String> {
+        let out = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .expect("list");
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
+    }
+
+    async fn items(&self) -> Vec<HashMap<String, AttributeValue>> {
+        self.ddb
+            .scan()
+            .table_name(&self.table)
+            .send()
+            .await
+            .expect("scan")
+            .items()
+            .to_vec()
+    }
+
+    fn s3_event(&self, key: &str) -> Value {
+        let mut event = fixture("s3-object-created-order.json");
+        event["Records"][0]["s3"]["bucket"]["name"] = json!(self.bucket);
+        event["Records"][0]["s3"]["object"]["key"] = json!(key.replace(' ', "+"));
+        event["Records"][0]["s3"]["object"]["size"] = json!(100);
+        event
+    }
+}
+
+fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(workspace_root().join("events").join(name)).expect("sample")
+}
+
+fn attr(item: &HashMap<String, AttributeValue>, name: &str) -> String {
+    item.get(name)
+        .and_then(|v| v.as_s().ok().or_else(|| v.as_n().ok()))
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_valid_order_from_s3_is_stored_once_in_the_table_and_the_bucket() {
+    let mut w = World::new(&[]).await;
+    w.put(
+        "orders/incoming/PO-1001.json",
+        sample("sfn-validate-order.json"),
+    )
+    .await;
+    let out = w
+        .invoke(&w.s3_event("orders/incoming/PO-1001.json"))
+        .expect("valid order");
+    assert_eq!(out["status"], "valid");
+    assert_eq!(out["order_id"], "PO-1001");
+    assert_eq!(out["order"]["total"], "60.97");
+    assert_eq!(out["errors"], json!([]));
+
+    let items = w.items().await;
+    assert_eq!(items.len(), 1);
+    let item = &items[0];
+    assert_eq!(attr(item, "order_id"), "PO-1001");
+    assert_eq!(attr(item, "total"), "60.97");
+    assert_eq!(attr(item, "currency"), "USD");
+    assert_eq!(attr(item, "line_count"), "2");
+    let expires: i64 = attr(item, "expires_at").parse().expect("ttl number");
+    let validated = chrono::DateTime::parse_from_rfc3339(&attr(item, "validated_at"))
+        .expect("validated_at")
+        .timestamp();
+    assert_eq!(expires - validated, 3600, "the dedup window is the TTL");
+    assert_eq!(
+        attr(item, "source"),
+        format!("s3://{}/orders/incoming/PO-1001.json", w.bucket)
+    );
+
+    let stored = w
+        .get_json("orders/validated/PO-1001.json")
+        .await
+        .expect("validated object");
+    assert_eq!(stored["total"], "60.97");
+    assert_eq!(
+        stored["line_items"][0],
+        json!({"product_id": "SKU-10001", "quantity": 3, "unit_price": "19.99"})
+    );
+    assert!(w.keys("orders/rejected/").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_order_is_rejected_with_every_reason_and_nothing_enters_the_table() {
+    let mut w = World::new(&[]).await;
+    w.put(
+        "orders/incoming/bad order.json",
+        sample("data/order-invalid.json"),
+    )
+    .await;
+    let out = w
+        .invoke(&w.s3_event("orders/incoming/bad order.json"))
+        .expect("invalid is a result, not an error");
+    assert_eq!(out["status"], "invalid");
+    let errors = out["errors"].as_array().expect("errors");
+    assert!(errors.len() >= 4, "every violation is reported: {out}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e["path"].is_string() && e["message"].is_string())
+    );
+    assert!(w.items().await.is_empty());
+    let rejected = w
+        .get_json("orders/rejected/bad order.json")
+        .await
+        .expect("rejected object");
+    assert_eq!(rejected["errors"], out["errors"]);
+    let original: Value = serde_json::from_slice(&sample("data/order-invalid.json")).expect("json");
+    assert_eq!(rejected["order"], original, "the original is kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_json_is_rejected_at_the_root_with_its_position() {
+    let mut w = World::new(&[]).await;
+    w.put(
+        "orders/incoming/broken.json",
+        b"{\"order_id\": \"PO-9\",\n  \"vendor\": }".to_vec(),
+    )
+    .await;
+    let out = w
+        .invoke(&w.s3_event("orders/incoming/broken.json"))
+        .expect("a result");
+    assert_eq!(out["status"], "invalid");
+    assert_eq!(out["errors"][0]["path"], "$");
+    assert!(
+        out["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("line 2")),
+        "{out}"
+    );
+    let rejected = w
+        .get_json("orders/rejected/broken.json")
+        .await
+        .expect("rejected object");
+    assert!(
+        rejected["order"]
+            .as_str()
+            .is_some_and(|t| t.contains("PO-9")),
+        "the unparseable original is kept as text"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_copy_within_the_window_is_a_duplicate_and_other_content_is_a_conflict() {
+    let mut w = World::new(&[]).await;
+    let order = fixture("sfn-validate-order.json");
+    let first = w.invoke(&order).expect("first copy");
+    assert_eq!(first["status"], "valid");
+    let second = w.invoke(&order).expect("second copy");
+    assert_eq!(second["status"], "duplicate");
+    assert_eq!(
+        second["order"]["validated_at"], first["order"]["validated_at"],
+        "the duplicate reports the stored copy"
+    );
+    assert_eq!(w.items().await.len(), 1);
+
+    let mut changed = order.clone();
+    changed["line_items"][0]["quantity"] = json!(4);
+    changed.as_object_mut().expect("object").remove("total");
+    let third = w.invoke(&changed).expect("conflict is a result");
+    assert_eq!(third["status"], "conflict");
+    assert_eq!(third["order"], Value::Null);
+    assert_eq!(third["errors"][0]["path"], "order_id");
+    let items = w.items().await;
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        attr(&items[0], "payload_hash"),
+        first["order"]["payload_hash"].as_str().unwrap_or_default(),
+        "the first copy is kept"
+    );
+    assert_eq!(
+        w.keys("orders/validated/").await,
+        ["orders/validated/PO-1001.json"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivered_s3_event_writes_nothing_twice() {
+    let mut w = World::new(&[]).await;
+    w.put(
+        "orders/incoming/PO-1001.json",
+        sample("sfn-validate-order.json"),
+    )
+    .await;
+    let event = w.s3_event("orders/incoming/PO-1001.json");
+    let first = w.invoke(&event).expect("first delivery");
+    let before = w
+        .get_json("orders/validated/PO-1001.json")
+        .await
+        .expect("validated");
+    let again = w.invoke(&event).expect("redelivery");
+    assert_eq!(
+        (first["status"].as_str(), again["status"].as_str()),
+        (Some("valid"), Some("duplicate"))
+    );
+    assert_eq!(
+        w.get_json("orders/validated/PO-1001.json").await,
+        Some(before),
+        "the stored result is not rewritten"
+    );
+    assert_eq!(w.items().await.len(), 1);
+    assert_eq!(
+        w.keys("orders/").await.len(),
+        2,
+        "the incoming order and one validated copy"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_restores_a_missing_result_object() {
+    let mut w = World::new(&[]).await;
+    let order = fixture("sfn-validate-order.json");
+    w.invoke(&order).expect("first copy");
+    // As if the first invocation stopped between the table write and the S3 write.
+    w.s3.delete_object()
+        .bucket(&w.bucket)
+        .key("orders/validated/PO-1001.json")
+        .send()
+        .await
+        .expect("delete");
+    let again = w.invoke(&order).expect("retry");
+    assert_eq!(again["status"], "duplicate");
+    let restored = w
+        .get_json("orders/validated/PO-1001.json")
+        .await
+        .expect("restored");
+    assert_eq!(restored["validated_at"], again["order"]["validated_at"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_window_the_same_order_is_accepted_again() {
+    let mut w = World::new(&[("DEDUP_WINDOW_SECS", "1")]).await;
+    let order = fixture("sfn-validate-order.json");
+    assert_eq!(w.invoke(&order).expect("first")["status"], "valid");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        w.invoke(&order).expect("after the window")["status"],
+        "valid"
+    );
+    assert_eq!(
+        w.items().await.len(),
+        1,
+        "the lapsed item was replaced, not duplicated"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_payloads_naming_an_object_and_keys_outside_incoming() {
+    let mut w = World::new(&[]).await;
+    w.put(
+        "orders/incoming/PO-1002.json",
+        sample("data/order-valid.json"),
+    )
+    .await;
+    let out = w
+        .invoke(&json!({"bucket": w.bucket, "key": "orders/incoming/PO-1002.json"}))
+        .expect("object payload");
+    assert_eq!(out["status"], "valid");
+    assert!(w.get_json("orders/validated/PO-1002.json").await.is_some());
+
+    let ignored = w
+        .invoke(&w.s3_event("orders/validated/PO-1002.json"))
+        .expect("ignored");
+    assert_eq!(ignored["status"], "ignored");
+    assert_eq!(w.items().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_table_is_a_clear_infrastructure_error_and_writes_no_result() {
+    let mut w = World::new(&[("ORDERS_TABLE", "no-such-table")]).await;
+    let err = w
+        .invoke(&fixture("sfn-validate-order.json"))
+        .expect_err("no table");
+    assert_eq!(err.error_type, "NotFound");
+    assert!(
+        err.error_message.contains("no-such-table"),
+        "{}",
+        err.error_message
+    );
+    assert!(
+        w.keys("orders/").await.is_empty(),
+        "no result object without the table's verdict"
+    );
+}
