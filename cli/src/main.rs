@@ -23,6 +23,8 @@ enum Command {
     Convert(commands::convert::Args),
     /// Validate a purchase-order JSON file; print the result (exit 0 valid, 3 invalid).
     ValidateOrder(commands::validate_order::Args),
+    /// Normalize a Kinesis (or SQS) event file to NDJSON events, setting poison records aside.
+    Normalize(commands::normalize::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,5 +32,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Convert(args) => commands::convert::run(&args),
         Command::ValidateOrder(args) => commands::validate_order::run(&args),
+        Command::Normalize(args) => commands::normalize::run(&args),
     }
 }

@@ -1,4 +1,5 @@
 //! One module per subcommand.
 
 pub mod convert;
+pub mod normalize;
 pub mod validate_order;

@@ -1,0 +1,94 @@
+//! `tributary normalize` end to end on the sample Kinesis and SQS events.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn lines(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .expect("output")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect()
+}
+
+#[test]
+fn normalizes_the_sample_kinesis_batch() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (out, dead) = (
+        dir.path().join("events.jsonl"),
+        dir.path().join("dead.jsonl"),
+    );
+    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .arg("normalize")
+        .arg(root().join("events/kinesis-batch.json"))
+        .args([
+            "--out",
+            out.to_str().expect("path"),
+            "--dead-letter",
+            dead.to_str().expect("path"),
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&run.stderr).expect("summary on stderr");
+    assert_eq!(
+        summary,
+        serde_json::json!({"records_in": 7, "normalized": 4, "duplicates": 1, "dead_lettered": 2})
+    );
+    let events = lines(&out);
+    assert_eq!(events.len(), 4);
+    assert_eq!(events[0]["customer_id"], "cust-42");
+    assert_eq!(events[0]["shipping_address"]["zip_code"], "10001");
+    assert_eq!(events[1]["event_type"], "page_view");
+    assert_eq!(events[1]["event_time"], "2026-11-21T10:01:00.000Z");
+    assert_eq!(events[2]["event_time"], "2026-11-21T10:02:00.500Z");
+    assert_eq!(events[3]["event_time_source"], "arrival");
+    let letters = lines(&dead);
+    assert_eq!(letters.len(), 2);
+    assert!(
+        letters[0]["record"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("not JSON"))
+    );
+    assert!(
+        letters[0]["key"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("dead-letter/kinesis/2026-11-21/shardId-000000000000-"))
+    );
+}
+
+#[test]
+fn normalizes_an_sqs_batch_to_stdout() {
+    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .arg("normalize")
+        .arg(root().join("events/sqs-batch.json"))
+        .output()
+        .expect("runs");
+    assert!(run.status.success());
+    let events: Vec<Value> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(events.len(), 3);
+    let summary: Value = serde_json::from_slice(&run.stderr).expect("summary");
+    assert_eq!(summary["dead_lettered"], 1);
+}
+
+#[test]
+fn an_unreadable_event_file_exits_1() {
+    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(["normalize", "/nonexistent/event.json"])
+        .output()
+        .expect("runs");
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("cannot read"));
+}

@@ -1,0 +1,559 @@
+//! A batch, planned without I/O: records read from a Kinesis or SQS event, normalized and deduplicated, grouped
+//! into the S3 objects they belong in, reduced to the newest event per entity for the latest-state table, and,
+//! once the writes are done, turned into the partial-batch response.
+
+use crate::normalize::{Event, Poison, RecordMeta, format_time, normalize};
+use base64::Engine;
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::Write;
+use tributary_shared::partition::{hour_path, join};
+
+/// Which service delivered the batch; it decides how failures are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Kinesis,
+    Sqs,
+}
+
+/// One record as delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// What the partial-batch response names: the Kinesis sequence number or the SQS message id.
+    pub item_id: String,
+    pub meta: RecordMeta,
+    /// The record's data as delivered (base64 for Kinesis, the body for SQS), kept for the dead-letter copy.
+    pub raw: String,
+}
+
+/// Why an event could not be read as a batch at all.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BatchError {
+    #[error("event is neither a Kinesis nor an SQS batch (no Records[] with kinesis or body)")]
+    UnknownShape,
+    #[error("record {index} is missing {field}")]
+    MissingField { index: usize, field: &'static str },
+}
+
+impl tributary_shared::Classify for BatchError {
+    fn kind(&self) -> tributary_shared::ErrorKind {
+        tributary_shared::ErrorKind::InvalidEvent
+    }
+}
+
+fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter().try_fold(v, |v, k| v.get(*k))?.as_str()
+}
+
+/// Reads a Kinesis or SQS Lambda event.
+pub fn read_event(event: &Value) -> Result<(Source, Vec<Input>), BatchError> {
+    let records = event
+        .get("Records")
+        .and_then(Value::as_array)
+        .ok_or(BatchError::UnknownShape)?;
+    let source = match records.first() {
+        None => return Ok((Source::Kinesis, Vec::new())),
+        Some(r) if r.get("kinesis").is_some() => Source::Kinesis,
+        Some(r) if r.get("body").is_some() => Source::Sqs,
+        Some(_) => return Err(BatchError::UnknownShape),
+    };
+    let missing = |index, field| BatchError::MissingField { index, field };
+    let inputs = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match source {
+            Source::Kinesis => {
+                let seq = text(r, &["kinesis", "sequenceNumber"])
+                    .ok_or_else(|| missing(i, "kinesis.sequenceNumber"))?;
+                let shard = text(r, &["eventID"])
+                    .and_then(|id| id.split(':').next())
+                    .unwrap_or("shardId-unknown");
+                let arrival = r["kinesis"]["approximateArrivalTimestamp"]
+                    .as_f64()
+                    .and_then(|s| {
+                        Utc.timestamp_millis_opt((s * 1000.0).round() as i64)
+                            .single()
+                    });
+                Ok(Input {
+                    item_id: seq.to_owned(),
+                    meta: RecordMeta {
+                        shard_id: shard.to_owned(),
+                        sequence_number: seq.to_owned(),
+                        partition_key: text(r, &["kinesis", "partitionKey"])
+                            .unwrap_or_default()
+                            .to_owned(),
+                        arrival: arrival.unwrap_or_else(Utc::now),
+                    },
+                    raw: text(r, &["kinesis", "data"])
+                        .ok_or_else(|| missing(i, "kinesis.data"))?
+                        .to_owned(),
+                })
+            }
+            Source::Sqs => {
+                let id = text(r, &["messageId"]).ok_or_else(|| missing(i, "messageId"))?;
+                let queue = text(r, &["eventSourceARN"])
+                    .and_then(|a| a.rsplit(':').next())
+                    .unwrap_or("sqs");
+                let sent = text(r, &["attributes", "SentTimestamp"])
+                    .and_then(|t| t.parse::<i64>().ok())
+                    .and_then(|ms| Utc.timestamp_millis_opt(ms).single());
+                Ok(Input {
+                    item_id: id.to_owned(),
+                    meta: RecordMeta {
+                        shard_id: queue.to_owned(),
+                        sequence_number: id.to_owned(),
+                        partition_key: String::new(),
+                        arrival: sent.unwrap_or_else(Utc::now),
+                    },
+                    raw: text(r, &["body"])
+                        .ok_or_else(|| missing(i, "body"))?
+                        .to_owned(),
+                })
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((source, inputs))
+}
+
+/// What became of one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fate {
+    /// Normalized into `events[i]`.
+    Event(usize),
+    /// Same `event_id` as an earlier record of the batch, normalized into `events[i]`; stored once.
+    Duplicate(usize),
+    /// Cannot become an event: goes to the dead-letter path.
+    Poison(Poison),
+}
+
+/// The normalized batch.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub source: Source,
+    pub inputs: Vec<Input>,
+    pub fates: Vec<Fate>,
+    /// Unique events, in batch order; `owners[i]` is the record index that produced `events[i]`.
+    pub events: Vec<Event>,
+    pub owners: Vec<usize>,
+}
+
+impl Plan {
+    /// Decodes and normalizes every record, keeping the first of each `event_id`.
+    pub fn new(
+        source: Source,
+        inputs: Vec<Input>,
+        ingested_at: DateTime<Utc>,
+        max_bytes: usize,
+    ) -> Self {
+        let mut fates = Vec::with_capacity(inputs.len());
+        let mut events = Vec::new();
+        let mut owners = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (i, input) in inputs.iter().enumerate() {
+            let decoded = match source {
+                Source::Kinesis => base64::engine::general_purpose::STANDARD
+                    .decode(input.raw.trim())
+                    .map_err(|_| Poison::BadBase64),
+                Source::Sqs => Ok(input.raw.clone().into_bytes()),
+            };
+            let fate = match decoded
+                .and_then(|bytes| normalize(&bytes, &input.meta, ingested_at, max_bytes))
+            {
+                Err(poison) => Fate::Poison(poison),
+                Ok(event) => match seen.get(&event.event_id) {
+                    Some(&first) => Fate::Duplicate(first),
+                    None => {
+                        seen.insert(event.event_id.clone(), events.len());
+                        events.push(event);
+                        owners.push(i);
+                        Fate::Event(events.len() - 1)
+                    }
+                },
+            };
+            fates.push(fate);
+        }
+        Self {
+            source,
+            inputs,
+            fates,
+            events,
+            owners,
+        }
+    }
+
+    pub fn duplicates(&self) -> usize {
+        self.fates
+            .iter()
+            .filter(|f| matches!(f, Fate::Duplicate(_)))
+            .count()
+    }
+
+    pub fn poisoned(&self) -> impl Iterator<Item = (usize, &Poison)> {
+        self.fates.iter().enumerate().filter_map(|(i, f)| match f {
+            Fate::Poison(p) => Some((i, p)),
+            _ => None,
+        })
+    }
+}
+
+/// One S3 object of the batch: every event of one type and hour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectPlan {
+    pub key: String,
+    /// Indexes into [`Plan::events`].
+    pub events: Vec<usize>,
+    pub body: Vec<u8>,
+}
+
+/// Groups events by type and hour into newline-delimited JSON objects at
+/// `<prefix><type>/year=/month=/day=/hour=/<shard>-<first seq>-<last seq>.jsonl[.gz]`. The key depends only on
+/// the batch, so a retried batch overwrites its own objects.
+pub fn objects(plan: &Plan, prefix: &str, gzip: bool) -> std::io::Result<Vec<ObjectPlan>> {
+    let mut groups: Vec<((String, String), Vec<usize>)> = Vec::new();
+    for (i, e) in plan.events.iter().enumerate() {
+        let group = (e.event_type.clone(), hour_path(e.event_time));
+        match groups.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((group, vec![i])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((event_type, hour), members)| {
+            let first = &plan.inputs[plan.owners[members[0]]].meta;
+            let last = &plan.inputs[plan.owners[members[members.len() - 1]]].meta;
+            let name = format!(
+                "{}-{}-{}.jsonl{}",
+                first.shard_id,
+                first.sequence_number,
+                last.sequence_number,
+                if gzip { ".gz" } else { "" }
+            );
+            let mut ndjson = Vec::new();
+            for &i in &members {
+                serde_json::to_writer(&mut ndjson, &plan.events[i].body)?;
+                ndjson.push(b'\n');
+            }
+            let body = if gzip {
+                let mut gz =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                gz.write_all(&ndjson)?;
+                gz.finish()?
+            } else {
+                ndjson
+            };
+            Ok(ObjectPlan {
+                key: join(&[prefix, &event_type, &hour, &name]),
+                events: members,
+                body,
+            })
+        })
+        .collect()
+}
+
+/// Sortable form of a sequence number: left-padded with zeros, so longer (later) numbers sort after shorter ones.
+pub fn sortable_sequence(seq: &str) -> String {
+    format!("{seq:0>64}")
+}
+
+/// One latest-state write: the newest event of the batch for an entity, and every event it answers for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityWrite {
+    pub entity: String,
+    /// The newest event (by event time, then sequence number).
+    pub event: usize,
+    /// All events of this entity in the batch; if the write fails, their records have failed.
+    pub covers: Vec<usize>,
+}
+
+/// Reduces the batch to one write per entity (the entity is the value of `entity_key` in each event; events
+/// without it fall back to their `event_id`).
+pub fn entity_writes(plan: &Plan, entity_key: &str) -> Vec<EntityWrite> {
+    let mut writes: Vec<EntityWrite> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (i, e) in plan.events.iter().enumerate() {
+        let entity = match e.body.get(entity_key) {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => e.event_id.clone(),
+        };
+        match index.get(&entity) {
+            Some(&w) => {
+                let write = &mut writes[w];
+                write.covers.push(i);
+                if order_key(plan, i) > order_key(plan, write.event) {
+                    write.event = i;
+                }
+            }
+            None => {
+                index.insert(entity.clone(), writes.len());
+                writes.push(EntityWrite {
+                    entity,
+                    event: i,
+                    covers: vec![i],
+                });
+            }
+        }
+    }
+    writes
+}
+
+fn order_key(plan: &Plan, event: usize) -> (String, String) {
+    let e = &plan.events[event];
+    (
+        format_time(e.event_time),
+        sortable_sequence(&plan.inputs[plan.owners[event]].meta.sequence_number),
+    )
+}
+
+/// The dead-letter copy of a poison record.
+pub fn dead_letter(plan: &Plan, record: usize, poison: &Poison, prefix: &str) -> (String, Value) {
+    let input = &plan.inputs[record];
+    let m = &input.meta;
+    let key = join(&[
+        prefix,
+        &m.arrival.format("%Y-%m-%d").to_string(),
+        &format!("{}-{}.json", m.shard_id, m.sequence_number),
+    ]);
+    let doc = json!({
+        "reason": poison.to_string(),
+        "source": plan.source,
+        "shard_id": m.shard_id,
+        "sequence_number": m.sequence_number,
+        "partition_key": m.partition_key,
+        "approximate_arrival": format_time(m.arrival),
+        "data": input.raw,
+    });
+    (key, doc)
+}
+
+/// The partial-batch response for per-record outcomes (`true` = stored). Kinesis reports only the first
+/// failed record, because it retries from there and everything after it counts as not done; SQS reports each
+/// failed message. `None` when every record failed: the invocation itself should fail.
+pub fn response(plan: &Plan, stored: &[bool]) -> Option<Value> {
+    let failed: Vec<&str> = plan
+        .inputs
+        .iter()
+        .zip(stored)
+        .filter(|(_, ok)| !**ok)
+        .map(|(i, _)| i.item_id.as_str())
+        .collect();
+    if !plan.inputs.is_empty() && failed.len() == plan.inputs.len() {
+        return None;
+    }
+    let reported: Vec<&str> = match plan.source {
+        Source::Kinesis => failed.into_iter().take(1).collect(),
+        Source::Sqs => failed,
+    };
+    Some(
+        json!({ "batchItemFailures": reported.iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>() }),
+    )
+}
+
+/// Per-record outcome from per-event and per-poison outcomes: a duplicate shares its original's fate.
+pub fn record_outcomes(
+    plan: &Plan,
+    event_ok: &[bool],
+    poison_ok: &HashMap<usize, bool>,
+) -> Vec<bool> {
+    plan.fates
+        .iter()
+        .enumerate()
+        .map(|(i, fate)| match fate {
+            Fate::Event(e) | Fate::Duplicate(e) => event_ok[*e],
+            Fate::Poison(_) => poison_ok.get(&i).copied().unwrap_or(false),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinesis_event(payloads: &[&str]) -> Value {
+        let records: Vec<Value> = payloads
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                json!({"eventID": format!("shardId-000000000003:{}", 100 + i), "eventSource": "aws:kinesis",
+                    "kinesis": {"sequenceNumber": format!("{}", 100 + i), "partitionKey": "pk",
+                        "approximateArrivalTimestamp": 1_795_255_200.25,
+                        "data": base64::engine::general_purpose::STANDARD.encode(p)}})
+            })
+            .collect();
+        json!({ "Records": records })
+    }
+
+    fn plan(payloads: &[&str]) -> Plan {
+        let (source, inputs) = read_event(&kinesis_event(payloads)).expect("kinesis event");
+        Plan::new(source, inputs, Utc::now(), 1024)
+    }
+
+    #[test]
+    fn reads_kinesis_records_with_shard_and_arrival() {
+        let (source, inputs) = read_event(&kinesis_event(&["{}"])).expect("event");
+        assert_eq!(source, Source::Kinesis);
+        assert_eq!(inputs[0].meta.shard_id, "shardId-000000000003");
+        assert_eq!(inputs[0].item_id, "100");
+        assert_eq!(
+            format_time(inputs[0].meta.arrival),
+            "2026-11-21T10:00:00.250Z"
+        );
+    }
+
+    #[test]
+    fn reads_sqs_messages() {
+        let event = json!({"Records": [{"messageId": "m-1", "body": "{\"id\": 1}", "eventSourceARN": "arn:aws:sqs:us-east-1:1:events-queue",
+            "attributes": {"SentTimestamp": "1795255200000"}}]});
+        let (source, inputs) = read_event(&event).expect("event");
+        assert_eq!(
+            (
+                source,
+                inputs[0].item_id.as_str(),
+                inputs[0].meta.shard_id.as_str()
+            ),
+            (Source::Sqs, "m-1", "events-queue")
+        );
+        let plan = Plan::new(source, inputs, Utc::now(), 1024);
+        assert_eq!(plan.events[0].event_id, "1");
+    }
+
+    #[test]
+    fn rejects_other_shapes_and_names_missing_fields() {
+        assert_eq!(
+            read_event(&json!({"hello": 1})),
+            Err(BatchError::UnknownShape)
+        );
+        assert_eq!(
+            read_event(&json!({"Records": [{"kinesis": {"data": "e30="}}]})),
+            Err(BatchError::MissingField {
+                index: 0,
+                field: "kinesis.sequenceNumber"
+            })
+        );
+    }
+
+    #[test]
+    fn duplicates_within_a_batch_are_kept_once() {
+        let p = plan(&[r#"{"id": "a"}"#, r#"{"id": "b"}"#, r#"{"id": "a", "x": 2}"#]);
+        assert_eq!(p.events.len(), 2);
+        assert_eq!(p.fates[2], Fate::Duplicate(0));
+        assert_eq!(p.duplicates(), 1);
+    }
+
+    #[test]
+    fn poison_records_are_set_aside() {
+        let mut event = kinesis_event(&["{}", "[1]"]);
+        event["Records"][0]["kinesis"]["data"] = json!("%%% not base64");
+        let (source, inputs) = read_event(&event).expect("event");
+        let p = Plan::new(source, inputs, Utc::now(), 1024);
+        let poison: Vec<_> = p.poisoned().map(|(i, p)| (i, p.clone())).collect();
+        assert_eq!(poison, [(0, Poison::BadBase64), (1, Poison::NotObject)]);
+        let (key, doc) = dead_letter(&p, 0, &Poison::BadBase64, "dead-letter/kinesis/");
+        assert_eq!(
+            key,
+            "dead-letter/kinesis/2026-11-21/shardId-000000000003-100.json"
+        );
+        assert_eq!(doc["data"], "%%% not base64");
+        assert_eq!(doc["reason"], "data is not valid base64");
+    }
+
+    #[test]
+    fn objects_group_by_type_and_hour_with_deterministic_keys() {
+        let p = plan(&[
+            r#"{"id": "1", "type": "click", "ts": "2026-11-21T10:05:00Z"}"#,
+            r#"{"id": "2", "type": "view", "ts": "2026-11-21T10:06:00Z"}"#,
+            r#"{"id": "3", "type": "click", "ts": "2026-11-21T10:59:59Z"}"#,
+            r#"{"id": "4", "type": "click", "ts": "2026-11-21T11:00:00Z"}"#,
+        ]);
+        let objs = objects(&p, "events/", false).expect("objects");
+        let keys: Vec<&str> = objs.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "events/click/year=2026/month=11/day=21/hour=10/shardId-000000000003-100-102.jsonl",
+                "events/view/year=2026/month=11/day=21/hour=10/shardId-000000000003-101-101.jsonl",
+                "events/click/year=2026/month=11/day=21/hour=11/shardId-000000000003-103-103.jsonl",
+            ]
+        );
+        let lines: Vec<Value> = objs[0]
+            .body
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).expect("json line"))
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1]["event_id"], "3");
+        let again = objects(
+            &plan(&[r#"{"id": "1", "type": "click", "ts": "2026-11-21T10:05:00Z"}"#]),
+            "events/",
+            true,
+        )
+        .expect("gzip");
+        assert!(again[0].key.ends_with(".jsonl.gz"));
+        assert_eq!(&again[0].body[..2], &[0x1f, 0x8b]);
+    }
+
+    #[test]
+    fn the_newest_event_per_entity_is_written_once() {
+        let p = plan(&[
+            r#"{"id": "1", "customerId": "c1", "ts": "2026-11-21T10:05:00Z"}"#,
+            r#"{"id": "2", "customerId": "c2", "ts": "2026-11-21T10:06:00Z"}"#,
+            r#"{"id": "3", "customerId": "c1", "ts": "2026-11-21T10:04:00Z"}"#,
+            r#"{"id": "4", "customerId": "c1", "ts": "2026-11-21T10:05:00Z"}"#,
+        ]);
+        let writes = entity_writes(&p, "customer_id");
+        assert_eq!(writes.len(), 2);
+        assert_eq!(
+            (
+                writes[0].entity.as_str(),
+                writes[0].event,
+                writes[0].covers.clone()
+            ),
+            ("c1", 3, vec![0, 2, 3]),
+            "same time: the later sequence wins"
+        );
+        assert_eq!(entity_writes(&p, "event_id").len(), 4);
+    }
+
+    #[test]
+    fn longer_sequence_numbers_sort_later() {
+        assert!(sortable_sequence("99") < sortable_sequence("100"));
+    }
+
+    #[test]
+    fn kinesis_reports_the_first_failure_and_sqs_every_one() {
+        let p = plan(&[r#"{"id": "1"}"#, r#"{"id": "2"}"#, r#"{"id": "3"}"#]);
+        assert_eq!(
+            response(&p, &[true, false, false]),
+            Some(json!({"batchItemFailures": [{"itemIdentifier": "101"}]}))
+        );
+        assert_eq!(
+            response(&p, &[true, true, true]),
+            Some(json!({"batchItemFailures": []}))
+        );
+        assert_eq!(
+            response(&p, &[false, false, false]),
+            None,
+            "all failed: fail the invocation"
+        );
+        let mut sqs = p.clone();
+        sqs.source = Source::Sqs;
+        assert_eq!(
+            response(&sqs, &[false, true, false]),
+            Some(
+                json!({"batchItemFailures": [{"itemIdentifier": "100"}, {"itemIdentifier": "102"}]})
+            )
+        );
+    }
+
+    #[test]
+    fn duplicates_share_their_originals_outcome() {
+        let p = plan(&[r#"{"id": "a"}"#, "[]", r#"{"id": "a"}"#]);
+        let outcomes = record_outcomes(&p, &[false], &HashMap::from([(1, true)]));
+        assert_eq!(outcomes, [false, true, false]);
+    }
+}

@@ -1,0 +1,35 @@
+//! The function's errors. Per-record write failures are not errors (they go in `batchItemFailures`); the
+//! invocation fails only when the event is unreadable or every record failed.
+
+use crate::batch::BatchError;
+use tributary_shared::config::ConfigError;
+use tributary_shared::{Classify, ErrorKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Batch(#[from] BatchError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("every record of the batch failed; first failure: {first}")]
+    AllFailed { kind: ErrorKind, first: String },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Classify for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Batch(e) => e.kind(),
+            Self::Config(e) => e.kind(),
+            Self::AllFailed { kind, .. } => *kind,
+            Self::Internal(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+impl From<Error> for lambda_runtime::Diagnostic {
+    fn from(e: Error) -> Self {
+        tributary_shared::error::diagnostic(&e)
+    }
+}

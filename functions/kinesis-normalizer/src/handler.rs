@@ -1,0 +1,179 @@
+//! The Lambda handler: plan the batch, write events and dead letters to S3 and the newest event per entity to
+//! DynamoDB, and report every record that was not stored in `batchItemFailures`.
+
+use crate::batch::{
+    Plan, dead_letter, entity_writes, objects, read_event, record_outcomes, response,
+};
+use crate::config::Config;
+use crate::error::Error;
+use crate::sink::write_latest;
+use bytes::Bytes;
+use chrono::Utc;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use tokio::task::JoinSet;
+use tributary_shared::aws::AwsError;
+use tributary_shared::metrics::MetricSet;
+use tributary_shared::s3;
+
+/// Everything the handler needs, built once per cold start.
+#[derive(Debug)]
+pub struct Deps {
+    pub s3: aws_sdk_s3::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub config: Config,
+}
+
+/// Objects written to S3 at once.
+const PUT_CONCURRENCY: usize = 8;
+
+/// Puts every `(key, body, content type)`, a few at a time; one result per object, in order.
+async fn put_all(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    objects: Vec<(String, Bytes, &'static str)>,
+) -> Vec<Result<(), AwsError>> {
+    let mut results: Vec<Option<Result<(), AwsError>>> = (0..objects.len()).map(|_| None).collect();
+    let mut in_flight = JoinSet::new();
+    for (i, (key, body, content_type)) in objects.into_iter().enumerate() {
+        while in_flight.len() >= PUT_CONCURRENCY {
+            if let Some(Ok((j, r))) = in_flight.join_next().await {
+                results[j] = Some(r);
+            }
+        }
+        let (client, bucket) = (client.clone(), bucket.to_owned());
+        in_flight
+            .spawn(async move { (i, s3::put(&client, &bucket, &key, body, content_type).await) });
+    }
+    while let Some(joined) = in_flight.join_next().await {
+        if let Ok((j, r)) = joined {
+            results[j] = Some(r);
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(AwsError::other(
+                    "PutObject",
+                    bucket,
+                    tributary_shared::ErrorKind::Internal,
+                    "put task did not finish",
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Handles one Kinesis or SQS batch.
+pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
+    let c = &deps.config;
+    let (source, inputs) = read_event(&event)?;
+    if inputs.is_empty() {
+        return Ok(json!({"batchItemFailures": []}));
+    }
+    let plan = Plan::new(source, inputs, Utc::now(), c.max_record_bytes);
+    let mut errors: Vec<AwsError> = Vec::new();
+
+    // Events, one object per type and hour.
+    let planned =
+        objects(&plan, &c.events_prefix, c.gzip).map_err(|e| Error::Internal(e.to_string()))?;
+    let content_type = if c.gzip {
+        "application/gzip"
+    } else {
+        "application/x-ndjson"
+    };
+    let bodies = planned
+        .iter()
+        .map(|o| (o.key.clone(), Bytes::from(o.body.clone()), content_type))
+        .collect();
+    let mut event_ok = vec![true; plan.events.len()];
+    for (object, result) in planned
+        .iter()
+        .zip(put_all(&deps.s3, &c.bucket, bodies).await)
+    {
+        if let Err(e) = result {
+            tracing::warn!(key = %object.key, error = %e, "event object not written");
+            object.events.iter().for_each(|&i| event_ok[i] = false);
+            errors.push(e);
+        }
+    }
+
+    // Latest state, the newest event per entity.
+    let writes = entity_writes(&plan, &c.entity_key);
+    let written = write_latest(
+        &deps.dynamodb,
+        &c.table,
+        &plan,
+        &writes,
+        &c.entity_key,
+        c.write_concurrency,
+        c.write_attempts,
+    )
+    .await;
+    for (write, result) in writes.iter().zip(written) {
+        if let Err(e) = result {
+            tracing::warn!(entity = %write.entity, error = %e, "latest state not written");
+            write.covers.iter().for_each(|&i| event_ok[i] = false);
+            errors.push(e);
+        }
+    }
+
+    // Poison records, each to its own dead-letter object.
+    let poison: Vec<(usize, String, Value)> = plan
+        .poisoned()
+        .map(|(i, p)| {
+            let (key, doc) = dead_letter(&plan, i, p, &c.dead_letter_prefix);
+            (i, key, doc)
+        })
+        .collect();
+    let letters = poison
+        .iter()
+        .map(|(_, key, doc)| {
+            (
+                key.clone(),
+                Bytes::from(doc.to_string()),
+                "application/json",
+            )
+        })
+        .collect();
+    let mut poison_ok = HashMap::new();
+    for ((i, key, doc), result) in poison
+        .iter()
+        .zip(put_all(&deps.s3, &c.bucket, letters).await)
+    {
+        tracing::warn!(key = %key, reason = %doc["reason"], "poison record dead-lettered");
+        if let Err(e) = &result {
+            tracing::warn!(key = %key, error = %e, "dead letter not written");
+        }
+        poison_ok.insert(*i, result.is_ok());
+        if let Err(e) = result {
+            errors.push(e);
+        }
+    }
+
+    let outcomes = record_outcomes(&plan, &event_ok, &poison_ok);
+    let failed = outcomes.iter().filter(|ok| !**ok).count();
+    tracing::info!(
+        records = plan.inputs.len(),
+        events = plan.events.len(),
+        duplicates = plan.duplicates(),
+        dead_lettered = poison_ok.values().filter(|ok| **ok).count(),
+        failed,
+        "batch processed"
+    );
+    MetricSet::new("Tributary")
+        .dimension("Function", "kinesis-normalizer")
+        .value("RecordsIn", plan.inputs.len() as f64, "Count")
+        .value("Duplicates", plan.duplicates() as f64, "Count")
+        .value("DeadLettered", poison_ok.len() as f64, "Count")
+        .value("RecordsFailed", failed as f64, "Count")
+        .emit();
+    response(&plan, &outcomes).ok_or_else(|| {
+        let first = errors.first();
+        Error::AllFailed {
+            kind: first.map_or(tributary_shared::ErrorKind::Internal, |e| e.kind),
+            first: first.map_or_else(|| "unknown".to_owned(), ToString::to_string),
+        }
+    })
+}

@@ -1,0 +1,161 @@
+//! The adapters: S3 objects for events and dead letters, and conditional latest-state writes to DynamoDB with
+//! retries and bounded concurrency.
+
+use crate::batch::{EntityWrite, Plan, sortable_sequence};
+use crate::normalize::format_time;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tributary_shared::ErrorKind;
+use tributary_shared::aws::AwsError;
+
+/// What a latest-state write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    Stored,
+    /// The table already holds a newer event for the entity: nothing to do, and not a failure.
+    Stale,
+}
+
+/// The item for an entity's newest event. `event_time` and `seq_sort` order events for the condition.
+fn item(
+    plan: &Plan,
+    write: &EntityWrite,
+    entity_key: &str,
+) -> Result<std::collections::HashMap<String, AttributeValue>, serde_json::Error> {
+    let event = &plan.events[write.event];
+    let meta = &plan.inputs[plan.owners[write.event]].meta;
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    Ok([
+        ("entity_id", s(&write.entity)),
+        ("entity_key", s(entity_key)),
+        ("event_id", s(&event.event_id)),
+        ("event_type", s(&event.event_type)),
+        ("event_time", s(&format_time(event.event_time))),
+        ("sequence_number", s(&meta.sequence_number)),
+        ("seq_sort", s(&sortable_sequence(&meta.sequence_number))),
+        ("shard_id", s(&meta.shard_id)),
+        ("event", s(&serde_json::to_string(&event.body)?)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect())
+}
+
+/// Writes each entity's newest event unless the table holds a newer one, `concurrency` at a time, retrying
+/// throttling and transient failures with exponential backoff. Returns one result per write, in order.
+pub async fn write_latest(
+    client: &Client,
+    table: &str,
+    plan: &Plan,
+    writes: &[EntityWrite],
+    entity_key: &str,
+    concurrency: usize,
+    attempts: u32,
+) -> Vec<Result<Written, AwsError>> {
+    let mut results: Vec<Option<Result<Written, AwsError>>> =
+        (0..writes.len()).map(|_| None).collect();
+    let mut in_flight = JoinSet::new();
+    let table: Arc<str> = Arc::from(table);
+    for (i, write) in writes.iter().enumerate() {
+        let built = item(plan, write, entity_key).map_err(|e| {
+            AwsError::other(
+                "PutItem",
+                table.as_ref(),
+                ErrorKind::Internal,
+                e.to_string(),
+            )
+        });
+        let item = match built {
+            Ok(item) => item,
+            Err(e) => {
+                results[i] = Some(Err(e));
+                continue;
+            }
+        };
+        while in_flight.len() >= concurrency {
+            if let Some(Ok((j, r))) = in_flight.join_next().await {
+                results[j] = Some(r);
+            }
+        }
+        let (client, table) = (client.clone(), Arc::clone(&table));
+        in_flight.spawn(async move { (i, put_newer(&client, &table, item, attempts).await) });
+    }
+    while let Some(joined) = in_flight.join_next().await {
+        if let Ok((j, r)) = joined {
+            results[j] = Some(r);
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(AwsError::other(
+                    "PutItem",
+                    table.as_ref(),
+                    ErrorKind::Internal,
+                    "write task did not finish",
+                ))
+            })
+        })
+        .collect()
+}
+
+async fn put_newer(
+    client: &Client,
+    table: &str,
+    item: std::collections::HashMap<String, AttributeValue>,
+    attempts: u32,
+) -> Result<Written, AwsError> {
+    let time = item
+        .get("event_time")
+        .cloned()
+        .unwrap_or(AttributeValue::Null(true));
+    let seq = item
+        .get("seq_sort")
+        .cloned()
+        .unwrap_or(AttributeValue::Null(true));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let put = client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item.clone()))
+            // Never let an older event overwrite a newer one: by event time, then by sequence number.
+            .condition_expression("attribute_not_exists(entity_id) OR event_time < :t OR (event_time = :t AND seq_sort < :s)")
+            .expression_attribute_values(":t", time.clone())
+            .expression_attribute_values(":s", seq.clone())
+            .send()
+            .await;
+        match put {
+            Ok(_) => return Ok(Written::Stored),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                return Ok(Written::Stale);
+            }
+            Err(e) => {
+                let err = AwsError::from_sdk("PutItem", table, &e);
+                if !err.kind.retryable() || attempt >= attempts {
+                    return Err(err);
+                }
+                // Exponential backoff with jitter from the clock: 50 ms, 100 ms, 200 ms, ... up to 2 s.
+                let base = 50_u64 << (attempt - 1).min(5);
+                let jitter = u64::from(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.subsec_micros())
+                        .unwrap_or(0),
+                ) % base.max(1);
+                tokio::time::sleep(Duration::from_millis((base + jitter).min(2000))).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Integration tests: the real `kinesis-normalizer` binary through the Lambda Runtime API emulator, against S3
+//! and DynamoDB in moto_server. Objects and items are read back; failures must show in `batchItemFailures`.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+use tributary_testkit::{
+    InvokeError, LambdaProcess, Moto, dynamodb_client, fixture, s3_client, unique_bucket,
+};
+
+struct World {
+    s3: aws_sdk_s3::Client,
+    ddb: aws_sdk_dynamodb::Client,
+    bucket: String,
+    table: String,
+    function: LambdaProcess,
+}
+
+impl World {
+    async fn new(extra_env: &[(&str, &str)]) -> Self {
+        let bucket = unique_bucket("events");
+        let table = format!("{bucket}-latest");
+        let s3 = s3_client().await;
+        let ddb = dynamodb_client().await;
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("create bucket");
+        ddb.create_table()
+            .table_name(&table)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("entity_id")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("attribute"),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("entity_id")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .expect("key"),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .expect("create table");
+        let mut env = vec![
+            ("EVENTS_BUCKET", bucket.as_str()),
+            ("LATEST_TABLE", table.as_str()),
+            ("ENTITY_KEY", "customer_id"),
+        ];
+        env.extend_from_slice(extra_env);
+        let binary = Path::new(env!("CARGO_BIN_EXE_kinesis-normalizer"));
+        let function = LambdaProcess::start(binary, &Moto::shared().endpoint(), &env);
+        Self {
+            s3,
+            ddb,
+            bucket,
+            table,
+            function,
+        }
+    }
+
+    fn invoke(&mut self, event: &Value) -> Result<Value, InvokeError> {
+        tokio::task::block_in_place(|| self.function.invoke(event))
+    }
+
+    async fn objects(&self, prefix: &str) -> HashMap<String, Vec<u8>> {
+        let list = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .expect("list");
+        let mut out = HashMap::new();
+        for key in list.contents().iter().filter_map(|o| o.key()) {
+            let body = self
+                .s3
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .expect("get")
+                .body
+                .collect()
+                .await
+                .expect("body");
+            out.insert(key.to_owned(), body.into_bytes().to_vec());
+        }
+        out
+    }
+
+    async fn items(&self) -> HashMap<String, HashMap<String, AttributeValue>> {
+        let scan = self
+            .ddb
+            .scan()
+            .table_name(&self.table)
+            .send()
+            .await
+            .expect("scan");
+        scan.items()
+            .iter()
+            .map(|i| {
+                (
+                    i.get("entity_id")
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default(),
+                    i.clone(),
+                )
+            })
+            .collect()
+    }
+}
+
+fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn ndjson(body: &[u8]) -> Vec<Value> {
+    body.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).expect("json line"))
+        .collect()
+}
+
+fn sequence(event: &Value, i: usize) -> String {
+    event["Records"][i]["kinesis"]["sequenceNumber"]
+        .as_str()
+        .expect("seq")
+        .to_owned()
+}
+
+/// A one-record Kinesis batch for `payload`.
+fn single(payload: &Value, seq: &str) -> Value {
+    let mut event = fixture("kinesis-batch.json");
+    let mut record = event["Records"][0].clone();
+    record["kinesis"]["data"] =
+        json!(base64::engine::general_purpose::STANDARD.encode(payload.to_string()));
+    record["kinesis"]["sequenceNumber"] = json!(seq);
+    event["Records"] = json!([record]);
+    event
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sample_batch_lands_in_s3_partitions_and_the_latest_state_table() {
+    let mut w = World::new(&[]).await;
+    let event = fixture("kinesis-batch.json");
+    let out = w.invoke(&event).expect("batch succeeds");
+    assert_eq!(out, json!({"batchItemFailures": []}));
+
+    let events = w.objects("events/").await;
+    let mut keys: Vec<&String> = events.keys().collect();
+    keys.sort();
+    let first = sequence(&event, 0);
+    assert_eq!(
+        keys,
+        [
+            &format!(
+                "events/order_placed/year=2026/month=11/day=21/hour=10/shardId-000000000000-{first}-{}.jsonl",
+                sequence(&event, 4)
+            ),
+            &format!(
+                "events/page_view/year=2026/month=11/day=21/hour=10/shardId-000000000000-{}-{}.jsonl",
+                sequence(&event, 1),
+                sequence(&event, 1)
+            ),
+        ]
+    );
+    let orders = ndjson(&events[keys[0]]);
+    let ids: Vec<&str> = orders
+        .iter()
+        .filter_map(|e| e["event_id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "evt-1001",
+            "evt-1003",
+            &format!("shardId-000000000000-{}", sequence(&event, 4))
+        ],
+        "the duplicate evt-1001 is stored once"
+    );
+    assert_eq!(orders[0]["shipping_address"]["zip_code"], "10001");
+    assert_eq!(orders[0]["_kinesis"]["sequence_number"], json!(first));
+
+    let letters = w.objects("dead-letter/kinesis/").await;
+    assert_eq!(letters.len(), 2);
+    let letter: Value = serde_json::from_slice(
+        &letters[&format!(
+            "dead-letter/kinesis/2026-11-21/shardId-000000000000-{}.json",
+            sequence(&event, 5)
+        )],
+    )
+    .expect("json");
+    assert!(
+        letter["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("not JSON"))
+    );
+    assert_eq!(
+        letter["data"], event["Records"][5]["kinesis"]["data"],
+        "the raw data is kept"
+    );
+
+    let items = w.items().await;
+    assert_eq!(items.len(), 3, "cust-42, cust-7 and cust-9");
+    assert_eq!(
+        text(&items["cust-42"], "event_id"),
+        "evt-1003",
+        "the newest event of the entity"
+    );
+    assert_eq!(
+        text(&items["cust-42"], "event_time"),
+        "2026-11-21T10:02:00.500Z"
+    );
+    let stored: Value = serde_json::from_str(&text(&items["cust-7"], "event")).expect("event json");
+    assert_eq!(stored["page_url"], "/checkout");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivered_batch_leaves_the_same_objects_and_items() {
+    let mut w = World::new(&[]).await;
+    let event = fixture("kinesis-batch.json");
+    w.invoke(&event).expect("first delivery");
+    let (objects, items) = (w.objects("").await, w.items().await);
+    w.invoke(&event).expect("redelivery");
+    let (again, items_again) = (w.objects("").await, w.items().await);
+    assert_eq!(
+        objects.keys().collect::<std::collections::BTreeSet<_>>(),
+        again.keys().collect()
+    );
+    assert_eq!(items.len(), items_again.len());
+    for (entity, item) in &items {
+        assert_eq!(
+            text(item, "event_id"),
+            text(&items_again[entity], "event_id")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_event_never_overwrites_a_newer_one() {
+    let mut w = World::new(&[]).await;
+    let newer = json!({"eventId": "evt-9000", "type": "order_placed", "eventTime": "2026-11-21T12:00:00Z", "customerId": "cust-42"});
+    w.invoke(&single(
+        &newer,
+        "49590338271490256608559692538361571095921575989136589999",
+    ))
+    .expect("newer first");
+    w.invoke(&fixture("kinesis-batch.json"))
+        .expect("older batch");
+    assert_eq!(text(&w.items().await["cust-42"], "event_id"), "evt-9000");
+
+    // Same event time: the later (numerically larger, here longer) sequence number wins.
+    let tie = json!({"eventId": "evt-9001", "type": "order_placed", "eventTime": "2026-11-21T12:00:00Z", "customerId": "cust-42"});
+    w.invoke(&single(
+        &tie,
+        "495903382714902566085596925383615710959215759891365899990",
+    ))
+    .expect("tie, later sequence");
+    assert_eq!(text(&w.items().await["cust-42"], "event_id"), "evt-9001");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_table_is_reported_in_batch_item_failures() {
+    let mut w = World::new(&[("LATEST_TABLE", "no-such-table")]).await;
+    let event = fixture("kinesis-batch.json");
+    let out = w.invoke(&event).expect("partial failure is a response");
+    assert_eq!(
+        out,
+        json!({"batchItemFailures": [{"itemIdentifier": sequence(&event, 0)}]}),
+        "the first failed record, in order"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_every_record_fails_the_invocation_fails() {
+    let mut w = World::new(&[
+        ("EVENTS_BUCKET", "no-such-bucket"),
+        ("LATEST_TABLE", "no-such-table"),
+    ])
+    .await;
+    let batch = single(&json!({"id": "x", "customerId": "c"}), "1");
+    let err = w.invoke(&batch).expect_err("all failed");
+    assert_eq!(err.error_type, "NotFound");
+    assert!(
+        err.error_message.contains("every record"),
+        "{}",
+        err.error_message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_batches_report_every_failed_message() {
+    let mut ok = World::new(&[]).await;
+    let event = fixture("sqs-batch.json");
+    assert_eq!(
+        ok.invoke(&event).expect("sqs batch"),
+        json!({"batchItemFailures": []})
+    );
+    assert_eq!(ok.objects("dead-letter/").await.len(), 1);
+
+    let mut broken = World::new(&[("LATEST_TABLE", "no-such-table")]).await;
+    let out = broken.invoke(&event).expect("partial failure");
+    let failed: Vec<&str> = out["batchItemFailures"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|f| f["itemIdentifier"].as_str())
+        .collect();
+    assert_eq!(
+        failed.len(),
+        3,
+        "each failed message, not only the first: {out}"
+    );
+    assert!(
+        !failed.contains(&"3f1c0d2e-0000-4000-8000-000000000009"),
+        "the dead-lettered message is done"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_objects_when_configured() {
+    let mut w = World::new(&[("GZIP", "true")]).await;
+    w.invoke(&fixture("kinesis-batch.json")).expect("batch");
+    let events = w.objects("events/").await;
+    assert_eq!(events.len(), 2);
+    for (key, body) in events {
+        assert!(key.ends_with(".jsonl.gz"));
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_string(&mut text)
+            .expect("gunzip");
+        assert!(
+            text.lines()
+                .all(|l| serde_json::from_str::<Value>(l).is_ok())
+        );
+    }
+}
