@@ -49,10 +49,11 @@ package: $(VENV)/.lambda-deps ## arm64 Lambda zips: target/lambda/<function>/boo
 demo: $(VENV)/.test-deps $(VENV)/.lambda-deps ## Run the pipeline locally: moto + cargo lambda watch + invoke
 	scripts/demo.sh
 
-bench: $(VENV)/.bench-deps ## convert vs pandas/pyarrow/DuckDB/polars (BENCH_SIZES=100,1000 MB); normalize vs Python
+bench: $(VENV)/.bench-deps ## convert vs pandas/pyarrow/DuckDB/polars (BENCH_SIZES MB); normalize vs Python; load vs INSERTs
 	cargo build --release -p tributary-cli
 	$(PYTHON) scripts/bench.py --tributary target/release/tributary --sizes $(BENCH_SIZES) --data-dir bench-data --out bench-results.md
 	$(PYTHON) scripts/bench_normalize.py --tributary target/release/tributary --out bench-results.md
+	$(PYTHON) scripts/bench_load.py --tributary target/release/tributary --out bench-results.md
 
 clean: ## Remove build output, bench data and the virtualenv
 	cargo clean

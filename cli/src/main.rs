@@ -25,6 +25,8 @@ enum Command {
     ValidateOrder(commands::validate_order::Args),
     /// Normalize a Kinesis (or SQS) event file to NDJSON events, setting poison records aside.
     Normalize(commands::normalize::Args),
+    /// Load Parquet files into PostgreSQL (append, merge or replace), idempotently.
+    Load(commands::load::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,5 +35,6 @@ fn main() -> ExitCode {
         Command::Convert(args) => commands::convert::run(&args),
         Command::ValidateOrder(args) => commands::validate_order::run(&args),
         Command::Normalize(args) => commands::normalize::run(&args),
+        Command::Load(args) => commands::load::run(&args),
     }
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
 pub mod convert;
+pub mod load;
 pub mod normalize;
 pub mod validate_order;

@@ -1,11 +1,14 @@
-//! Test harness for integration tests: a `moto_server` on a free loopback port shared by a test process, a
-//! Lambda Runtime API emulator that drives a function's real binary, and the sample events in `events/`.
+//! Test harness for integration tests: a `moto_server` and a throwaway PostgreSQL cluster on free loopback ports,
+//! each shared by a test process, a Lambda Runtime API emulator that drives a function's real binary, and the
+//! sample events in `events/`.
 
 pub mod lambda;
 pub mod moto;
+pub mod postgres;
 
 pub use lambda::{InvokeError, LambdaProcess};
 pub use moto::Moto;
+pub use postgres::Postgres;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -29,6 +32,17 @@ pub fn unique_bucket(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     format!(
         "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A database name unique to this test process and call, so tests sharing one cluster never collide: lower case
+/// (no quoting surprises), within PostgreSQL's 63-byte limit for a short prefix.
+pub fn unique_database(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}_{}_{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )

@@ -1,0 +1,211 @@
+//! `tributary load` end to end: Parquet made by `tributary convert`, loaded by the real binary into a
+//! throwaway PostgreSQL started by the test harness, and checked with SQL.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use tributary_testkit::{Postgres, unique_database};
+
+const SCHEMA: &str = r#"{"columns": [{"name": "order_id", "type": "string", "nullable": false},
+  {"name": "line_no", "type": "int64", "nullable": false}, {"name": "qty", "type": "int64"},
+  {"name": "price", "type": "decimal(12,2)"}, {"name": "at", "type": "timestamp"}]}"#;
+
+struct Db {
+    name: String,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Db {
+    fn new() -> Self {
+        let name = unique_database("load");
+        let url = Postgres::shared().create_database(&name);
+        Self {
+            name,
+            url,
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// Converts CSV rows (`order_id,line_no,qty,price,at`) to a Parquet file with `tributary convert`.
+    fn parquet(&self, name: &str, rows: &str) -> PathBuf {
+        let csv = self.dir.path().join(format!("{name}.csv"));
+        let schema = self.dir.path().join("schema.json");
+        std::fs::write(&csv, format!("order_id,line_no,qty,price,at\n{rows}")).expect("write csv");
+        std::fs::write(&schema, SCHEMA).expect("write schema");
+        let out = self.dir.path().join(format!("{name}.parquet"));
+        let run = tributary(&["convert", s(&csv), s(&out), "--schema", s(&schema)]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        out
+    }
+
+    fn load(&self, table: &str, extra: &[&str], files: &[&Path]) -> Output {
+        let mut args = vec!["load", "--warehouse", &self.url, "--table", table];
+        args.extend_from_slice(extra);
+        args.extend(files.iter().map(|p| s(p)));
+        tributary(&args)
+    }
+
+    fn sql(&self, query: &str) -> String {
+        Postgres::shared().psql(&self.name, query)
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn tributary(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(args)
+        .output()
+        .expect("tributary runs")
+}
+
+fn summary(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "load failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("summary JSON")
+}
+
+#[test]
+fn append_loads_every_row_and_a_rerun_is_a_no_op() {
+    let db = Db::new();
+    let a = db.parquet(
+        "a",
+        "PO-1,1,3,19.99,2026-11-21T10:00:00Z\nPO-1,2,1,0.10,2026-11-21T10:00:00Z\n",
+    );
+    let b = db.parquet("b", "PO-2,1,5,7.00,2026-11-21T11:00:00Z\n");
+    let first = summary(&db.load("analytics.lines", &[], &[&a, &b]));
+    assert_eq!(
+        first,
+        serde_json::json!({"files_loaded": 2, "files_skipped": 0, "rows_loaded": 3})
+    );
+    assert_eq!(
+        db.sql("SELECT count(*), sum(price), sum(qty) FROM analytics.lines"),
+        "3|27.09|9"
+    );
+    assert_eq!(db.sql("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'analytics.lines'::regclass AND attname = 'price'"), "numeric(12,2)");
+    assert_eq!(
+        db.sql("SELECT at FROM analytics.lines WHERE order_id = 'PO-2'"),
+        "2026-11-21 11:00:00+00"
+    );
+
+    let again = summary(&db.load("analytics.lines", &[], &[&a, &b]));
+    assert_eq!(
+        again,
+        serde_json::json!({"files_loaded": 0, "files_skipped": 2, "rows_loaded": 0})
+    );
+    assert_eq!(
+        db.sql("SELECT count(*) FROM analytics.lines"),
+        "3",
+        "a redelivered load never loads rows twice"
+    );
+    assert_eq!(db.sql("SELECT count(*) FROM analytics.tributary_load_ledger WHERE table_name = 'analytics.lines'"), "2");
+}
+
+#[test]
+fn merge_replaces_updated_rows_and_adds_new_ones() {
+    let db = Db::new();
+    let base = db.parquet("base", "PO-1,1,3,19.99,2026-11-21T10:00:00Z\nPO-1,2,1,0.10,2026-11-21T10:00:00Z\nPO-2,1,5,7.00,2026-11-21T11:00:00Z\n");
+    let change = db.parquet(
+        "change",
+        "PO-1,2,4,0.10,2026-11-21T12:00:00Z\nPO-3,1,1,1.00,2026-11-21T12:00:00Z\n",
+    );
+    let keys = [
+        "--mode",
+        "merge",
+        "--merge-key",
+        "order_id",
+        "--merge-key",
+        "line_no",
+    ];
+    summary(&db.load("lines", &keys, &[&base]));
+    let merged = summary(&db.load("lines", &keys, &[&change]));
+    assert_eq!(merged["rows_loaded"], 2);
+    assert_eq!(db.sql("SELECT string_agg(order_id || ':' || line_no || ':' || qty, ',' ORDER BY order_id, line_no) FROM lines"), "PO-1:1:3,PO-1:2:4,PO-2:1:5,PO-3:1:1");
+}
+
+#[test]
+fn replace_leaves_only_the_new_rows() {
+    let db = Db::new();
+    let old = db.parquet(
+        "old",
+        "PO-1,1,3,19.99,2026-11-21T10:00:00Z\nPO-2,1,5,7.00,2026-11-21T11:00:00Z\n",
+    );
+    let new = db.parquet("new", "PO-9,1,1,1.00,2026-11-21T12:00:00Z\n");
+    summary(&db.load("lines", &[], &[&old]));
+    summary(&db.load("lines", &["--mode", "replace"], &[&new]));
+    assert_eq!(
+        db.sql("SELECT string_agg(order_id, ',') FROM lines"),
+        "PO-9"
+    );
+}
+
+#[test]
+fn a_failure_mid_load_leaves_the_target_and_the_ledger_unchanged() {
+    let db = Db::new();
+    let good = db.parquet("good", "PO-1,1,3,19.99,2026-11-21T10:00:00Z\n");
+    summary(&db.load("lines", &[], &[&good]));
+    db.sql("ALTER TABLE lines ADD CONSTRAINT qty_small CHECK (qty < 100)");
+    let bad = db.parquet(
+        "bad",
+        "PO-2,1,5,7.00,2026-11-21T11:00:00Z\nPO-3,1,500,1.00,2026-11-21T11:00:00Z\n",
+    );
+    let run = db.load("lines", &[], &[&bad]);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("qty_small"),
+        "the server's own error is reported: {stderr}"
+    );
+    assert_eq!(
+        db.sql("SELECT string_agg(order_id, ',') FROM lines"),
+        "PO-1",
+        "PO-2 was staged but never reached the target"
+    );
+    assert_eq!(
+        db.sql("SELECT count(*) FROM tributary_load_ledger"),
+        "1",
+        "the failed file is not in the ledger, so a retry loads it"
+    );
+}
+
+#[test]
+fn identifier_injection_is_refused_before_touching_the_database() {
+    let db = Db::new();
+    let file = db.parquet("f", "PO-1,1,3,19.99,2026-11-21T10:00:00Z\n");
+    db.sql("CREATE TABLE y (x int)");
+    for table in ["x; drop table y", "a.b.c", "\"y\""] {
+        let run = db.load(table, &[], &[&file]);
+        assert_eq!(run.status.code(), Some(1), "{table}");
+        assert!(
+            String::from_utf8_lossy(&run.stderr).contains("not a valid identifier")
+                || String::from_utf8_lossy(&run.stderr).contains("must be TABLE")
+        );
+    }
+    let key = db.load(
+        "lines",
+        &["--mode", "merge", "--merge-key", "id; drop table y"],
+        &[&file],
+    );
+    assert_eq!(key.status.code(), Some(1));
+    assert_eq!(
+        db.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'y'"),
+        "1",
+        "y still exists"
+    );
+    assert_eq!(
+        db.sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'y'"),
+        "0",
+        "nothing was created"
+    );
+}

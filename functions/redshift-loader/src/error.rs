@@ -1,0 +1,47 @@
+//! The function's errors, each with a stable `error_type`; a failed load is `LoadFailed` with Redshift's words.
+
+use crate::postgres::LoadError;
+use crate::request::RequestError;
+use tributary_shared::aws::AwsError;
+use tributary_shared::config::ConfigError;
+use tributary_shared::{Classify, ErrorKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Postgres(#[from] LoadError),
+    #[error("load into {table} failed ({status}): {error}{}", statement.as_ref().map(|s| format!(" in statement: {s}")).unwrap_or_default())]
+    LoadFailed {
+        table: String,
+        status: String,
+        error: String,
+        statement: Option<String>,
+    },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Classify for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Request(e) => e.kind(),
+            Self::Config(e) => e.kind(),
+            Self::Aws(e) => e.kind(),
+            Self::Postgres(e) => e.kind(),
+            Self::LoadFailed { .. } => ErrorKind::LoadFailed,
+            Self::Internal(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+impl From<Error> for lambda_runtime::Diagnostic {
+    fn from(e: Error) -> Self {
+        tributary_shared::error::diagnostic(&e)
+    }
+}

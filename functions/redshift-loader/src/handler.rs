@@ -1,0 +1,305 @@
+//! The Lambda handler: resolve the files (ETags and sizes from S3), then load them through PostgreSQL or
+//! Redshift. Redshift loads are submitted as one BatchExecuteStatement and polled within the invocation's
+//! remaining time; when time runs short the result is `{"status": "running", …}` for the state machine to poll
+//! again, carrying everything needed to continue.
+
+use crate::config::{Backend, Config};
+use crate::dataapi::{self, Poll, Target};
+use crate::error::Error;
+use crate::manifest::{manifest, manifest_key};
+use crate::postgres::{ParquetData, SourceFile};
+use crate::request::{Files, LoadRequest, S3Url, parse};
+use crate::sql::{LedgerEntry, TableName, redshift_load, select_loaded_param};
+use bytes::Bytes;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+use tributary_shared::aws::AwsError;
+use tributary_shared::s3;
+
+/// Everything the handler needs, built once per cold start.
+#[derive(Debug)]
+pub struct Deps {
+    pub s3: aws_sdk_s3::Client,
+    pub redshift: aws_sdk_redshiftdata::Client,
+    pub config: Config,
+}
+
+/// A file to load, with its version and size.
+#[derive(Debug, Clone)]
+struct Resolved {
+    url: S3Url,
+    etag: String,
+    size: u64,
+}
+
+/// Time kept back from the deadline to answer.
+const MARGIN: Duration = Duration::from_secs(5);
+
+/// Handles one task. `remaining` is the invocation's remaining time.
+pub async fn handle(input: Value, remaining: Duration, deps: &Deps) -> Result<Value, Error> {
+    let c = &deps.config;
+    let until = Instant::now()
+        + remaining
+            .saturating_sub(MARGIN)
+            .min(Duration::from_secs(c.poll_seconds));
+    let Some(request) = parse(&input, &c.defaults)? else {
+        return Ok(json!({"status": "skipped", "reason": "the input names no file to load"}));
+    };
+    match &c.backend {
+        Backend::Postgres(url) => load_postgres(&request, url, deps).await,
+        Backend::Redshift { target, copy_role } => {
+            if let (Some(id), Some("load")) = (
+                &request.statement_id,
+                input.get("phase").and_then(Value::as_str),
+            ) {
+                let load_id = request.load_id.clone().unwrap_or_default();
+                return finish(deps, &request, &input, id, &load_id, until).await;
+            }
+            load_redshift(&request, &input, target, copy_role, deps, until).await
+        }
+    }
+}
+
+async fn resolve(deps: &Deps, files: &Files) -> Result<Vec<Resolved>, Error> {
+    let urls: Vec<S3Url> = match files {
+        Files::List(list) => list.clone(),
+        Files::Prefix(prefix) => {
+            let mut keys = Vec::new();
+            let mut pages = deps
+                .s3
+                .list_objects_v2()
+                .bucket(&prefix.bucket)
+                .prefix(&prefix.key)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page =
+                    page.map_err(|e| AwsError::from_sdk("ListObjectsV2", prefix.to_string(), &e))?;
+                keys.extend(
+                    page.contents()
+                        .iter()
+                        .filter_map(|o| o.key())
+                        .filter(|k| k.ends_with(".parquet"))
+                        .map(|k| S3Url {
+                            bucket: prefix.bucket.clone(),
+                            key: k.to_owned(),
+                        }),
+                );
+            }
+            keys
+        }
+    };
+    let mut resolved = Vec::with_capacity(urls.len());
+    for url in urls {
+        let head = deps
+            .s3
+            .head_object()
+            .bucket(&url.bucket)
+            .key(&url.key)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("HeadObject", url.to_string(), &e))?;
+        resolved.push(Resolved {
+            etag: head
+                .e_tag()
+                .unwrap_or_default()
+                .trim_matches('"')
+                .to_owned(),
+            size: head
+                .content_length()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0),
+            url,
+        });
+    }
+    Ok(resolved)
+}
+
+/// A load id that is the same for the same table and files, so a redelivered task reuses its manifest key.
+fn load_id(table: &TableName, files: &[Resolved]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(table.plain());
+    for f in files {
+        h.update(f.url.to_string());
+        h.update(&f.etag);
+    }
+    h.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn load_postgres(request: &LoadRequest, url: &str, deps: &Deps) -> Result<Value, Error> {
+    let files = resolve(deps, &request.files).await?;
+    let id = request
+        .load_id
+        .clone()
+        .unwrap_or_else(|| load_id(&request.table, &files));
+    let mut sources = Vec::with_capacity(files.len());
+    for f in &files {
+        let body = s3::get_optional(&deps.s3, &f.url.bucket, &f.url.key, u64::MAX)
+            .await?
+            .unwrap_or_else(Bytes::new);
+        sources.push(SourceFile {
+            url: f.url.to_string(),
+            etag: f.etag.clone(),
+            data: ParquetData::Bytes(body),
+        });
+    }
+    let mut client = crate::postgres::connect(url).await?;
+    let loaded =
+        crate::postgres::load(&mut client, &request.table, &request.mode, sources, &id).await?;
+    tracing::info!(table = %request.table.plain(), files_loaded = loaded.files_loaded, files_skipped = loaded.files_skipped, rows = loaded.rows_loaded, "loaded");
+    Ok(
+        json!({"status": "loaded", "table": request.table.plain(), "files_loaded": loaded.files_loaded,
+        "files_skipped": loaded.files_skipped, "rows_loaded": loaded.rows_loaded, "load_id": loaded.load_id}),
+    )
+}
+
+/// What the state machine passes back to poll: the request plus the statement and phase.
+fn running(request: &LoadRequest, input: &Value, id: &str, phase: &str, load_id: &str) -> Value {
+    let mut out = input.clone();
+    if !out.is_object() {
+        out = json!({});
+    }
+    out["status"] = json!("running");
+    out["statement_id"] = json!(id);
+    out["phase"] = json!(phase);
+    out["table"] = json!(request.table.plain());
+    out["load_id"] = json!(load_id);
+    out
+}
+
+async fn load_redshift(
+    request: &LoadRequest,
+    input: &Value,
+    target: &Target,
+    copy_role: &str,
+    deps: &Deps,
+    until: Instant,
+) -> Result<Value, Error> {
+    let files = resolve(deps, &request.files).await?;
+    let id = request
+        .load_id
+        .clone()
+        .unwrap_or_else(|| load_id(&request.table, &files));
+
+    // Which files the ledger already holds. A missing ledger (first load) fails the query: nothing is known.
+    let check = match (
+        &request.statement_id,
+        input.get("phase").and_then(Value::as_str),
+    ) {
+        (Some(check), Some("ledger")) => check.clone(),
+        _ => {
+            dataapi::execute(
+                &deps.redshift,
+                target,
+                &select_loaded_param(&request.table),
+                &[("table_name", &request.table.plain())],
+            )
+            .await?
+        }
+    };
+    let known: HashSet<(String, String)> =
+        match dataapi::poll(&deps.redshift, &check, until).await? {
+            Poll::Running => return Ok(running(request, input, &check, "ledger", &id)),
+            Poll::Failed { error, .. } => {
+                tracing::info!(%error, "ledger query failed; treating every file as new");
+                HashSet::new()
+            }
+            Poll::Finished => dataapi::rows(&deps.redshift, &check)
+                .await?
+                .into_iter()
+                .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
+                .collect(),
+        };
+    let new: Vec<&Resolved> = files
+        .iter()
+        .filter(|f| !known.contains(&(f.url.to_string(), f.etag.clone())))
+        .collect();
+    if new.is_empty() {
+        return Ok(
+            json!({"status": "loaded", "table": request.table.plain(), "files_loaded": 0, "files_skipped": files.len(), "load_id": id}),
+        );
+    }
+
+    let bucket = deps
+        .config
+        .manifest_bucket
+        .clone()
+        .unwrap_or_else(|| new[0].url.bucket.clone());
+    let key = manifest_key(&deps.config.manifest_prefix, &request.table.plain(), &id);
+    let entries: Vec<(String, u64)> = new.iter().map(|f| (f.url.to_string(), f.size)).collect();
+    let body = serde_json::to_vec_pretty(&manifest(&entries))
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    s3::put(
+        &deps.s3,
+        &bucket,
+        &key,
+        Bytes::from(body),
+        "application/json",
+    )
+    .await?;
+    let manifest_url = format!("s3://{bucket}/{key}");
+
+    let ledger: Vec<LedgerEntry> = new
+        .iter()
+        .map(|f| LedgerEntry {
+            url: f.url.to_string(),
+            etag: f.etag.clone(),
+        })
+        .collect();
+    let statements = redshift_load(
+        &request.table,
+        &[],
+        &request.mode,
+        &manifest_url,
+        copy_role,
+        &ledger,
+        &id,
+    );
+    let batch = dataapi::execute_batch(
+        &deps.redshift,
+        target,
+        statements,
+        &format!("tributary-load-{id}"),
+    )
+    .await?;
+    tracing::info!(table = %request.table.plain(), statement = %batch, files = new.len(), manifest = %manifest_url, "load submitted");
+    let mut result = finish(deps, request, input, &batch, &id, until).await?;
+    if result["status"] == "loaded" {
+        result["files_loaded"] = json!(new.len());
+        result["files_skipped"] = json!(files.len() - new.len());
+        result["manifest"] = json!(manifest_url);
+    }
+    Ok(result)
+}
+
+async fn finish(
+    deps: &Deps,
+    request: &LoadRequest,
+    input: &Value,
+    id: &str,
+    load_id: &str,
+    until: Instant,
+) -> Result<Value, Error> {
+    match dataapi::poll(&deps.redshift, id, until).await? {
+        Poll::Running => Ok(running(request, input, id, "load", load_id)),
+        Poll::Finished => Ok(
+            json!({"status": "loaded", "table": request.table.plain(), "statement_id": id, "load_id": load_id}),
+        ),
+        Poll::Failed {
+            status,
+            error,
+            statement,
+        } => Err(Error::LoadFailed {
+            table: request.table.plain(),
+            status,
+            error,
+            statement,
+        }),
+    }
+}

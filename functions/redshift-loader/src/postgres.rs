@@ -1,0 +1,306 @@
+//! The PostgreSQL backend (local runs and tests; Redshift speaks the same protocol): the same stage / apply /
+//! ledger logic as the Redshift path, in one transaction, with the Parquet rows streamed through
+//! `COPY … FROM STDIN` instead of COPY from S3.
+
+use crate::encode::{check_schema, pg_type, write_csv};
+use crate::sql::{
+    Ident, LedgerEntry, Mode, SqlError, TableName, apply, create_ledger, record, select_loaded,
+    stage_name,
+};
+use arrow_schema::SchemaRef;
+use bytes::Bytes;
+use futures_util::SinkExt;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde::Serialize;
+use std::collections::HashSet;
+use tokio_postgres::{Client, NoTls};
+use tributary_shared::{Classify, ErrorKind};
+
+/// A Parquet file to load: where it is recorded as coming from, its version, and its bytes.
+#[derive(Debug)]
+pub struct SourceFile {
+    pub url: String,
+    pub etag: String,
+    pub data: ParquetData,
+}
+
+/// Parquet bytes, from a local file or held in memory (an S3 object).
+#[derive(Debug)]
+pub enum ParquetData {
+    File(std::fs::File),
+    Bytes(Bytes),
+}
+
+/// What a load did; printed by `tributary load`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Loaded {
+    pub files_loaded: usize,
+    pub files_skipped: usize,
+    pub rows_loaded: u64,
+    pub load_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Sql(#[from] SqlError),
+    #[error("{0}")]
+    Schema(String),
+    #[error("reading Parquet {url}: {source}")]
+    Parquet {
+        url: String,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    #[error("{}", postgres_message(.0))]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("reading {url}: {source}")]
+    Io {
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The server's own words, when it said anything.
+fn postgres_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut m = format!("PostgreSQL error {}: {}", db.code().code(), db.message());
+            if let Some(detail) = db.detail() {
+                m.push_str(&format!(" ({detail})"));
+            }
+            m
+        }
+        None => format!("PostgreSQL: {}", tributary_shared::error::chain(e)),
+    }
+}
+
+impl Classify for LoadError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Sql(_) | Self::Schema(_) | Self::Parquet { .. } => ErrorKind::InvalidInput,
+            Self::Postgres(e) if e.as_db_error().is_some() => ErrorKind::LoadFailed,
+            Self::Postgres(_) | Self::Io { .. } => ErrorKind::ServiceUnavailable,
+        }
+    }
+}
+
+/// Connects (no TLS: local and test warehouses) and drives the connection in the background.
+pub async fn connect(url: &str) -> Result<Client, LoadError> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "warehouse connection ended");
+        }
+    });
+    Ok(client)
+}
+
+fn builder(
+    file: &SourceFile,
+) -> Result<ParquetRecordBatchReaderBuilder<ParquetDataReader>, LoadError> {
+    let reader = match &file.data {
+        ParquetData::File(f) => {
+            ParquetDataReader::File(f.try_clone().map_err(|source| LoadError::Io {
+                url: file.url.clone(),
+                source,
+            })?)
+        }
+        ParquetData::Bytes(b) => ParquetDataReader::Bytes(b.clone()),
+    };
+    ParquetRecordBatchReaderBuilder::try_new(reader).map_err(|source| LoadError::Parquet {
+        url: file.url.clone(),
+        source,
+    })
+}
+
+/// The one reader type the Parquet builder sees.
+#[derive(Debug)]
+enum ParquetDataReader {
+    File(std::fs::File),
+    Bytes(Bytes),
+}
+
+impl parquet::file::reader::Length for ParquetDataReader {
+    fn len(&self) -> u64 {
+        match self {
+            Self::File(f) => f.len(),
+            Self::Bytes(b) => b.len() as u64,
+        }
+    }
+}
+
+impl parquet::file::reader::ChunkReader for ParquetDataReader {
+    type T = Box<dyn std::io::Read + Send>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(match self {
+            Self::File(f) => Box::new(f.get_read(start)?),
+            Self::Bytes(b) => Box::new(b.get_read(start)?),
+        })
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        match self {
+            Self::File(f) => f.get_bytes(start, length),
+            Self::Bytes(b) => b.get_bytes(start, length),
+        }
+    }
+}
+
+fn same_columns(a: &SchemaRef, b: &SchemaRef) -> bool {
+    a.fields().len() == b.fields().len()
+        && a.fields()
+            .iter()
+            .zip(b.fields())
+            .all(|(x, y)| x.name() == y.name() && x.data_type() == y.data_type())
+}
+
+/// Loads `files` into `table` in one transaction. Files already in the ledger with the same ETag are skipped;
+/// when all are known the load is a successful no-op. On any error the transaction rolls back: the target and
+/// the ledger are unchanged.
+pub async fn load(
+    client: &mut Client,
+    table: &TableName,
+    mode: &Mode,
+    files: Vec<SourceFile>,
+    load_id: &str,
+) -> Result<Loaded, LoadError> {
+    let tx = client.transaction().await?;
+    if let Some(schema) = &table.schema {
+        tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .await?;
+    }
+    tx.batch_execute(&create_ledger(table, "text", "timestamptz"))
+        .await?;
+    // Loads of one table run one at a time, so two deliveries of the same task cannot both see a file as new.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext($1))",
+        &[&table.plain()],
+    )
+    .await?;
+    let known: HashSet<(String, String)> = tx
+        .query(&select_loaded(table), &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let total = files.len();
+    let mut seen = HashSet::new();
+    let new: Vec<SourceFile> = files
+        .into_iter()
+        .filter(|f| {
+            !known.contains(&(f.url.clone(), f.etag.clone()))
+                && seen.insert((f.url.clone(), f.etag.clone()))
+        })
+        .collect();
+    if new.is_empty() {
+        tx.commit().await?;
+        return Ok(Loaded {
+            files_loaded: 0,
+            files_skipped: total,
+            rows_loaded: 0,
+            load_id: load_id.to_owned(),
+        });
+    }
+
+    let schema = builder(&new[0])?.schema().clone();
+    check_schema(&schema).map_err(LoadError::Schema)?;
+    for f in &new[1..] {
+        if !same_columns(&schema, builder(f)?.schema()) {
+            return Err(LoadError::Schema(format!(
+                "{} has other columns than {}",
+                f.url, new[0].url
+            )));
+        }
+    }
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| Ident::parse("column", f.name()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let definitions: Vec<String> = schema
+        .fields()
+        .iter()
+        .zip(&columns)
+        .map(|(f, c)| {
+            format!(
+                "{c} {}{}",
+                pg_type(f.data_type()),
+                if f.is_nullable() { "" } else { " NOT NULL" }
+            )
+        })
+        .collect();
+    tx.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {table} ({})",
+        definitions.join(", ")
+    ))
+    .await?;
+    let stage = stage_name(load_id);
+    tx.batch_execute(&format!(
+        "CREATE TEMP TABLE {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"
+    ))
+    .await?;
+
+    let column_list = columns
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sink = tx
+        .copy_in(&format!(
+            "COPY {stage} ({column_list}) FROM STDIN WITH (FORMAT csv)"
+        ))
+        .await?;
+    futures_util::pin_mut!(sink);
+    let mut buf = Vec::with_capacity(1 << 20);
+    for file in &new {
+        for batch in builder(file)?
+            .with_batch_size(8192)
+            .build()
+            .map_err(|source| LoadError::Parquet {
+                url: file.url.clone(),
+                source,
+            })?
+        {
+            let batch = batch.map_err(|e| LoadError::Parquet {
+                url: file.url.clone(),
+                source: e.into(),
+            })?;
+            write_csv(&batch, &mut buf);
+            if buf.len() >= 1 << 20 {
+                sink.send(Bytes::from(std::mem::replace(
+                    &mut buf,
+                    Vec::with_capacity(1 << 20),
+                )))
+                .await?;
+            }
+        }
+    }
+    if !buf.is_empty() {
+        sink.send(Bytes::from(buf)).await?;
+    }
+    let rows = sink.finish().await?;
+
+    for statement in apply(table, &stage, &columns, mode) {
+        tx.batch_execute(&statement).await?;
+    }
+    let entries: Vec<LedgerEntry> = new
+        .iter()
+        .map(|f| LedgerEntry {
+            url: f.url.clone(),
+            etag: f.etag.clone(),
+        })
+        .collect();
+    if let Some(statement) = record(table, &entries, load_id, "now()") {
+        tx.batch_execute(&statement).await?;
+    }
+    tx.commit().await?;
+    Ok(Loaded {
+        files_loaded: new.len(),
+        files_skipped: total - new.len(),
+        rows_loaded: rows,
+        load_id: load_id.to_owned(),
+    })
+}

@@ -1,0 +1,325 @@
+//! Integration tests: the real `redshift-loader` binary through the Lambda Runtime API emulator. The
+//! PostgreSQL path loads Parquet from S3 (moto) into a throwaway PostgreSQL; the Redshift path is checked for
+//! the statements and parameters it sends to the Data API (moto records them; its answers are canned).
+
+use aws_sdk_s3::primitives::ByteStream;
+use chrono::TimeZone;
+use serde_json::{Value, json};
+use std::path::Path;
+use tributary_testkit::{
+    InvokeError, LambdaProcess, Moto, Postgres, s3_client, sdk_config, unique_bucket,
+    unique_database,
+};
+
+struct World {
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+    function: LambdaProcess,
+}
+
+impl World {
+    async fn new(env: &[(&str, &str)]) -> Self {
+        let bucket = unique_bucket("loader");
+        let s3 = s3_client().await;
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("create bucket");
+        let function = LambdaProcess::start(
+            Path::new(env!("CARGO_BIN_EXE_redshift-loader")),
+            &Moto::shared().endpoint(),
+            env,
+        );
+        Self {
+            s3,
+            bucket,
+            function,
+        }
+    }
+
+    fn invoke(&mut self, event: &Value) -> Result<Value, InvokeError> {
+        tokio::task::block_in_place(|| self.function.invoke(event))
+    }
+
+    /// Converts CSV rows to Parquet with the csv-to-parquet core and uploads it; returns its s3:// URL.
+    async fn parquet(&self, key: &str, csv: &str) -> String {
+        let mut opts = csv_to_parquet::Options::new(
+            key,
+            chrono::Utc
+                .with_ymd_and_hms(2026, 11, 21, 12, 0, 0)
+                .single()
+                .expect("time"),
+        );
+        opts.schema = Some(csv_to_parquet::Schema::from_json(br#"{"columns": [{"name": "order_id", "type": "string", "nullable": false}, {"name": "qty", "type": "int64"}]}"#).expect("schema"));
+        let mut out = Vec::new();
+        csv_to_parquet::convert(csv.as_bytes(), &mut out, &mut Vec::new(), &opts).expect("convert");
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(out))
+            .send()
+            .await
+            .expect("put");
+        format!("s3://{}/{key}", self.bucket)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_backend_loads_curated_parquet_from_s3_and_skips_known_files() {
+    let pg = Postgres::shared();
+    let db = unique_database("lambda");
+    let url = pg.create_database(&db);
+    let mut w = World::new(&[
+        ("WAREHOUSE_URL", &url),
+        ("TARGET_TABLE", "analytics.{dataset}"),
+        ("LOAD_MODE", "merge"),
+        ("MERGE_KEYS", "order_id"),
+    ])
+    .await;
+    w.parquet(
+        "curated/orders/year=2026/month=11/day=21/a.parquet",
+        "order_id,qty\nPO-1,3\nPO-2,5\n",
+    )
+    .await;
+    // The csv-to-parquet summary, passed straight through by the state machine.
+    let summary = json!({"status": "converted", "bucket": w.bucket, "output_bucket": w.bucket, "rows_out": 2,
+        "output_key": "curated/orders/year=2026/month=11/day=21/a.parquet"});
+    let out = w.invoke(&summary).expect("loaded");
+    assert_eq!(
+        (
+            out["status"].as_str(),
+            out["table"].as_str(),
+            out["rows_loaded"].as_u64()
+        ),
+        (Some("loaded"), Some("analytics.orders"), Some(2))
+    );
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT string_agg(order_id || '=' || qty, ',' ORDER BY order_id) FROM analytics.orders"
+        ),
+        "PO-1=3,PO-2=5"
+    );
+
+    let again = w.invoke(&summary).expect("redelivered");
+    assert_eq!(
+        (
+            again["files_loaded"].as_u64(),
+            again["files_skipped"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+
+    w.parquet(
+        "curated/orders/year=2026/month=11/day=21/b.parquet",
+        "order_id,qty\nPO-2,9\nPO-3,1\n",
+    )
+    .await;
+    let prefix = w
+        .invoke(&json!({"prefix": format!("s3://{}/curated/orders/year=2026/", w.bucket)}))
+        .expect("prefix load");
+    assert_eq!(
+        (
+            prefix["files_loaded"].as_u64(),
+            prefix["files_skipped"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT string_agg(order_id || '=' || qty, ',' ORDER BY order_id) FROM analytics.orders"
+        ),
+        "PO-1=3,PO-2=9,PO-3=1"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_injected_table_name_is_refused_with_a_clear_error() {
+    let mut w = World::new(&[("WAREHOUSE_URL", "postgres://postgres@127.0.0.1:1/none")]).await;
+    let err = w
+        .invoke(&json!({"table": "x; drop table y", "files": ["s3://b/k.parquet"]}))
+        .expect_err("refused");
+    assert_eq!(err.error_type, "InvalidEvent");
+    assert!(
+        err.error_message.contains("not a valid identifier"),
+        "{}",
+        err.error_message
+    );
+}
+
+async fn statement(
+    id: &str,
+) -> aws_sdk_redshiftdata::operation::describe_statement::DescribeStatementOutput {
+    let client = aws_sdk_redshiftdata::Client::new(&sdk_config().await);
+    client
+        .describe_statement()
+        .id(id)
+        .send()
+        .await
+        .expect("describe")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redshift_path_sends_one_transaction_of_ledger_stage_copy_merge_and_a_manifest() {
+    let env = [
+        ("REDSHIFT_DATABASE", "tributary_finished"),
+        ("REDSHIFT_WORKGROUP", "analytics"),
+        ("COPY_ROLE_ARN", "arn:aws:iam::123456789012:role/copy"),
+    ];
+    let mut w = World::new(&env).await;
+    let a = w
+        .parquet(
+            "curated/orders/year=2026/month=11/day=21/a.parquet",
+            "order_id,qty\nPO-1,3\n",
+        )
+        .await;
+    let out = w.invoke(&json!({"table": "analytics.order_lines", "files": [a], "mode": "merge", "merge_keys": ["order_id"]})).expect("loaded");
+    assert_eq!(out["status"], "loaded");
+    assert_eq!(out["files_loaded"], 1);
+
+    let manifest_url = out["manifest"].as_str().expect("manifest url");
+    let manifest_key = manifest_url
+        .strip_prefix(&format!("s3://{}/", w.bucket))
+        .expect("in the bucket");
+    assert!(manifest_key.starts_with("manifests/analytics.order_lines/"));
+    let manifest: Value = serde_json::from_slice(
+        &w.s3
+            .get_object()
+            .bucket(&w.bucket)
+            .key(manifest_key)
+            .send()
+            .await
+            .expect("manifest")
+            .body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes(),
+    )
+    .expect("json");
+    let head =
+        w.s3.head_object()
+            .bucket(&w.bucket)
+            .key("curated/orders/year=2026/month=11/day=21/a.parquet")
+            .send()
+            .await
+            .expect("head");
+    assert_eq!(manifest["entries"][0]["url"], json!(a));
+    assert_eq!(manifest["entries"][0]["mandatory"], true);
+    assert_eq!(
+        manifest["entries"][0]["meta"]["content_length"].as_i64(),
+        head.content_length()
+    );
+
+    let batch = statement(out["statement_id"].as_str().expect("statement id")).await;
+    let sent: Vec<&str> = batch
+        .sub_statements()
+        .iter()
+        .filter_map(|s| s.query_string())
+        .collect();
+    let stage = format!(
+        "\"tributary_stage_{}\"",
+        out["load_id"].as_str().expect("load id")
+    );
+    assert!(
+        sent[0].starts_with("CREATE TABLE IF NOT EXISTS \"analytics\".\"tributary_load_ledger\"")
+    );
+    assert_eq!(sent[1], "LOCK \"analytics\".\"tributary_load_ledger\"");
+    assert_eq!(
+        sent[2],
+        format!("CREATE TEMP TABLE {stage} (LIKE \"analytics\".\"order_lines\")")
+    );
+    assert_eq!(
+        sent[3],
+        format!(
+            "COPY {stage} FROM '{manifest_url}' IAM_ROLE 'arn:aws:iam::123456789012:role/copy' FORMAT AS PARQUET MANIFEST"
+        )
+    );
+    assert_eq!(
+        sent[4],
+        format!(
+            "DELETE FROM \"analytics\".\"order_lines\" USING {stage} WHERE \"analytics\".\"order_lines\".\"order_id\" = {stage}.\"order_id\""
+        )
+    );
+    assert_eq!(
+        sent[5],
+        format!("INSERT INTO \"analytics\".\"order_lines\" SELECT * FROM {stage}")
+    );
+    let etag = head
+        .e_tag()
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_owned();
+    assert!(
+        sent[6].contains(&format!("'{a}', '{etag}'")),
+        "the ledger records the file and its ETag: {}",
+        sent[6]
+    );
+    assert_eq!(sent[7], format!("DROP TABLE {stage}"));
+    assert_eq!(batch.database(), Some("tributary_finished"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_that_does_not_finish_in_time_returns_running_with_what_the_next_poll_needs() {
+    let env = [
+        ("REDSHIFT_DATABASE", "dev"),
+        ("REDSHIFT_CLUSTER_ID", "analytics"),
+        (
+            "REDSHIFT_SECRET_ARN",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:redshift",
+        ),
+        ("COPY_ROLE_ARN", "arn:aws:iam::123456789012:role/copy"),
+        ("POLL_SECONDS", "1"),
+    ];
+    let mut w = World::new(&env).await;
+    let a = w
+        .parquet("curated/orders/a.parquet", "order_id,qty\nPO-1,3\n")
+        .await;
+    let started = std::time::Instant::now();
+    let out = w
+        .invoke(&json!({"table": "analytics.order_lines", "files": [a]}))
+        .expect("running is a result");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "polling is bounded"
+    );
+    assert_eq!(out["status"], "running");
+    assert_eq!(out["phase"], "ledger");
+    assert_eq!(
+        out["files"],
+        json!([a]),
+        "the request travels with the poll"
+    );
+
+    // The ledger check went out with the table name as a parameter, not pasted into the SQL.
+    let check = statement(out["statement_id"].as_str().expect("id")).await;
+    assert_eq!(
+        check.query_string(),
+        Some(
+            "SELECT file_url, etag FROM \"analytics\".\"tributary_load_ledger\" WHERE table_name = :table_name"
+        )
+    );
+    let params: Vec<(&str, &str)> = check
+        .query_parameters()
+        .iter()
+        .map(|p| (p.name(), p.value()))
+        .collect();
+    assert_eq!(params, [("table_name", "analytics.order_lines")]);
+    assert_eq!(
+        (check.cluster_identifier(), check.secret_arn()),
+        (
+            Some("analytics"),
+            Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:redshift")
+        )
+    );
+
+    let again = w.invoke(&out).expect("polled again");
+    assert_eq!(
+        (again["status"].as_str(), again["statement_id"].as_str()),
+        (Some("running"), out["statement_id"].as_str()),
+        "the same statement is polled, not resubmitted"
+    );
+}
