@@ -13,6 +13,8 @@ pub mod telemetry;
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 #[cfg(feature = "s3")]
 pub mod s3;
 

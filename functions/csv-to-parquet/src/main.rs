@@ -2,22 +2,20 @@
 
 use csv_to_parquet::config::Config;
 use csv_to_parquet::handler::{Deps, handle};
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use tributary_shared::config::ProcessEnv;
+use tributary_shared::lambda::{cold_start, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tributary_shared::telemetry::init();
-    let config = Config::from_env(&ProcessEnv)?.check()?;
-    let sdk = tributary_shared::aws::load_config().await;
+    let sdk = cold_start().await;
     let deps = Deps {
         s3: tributary_shared::s3::client(&sdk),
-        config,
+        config: Config::from_env(&ProcessEnv)?.check()?,
     };
-    let deps = &deps;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle(event.payload, deps).await
-    }))
+    serve(deps, |event: LambdaEvent<Value>, deps| {
+        handle(event.payload, deps)
+    })
     .await
 }

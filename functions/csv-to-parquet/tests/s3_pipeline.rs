@@ -11,7 +11,9 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
-use tributary_testkit::{LambdaProcess, Moto, fixture, s3_client, unique_bucket, workspace_root};
+use tributary_testkit::{
+    LambdaProcess, Moto, fixture, get_bytes, list_keys, s3_client, unique_bucket, workspace_root,
+};
 
 const DATA: &str = "events/data/order_lines.csv";
 const SCHEMA: &str = "events/data/order_lines.schema.json";
@@ -61,30 +63,13 @@ impl World {
     }
 
     async fn get(&self, key: &str) -> Option<Bytes> {
-        let out = self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
+        get_bytes(&self.s3, &self.bucket, key)
             .await
-            .ok()?;
-        Some(out.body.collect().await.expect("read body").into_bytes())
+            .map(Bytes::from)
     }
 
     async fn keys(&self, prefix: &str) -> Vec<String> {
-        let out = self
-            .s3
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .send()
-            .await
-            .expect("list");
-        out.contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect()
+        list_keys(&self.s3, &self.bucket, prefix).await
     }
 
     fn invoke(&mut self, event: &Value) -> Result<Value, tributary_testkit::InvokeError> {

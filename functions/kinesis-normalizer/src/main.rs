@@ -2,23 +2,22 @@
 
 use kinesis_normalizer::config::Config;
 use kinesis_normalizer::handler::{Deps, handle};
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use tributary_shared::config::ProcessEnv;
+use tributary_shared::lambda::{cold_start, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tributary_shared::telemetry::init();
+    let sdk = cold_start().await;
     let config = Config::from_env(&ProcessEnv)?;
-    let sdk = tributary_shared::aws::load_config().await;
     let deps = Deps {
         s3: tributary_shared::s3::client(&sdk),
         dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
         config,
     };
-    let deps = &deps;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle(event.payload, deps).await
-    }))
+    serve(deps, |event: LambdaEvent<Value>, deps| {
+        handle(event.payload, deps)
+    })
     .await
 }

@@ -1,17 +1,15 @@
 //! Integration tests: the real `kinesis-normalizer` binary through the Lambda Runtime API emulator, against S3
 //! and DynamoDB in moto_server. Objects and items are read back; failures must show in `batchItemFailures`.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 use tributary_testkit::{
-    InvokeError, LambdaProcess, Moto, dynamodb_client, fixture, s3_client, unique_bucket,
+    InvokeError, LambdaProcess, Moto, create_table, dynamodb_client, fixture, get_bytes, list_keys,
+    s3_client, unique_bucket,
 };
 
 struct World {
@@ -33,26 +31,7 @@ impl World {
             .send()
             .await
             .expect("create bucket");
-        ddb.create_table()
-            .table_name(&table)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("entity_id")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .expect("attribute"),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("entity_id")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .expect("key"),
-            )
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .expect("create table");
+        create_table(&ddb, &table, "entity_id").await;
         let mut env = vec![
             ("EVENTS_BUCKET", bucket.as_str()),
             ("LATEST_TABLE", table.as_str()),
@@ -75,29 +54,12 @@ impl World {
     }
 
     async fn objects(&self, prefix: &str) -> HashMap<String, Vec<u8>> {
-        let list = self
-            .s3
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .send()
-            .await
-            .expect("list");
         let mut out = HashMap::new();
-        for key in list.contents().iter().filter_map(|o| o.key()) {
-            let body = self
-                .s3
-                .get_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send()
+        for key in list_keys(&self.s3, &self.bucket, prefix).await {
+            let body = get_bytes(&self.s3, &self.bucket, &key)
                 .await
-                .expect("get")
-                .body
-                .collect()
-                .await
-                .expect("body");
-            out.insert(key.to_owned(), body.into_bytes().to_vec());
+                .expect("listed object exists");
+            out.insert(key, body);
         }
         out
     }

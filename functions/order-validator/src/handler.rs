@@ -87,15 +87,21 @@ async fn process_object(
         write_rejected(deps, &source, &result, &Bytes::new()).await?;
         return to_json(&result);
     }
-    let body = s3::get_optional(&deps.s3, &object.bucket, &object.key, c.max_order_bytes)
-        .await
-        .map_err(|e| {
-            if e.kind == tributary_shared::ErrorKind::InvalidInput {
-                Error::Internal(e.to_string())
-            } else {
-                Error::Aws(e)
+    let source = Source::Object {
+        bucket: object.bucket.clone(),
+        key: object.key.clone(),
+    };
+    let body =
+        match s3::get_optional(&deps.s3, &object.bucket, &object.key, c.max_order_bytes).await {
+            Ok(body) => body,
+            // Over the size limit (the event did not say how big it was): an invalid order, not a failure.
+            Err(e) if e.kind == tributary_shared::ErrorKind::InvalidInput => {
+                let result = Outcome::invalid(None, vec![too_large(c.max_order_bytes)]);
+                write_rejected(deps, &source, &result, &Bytes::new()).await?;
+                return to_json(&result);
             }
-        })?;
+            Err(e) => return Err(Error::Aws(e)),
+        };
     let Some(body) = body else {
         return Err(Error::Aws(tributary_shared::aws::AwsError::other(
             "GetObject",
@@ -104,16 +110,7 @@ async fn process_object(
             "the order object does not exist",
         )));
     };
-    process(
-        body,
-        Source::Object {
-            bucket: object.bucket,
-            key: object.key,
-        },
-        now,
-        deps,
-    )
-    .await
+    process(body, source, now, deps).await
 }
 
 fn too_large(limit: u64) -> crate::validate::Rejection {

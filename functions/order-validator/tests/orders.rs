@@ -1,17 +1,14 @@
 //! Integration tests: the real `order-validator` binary, driven through the Lambda Runtime API emulator,
 //! against S3 and DynamoDB in moto_server. Results are read back from the table and the bucket.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
 use tributary_testkit::{
-    InvokeError, LambdaProcess, Moto, dynamodb_client, fixture, s3_client, unique_bucket,
-    workspace_root,
+    InvokeError, LambdaProcess, Moto, create_table, dynamodb_client, fixture, get_bytes, list_keys,
+    s3_client, unique_bucket, workspace_root,
 };
 
 struct World {
@@ -33,26 +30,7 @@ impl World {
             .send()
             .await
             .expect("create bucket");
-        ddb.create_table()
-            .table_name(&table)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("order_id")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .expect("attribute"),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("order_id")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .expect("key"),
-            )
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .expect("create table");
+        create_table(&ddb, &table, "order_id").await;
         let mut env = vec![
             ("ORDERS_TABLE", table.as_str()),
             ("ORDERS_BUCKET", bucket.as_str()),
@@ -85,30 +63,11 @@ impl World {
     }
 
     async fn get_json(&self, key: &str) -> Option<Value> {
-        let out = self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .ok()?;
-        serde_json::from_slice(&out.body.collect().await.expect("body").into_bytes()).ok()
+        serde_json::from_slice(&get_bytes(&self.s3, &self.bucket, key).await?).ok()
     }
 
     async fn keys(&self, prefix: &str) -> Vec<String> {
-        let out = self
-            .s3
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .send()
-            .await
-            .expect("list");
-        out.contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect()
+        list_keys(&self.s3, &self.bucket, prefix).await
     }
 
     async fn items(&self) -> Vec<HashMap<String, AttributeValue>> {
@@ -388,4 +347,26 @@ async fn a_missing_table_is_a_clear_infrastructure_error_and_writes_no_result() 
         w.keys("orders/").await.is_empty(),
         "no result object without the table's verdict"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_over_the_size_limit_is_invalid_not_a_failure() {
+    let mut w = World::new(&[("MAX_ORDER_BYTES", "64")]).await;
+    w.put(
+        "orders/incoming/big.json",
+        sample("sfn-validate-order.json"),
+    )
+    .await;
+    let out = w
+        .invoke(&json!({"bucket": w.bucket, "key": "orders/incoming/big.json"}))
+        .expect("a result");
+    assert_eq!(out["status"], "invalid");
+    assert!(
+        out["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("64 byte limit")),
+        "{out}"
+    );
+    assert!(w.get_json("orders/rejected/big.json").await.is_some());
+    assert!(w.items().await.is_empty());
 }

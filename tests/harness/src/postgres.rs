@@ -3,8 +3,8 @@
 //! Like [`crate::Moto`], the server runs under a small shell watchdog that stops it as soon as the test process is
 //! gone, however the process ends, and then deletes the cluster. PostgreSQL refuses to run as root, so when the
 //! tests run as root (CI) `initdb` and `postgres` run as the `postgres` system user through `runuser`; the
-//! watchdog itself stays root and stops the postmaster by the PID it wrote to `postmaster.pid` (`runuser` forks,
-//! so its own PID is not the server's).
+//! watchdog itself stays root and stops the postmaster by the PID the server writes to `postmaster.pid`
+//! (`runuser` forks, so its own PID is not the server's).
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -159,7 +159,8 @@ impl Postgres {
                 set --
             fi
             signal() {
-                postmaster=$(head -n 1 "$DATA/postmaster.pid" 2>/dev/null)
+                postmaster=
+                read -r postmaster <"$DATA/postmaster.pid" 2>/dev/null
                 kill -"$1" "${postmaster:-$server}" 2>/dev/null
             }
             settle() {
@@ -339,28 +340,27 @@ impl Postgres {
             .to_owned()
     }
 
-    /// Stops the server by PID (fast shutdown) and waits for the watchdog, which deletes the cluster.
+    /// Stops the server by PID (fast shutdown) and waits up to 30 s for the watchdog, which deletes the cluster.
+    ///
+    /// A server that will not stop (or has not written its PID yet) is left to the watchdog, which stops it when
+    /// this process ends; killing the watchdog instead would orphan the server.
     pub fn stop(mut self) {
-        // A server still starting writes its PID within moments; one that never does is left to the watchdog,
-        // which stops it when this process ends (killing the watchdog instead would orphan the server).
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut signalled = false;
+        while Instant::now() < deadline {
             if let Ok(Some(_)) = self.watchdog.try_wait() {
-                break;
-            }
-            if let Some(pid) = self.pid() {
-                let _ = Command::new("kill")
-                    .args(["-INT", &pid.to_string()])
-                    .status();
-                let _ = self.watchdog.wait();
-                break;
-            }
-            if Instant::now() > deadline {
+                let _ = std::fs::remove_file(&self.log);
                 return;
+            }
+            if !signalled && let Some(pid) = self.pid() {
+                signalled = Command::new("kill")
+                    .args(["-INT", &pid.to_string()])
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = std::fs::remove_file(&self.log);
     }
 }
 

@@ -1,0 +1,31 @@
+//! The Lambda process around a handler: JSON telemetry and the SDK configuration at cold start, then events
+//! served one at a time for as long as the process lives.
+
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::future::Future;
+
+/// Cold start, part one: JSON logs, then the SDK configuration (which honours `AWS_ENDPOINT_URL`).
+#[cfg(feature = "aws")]
+pub async fn cold_start() -> crate::aws::SdkConfig {
+    crate::telemetry::init();
+    crate::aws::load_config().await
+}
+
+/// Serves events with `handler`, which gets each event and the dependencies built at cold start. The
+/// dependencies live as long as the process, so they are handed out as `&'static`.
+pub async fn serve<A, D, H, F, E>(deps: D, handler: H) -> Result<(), lambda_runtime::Error>
+where
+    A: DeserializeOwned + Send + 'static,
+    D: Send + Sync + 'static,
+    H: Fn(LambdaEvent<A>, &'static D) -> F,
+    F: Future<Output = Result<Value, E>>,
+    E: Into<Diagnostic> + std::fmt::Debug,
+{
+    let deps: &'static D = Box::leak(Box::new(deps));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<A>| {
+        handler(event, deps)
+    }))
+    .await
+}
