@@ -249,8 +249,9 @@ where
         let read_result = (|| -> Result<(), ConvertError> {
             let mut raw = RawBatch::default();
             let send = |raw: &mut RawBatch| {
+                let next = RawBatch::with_capacity_like(raw);
                 raw_tx
-                    .send(Raw::Batch(std::mem::take(raw)))
+                    .send(Raw::Batch(std::mem::replace(raw, next)))
                     .map_err(|_| encoder_gone())
             };
             for rec in &sample {
@@ -325,6 +326,16 @@ struct RawBatch {
 }
 
 impl RawBatch {
+    /// An empty batch with room for as much as `previous` held, so filling it does not regrow its buffers.
+    fn with_capacity_like(previous: &RawBatch) -> Self {
+        Self {
+            data: Vec::with_capacity(previous.data.len() + previous.data.len() / 8),
+            field_ends: Vec::with_capacity(previous.field_ends.len()),
+            record_ends: Vec::with_capacity(previous.record_ends.len()),
+            lines: Vec::with_capacity(previous.lines.len()),
+        }
+    }
+
     fn len(&self) -> usize {
         self.record_ends.len()
     }
@@ -831,7 +842,14 @@ impl ColumnBuilder {
         let nulls = Some(NullBuffer::new(self.valid.finish())).filter(|n| n.null_count() > 0);
         self.valid = BooleanBufferBuilder::new(capacity);
         Ok(match &mut self.values {
-            Values::Str(b) => Arc::new(b.finish()),
+            Values::Str(b) => {
+                // finish() leaves the builder with no capacity; start the next batch at this one's size
+                // instead of regrowing from nothing.
+                let bytes = b.values_slice().len();
+                let array = b.finish();
+                *b = StringBuilder::with_capacity(capacity, bytes + bytes / 8);
+                Arc::new(array)
+            }
             Values::I64(v) => Arc::new(Int64Array::new(
                 ScalarBuffer::from(take(v, capacity)),
                 nulls,

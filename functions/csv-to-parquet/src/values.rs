@@ -3,7 +3,7 @@
 
 /// Trims ASCII whitespace at both ends.
 pub fn trim(s: &str) -> &str {
-    s.trim_matches(|c: char| c.is_ascii_whitespace())
+    s.trim_ascii()
 }
 
 /// A signed 64-bit integer (`-42`, `+7`).
