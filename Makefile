@@ -7,10 +7,13 @@ VENV        := .venv
 PYTHON      := $(VENV)/bin/python
 FUNCTIONS   := $(notdir $(wildcard functions/*))
 BENCH_SIZES ?= 100,1000
+TF_DIR      := infra/terraform
+# The machine's local mirror of the AWS provider (terraform init -plugin-dir); empty: init from the registry.
+TF_PLUGIN_DIR ?= /opt/tf-plugins
 # Tools installed into the project virtualenv (cargo-lambda, zig, moto_server) come first on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help check test build package demo bench clean
+.PHONY: help check test build package demo bench tf-check clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,6 +32,16 @@ $(VENV)/.lambda-deps: requirements/lambda.txt | $(VENV)/bin/python
 
 $(VENV)/.bench-deps: requirements/bench.txt | $(VENV)/bin/python
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
+# checkov gets its own virtualenv: it pins boto3/botocore/networkx versions that would downgrade moto's in .venv.
+$(VENV)/infra/.deps: requirements/infra.txt
+	python3 -m venv $(VENV)/infra
+	$(VENV)/infra/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
+infra/node_modules/.deps: infra/package.json infra/package-lock.json
+	cd infra && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # --- targets ---------------------------------------------------------------------------------------------------
@@ -55,6 +68,14 @@ bench: $(VENV)/.bench-deps ## convert vs pandas/pyarrow/DuckDB/polars (BENCH_SIZ
 	$(PYTHON) scripts/bench_normalize.py --tributary target/release/tributary --out bench-results.md
 	$(PYTHON) scripts/bench_load.py --tributary target/release/tributary --out bench-results.md
 
+tf-check: $(VENV)/infra/.deps infra/node_modules/.deps ## Terraform offline: fmt, init (local provider mirror), validate, checkov, ASL validation
+	@command -v terraform >/dev/null || { echo "tf-check: terraform not found on PATH (Terraform >= 1.9 is needed)" >&2; exit 1; }
+	TF_IN_AUTOMATION=1 terraform -chdir=$(TF_DIR) fmt -check -recursive -diff
+	TF_IN_AUTOMATION=1 terraform -chdir=$(TF_DIR) init -backend=false -input=false $(if $(TF_PLUGIN_DIR),-plugin-dir=$(abspath $(TF_PLUGIN_DIR)))
+	TF_IN_AUTOMATION=1 terraform -chdir=$(TF_DIR) validate
+	$(VENV)/infra/bin/checkov --skip-download --quiet --compact -d $(TF_DIR)
+	infra/node_modules/.bin/asl-validator --json-path $(TF_DIR)/statemachine/csv_pipeline.asl.json
+
 clean: ## Remove build output, bench data and the virtualenv
 	cargo clean
-	rm -rf $(VENV) bench-data bench-results.md
+	rm -rf $(VENV) bench-data bench-results.md infra/node_modules $(TF_DIR)/.terraform $(TF_DIR)/.terraform.lock.hcl

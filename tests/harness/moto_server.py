@@ -11,6 +11,19 @@ moto behaviour it corrects; without them the real SDK rejects a response that re
 - Redshift Data API test hook: moto's statements never finish (status STARTED, canned results). Statements run
   against a database named `tributary_finished` finish at once with an empty result, so a test can drive a load
   to completion; any other database keeps moto's canned behaviour, for tests of bounded polling.
+
+For `terraform apply` of infra/terraform (tests/harness/tests/terraform.rs), which reads back more than the SDK tests:
+
+- Step Functions: moto has no ValidateStateMachineDefinition (the AWS provider validates every definition before
+  creating it) and no ListStateMachineVersions (read on delete). Validation answers FAIL with a diagnostic for a
+  definition that is not JSON or lacks StartAt/States, OK otherwise; versions are listed from moto's own.
+- S3 bucket policies: moto skips condition operators it does not implement (Bool, NumericLessThan, ...), so a
+  conditional Deny, such as the data bucket's TLS-only policy, denies every object request. A Deny statement whose
+  conditions moto cannot evaluate is ignored instead, as it would not match a request made over TLS (the emulator is
+  reached over plain HTTP on loopback).
+- Read-backs moto drops, each of which would make Terraform see a difference on every plan after apply: S3
+  GetBucketNotificationConfiguration omits EventBridgeConfiguration; Lambda's function configuration omits
+  LoggingConfig and DeadLetterConfig; Kinesis CreateStream ignores its Tags. They are kept and returned.
 """
 
 import json
@@ -18,9 +31,15 @@ import sys
 from datetime import datetime, timezone
 
 from moto.core import serialize
+from moto.core.responses import ActionResult
+from moto.awslambda import models as lambda_models
+from moto.iam import access_control, policy_conditions
+from moto.kinesis import responses as kinesis_responses
 from moto.redshiftdata import models as redshiftdata_models
 from moto.redshiftdata import responses as redshiftdata_responses
+from moto.s3 import responses as s3_responses
 from moto.server import main
+from moto.stepfunctions import responses as sfn_responses
 
 _ROOT_FIXES = {"CompleteMultipartUpload": "CompleteMultipartUploadResult"}
 _original = serialize.BaseXMLSerializer._serialized_result_to_response
@@ -111,6 +130,110 @@ _Response.execute_statement = _with_epoch_times(_Response.execute_statement)
 _Response.describe_statement = _with_epoch_times(_Response.describe_statement)
 redshiftdata_models.Statement.__init__ = _statement_init
 redshiftdata_models.RedshiftDataAPIServiceBackend.get_statement_result = _get_statement_result
+
+
+
+def _validate_state_machine_definition(self):
+    try:
+        definition = json.loads(self._get_param("definition") or "")
+        problem = None if isinstance(definition, dict) and "StartAt" in definition and "States" in definition else (
+            "the definition needs StartAt and States")
+    except ValueError as e:
+        problem = f"the definition is not JSON: {e}"
+    if problem is None:
+        return ActionResult({"result": "OK", "diagnostics": [], "truncated": False})
+    diagnostic = {"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": problem, "location": "/"}
+    return ActionResult({"result": "FAIL", "diagnostics": [diagnostic], "truncated": False})
+
+
+def _list_state_machine_versions(self):
+    arn = self._get_param("stateMachineArn")
+    machine = self.stepfunction_backend.describe_state_machine(arn)
+    versions = [{"stateMachineVersionArn": v.arn, "creationDate": v.creation_date}
+                for v in sorted(machine.versions.values(), key=lambda v: v.version, reverse=True)]
+    return ActionResult({"stateMachineVersions": versions})
+
+
+sfn_responses.StepFunctionResponse.validate_state_machine_definition = _validate_state_machine_definition
+sfn_responses.StepFunctionResponse.list_state_machine_versions = _list_state_machine_versions
+
+_original_statement_permitted = access_control.IAMPolicyStatement.is_action_permitted
+
+
+def _statement_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
+    statement = self._statement
+    conditions = statement.get("Condition") or {}
+    if statement.get("Effect") == "Deny" and any(op not in policy_conditions.CONDITION_OPERATIONS for op in conditions):
+        return access_control.PermissionResult.NEUTRAL
+    return _original_statement_permitted(self, action, resource, principal, incoming_condition_values)
+
+
+access_control.IAMPolicyStatement.is_action_permitted = _statement_permitted
+
+_original_get_bucket_notification = s3_responses.S3Response.get_bucket_notification
+
+
+def _get_bucket_notification(self):
+    status, headers, body = _original_get_bucket_notification(self)
+    config = self.backend.get_bucket_notification_configuration(self.bucket_name)
+    if config is not None and config.event_bridge is not None and isinstance(body, (str, bytes)):
+        text = body.decode() if isinstance(body, bytes) else body
+        if "<EventBridgeConfiguration" not in text:
+            text = text.replace("</NotificationConfiguration>",
+                                "<EventBridgeConfiguration></EventBridgeConfiguration></NotificationConfiguration>")
+            if "<EventBridgeConfiguration" not in text:  # no configuration element at all: an empty one
+                text = text.replace("<NotificationConfiguration/>", "<NotificationConfiguration>"
+                                    "<EventBridgeConfiguration></EventBridgeConfiguration></NotificationConfiguration>")
+        body = text
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+    return status, headers, body
+
+
+s3_responses.S3Response.get_bucket_notification = _get_bucket_notification
+
+_LAMBDA_KEPT = ("LoggingConfig", "DeadLetterConfig")
+_original_function_init = lambda_models.LambdaFunction.__init__
+_original_get_configuration = lambda_models.LambdaFunction.get_configuration
+_original_update_configuration = lambda_models.LambdaFunction.update_configuration
+
+
+def _function_init(self, account_id, spec, region, version=1):
+    _original_function_init(self, account_id, spec, region, version)
+    self.kept_config = {key: spec[key] for key in _LAMBDA_KEPT if spec.get(key)}
+
+
+def _get_configuration(self, on_create=False):
+    config = _original_get_configuration(self, on_create)
+    kept = dict(getattr(self, "kept_config", {}))
+    logging = {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{self.function_name}", **kept.pop("LoggingConfig", {})}
+    return {**config, "LoggingConfig": logging, **kept}
+
+
+def _update_configuration(self, config_updates):
+    kept = getattr(self, "kept_config", {})
+    for key in _LAMBDA_KEPT:
+        if key in config_updates:
+            kept[key] = config_updates[key]
+    self.kept_config = {key: value for key, value in kept.items() if value}
+    return _original_update_configuration(self, config_updates)
+
+
+lambda_models.LambdaFunction.__init__ = _function_init
+lambda_models.LambdaFunction.get_configuration = _get_configuration
+lambda_models.LambdaFunction.update_configuration = _update_configuration
+
+_original_create_stream = kinesis_responses.KinesisResponse.create_stream
+
+
+def _create_stream(self):
+    result = _original_create_stream(self)
+    tags = self._get_param("Tags")
+    if tags:
+        self.kinesis_backend.add_tags_to_stream(None, self._get_param("StreamName"), tags)
+    return result
+
+
+kinesis_responses.KinesisResponse.create_stream = _create_stream
 
 if __name__ == "__main__":
     main(sys.argv[1:])

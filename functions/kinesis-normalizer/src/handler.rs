@@ -166,7 +166,11 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
         .dimension("Function", "kinesis-normalizer")
         .value("RecordsIn", plan.inputs.len() as f64, "Count")
         .value("Duplicates", plan.duplicates() as f64, "Count")
-                .value("DeadLettered", poison_ok.values().filter(|ok| **ok).count() as f64, "Count")
+        .value(
+            "DeadLettered",
+            poison_ok.values().filter(|ok| **ok).count() as f64,
+            "Count",
+        )
         .value("RecordsFailed", failed as f64, "Count")
         .emit();
     response(&plan, &outcomes).ok_or_else(|| {

@@ -1,0 +1,317 @@
+# One role per function, each with exactly the actions it calls on exactly the resources and prefixes it uses, plus
+# the state machine's, EventBridge's and Redshift COPY's roles.
+#
+# A note on s3:ListBucket: S3 answers a GET/HEAD of a missing key with 403 instead of 404 unless the caller may list
+# the bucket. csv-to-parquet (optional schemas/<dataset>.json, the existing-output check under curated/) and
+# order-validator (the validated/ copy restored after a crash) treat "missing" as a normal answer, so they need it;
+# it reveals key names, not contents.
+
+locals {
+  bucket_arn = aws_s3_bucket.data.arn
+  objects    = { for name, prefix in local.prefixes : name => "${aws_s3_bucket.data.arn}/${prefix}*" }
+}
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "fn" {
+  for_each = local.functions
+
+  name               = "${var.name_prefix}-${each.key}"
+  description        = "Execution role of ${var.name_prefix}-${each.key}"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+resource "aws_iam_role_policy" "fn" {
+  for_each = local.functions
+
+  name = "least-privilege"
+  role = aws_iam_role.fn[each.key].id
+  policy = {
+    "csv-to-parquet"     = data.aws_iam_policy_document.csv_to_parquet.json
+    "kinesis-normalizer" = data.aws_iam_policy_document.kinesis_normalizer.json
+    "order-validator"    = data.aws_iam_policy_document.order_validator.json
+    "redshift-loader"    = one(data.aws_iam_policy_document.redshift_loader[*].json)
+  }[each.key]
+}
+
+# --- csv-to-parquet ------------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "csv_to_parquet" {
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.fn["csv-to-parquet"].arn}:*"]
+  }
+
+  statement {
+    sid     = "ReadSourcesSchemasAndExistingOutput"
+    actions = ["s3:GetObject"]
+    # curated/: the HEAD that skips a source version already converted (HeadObject is authorised as GetObject).
+    resources = [local.objects.raw, local.objects.schemas, local.objects.curated]
+  }
+
+  statement {
+    sid       = "WriteCuratedAndQuarantine"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = [local.objects.curated, local.objects.quarantine]
+  }
+
+  statement {
+    sid       = "MissingIsNotFound"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.warehouse ? [] : [aws_sqs_queue.async_failures.arn]
+    content {
+      sid       = "AsyncDeadLetters"
+      actions   = ["sqs:SendMessage"]
+      resources = [statement.value]
+    }
+  }
+}
+
+# --- kinesis-normalizer --------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "kinesis_normalizer" {
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.fn["kinesis-normalizer"].arn}:*"]
+  }
+
+  # What the event source mapping needs to poll the stream with a shared-throughput iterator (no enhanced fan-out,
+  # so no SubscribeToShard). The stream is encrypted with the AWS managed key, which needs no KMS grant here.
+  statement {
+    sid = "ReadStream"
+    actions = [
+      "kinesis:DescribeStream",
+      "kinesis:DescribeStreamSummary",
+      "kinesis:GetRecords",
+      "kinesis:GetShardIterator",
+      "kinesis:ListShards",
+    ]
+    resources = [aws_kinesis_stream.events.arn]
+  }
+
+  statement {
+    sid       = "WriteEventsAndDeadLetters"
+    actions   = ["s3:PutObject"]
+    resources = [local.objects.events, local.objects.dead_letter]
+  }
+
+  statement {
+    sid       = "LatestState"
+    actions   = ["dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.latest.arn]
+  }
+
+  # The event source mapping's on-failure destination is sent with the function's role.
+  statement {
+    sid       = "FailedBatches"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.kinesis_failures.arn]
+  }
+}
+
+# --- order-validator -----------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "order_validator" {
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.fn["order-validator"].arn}:*"]
+  }
+
+  statement {
+    sid     = "ReadOrders"
+    actions = ["s3:GetObject"]
+    # validated/: the HEAD that restores a result missing after a crash between the table and S3.
+    resources = [local.objects.orders_incoming, local.objects.orders_validated]
+  }
+
+  statement {
+    sid       = "WriteResults"
+    actions   = ["s3:PutObject"]
+    resources = [local.objects.orders_validated, local.objects.orders_rejected]
+  }
+
+  statement {
+    sid       = "MissingIsNotFound"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arn]
+  }
+
+  statement {
+    sid       = "Dedup"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.orders.arn]
+  }
+
+  statement {
+    sid       = "AsyncDeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.async_failures.arn]
+  }
+}
+
+# --- redshift-loader -----------------------------------------------------------------------------------------------
+
+locals {
+  redshift_cluster_arn = local.warehouse && try(var.redshift.cluster_id, null) != null ? "arn:${local.partition}:redshift:${local.region}:${local.account}:cluster:${var.redshift.cluster_id}" : null
+  # A Serverless workgroup's ARN carries its id, not its name: look it up.
+  redshift_workgroup_arn = one(data.aws_redshiftserverless_workgroup.warehouse[*].arn)
+}
+
+data "aws_redshiftserverless_workgroup" "warehouse" {
+  count = local.warehouse && try(var.redshift.workgroup, null) != null ? 1 : 0
+
+  workgroup_name = var.redshift.workgroup
+}
+
+data "aws_iam_policy_document" "redshift_loader" {
+  count = local.warehouse ? 1 : 0
+
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.fn["redshift-loader"].arn}:*"]
+  }
+
+  statement {
+    sid       = "ListCurated"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.prefixes.curated}*"]
+    }
+  }
+
+  statement {
+    sid       = "ResolveCuratedFiles"
+    actions   = ["s3:GetObject"]
+    resources = [local.objects.curated]
+  }
+
+  statement {
+    sid       = "WriteManifests"
+    actions   = ["s3:PutObject"]
+    resources = [local.objects.manifests]
+  }
+
+  statement {
+    sid       = "SubmitStatements"
+    actions   = ["redshift-data:ExecuteStatement", "redshift-data:BatchExecuteStatement"]
+    resources = compact([local.redshift_cluster_arn, local.redshift_workgroup_arn])
+  }
+
+  # These calls take a statement id, not a cluster: allowed only for statements this role submitted.
+  statement {
+    sid       = "FollowOwnStatements"
+    actions   = ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "redshift-data:statement-owner-iam-userid"
+      values   = ["$${aws:userid}"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.redshift.secret_arn != null ? [var.redshift.secret_arn] : []
+    content {
+      sid       = "WarehouseSecret"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.redshift.secret_arn == null && var.redshift.cluster_id != null ? [var.redshift.cluster_id] : []
+    content {
+      sid     = "TemporaryClusterCredentials"
+      actions = ["redshift:GetClusterCredentials"]
+      resources = [
+        "arn:${local.partition}:redshift:${local.region}:${local.account}:dbuser:${statement.value}/${var.redshift.db_user}",
+        "arn:${local.partition}:redshift:${local.region}:${local.account}:dbname:${statement.value}/${var.redshift.database}",
+      ]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.redshift.secret_arn == null && var.redshift.workgroup != null ? [local.redshift_workgroup_arn] : []
+    content {
+      sid       = "TemporaryServerlessCredentials"
+      actions   = ["redshift-serverless:GetCredentials"]
+      resources = [statement.value]
+    }
+  }
+}
+
+# --- Redshift COPY role (created unless var.redshift.copy_role_arn names one) ---------------------------------------
+
+locals {
+  create_copy_role = local.warehouse && try(var.redshift.copy_role_arn, null) == null
+  copy_role_arn    = local.create_copy_role ? one(aws_iam_role.copy[*].arn) : try(var.redshift.copy_role_arn, null)
+}
+
+data "aws_iam_policy_document" "copy_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["redshift.amazonaws.com", "redshift-serverless.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "copy" {
+  count = local.create_copy_role ? 1 : 0
+
+  name               = "${var.name_prefix}-redshift-copy"
+  description        = "Assumed by Redshift for COPY from curated/ through manifests/; associate it with the cluster or workgroup"
+  assume_role_policy = data.aws_iam_policy_document.copy_assume.json
+}
+
+data "aws_iam_policy_document" "copy" {
+  statement {
+    sid       = "ReadCuratedAndManifests"
+    actions   = ["s3:GetObject"]
+    resources = [local.objects.curated, local.objects.manifests]
+  }
+
+  statement {
+    sid       = "ListCuratedAndManifests"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.prefixes.curated}*", "${local.prefixes.manifests}*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "copy" {
+  count = local.create_copy_role ? 1 : 0
+
+  name   = "copy-from-curated"
+  role   = aws_iam_role.copy[0].id
+  policy = data.aws_iam_policy_document.copy.json
+}

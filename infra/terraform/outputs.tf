@@ -1,0 +1,67 @@
+output "bucket_name" {
+  description = "The data bucket."
+  value       = aws_s3_bucket.data.id
+}
+
+output "bucket_arn" {
+  description = "ARN of the data bucket."
+  value       = aws_s3_bucket.data.arn
+}
+
+output "prefixes" {
+  description = "The bucket layout the functions are configured with."
+  value       = local.prefixes
+}
+
+output "raw_csv_path" {
+  description = "How raw/ CSVs are processed: \"state-machine\" (EventBridge -> Step Functions) or \"s3-notification\" (straight to csv-to-parquet)."
+  value       = local.warehouse ? "state-machine" : "s3-notification"
+}
+
+output "stream_name" {
+  description = "The Kinesis stream kinesis-normalizer reads."
+  value       = aws_kinesis_stream.events.name
+}
+
+output "stream_arn" {
+  description = "ARN of the Kinesis stream."
+  value       = aws_kinesis_stream.events.arn
+}
+
+output "latest_table_name" {
+  description = "DynamoDB table of the latest event per entity (partition key entity_id)."
+  value       = aws_dynamodb_table.latest.name
+}
+
+output "orders_table_name" {
+  description = "DynamoDB table of accepted orders (partition key order_id, TTL expires_at)."
+  value       = aws_dynamodb_table.orders.name
+}
+
+output "state_machine_arn" {
+  description = "ARN of the CSV state machine (null without a warehouse)."
+  value       = one(aws_sfn_state_machine.csv_pipeline[*].arn)
+}
+
+output "function_names" {
+  description = "Deployed function names by function."
+  value       = { for name, fn in aws_lambda_function.fn : name => fn.function_name }
+}
+
+output "notifications_topic_arn" {
+  description = "SNS topic for pipeline results and alarms."
+  value       = aws_sns_topic.notifications.arn
+}
+
+output "failure_queue_urls" {
+  description = "SQS queues holding failed work: Kinesis batches the normalizer gave up on, and asynchronous events that failed every retry."
+  value = {
+    kinesis = aws_sqs_queue.kinesis_failures.id
+    async   = aws_sqs_queue.async_failures.id
+  }
+}
+
+output "copy_role_arn" {
+  description = "Role Redshift assumes for COPY (created here unless redshift.copy_role_arn was given): associate it with the cluster or workgroup. Null without a warehouse."
+  value       = local.copy_role_arn
+}

@@ -1,0 +1,355 @@
+# --- deployment ----------------------------------------------------------------------------------------------------
+
+variable "region" {
+  description = "AWS region for every resource."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must look like us-east-1."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (functions, roles, tables, stream, queues, state machine). One deployment per prefix and region."
+  type        = string
+  default     = "tributary"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,23}$", var.name_prefix))
+    error_message = "name_prefix must be 2-24 characters: lower-case letters, digits and '-', starting with a letter."
+  }
+}
+
+variable "bucket_name" {
+  description = "Name of the data bucket. Null: <name_prefix>-data-<account id>-<region>."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.bucket_name == null ? true : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name))
+    error_message = "bucket_name must be a valid S3 bucket name (3-63 characters: lower-case letters, digits, '.', '-')."
+  }
+}
+
+variable "lambda_zip_dir" {
+  description = "Directory holding <function>/bootstrap.zip as written by `make package`. A relative path is resolved from this module's directory."
+  type        = string
+  default     = "../../target/lambda"
+
+  validation {
+    condition     = length(trimspace(var.lambda_zip_dir)) > 0
+    error_message = "lambda_zip_dir must not be empty."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags for every resource (merged over project = tributary, managed-by = terraform)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "force_destroy" {
+  description = "Let `terraform destroy` delete the data bucket with its objects. Keep false outside throwaway environments."
+  type        = bool
+  default     = false
+}
+
+variable "deletion_protection" {
+  description = "DynamoDB deletion protection on both tables. Must be false for `terraform destroy` to remove them."
+  type        = bool
+  default     = true
+}
+
+# --- functions -----------------------------------------------------------------------------------------------------
+
+variable "csv_to_parquet" {
+  description = "csv-to-parquet: memory (MB; CPU grows with it and the converter uses up to ~2 cores), timeout (s), reserved concurrency (null: unreserved) and extra tuning environment (UPLOAD_PART_MB, ROW_GROUP_MB, ...; the layout variables are set by this module)."
+  type = object({
+    memory_mb            = optional(number, 2048)
+    timeout_seconds      = optional(number, 900)
+    reserved_concurrency = optional(number)
+    environment          = optional(map(string), {})
+  })
+  default = {}
+
+  validation {
+    condition     = var.csv_to_parquet.memory_mb >= 128 && var.csv_to_parquet.memory_mb <= 10240 && var.csv_to_parquet.timeout_seconds >= 1 && var.csv_to_parquet.timeout_seconds <= 900
+    error_message = "memory_mb must be 128-10240 and timeout_seconds 1-900."
+  }
+  validation {
+    condition     = var.csv_to_parquet.reserved_concurrency == null ? true : var.csv_to_parquet.reserved_concurrency >= 0
+    error_message = "reserved_concurrency must be null (unreserved) or >= 0."
+  }
+}
+
+variable "kinesis_normalizer" {
+  description = "kinesis-normalizer: memory (MB), timeout (s), reserved concurrency (null: unreserved; the event source mapping already bounds it to shards x parallelization factor) and extra tuning environment (WRITE_CONCURRENCY, WRITE_ATTEMPTS, MAX_RECORD_BYTES)."
+  type = object({
+    memory_mb            = optional(number, 512)
+    timeout_seconds      = optional(number, 120)
+    reserved_concurrency = optional(number)
+    environment          = optional(map(string), {})
+  })
+  default = {}
+
+  validation {
+    condition     = var.kinesis_normalizer.memory_mb >= 128 && var.kinesis_normalizer.memory_mb <= 10240 && var.kinesis_normalizer.timeout_seconds >= 1 && var.kinesis_normalizer.timeout_seconds <= 900
+    error_message = "memory_mb must be 128-10240 and timeout_seconds 1-900."
+  }
+  validation {
+    condition     = var.kinesis_normalizer.reserved_concurrency == null ? true : var.kinesis_normalizer.reserved_concurrency >= 0
+    error_message = "reserved_concurrency must be null (unreserved) or >= 0."
+  }
+}
+
+variable "order_validator" {
+  description = "order-validator: memory (MB), timeout (s), reserved concurrency (null: unreserved) and extra tuning environment (MAX_ORDER_BYTES)."
+  type = object({
+    memory_mb            = optional(number, 256)
+    timeout_seconds      = optional(number, 30)
+    reserved_concurrency = optional(number)
+    environment          = optional(map(string), {})
+  })
+  default = {}
+
+  validation {
+    condition     = var.order_validator.memory_mb >= 128 && var.order_validator.memory_mb <= 10240 && var.order_validator.timeout_seconds >= 1 && var.order_validator.timeout_seconds <= 900
+    error_message = "memory_mb must be 128-10240 and timeout_seconds 1-900."
+  }
+  validation {
+    condition     = var.order_validator.reserved_concurrency == null ? true : var.order_validator.reserved_concurrency >= 0
+    error_message = "reserved_concurrency must be null (unreserved) or >= 0."
+  }
+}
+
+variable "redshift_loader" {
+  description = "redshift-loader: memory (MB), timeout (s; one invocation polls its statement until shortly before this), reserved concurrency (default 4: protects the warehouse, where each load takes a table lock and COPY slots; the state machine retries throttled invocations with backoff) and extra environment (POLL_SECONDS)."
+  type = object({
+    memory_mb            = optional(number, 256)
+    timeout_seconds      = optional(number, 300)
+    reserved_concurrency = optional(number, 4)
+    environment          = optional(map(string), {})
+  })
+  default = {}
+
+  validation {
+    condition     = var.redshift_loader.memory_mb >= 128 && var.redshift_loader.memory_mb <= 10240 && var.redshift_loader.timeout_seconds >= 30 && var.redshift_loader.timeout_seconds <= 900
+    error_message = "memory_mb must be 128-10240 and timeout_seconds 30-900."
+  }
+  validation {
+    condition     = var.redshift_loader.reserved_concurrency == null ? true : var.redshift_loader.reserved_concurrency >= 1
+    error_message = "reserved_concurrency must be null (unreserved) or >= 1 (0 would stop every load)."
+  }
+}
+
+variable "log_level" {
+  description = "Application log level of every function (Lambda's JSON log format sets AWS_LAMBDA_LOG_LEVEL, which the functions honour)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], var.log_level)
+    error_message = "log_level must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the functions' and the state machine's log groups, in days."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ..., 3653)."
+  }
+}
+
+# --- data layout and function behaviour ----------------------------------------------------------------------------
+
+variable "max_reject_ratio" {
+  description = "csv-to-parquet's quality gate: above this share of rejected rows no curated output is written and the file fails with QualityGateFailed."
+  type        = number
+  default     = 0.02
+
+  validation {
+    condition     = var.max_reject_ratio >= 0 && var.max_reject_ratio <= 1
+    error_message = "max_reject_ratio must be between 0 and 1."
+  }
+}
+
+variable "dedup_window_seconds" {
+  description = "order-validator: how long an accepted order_id blocks a second copy (also the orders table's TTL horizon)."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.dedup_window_seconds >= 0 && floor(var.dedup_window_seconds) == var.dedup_window_seconds
+    error_message = "dedup_window_seconds must be a whole number >= 0."
+  }
+}
+
+variable "entity_key" {
+  description = "kinesis-normalizer: the event field naming the entity whose latest state is kept in the events table."
+  type        = string
+  default     = "event_id"
+
+  validation {
+    condition     = can(regex("^[a-z0-9_]+$", var.entity_key))
+    error_message = "entity_key must be a snake_case field name (events are normalised to snake_case keys)."
+  }
+}
+
+variable "gzip_events" {
+  description = "kinesis-normalizer: write events/ objects as .jsonl.gz instead of .jsonl."
+  type        = bool
+  default     = false
+}
+
+variable "raw_glacier_after_days" {
+  description = "Days after which objects under raw/ move to S3 Glacier Flexible Retrieval."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.raw_glacier_after_days >= 1
+    error_message = "raw_glacier_after_days must be >= 1."
+  }
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Days after which overwritten or deleted object versions are removed from the versioned data bucket."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1
+    error_message = "noncurrent_version_expiration_days must be >= 1."
+  }
+}
+
+variable "access_log_bucket" {
+  description = "Existing bucket that receives S3 server access logs for the data bucket (prefix s3-access/<bucket>/). Null: no server access logging."
+  type        = string
+  default     = null
+}
+
+# --- Kinesis -------------------------------------------------------------------------------------------------------
+
+variable "kinesis" {
+  description = "The events stream and its event source mapping: capacity mode, shards (PROVISIONED only), retention, batching, parallelisation, and how long a failing batch is retried (bisected on each error) before its records go to the failure queue."
+  type = object({
+    stream_mode             = optional(string, "ON_DEMAND")
+    shard_count             = optional(number, 1)
+    retention_hours         = optional(number, 24)
+    batch_size              = optional(number, 500)
+    batching_window_seconds = optional(number, 5)
+    parallelization_factor  = optional(number, 1)
+    max_retry_attempts      = optional(number, 5)
+    max_record_age_seconds  = optional(number, 3600)
+  })
+  default = {}
+
+  validation {
+    condition     = contains(["ON_DEMAND", "PROVISIONED"], var.kinesis.stream_mode)
+    error_message = "kinesis.stream_mode must be ON_DEMAND or PROVISIONED."
+  }
+  validation {
+    condition     = var.kinesis.shard_count >= 1 && var.kinesis.retention_hours >= 24 && var.kinesis.retention_hours <= 8760
+    error_message = "kinesis.shard_count must be >= 1 and retention_hours 24-8760."
+  }
+  validation {
+    condition     = var.kinesis.batch_size >= 1 && var.kinesis.batch_size <= 10000 && var.kinesis.batching_window_seconds >= 0 && var.kinesis.batching_window_seconds <= 300 && var.kinesis.parallelization_factor >= 1 && var.kinesis.parallelization_factor <= 10
+    error_message = "kinesis.batch_size must be 1-10000, batching_window_seconds 0-300, parallelization_factor 1-10."
+  }
+  validation {
+    # Bounded on purpose: -1 (infinite) would let one poison batch block its shard until the records expire.
+    condition     = var.kinesis.max_retry_attempts >= 0 && var.kinesis.max_retry_attempts <= 10000 && var.kinesis.max_record_age_seconds >= 60 && var.kinesis.max_record_age_seconds <= 604800
+    error_message = "kinesis.max_retry_attempts must be 0-10000 and max_record_age_seconds 60-604800 (unbounded retries are not allowed)."
+  }
+}
+
+# --- warehouse -----------------------------------------------------------------------------------------------------
+
+variable "warehouse_enabled" {
+  description = "true: raw/ CSVs go through the Step Functions state machine (csv-to-parquet, quality gate, redshift-loader, notification), started by EventBridge. false: no warehouse; raw/ CSVs are wired straight to csv-to-parquet with an S3 notification, and the loader, state machine and EventBridge rule are not created. Exactly one path exists either way."
+  type        = bool
+  default     = true
+}
+
+variable "redshift" {
+  description = "The warehouse the loader writes to (required when warehouse_enabled). Exactly one of cluster_id (provisioned, with secret_arn or db_user) and workgroup (Serverless, optionally with secret_arn). copy_role_arn: a role already associated with the cluster or workgroup for COPY; null creates one (output copy_role_arn) that you then associate. target_table may hold {dataset}."
+  type = object({
+    database      = string
+    cluster_id    = optional(string)
+    workgroup     = optional(string)
+    secret_arn    = optional(string)
+    db_user       = optional(string)
+    copy_role_arn = optional(string)
+    target_table  = optional(string, "analytics.{dataset}")
+    load_mode     = optional(string, "append")
+    merge_keys    = optional(list(string), [])
+  })
+  default = null
+
+  validation {
+    condition     = var.redshift != null || !var.warehouse_enabled
+    error_message = "redshift must be set when warehouse_enabled is true (or set warehouse_enabled = false)."
+  }
+  validation {
+    condition     = var.redshift == null ? true : (var.redshift.cluster_id == null) != (var.redshift.workgroup == null)
+    error_message = "Set exactly one of redshift.cluster_id and redshift.workgroup."
+  }
+  validation {
+    condition     = var.redshift == null ? true : (var.redshift.cluster_id == null || var.redshift.secret_arn != null || var.redshift.db_user != null)
+    error_message = "A provisioned cluster needs redshift.secret_arn or redshift.db_user."
+  }
+  validation {
+    condition     = var.redshift == null ? true : contains(["append", "merge", "replace"], var.redshift.load_mode)
+    error_message = "redshift.load_mode must be append, merge or replace."
+  }
+  validation {
+    condition     = var.redshift == null ? true : (var.redshift.load_mode != "merge" || length(var.redshift.merge_keys) > 0)
+    error_message = "redshift.load_mode = merge needs redshift.merge_keys."
+  }
+  validation {
+    condition     = var.redshift == null ? true : can(regex("^[A-Za-z_][A-Za-z0-9_]*\\.([A-Za-z_][A-Za-z0-9_]*|\\{dataset\\})$", var.redshift.target_table))
+    error_message = "redshift.target_table must be schema.table, where table may be {dataset}."
+  }
+}
+
+# --- notifications and alarms --------------------------------------------------------------------------------------
+
+variable "notification_emails" {
+  description = "E-mail addresses subscribed to the pipeline notifications topic (each must confirm the subscription)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.notification_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "notification_emails must be e-mail addresses."
+  }
+}
+
+variable "iterator_age_alarm_seconds" {
+  description = "Alarm when kinesis-normalizer falls this far behind the stream (IteratorAge, maximum over 5 minutes)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.iterator_age_alarm_seconds >= 1
+    error_message = "iterator_age_alarm_seconds must be >= 1."
+  }
+}
+
+variable "kms_deletion_window_days" {
+  description = "Waiting period before the notifications topic's KMS key is deleted after `terraform destroy`."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
+    error_message = "kms_deletion_window_days must be 7-30."
+  }
+}

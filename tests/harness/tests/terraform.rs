@@ -1,0 +1,963 @@
+//! `infra/terraform` proven without an AWS account: `terraform apply` against moto_server, then what it created
+//! (the bucket's notification filters, the Kinesis event source mapping, the state machine definition, every role's
+//! IAM actions, the tables), a second plan with nothing to change, the no-warehouse switch as a plan, and
+//! `terraform destroy`. Without Terraform: the state machine retries exactly the retryable error types of `shared`.
+//!
+//! Needs `terraform` (>= 1.9; `$TERRAFORM`, else on `PATH`) and the AWS provider 5.100.0 in a local mirror
+//! (`$TF_PLUGIN_DIR`, default `/opt/tf-plugins`). When either is missing the test fails and says which: CI has both.
+
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+use tributary_shared::ErrorKind;
+use tributary_testkit::{Moto, dynamodb_client, s3_client, workspace_root};
+
+const FUNCTIONS: [&str; 4] = [
+    "csv-to-parquet",
+    "kinesis-normalizer",
+    "order-validator",
+    "redshift-loader",
+];
+
+/// Errors Lambda itself raises for an invocation that may succeed when repeated (AWS's documented retry set for
+/// Step Functions Lambda tasks).
+const LAMBDA_TRANSIENT: [&str; 4] = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+];
+
+fn module_dir() -> PathBuf {
+    workspace_root().join("infra/terraform")
+}
+
+fn asl() -> Value {
+    let path = module_dir().join("statemachine/csv_pipeline.asl.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().expect("a string").to_owned())
+            .collect(),
+        other => panic!("expected a string or a list of strings, got {other}"),
+    }
+}
+
+#[test]
+fn state_machine_retries_exactly_the_retryable_error_types() {
+    let expected: BTreeSet<String> = ErrorKind::ALL
+        .iter()
+        .filter(|k| k.retryable())
+        .map(|k| k.as_str().to_owned())
+        .chain(LAMBDA_TRANSIENT.iter().map(|s| (*s).to_owned()))
+        .collect();
+    let definition = asl();
+    let states = definition["States"].as_object().expect("States");
+    let lambda_tasks: Vec<(&String, &Value)> = states
+        .iter()
+        .filter(|(_, s)| s["Resource"] == "arn:aws:states:::lambda:invoke")
+        .collect();
+    let names: BTreeSet<&str> = lambda_tasks.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, BTreeSet::from(["Load", "Transform"]));
+
+    for (name, state) in lambda_tasks {
+        let retriers = state["Retry"].as_array().expect("Retry");
+        let mut retried = BTreeSet::new();
+        for retrier in retriers {
+            for error in strings(&retrier["ErrorEquals"]) {
+                assert!(
+                    retried.insert(error.clone()),
+                    "{name}: {error} is in two retriers"
+                );
+            }
+            assert!(
+                retrier["BackoffRate"].as_f64().expect("BackoffRate") > 1.0,
+                "{name}: retries back off"
+            );
+        }
+        assert_eq!(
+            retried, expected,
+            "{name} must retry exactly the retryable kinds of shared/src/error.rs plus Lambda's transient errors"
+        );
+        let catch = state["Catch"].as_array().expect("Catch");
+        assert_eq!(strings(&catch[0]["ErrorEquals"]), ["States.ALL"]);
+        assert_eq!(catch[0]["Next"], "Notify failure", "{name}");
+    }
+    assert_eq!(states["Notify failure"]["Next"], "Failed");
+    assert_eq!(states["Failed"]["Type"], "Fail");
+}
+
+// --- Terraform against the emulator ----------------------------------------------------------------------------
+
+/// A copy of the module in a temporary directory, with the emulator override, placeholder zips and variables.
+struct Workspace {
+    terraform: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn module(&self) -> PathBuf {
+        self.dir.path().join("module")
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let started = Instant::now();
+        let output = Command::new(&self.terraform)
+            .args(args)
+            .current_dir(self.module())
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.terraform.display()));
+        eprintln!(
+            "terraform {} -> {:?} in {:.1}s",
+            args.first().copied().unwrap_or_default(),
+            output.status.code(),
+            started.elapsed().as_secs_f64()
+        );
+        output
+    }
+
+    /// Runs terraform and returns its stdout, failing the test with the end of its output when it fails.
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "terraform {} failed:\n{}",
+            args.join(" "),
+            tail(&output)
+        );
+        String::from_utf8(output.stdout).expect("UTF-8 output")
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.ok(args)).expect("terraform printed JSON")
+    }
+}
+
+fn tail(output: &Output) -> String {
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let start = text.char_indices().rev().nth(6000).map_or(0, |(i, _)| i);
+    text[start..].to_owned()
+}
+
+/// `$TERRAFORM` or `terraform` on PATH, checked by running it.
+fn terraform_binary() -> PathBuf {
+    let binary =
+        std::env::var_os("TERRAFORM").map_or_else(|| PathBuf::from("terraform"), PathBuf::from);
+    match Command::new(&binary).arg("version").output() {
+        Ok(o) if o.status.success() => binary,
+        Ok(o) => panic!(
+            "`{} version` failed: {}",
+            binary.display(),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => panic!(
+            "Terraform is needed for this test and was not found ({}: {e}); install Terraform >= 1.9 or set TERRAFORM",
+            binary.display()
+        ),
+    }
+}
+
+/// `$TF_PLUGIN_DIR` (default /opt/tf-plugins), which must hold the AWS provider the module pins.
+fn plugin_dir() -> PathBuf {
+    let dir = std::env::var_os("TF_PLUGIN_DIR")
+        .map_or_else(|| PathBuf::from("/opt/tf-plugins"), PathBuf::from);
+    let provider = dir.join("registry.terraform.io/hashicorp/aws/5.100.0");
+    assert!(
+        provider.is_dir(),
+        "the AWS provider 5.100.0 is needed in a local mirror and is not at {} (set TF_PLUGIN_DIR to the mirror)",
+        provider.display()
+    );
+    dir
+}
+
+/// Copies the module's own files: its `.tf` files and the folders beside them (the ASL), not `.terraform/`, a lock
+/// file, state, local tfvars or override files, so the test neither touches nor depends on the checkout's leftovers.
+fn copy_module(from: &Path, to: &Path, top: bool) {
+    std::fs::create_dir_all(to).expect("create module dir");
+    for entry in std::fs::read_dir(from).expect("read module dir") {
+        let entry = entry.expect("dir entry");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let wanted = if path.is_dir() {
+            !name.starts_with('.')
+        } else {
+            !top || (name.ends_with(".tf") && !name.ends_with("override.tf"))
+        };
+        if wanted && path.is_dir() {
+            copy_module(&path, &to.join(&name), false);
+        } else if wanted {
+            std::fs::copy(&path, to.join(&name)).expect("copy module file");
+        }
+    }
+}
+
+/// The provider pointed at the emulator: test credentials, no account lookups, path-style S3, and one attempt per
+/// request so an API moto lacks fails at once instead of being retried.
+fn emulator_override(endpoint: &str) -> String {
+    let services = [
+        "cloudwatch",
+        "dynamodb",
+        "events",
+        "iam",
+        "kinesis",
+        "kms",
+        "lambda",
+        "logs",
+        "s3",
+        "sfn",
+        "sns",
+        "sqs",
+        "sts",
+    ];
+    let endpoints: String = services
+        .iter()
+        .map(|s| format!("    {s} = \"{endpoint}\"\n"))
+        .collect();
+    format!(
+        "provider \"aws\" {{\n  access_key                  = \"test\"\n  secret_key                  = \"test\"\n  \
+         skip_credentials_validation = true\n  skip_requesting_account_id  = true\n  skip_metadata_api_check     = true\n  \
+         s3_use_path_style           = true\n  max_retries                 = 1\n\n  endpoints {{\n{endpoints}  }}\n}}\n"
+    )
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFF_u32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
+        }
+    }
+    !crc
+}
+
+/// A valid zip with one stored (uncompressed) executable file, dated 1980-01-01 like `make package`'s zips.
+fn stored_zip(name: &str, data: &[u8]) -> Vec<u8> {
+    let size = u32::try_from(data.len()).expect("small file");
+    let name_len = u16::try_from(name.len()).expect("short name");
+    let (crc, dos_date) = (crc32(data), (1 << 5) | 1_u16);
+    let mut zip = Vec::new();
+    zip.extend_from_slice(&0x0403_4b50_u32.to_le_bytes());
+    for v in [20_u16, 0, 0, 0, dos_date] {
+        zip.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [crc, size, size] {
+        zip.extend_from_slice(&v.to_le_bytes());
+    }
+    zip.extend_from_slice(&name_len.to_le_bytes());
+    zip.extend_from_slice(&0_u16.to_le_bytes());
+    zip.extend_from_slice(name.as_bytes());
+    zip.extend_from_slice(data);
+    let central_start = u32::try_from(zip.len()).expect("small zip");
+    zip.extend_from_slice(&0x0201_4b50_u32.to_le_bytes());
+    for v in [(3 << 8) | 20_u16, 20, 0, 0, 0, dos_date] {
+        zip.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [crc, size, size] {
+        zip.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [name_len, 0, 0, 0, 0] {
+        zip.extend_from_slice(&v.to_le_bytes());
+    }
+    zip.extend_from_slice(&(0o100_755_u32 << 16).to_le_bytes());
+    zip.extend_from_slice(&0_u32.to_le_bytes());
+    zip.extend_from_slice(name.as_bytes());
+    let central_size = u32::try_from(zip.len()).expect("small zip") - central_start;
+    zip.extend_from_slice(&0x0605_4b50_u32.to_le_bytes());
+    for v in [0_u16, 0, 1, 1] {
+        zip.extend_from_slice(&v.to_le_bytes());
+    }
+    zip.extend_from_slice(&central_size.to_le_bytes());
+    zip.extend_from_slice(&central_start.to_le_bytes());
+    zip.extend_from_slice(&0_u16.to_le_bytes());
+    zip
+}
+
+fn workspace(terraform: PathBuf, plugins: &Path, endpoint: &str, prefix: &str) -> Workspace {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ws = Workspace { terraform, dir };
+    copy_module(&module_dir(), &ws.module(), true);
+    std::fs::write(
+        ws.module().join("emulator_override.tf"),
+        emulator_override(endpoint),
+    )
+    .expect("write override");
+
+    let zips = ws.dir.path().join("zips");
+    for function in FUNCTIONS {
+        std::fs::create_dir_all(zips.join(function)).expect("zip dir");
+        let script = format!("#!/bin/sh\necho placeholder for {function}\n");
+        std::fs::write(
+            zips.join(function).join("bootstrap.zip"),
+            stored_zip("bootstrap", script.as_bytes()),
+        )
+        .expect("write zip");
+    }
+    let vars = serde_json::json!({
+        "name_prefix": prefix,
+        "lambda_zip_dir": zips,
+        "force_destroy": true,
+        "deletion_protection": false,
+        "kms_deletion_window_days": 7,
+        "redshift": {"database": "analytics", "cluster_id": "warehouse", "db_user": "loader"},
+    });
+    std::fs::write(
+        ws.module().join("emulator.auto.tfvars.json"),
+        vars.to_string(),
+    )
+    .expect("write tfvars");
+
+    let plugin_arg = format!("-plugin-dir={}", plugins.display());
+    ws.ok(&["init", "-no-color", "-input=false", &plugin_arg]);
+    ws
+}
+
+/// A resource's values in `terraform show -json` output (state or plan), by address.
+fn resource<'a>(state: &'a Value, address: &str) -> &'a Value {
+    state["values"]["root_module"]["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["address"] == address))
+        .map(|r| &r["values"])
+        .unwrap_or_else(|| panic!("{address} is not in the state"))
+}
+
+fn policy_document(policy: &Value) -> Value {
+    serde_json::from_str(string(policy)).expect("policy JSON")
+}
+
+/// A policy document as (action, resource) pairs; every statement must allow.
+fn grants(policy: &Value) -> BTreeSet<(String, String)> {
+    let doc = policy_document(policy);
+    let mut pairs = BTreeSet::new();
+    for statement in doc["Statement"].as_array().expect("Statement") {
+        assert_eq!(statement["Effect"], "Allow", "{statement}");
+        for action in strings(&statement["Action"]) {
+            for resource in strings(&statement["Resource"]) {
+                pairs.insert((action.clone(), resource));
+            }
+        }
+    }
+    pairs
+}
+
+fn pairs(actions: &[&str], resources: &[&str]) -> Vec<(String, String)> {
+    actions
+        .iter()
+        .flat_map(|a| resources.iter().map(|r| ((*a).to_owned(), (*r).to_owned())))
+        .collect()
+}
+
+fn string(value: &Value) -> &str {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {value}"))
+}
+
+/// The values of one condition key in the statement with this Sid.
+fn condition(policy: &Value, sid: &str, test: &str, key: &str) -> Vec<String> {
+    let doc = policy_document(policy);
+    let statement = doc["Statement"]
+        .as_array()
+        .and_then(|ss| ss.iter().find(|s| s["Sid"] == sid))
+        .unwrap_or_else(|| panic!("no statement {sid} in {doc}"));
+    strings(&statement["Condition"][test][key])
+}
+
+/// What `terraform apply` left: outputs and state, with the lookups the checks share.
+struct Deployed {
+    prefix: String,
+    outputs: Value,
+    state: Value,
+}
+
+impl Deployed {
+    fn out(&self, name: &str) -> Value {
+        self.outputs[name]["value"].clone()
+    }
+
+    fn out_str(&self, name: &str) -> String {
+        string(&self.out(name)).to_owned()
+    }
+
+    fn values(&self, address: &str) -> &Value {
+        resource(&self.state, address)
+    }
+
+    fn arn(&self, address: &str) -> String {
+        string(&self.values(address)["arn"]).to_owned()
+    }
+
+    fn function(&self, name: &str) -> &Value {
+        self.values(&format!("aws_lambda_function.fn[\"{name}\"]"))
+    }
+
+    fn function_arn(&self, name: &str) -> String {
+        string(&self.function(name)["arn"]).to_owned()
+    }
+
+    /// The log streams of a function's log group, as its policy names them.
+    fn log_streams(&self, name: &str) -> String {
+        format!(
+            "{}:*",
+            self.arn(&format!("aws_cloudwatch_log_group.fn[\"{name}\"]"))
+        )
+    }
+
+    /// The objects under a prefix of the data bucket, as a policy names them.
+    fn objects(&self, prefix: &str) -> String {
+        format!("{}/{prefix}*", self.out_str("bucket_arn"))
+    }
+
+    fn policy(&self, address: &str) -> &Value {
+        &self.values(address)["policy"]
+    }
+}
+
+#[test]
+fn terraform_apply_builds_the_pipeline_on_the_emulator_and_destroy_removes_it() {
+    let started = Instant::now();
+    // The tools first, so a machine without them fails at once and says why.
+    let (terraform, plugins) = (terraform_binary(), plugin_dir());
+    let moto = Moto::shared();
+    let prefix = format!("tft{}", std::process::id());
+    let ws = workspace(terraform, &plugins, &moto.endpoint(), &prefix);
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+
+    ws.ok(&["apply", "-no-color", "-auto-approve"]);
+    let deployed = Deployed {
+        prefix: prefix.clone(),
+        outputs: ws.json(&["output", "-json"]),
+        state: ws.json(&["show", "-json"]),
+    };
+    check_outputs(&deployed);
+    check_functions(&deployed);
+    runtime.block_on(check_triggers(&deployed));
+    check_event_source_mapping(&deployed);
+    check_state_machine(&deployed);
+    check_least_privilege(&deployed);
+    runtime.block_on(check_tables(&deployed));
+
+    // Applied again, nothing changes: no drift, and the zips' hashes are stable.
+    let replan = ws.run(&["plan", "-no-color", "-detailed-exitcode"]);
+    assert_eq!(
+        replan.status.code(),
+        Some(0),
+        "a plan right after apply must be empty:\n{}",
+        tail(&replan)
+    );
+
+    check_no_warehouse_plan(&ws, &deployed);
+
+    ws.ok(&["destroy", "-no-color", "-auto-approve"]);
+    let after = ws.json(&["show", "-json"]);
+    assert!(
+        after["values"].is_null() || after["values"]["root_module"]["resources"].is_null(),
+        "destroy leaves an empty state: {after}"
+    );
+    runtime.block_on(async {
+        let bucket = deployed.out_str("bucket_name");
+        let gone = s3_client().await.head_bucket().bucket(&bucket).send().await;
+        assert!(gone.is_err(), "the bucket is deleted");
+        let tables = dynamodb_client()
+            .await
+            .list_tables()
+            .send()
+            .await
+            .expect("list tables");
+        assert!(
+            !tables.table_names().iter().any(|t| t.starts_with(&prefix)),
+            "{:?}",
+            tables.table_names()
+        );
+    });
+    eprintln!(
+        "apply, checks, plans and destroy took {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+fn check_outputs(d: &Deployed) {
+    let p = &d.prefix;
+    assert_eq!(
+        d.out_str("bucket_name"),
+        format!("{p}-data-123456789012-us-east-1")
+    );
+    assert_eq!(d.out("raw_csv_path"), "state-machine");
+    assert_eq!(d.out("stream_name"), format!("{p}-events"));
+    assert_eq!(d.out("latest_table_name"), format!("{p}-events-latest"));
+    assert_eq!(d.out("orders_table_name"), format!("{p}-orders"));
+    assert!(
+        d.out_str("state_machine_arn")
+            .ends_with(&format!(":stateMachine:{p}-csv-pipeline"))
+    );
+}
+
+/// The runtime, architecture and log format asked for, the zip's hash as Lambda computed it, the environment.
+fn check_functions(d: &Deployed) {
+    for name in FUNCTIONS {
+        let f = d.function(name);
+        assert_eq!(f["function_name"], format!("{}-{name}", d.prefix));
+        assert_eq!(f["runtime"], "provided.al2023");
+        assert_eq!(f["architectures"], serde_json::json!(["arm64"]));
+        assert_eq!(f["logging_config"][0]["log_format"], "JSON");
+        assert_eq!(
+            f["logging_config"][0]["log_group"],
+            format!("/aws/lambda/{}-{name}", d.prefix)
+        );
+        assert_eq!(f["source_code_hash"], f["code_sha256"], "{name}");
+    }
+    let loader = d.function("redshift-loader");
+    assert_eq!(loader["reserved_concurrent_executions"], 4);
+    let env = &loader["environment"][0]["variables"];
+    assert_eq!(env["REDSHIFT_CLUSTER_ID"], "warehouse");
+    assert_eq!(env["REDSHIFT_DB_USER"], "loader");
+    assert_eq!(env["COPY_ROLE_ARN"], d.out("copy_role_arn"));
+    assert_eq!(env["TARGET_TABLE"], "analytics.{dataset}");
+    let converter = d.function("csv-to-parquet");
+    assert_eq!(
+        converter["environment"][0]["variables"]["RAW_PREFIX"],
+        "raw/"
+    );
+    assert_eq!(
+        converter["dead_letter_config"],
+        serde_json::json!([]),
+        "invoked synchronously by the state machine"
+    );
+    assert_eq!(
+        d.function("order-validator")["dead_letter_config"][0]["target_arn"],
+        d.arn("aws_sqs_queue.async_failures")
+    );
+}
+
+/// The bucket's notification, read from the emulator (orders to order-validator, raw/ only to EventBridge), and the
+/// EventBridge rule that takes raw/ CSVs to the state machine.
+async fn check_triggers(d: &Deployed) {
+    let notification = s3_client()
+        .await
+        .get_bucket_notification_configuration()
+        .bucket(d.out_str("bucket_name"))
+        .send()
+        .await
+        .expect("get notification configuration");
+    assert!(
+        notification.event_bridge_configuration().is_some(),
+        "the bucket sends its events to EventBridge"
+    );
+    let lambdas = notification.lambda_function_configurations();
+    assert_eq!(lambdas.len(), 1, "{lambdas:?}");
+    assert_eq!(
+        lambdas[0].lambda_function_arn(),
+        d.function_arn("order-validator")
+    );
+    assert_eq!(lambdas[0].events().len(), 1);
+    assert_eq!(lambdas[0].events()[0].as_str(), "s3:ObjectCreated:*");
+    let rules: BTreeMap<String, String> = lambdas[0]
+        .filter()
+        .and_then(|f| f.key())
+        .map(|k| k.filter_rules())
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            (
+                r.name()
+                    .map(|n| n.as_str().to_lowercase())
+                    .unwrap_or_default(),
+                r.value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        BTreeMap::from([
+            ("prefix".to_owned(), "orders/incoming/".to_owned()),
+            ("suffix".to_owned(), ".json".to_owned()),
+        ]),
+        "with a warehouse raw/ has exactly one route, and it is not a notification"
+    );
+
+    let rule = d.values("aws_cloudwatch_event_rule.raw_csv[0]");
+    let pattern: Value =
+        serde_json::from_str(string(&rule["event_pattern"])).expect("pattern JSON");
+    assert_eq!(pattern["source"], serde_json::json!(["aws.s3"]));
+    assert_eq!(
+        pattern["detail-type"],
+        serde_json::json!(["Object Created"])
+    );
+    assert_eq!(
+        pattern["detail"]["bucket"]["name"],
+        serde_json::json!([d.out("bucket_name")])
+    );
+    assert_eq!(
+        pattern["detail"]["object"]["key"],
+        serde_json::json!([{"wildcard": "raw/*.csv"}, {"wildcard": "raw/*.csv.gz"}])
+    );
+    let target = d.values("aws_cloudwatch_event_target.raw_csv[0]");
+    assert_eq!(target["arn"], d.out("state_machine_arn"));
+    assert_eq!(
+        target["dead_letter_config"][0]["arn"],
+        d.arn("aws_sqs_queue.async_failures")
+    );
+}
+
+fn check_event_source_mapping(d: &Deployed) {
+    let esm = d.values("aws_lambda_event_source_mapping.events");
+    assert_eq!(esm["event_source_arn"], d.out("stream_arn"));
+    assert_eq!(esm["function_arn"], d.function_arn("kinesis-normalizer"));
+    assert_eq!(
+        esm["function_response_types"],
+        serde_json::json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(esm["bisect_batch_on_function_error"], true);
+    assert_eq!(esm["maximum_retry_attempts"], 5);
+    assert_eq!(esm["maximum_record_age_in_seconds"], 3600);
+    assert_eq!(esm["starting_position"], "TRIM_HORIZON");
+    assert_eq!(
+        esm["destination_config"][0]["on_failure"][0]["destination_arn"],
+        d.arn("aws_sqs_queue.kinesis_failures")
+    );
+}
+
+/// The state machine as deployed: the rendered ASL, wired to the functions and the topic.
+fn check_state_machine(d: &Deployed) {
+    let machine = d.values("aws_sfn_state_machine.csv_pipeline[0]");
+    let text = string(&machine["definition"]);
+    assert!(!text.contains("${"), "every template variable is rendered");
+    let definition: Value = serde_json::from_str(text).expect("definition JSON");
+    let states = &definition["States"];
+    let topic = d.out("notifications_topic_arn");
+    assert_eq!(definition["StartAt"], "Transform");
+    assert_eq!(
+        states["Transform"]["Parameters"]["FunctionName"],
+        d.function_arn("csv-to-parquet")
+    );
+    assert_eq!(
+        states["Load"]["Parameters"]["FunctionName"],
+        d.function_arn("redshift-loader")
+    );
+    assert_eq!(states["Notify success"]["Parameters"]["TopicArn"], topic);
+    assert_eq!(states["Notify failure"]["Parameters"]["TopicArn"], topic);
+    assert_eq!(states["Transform"]["Next"], "Quality gate");
+    assert_eq!(
+        states["Load finished?"]["Choices"][0]["Next"],
+        "Wait for the load"
+    );
+    assert_eq!(states["Wait for the load"]["Next"], "Poll the load");
+    assert_eq!(states["Poll the load"]["Next"], "Load");
+    assert_eq!(
+        states["Poll the load"]["Parameters"]["request.$"],
+        "$.load.result"
+    );
+    assert_eq!(machine["logging_configuration"][0]["level"], "ERROR");
+}
+
+/// Every role's policy, action by action and resource by resource, and the conditions that narrow them.
+fn check_least_privilege(d: &Deployed) {
+    let grants_of = |address: &str| grants(d.policy(address));
+    let expect = |groups: Vec<Vec<(String, String)>>| -> BTreeSet<(String, String)> {
+        groups.into_iter().flatten().collect()
+    };
+    let bucket = d.out_str("bucket_arn");
+    let logs = ["logs:CreateLogStream", "logs:PutLogEvents"];
+    let async_failures = d.arn("aws_sqs_queue.async_failures");
+    assert_eq!(
+        grants_of("aws_iam_role_policy.fn[\"csv-to-parquet\"]"),
+        expect(vec![
+            pairs(&logs, &[&d.log_streams("csv-to-parquet")]),
+            pairs(
+                &["s3:GetObject"],
+                &[
+                    &d.objects("raw/"),
+                    &d.objects("schemas/"),
+                    &d.objects("curated/")
+                ]
+            ),
+            pairs(
+                &["s3:PutObject", "s3:AbortMultipartUpload"],
+                &[&d.objects("curated/"), &d.objects("quarantine/")]
+            ),
+            pairs(&["s3:ListBucket"], &[&bucket]),
+        ])
+    );
+    assert_eq!(
+        grants_of("aws_iam_role_policy.fn[\"kinesis-normalizer\"]"),
+        expect(vec![
+            pairs(&logs, &[&d.log_streams("kinesis-normalizer")]),
+            pairs(
+                &[
+                    "kinesis:DescribeStream",
+                    "kinesis:DescribeStreamSummary",
+                    "kinesis:GetRecords",
+                    "kinesis:GetShardIterator",
+                    "kinesis:ListShards",
+                ],
+                &[&d.out_str("stream_arn")]
+            ),
+            pairs(
+                &["s3:PutObject"],
+                &[&d.objects("events/"), &d.objects("dead-letter/kinesis/")]
+            ),
+            pairs(
+                &["dynamodb:PutItem"],
+                &[&d.arn("aws_dynamodb_table.latest")]
+            ),
+            pairs(
+                &["sqs:SendMessage"],
+                &[&d.arn("aws_sqs_queue.kinesis_failures")]
+            ),
+        ])
+    );
+    assert_eq!(
+        grants_of("aws_iam_role_policy.fn[\"order-validator\"]"),
+        expect(vec![
+            pairs(&logs, &[&d.log_streams("order-validator")]),
+            pairs(
+                &["s3:GetObject"],
+                &[
+                    &d.objects("orders/incoming/"),
+                    &d.objects("orders/validated/")
+                ]
+            ),
+            pairs(
+                &["s3:PutObject"],
+                &[
+                    &d.objects("orders/validated/"),
+                    &d.objects("orders/rejected/")
+                ]
+            ),
+            pairs(&["s3:ListBucket"], &[&bucket]),
+            pairs(
+                &["dynamodb:GetItem", "dynamodb:PutItem"],
+                &[&d.arn("aws_dynamodb_table.orders")]
+            ),
+            pairs(&["sqs:SendMessage"], &[&async_failures]),
+        ])
+    );
+    let redshift = "arn:aws:redshift:us-east-1:123456789012";
+    let loader = "aws_iam_role_policy.fn[\"redshift-loader\"]";
+    assert_eq!(
+        grants_of(loader),
+        expect(vec![
+            pairs(&logs, &[&d.log_streams("redshift-loader")]),
+            pairs(&["s3:ListBucket"], &[&bucket]),
+            pairs(&["s3:GetObject"], &[&d.objects("curated/")]),
+            pairs(&["s3:PutObject"], &[&d.objects("manifests/")]),
+            pairs(
+                &[
+                    "redshift-data:ExecuteStatement",
+                    "redshift-data:BatchExecuteStatement"
+                ],
+                &[&format!("{redshift}:cluster:warehouse")]
+            ),
+            pairs(
+                &[
+                    "redshift-data:DescribeStatement",
+                    "redshift-data:GetStatementResult"
+                ],
+                &["*"]
+            ),
+            pairs(
+                &["redshift:GetClusterCredentials"],
+                &[
+                    &format!("{redshift}:dbuser:warehouse/loader"),
+                    &format!("{redshift}:dbname:warehouse/analytics"),
+                ]
+            ),
+        ])
+    );
+    assert_eq!(
+        condition(d.policy(loader), "ListCurated", "StringLike", "s3:prefix"),
+        ["curated/*"]
+    );
+    assert_eq!(
+        condition(
+            d.policy(loader),
+            "FollowOwnStatements",
+            "StringEquals",
+            "redshift-data:statement-owner-iam-userid"
+        ),
+        ["${aws:userid}"],
+        "only the statements this role submitted"
+    );
+    let delivery = [
+        "logs:CreateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:DescribeLogGroups",
+        "logs:DescribeResourcePolicies",
+        "logs:GetLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:UpdateLogDelivery",
+    ];
+    assert_eq!(
+        grants_of("aws_iam_role_policy.state_machine[0]"),
+        expect(vec![
+            pairs(
+                &["lambda:InvokeFunction"],
+                &[
+                    &d.function_arn("csv-to-parquet"),
+                    &d.function_arn("redshift-loader")
+                ]
+            ),
+            pairs(&["sns:Publish"], &[&d.out_str("notifications_topic_arn")]),
+            pairs(
+                &["kms:GenerateDataKey", "kms:Decrypt"],
+                &[&d.arn("aws_kms_key.notifications")]
+            ),
+            pairs(&delivery, &["*"]),
+        ])
+    );
+    assert_eq!(
+        grants_of("aws_iam_role_policy.events[0]"),
+        expect(vec![pairs(
+            &["states:StartExecution"],
+            &[&d.out_str("state_machine_arn")]
+        )])
+    );
+    assert_eq!(
+        grants_of("aws_iam_role_policy.copy[0]"),
+        expect(vec![
+            pairs(
+                &["s3:GetObject"],
+                &[&d.objects("curated/"), &d.objects("manifests/")]
+            ),
+            pairs(&["s3:ListBucket"], &[&bucket]),
+        ])
+    );
+    assert_eq!(
+        condition(
+            d.policy("aws_iam_role_policy.copy[0]"),
+            "ListCuratedAndManifests",
+            "StringLike",
+            "s3:prefix"
+        ),
+        ["curated/*", "manifests/*"]
+    );
+}
+
+/// The tables, read from the emulator: keys, point-in-time recovery, the orders' TTL.
+async fn check_tables(d: &Deployed) {
+    let ddb = dynamodb_client().await;
+    for (table, key) in [
+        (d.out_str("latest_table_name"), "entity_id"),
+        (d.out_str("orders_table_name"), "order_id"),
+    ] {
+        let described = ddb
+            .describe_table()
+            .table_name(&table)
+            .send()
+            .await
+            .expect("describe table");
+        let schema = described.table().expect("table").key_schema();
+        assert_eq!(schema.len(), 1);
+        assert_eq!(schema[0].attribute_name(), key);
+        let backups = ddb
+            .describe_continuous_backups()
+            .table_name(&table)
+            .send()
+            .await
+            .expect("describe continuous backups");
+        let pitr = backups
+            .continuous_backups_description()
+            .and_then(|b| b.point_in_time_recovery_description())
+            .and_then(|p| p.point_in_time_recovery_status())
+            .map(|s| s.as_str().to_owned());
+        assert_eq!(pitr.as_deref(), Some("ENABLED"), "{table}");
+    }
+    let ttl = ddb
+        .describe_time_to_live()
+        .table_name(d.out_str("orders_table_name"))
+        .send()
+        .await
+        .expect("describe TTL");
+    let ttl = ttl.time_to_live_description().expect("TTL");
+    assert_eq!(ttl.attribute_name(), Some("expires_at"));
+    assert_eq!(
+        ttl.time_to_live_status().map(|s| s.as_str()),
+        Some("ENABLED")
+    );
+}
+
+/// Without a warehouse, raw/ CSVs take the S3 notification instead, and only it: the bucket stops sending events to
+/// EventBridge, the rule and state machine go, and csv-to-parquet gets the dead-letter queue of async invocations.
+fn check_no_warehouse_plan(ws: &Workspace, d: &Deployed) {
+    ws.ok(&[
+        "plan",
+        "-no-color",
+        "-var=warehouse_enabled=false",
+        "-out=no-warehouse.tfplan",
+    ]);
+    let plan = ws.json(&["show", "-json", "no-warehouse.tfplan"]);
+    let change = |address: &str| -> (Vec<String>, Value) {
+        plan["resource_changes"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["address"] == address))
+            .map(|c| {
+                (
+                    strings(&c["change"]["actions"]),
+                    c["change"]["after"].clone(),
+                )
+            })
+            .unwrap_or_else(|| panic!("{address} is not in the plan"))
+    };
+    for removed in [
+        "aws_sfn_state_machine.csv_pipeline[0]",
+        "aws_cloudwatch_event_rule.raw_csv[0]",
+        "aws_cloudwatch_event_target.raw_csv[0]",
+        "aws_lambda_function.fn[\"redshift-loader\"]",
+        "aws_iam_role.copy[0]",
+    ] {
+        assert_eq!(change(removed).0, ["delete"], "{removed}");
+    }
+    assert_eq!(
+        change("aws_lambda_permission.s3[\"csv-to-parquet\"]").0,
+        ["create"]
+    );
+    let (actions, after) = change("aws_s3_bucket_notification.data");
+    assert_eq!(actions, ["update"]);
+    assert_eq!(after["eventbridge"], false);
+    let mut raw: Vec<(String, String)> = after["lambda_function"]
+        .as_array()
+        .expect("lambda_function")
+        .iter()
+        .filter(|c| c["filter_prefix"] == "raw/")
+        .map(|c| {
+            assert_eq!(c["lambda_function_arn"], d.function_arn("csv-to-parquet"));
+            (
+                string(&c["filter_suffix"]).to_owned(),
+                string(&c["events"][0]).to_owned(),
+            )
+        })
+        .collect();
+    raw.sort();
+    assert_eq!(
+        raw,
+        [
+            (".csv".to_owned(), "s3:ObjectCreated:*".to_owned()),
+            (".csv.gz".to_owned(), "s3:ObjectCreated:*".to_owned()),
+        ]
+    );
+    let (_, converter) = change("aws_lambda_function.fn[\"csv-to-parquet\"]");
+    assert_eq!(
+        converter["dead_letter_config"][0]["target_arn"],
+        d.arn("aws_sqs_queue.async_failures"),
+        "S3 invokes csv-to-parquet asynchronously now: its failures need the dead-letter queue"
+    );
+}
