@@ -10,7 +10,9 @@ moto behaviour it corrects; without them the real SDK rejects a response that re
   ISO strings where the AWS JSON protocol (and the Rust SDK) send epoch seconds; they are converted.
 - Redshift Data API test hook: moto's statements never finish (status STARTED, canned results). Statements run
   against a database named `tributary_finished` finish at once with an empty result, so a test can drive a load
-  to completion; any other database keeps moto's canned behaviour, for tests of bounded polling.
+  to completion; any other database keeps moto's canned behaviour, for tests of bounded polling. Statements run
+  against `tributary_failed` fail as a rejected COPY does: the batch is FAILED, its COPY sub-statement carries
+  Redshift's error and a query id, and a `sys_load_error_detail` query for it answers one rejected row.
 
 For `terraform apply` of infra/terraform (tests/harness/tests/terraform.rs), which reads back more than the SDK tests:
 
@@ -58,6 +60,10 @@ def _serialized_result_to_response(self, resp, result, shape, serialized_result)
 serialize.BaseXMLSerializer._serialized_result_to_response = _serialized_result_to_response
 
 FINISHED_DATABASE = "tributary_finished"
+FAILED_DATABASE = "tributary_failed"
+COPY_ERROR = "ERROR: Load into table 'tributary_stage' failed. Check 'sys_load_error_detail' system table for details."
+LOAD_ERROR_ROW = [{"longValue": 2}, {"stringValue": "qty"}, {"longValue": 1207},
+                  {"stringValue": "Invalid digit, Value 'x', Pos 0, Type: Long"}, {"stringValue": "s3://bucket/a.parquet"}]
 _Response = redshiftdata_responses.RedshiftDataAPIServiceResponse
 
 
@@ -101,6 +107,12 @@ def _batch_execute_statement(self):
          "CreatedAt": statement.created_at, "UpdatedAt": statement.updated_at}
         for i, sql in enumerate(sqls, 1)
     ]
+    if statement.database == FAILED_DATABASE:
+        statement.status, statement.error = "FAILED", COPY_ERROR
+        failed_at = next((i for i, sql in enumerate(sqls) if sql.startswith("COPY ")), len(sqls) - 1)
+        for i, sub in enumerate(statement.sub_statements):
+            sub["Status"] = "FINISHED" if i < failed_at else "FAILED" if i == failed_at else "ABORTED"
+        statement.sub_statements[failed_at].update(Error=COPY_ERROR, RedshiftQueryId=4242)
     return 200, {}, json.dumps({"Id": statement.id, "ClusterIdentifier": statement.cluster_identifier,
                                 "Database": statement.database, "DbUser": statement.db_user,
                                 "SecretArn": statement.secret_arn, "CreatedAt": statement.created_at})
@@ -111,8 +123,22 @@ _original_statement_init = redshiftdata_models.Statement.__init__
 
 def _statement_init(self, *args, **kwargs):
     _original_statement_init(self, *args, **kwargs)
+    self.error = None
     if self.database == FINISHED_DATABASE:
         self.status = "FINISHED"
+    elif self.database == FAILED_DATABASE:
+        self.status = "FINISHED" if self.query_string.startswith("SELECT line_number") else "FAILED"
+        if self.status == "FAILED":
+            self.error = COPY_ERROR
+
+
+_original_statement_iter = redshiftdata_models.Statement.__iter__
+
+
+def _statement_iter(self):
+    yield from _original_statement_iter(self)
+    if getattr(self, "error", None):
+        yield "Error", self.error
 
 
 _original_get_result = redshiftdata_models.RedshiftDataAPIServiceBackend.get_statement_result
@@ -120,8 +146,11 @@ _original_get_result = redshiftdata_models.RedshiftDataAPIServiceBackend.get_sta
 
 def _get_statement_result(self, statement_id):
     result = _original_get_result(self, statement_id)
-    if self.statements[statement_id].database == FINISHED_DATABASE:
+    statement = self.statements[statement_id]
+    if statement.database == FINISHED_DATABASE:
         return redshiftdata_models.StatementResult([], [], 0)
+    if statement.database == FAILED_DATABASE:
+        return redshiftdata_models.StatementResult([], [LOAD_ERROR_ROW], 1)
     return result
 
 
@@ -129,6 +158,7 @@ _Response.batch_execute_statement = _with_epoch_times(_batch_execute_statement)
 _Response.execute_statement = _with_epoch_times(_Response.execute_statement)
 _Response.describe_statement = _with_epoch_times(_Response.describe_statement)
 redshiftdata_models.Statement.__init__ = _statement_init
+redshiftdata_models.Statement.__iter__ = _statement_iter
 redshiftdata_models.RedshiftDataAPIServiceBackend.get_statement_result = _get_statement_result
 
 

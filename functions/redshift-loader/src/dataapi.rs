@@ -22,11 +22,13 @@ pub enum Poll {
     Finished,
     /// Still running when the budget ran out.
     Running,
-    /// FAILED or ABORTED, with Redshift's error and, for a batch, the sub-statement that failed.
+    /// FAILED or ABORTED, with Redshift's error and, for a batch, the sub-statement that failed and its
+    /// Redshift query id (for the load-error log).
     Failed {
         status: String,
         error: String,
         statement: Option<String>,
+        query_id: Option<i64>,
     },
 }
 
@@ -120,6 +122,7 @@ pub async fn poll(client: &Client, id: &str, until: Instant) -> Result<Poll, Aws
                         .unwrap_or("no error message")
                         .to_owned(),
                     statement: failed.and_then(|f| f.query_string()).map(str::to_owned),
+                    query_id: failed.map(|f| f.redshift_query_id()).filter(|id| *id > 0),
                 });
             }
             _ => {}

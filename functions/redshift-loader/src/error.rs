@@ -16,12 +16,17 @@ pub enum Error {
     Aws(#[from] AwsError),
     #[error(transparent)]
     Postgres(#[from] LoadError),
-    #[error("load into {table} failed ({status}): {error}{}", statement.as_ref().map(|s| format!(" in statement: {s}")).unwrap_or_default())]
+    #[error(
+        "load into {table} failed ({status}): {error}{}{}",
+        statement.as_ref().map(|s| format!(" in statement: {s}")).unwrap_or_default(),
+        if rejected_rows.is_empty() { String::new() } else { format!("; load errors: {}", rejected_rows.join(" | ")) }
+    )]
     LoadFailed {
         table: String,
         status: String,
         error: String,
         statement: Option<String>,
+        rejected_rows: Vec<String>,
     },
     #[error("internal error: {0}")]
     Internal(String),

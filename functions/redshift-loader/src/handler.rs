@@ -278,6 +278,39 @@ async fn load_redshift(
     Ok(result)
 }
 
+/// Redshift's own account of the rows a failed COPY rejected, when the log has it in time; best effort, a
+/// failure here never hides the load's own error.
+async fn load_error_rows(deps: &Deps, query_id: i64, until: Instant) -> Vec<String> {
+    let Backend::Redshift { target, .. } = &deps.config.backend else {
+        return Vec::new();
+    };
+    let until = until.min(Instant::now() + Duration::from_secs(15));
+    let Ok(id) = dataapi::execute(
+        &deps.redshift,
+        target,
+        &crate::sql::load_errors(query_id),
+        &[],
+    )
+    .await
+    else {
+        return Vec::new();
+    };
+    match dataapi::poll(&deps.redshift, &id, until).await {
+        Ok(Poll::Finished) => dataapi::rows(&deps.redshift, &id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .map(Option::unwrap_or_default)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 async fn finish(
     deps: &Deps,
     request: &LoadRequest,
@@ -295,11 +328,19 @@ async fn finish(
             status,
             error,
             statement,
-        } => Err(Error::LoadFailed {
-            table: request.table.plain(),
-            status,
-            error,
-            statement,
-        }),
+            query_id,
+        } => {
+            let rejected_rows = match query_id {
+                Some(q) => load_error_rows(deps, q, until).await,
+                None => Vec::new(),
+            };
+            Err(Error::LoadFailed {
+                table: request.table.plain(),
+                status,
+                error,
+                statement,
+                rejected_rows,
+            })
+        }
     }
 }

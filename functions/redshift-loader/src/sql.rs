@@ -252,6 +252,15 @@ pub fn record(
     ))
 }
 
+/// The first rejected rows of a failed COPY, from Redshift's load-error log (`query_id` comes from the Data
+/// API's description of the failed statement, a number, so nothing textual is pasted in).
+pub fn load_errors(query_id: i64) -> String {
+    format!(
+        "SELECT line_number, column_name, error_code, error_message, file_name FROM sys_load_error_detail \
+         WHERE query_id = {query_id} ORDER BY line_number LIMIT 20"
+    )
+}
+
 /// The staging table's name for a load.
 pub fn stage_name(load_id: &str) -> Ident {
     let safe: String = load_id
@@ -418,6 +427,14 @@ mod tests {
         assert!(s[4].starts_with("INSERT INTO \"a\".\"t\""));
         assert!(s[5].starts_with("INSERT INTO \"a\".\"tributary_load_ledger\""));
         assert_eq!(s[6], "DROP TABLE \"tributary_stage_L1\"");
+    }
+
+    #[test]
+    fn load_error_rows_are_read_for_the_failed_query() {
+        assert_eq!(
+            load_errors(4242),
+            "SELECT line_number, column_name, error_code, error_message, file_name FROM sys_load_error_detail WHERE query_id = 4242 ORDER BY line_number LIMIT 20"
+        );
     }
 
     #[test]

@@ -323,3 +323,35 @@ async fn a_statement_that_does_not_finish_in_time_returns_running_with_what_the_
         "the same statement is polled, not resubmitted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_copy_is_load_failed_with_redshifts_error_and_the_rejected_rows() {
+    let env = [
+        ("REDSHIFT_DATABASE", "tributary_failed"),
+        ("REDSHIFT_WORKGROUP", "analytics"),
+        ("COPY_ROLE_ARN", "arn:aws:iam::123456789012:role/copy"),
+    ];
+    let mut w = World::new(&env).await;
+    let a = w
+        .parquet("curated/orders/a.parquet", "order_id,qty\nPO-1,3\n")
+        .await;
+    let err = w
+        .invoke(&json!({"table": "analytics.order_lines", "files": [a]}))
+        .expect_err("the load fails");
+    assert_eq!(err.error_type, "LoadFailed");
+    assert!(
+        err.error_message.contains("Check 'sys_load_error_detail'"),
+        "Redshift's error: {}",
+        err.error_message
+    );
+    assert!(
+        err.error_message.contains("in statement: COPY "),
+        "the failed statement: {}",
+        err.error_message
+    );
+    assert!(
+        err.error_message.contains("Invalid digit, Value 'x'"),
+        "the rejected rows: {}",
+        err.error_message
+    );
+}
