@@ -1,20 +1,13 @@
 //! `tributary convert` end to end: the real binary on real files, its exit codes and what it leaves on disk.
 
+mod common;
+
+use common::*;
+
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn tributary(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tributary"))
-        .args(args)
-        .output()
-        .expect("tributary runs")
-}
 
 fn summary(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -32,10 +25,6 @@ fn parquet_rows(path: &Path) -> i64 {
         .metadata()
         .file_metadata()
         .num_rows()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }
 
 #[test]

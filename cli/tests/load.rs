@@ -1,9 +1,13 @@
 //! `tributary load` end to end: Parquet made by `tributary convert`, loaded by the real binary into a
 //! throwaway PostgreSQL started by the test harness, and checked with SQL.
 
+mod common;
+
+use common::*;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use tributary_testkit::{Postgres, unique_database};
 
 const SCHEMA: &str = r#"{"columns": [{"name": "order_id", "type": "string", "nullable": false},
@@ -53,17 +57,6 @@ impl Db {
     fn sql(&self, query: &str) -> String {
         Postgres::shared().psql(&self.name, query)
     }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
-fn tributary(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tributary"))
-        .args(args)
-        .output()
-        .expect("tributary runs")
 }
 
 fn summary(out: &Output) -> Value {

@@ -1,12 +1,11 @@
 //! `tributary normalize` end to end on the sample Kinesis and SQS events.
 
-use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use common::*;
+
+use serde_json::Value;
+use std::process::Command;
 
 fn lines(path: &std::path::Path) -> Vec<Value> {
     std::fs::read_to_string(path)

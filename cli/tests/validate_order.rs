@@ -1,20 +1,13 @@
 //! `tributary validate-order` end to end: the real binary on real files, its result document and exit codes.
 
+mod common;
+
+use common::*;
+
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn tributary(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tributary"))
-        .args(args)
-        .output()
-        .expect("tributary runs")
-}
 
 fn validate_file(path: &Path) -> Output {
     tributary(&["validate-order", path.to_str().expect("utf-8 path")])

@@ -7,46 +7,32 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
-use tributary_testkit::{
-    InvokeError, LambdaProcess, Moto, create_table, dynamodb_client, fixture, get_bytes, list_keys,
-    s3_client, unique_bucket,
-};
+use tributary_testkit::{InvokeError, LambdaProcess, Moto, Stack, fixture};
 
 struct World {
-    s3: aws_sdk_s3::Client,
-    ddb: aws_sdk_dynamodb::Client,
-    bucket: String,
-    table: String,
+    stack: Stack,
     function: LambdaProcess,
+}
+
+impl std::ops::Deref for World {
+    type Target = Stack;
+    fn deref(&self) -> &Stack {
+        &self.stack
+    }
 }
 
 impl World {
     async fn new(extra_env: &[(&str, &str)]) -> Self {
-        let bucket = unique_bucket("events");
-        let table = format!("{bucket}-latest");
-        let s3 = s3_client().await;
-        let ddb = dynamodb_client().await;
-        s3.create_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("create bucket");
-        create_table(&ddb, &table, "entity_id").await;
+        let stack = Stack::new("events", "entity_id").await;
         let mut env = vec![
-            ("EVENTS_BUCKET", bucket.as_str()),
-            ("LATEST_TABLE", table.as_str()),
+            ("EVENTS_BUCKET", stack.bucket.as_str()),
+            ("LATEST_TABLE", stack.table.as_str()),
             ("ENTITY_KEY", "customer_id"),
         ];
         env.extend_from_slice(extra_env);
         let binary = Path::new(env!("CARGO_BIN_EXE_kinesis-normalizer"));
         let function = LambdaProcess::start(binary, &Moto::shared().endpoint(), &env);
-        Self {
-            s3,
-            ddb,
-            bucket,
-            table,
-            function,
-        }
+        Self { stack, function }
     }
 
     fn invoke(&mut self, event: &Value) -> Result<Value, InvokeError> {
@@ -55,32 +41,25 @@ impl World {
 
     async fn objects(&self, prefix: &str) -> HashMap<String, Vec<u8>> {
         let mut out = HashMap::new();
-        for key in list_keys(&self.s3, &self.bucket, prefix).await {
-            let body = get_bytes(&self.s3, &self.bucket, &key)
-                .await
-                .expect("listed object exists");
+        for key in self.keys(prefix).await {
+            let body = self.get(&key).await.expect("listed object exists");
             out.insert(key, body);
         }
         out
     }
 
-    async fn items(&self) -> HashMap<String, HashMap<String, AttributeValue>> {
-        let scan = self
-            .ddb
-            .scan()
-            .table_name(&self.table)
-            .send()
+    /// Items by entity.
+    async fn latest(&self) -> HashMap<String, HashMap<String, AttributeValue>> {
+        self.items()
             .await
-            .expect("scan");
-        scan.items()
-            .iter()
+            .into_iter()
             .map(|i| {
                 (
                     i.get("entity_id")
                         .and_then(|v| v.as_s().ok())
                         .cloned()
                         .unwrap_or_default(),
-                    i.clone(),
+                    i,
                 )
             })
             .collect()
@@ -180,7 +159,7 @@ async fn the_sample_batch_lands_in_s3_partitions_and_the_latest_state_table() {
         "the raw data is kept"
     );
 
-    let items = w.items().await;
+    let items = w.latest().await;
     assert_eq!(items.len(), 3, "cust-42, cust-7 and cust-9");
     assert_eq!(
         text(&items["cust-42"], "event_id"),
@@ -200,9 +179,9 @@ async fn a_redelivered_batch_leaves_the_same_objects_and_items() {
     let mut w = World::new(&[]).await;
     let event = fixture("kinesis-batch.json");
     w.invoke(&event).expect("first delivery");
-    let (objects, items) = (w.objects("").await, w.items().await);
+    let (objects, items) = (w.objects("").await, w.latest().await);
     w.invoke(&event).expect("redelivery");
-    let (again, items_again) = (w.objects("").await, w.items().await);
+    let (again, items_again) = (w.objects("").await, w.latest().await);
     assert_eq!(
         objects.keys().collect::<std::collections::BTreeSet<_>>(),
         again.keys().collect()
@@ -227,7 +206,7 @@ async fn an_older_event_never_overwrites_a_newer_one() {
     .expect("newer first");
     w.invoke(&fixture("kinesis-batch.json"))
         .expect("older batch");
-    assert_eq!(text(&w.items().await["cust-42"], "event_id"), "evt-9000");
+    assert_eq!(text(&w.latest().await["cust-42"], "event_id"), "evt-9000");
 
     // Same event time: the later (numerically larger, here longer) sequence number wins.
     let tie = json!({"eventId": "evt-9001", "type": "order_placed", "eventTime": "2026-11-21T12:00:00Z", "customerId": "cust-42"});
@@ -236,7 +215,7 @@ async fn an_older_event_never_overwrites_a_newer_one() {
         "495903382714902566085596925383615710959215759891365899990",
     ))
     .expect("tie, later sequence");
-    assert_eq!(text(&w.items().await["cust-42"], "event_id"), "evt-9001");
+    assert_eq!(text(&w.latest().await["cust-42"], "event_id"), "evt-9001");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,83 +2,42 @@
 //! against S3 and DynamoDB in moto_server. Results are read back from the table and the bucket.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_s3::primitives::ByteStream;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
-use tributary_testkit::{
-    InvokeError, LambdaProcess, Moto, create_table, dynamodb_client, fixture, get_bytes, list_keys,
-    s3_client, unique_bucket, workspace_root,
-};
+use tributary_testkit::{InvokeError, LambdaProcess, Moto, Stack, fixture, workspace_root};
 
 struct World {
-    s3: aws_sdk_s3::Client,
-    ddb: aws_sdk_dynamodb::Client,
-    bucket: String,
-    table: String,
+    stack: Stack,
     function: LambdaProcess,
+}
+
+impl std::ops::Deref for World {
+    type Target = Stack;
+    fn deref(&self) -> &Stack {
+        &self.stack
+    }
 }
 
 impl World {
     async fn new(extra_env: &[(&str, &str)]) -> Self {
-        let bucket = unique_bucket("orders");
-        let table = format!("{bucket}-table");
-        let s3 = s3_client().await;
-        let ddb = dynamodb_client().await;
-        s3.create_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("create bucket");
-        create_table(&ddb, &table, "order_id").await;
+        let stack = Stack::new("orders", "order_id").await;
         let mut env = vec![
-            ("ORDERS_TABLE", table.as_str()),
-            ("ORDERS_BUCKET", bucket.as_str()),
+            ("ORDERS_TABLE", stack.table.as_str()),
+            ("ORDERS_BUCKET", stack.bucket.as_str()),
         ];
         env.extend_from_slice(extra_env);
         let binary = Path::new(env!("CARGO_BIN_EXE_order-validator"));
         let function = LambdaProcess::start(binary, &Moto::shared().endpoint(), &env);
-        Self {
-            s3,
-            ddb,
-            bucket,
-            table,
-            function,
-        }
+        Self { stack, function }
     }
 
     fn invoke(&mut self, event: &Value) -> Result<Value, InvokeError> {
         tokio::task::block_in_place(|| self.function.invoke(event))
     }
 
-    async fn put(&self, key: &str, body: Vec<u8>) {
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .expect("put");
-    }
-
     async fn get_json(&self, key: &str) -> Option<Value> {
-        serde_json::from_slice(&get_bytes(&self.s3, &self.bucket, key).await?).ok()
-    }
-
-    async fn keys(&self, prefix: &str) -> Vec<String> {
-        list_keys(&self.s3, &self.bucket, prefix).await
-    }
-
-    async fn items(&self) -> Vec<HashMap<String, AttributeValue>> {
-        self.ddb
-            .scan()
-            .table_name(&self.table)
-            .send()
-            .await
-            .expect("scan")
-            .items()
-            .to_vec()
+        serde_json::from_slice(&self.get(key).await?).ok()
     }
 
     fn s3_event(&self, key: &str) -> Value {

@@ -133,3 +133,66 @@ pub async fn get_bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Opti
             .to_vec(),
     )
 }
+
+/// A bucket and a DynamoDB table of a test's own in the shared emulator, with the reads tests make of them.
+#[derive(Debug)]
+pub struct Stack {
+    pub s3: aws_sdk_s3::Client,
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub bucket: String,
+    pub table: String,
+}
+
+impl Stack {
+    /// Creates `<prefix>-<pid>-<n>` and its table `<bucket>-table`, keyed by the string attribute `table_key`.
+    pub async fn new(prefix: &str, table_key: &str) -> Self {
+        let bucket = unique_bucket(prefix);
+        let table = format!("{bucket}-table");
+        let (s3, ddb) = (s3_client().await, dynamodb_client().await);
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("create bucket");
+        create_table(&ddb, &table, table_key).await;
+        Self {
+            s3,
+            ddb,
+            bucket,
+            table,
+        }
+    }
+
+    pub async fn put(&self, key: &str, body: Vec<u8>) {
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from(body))
+            .send()
+            .await
+            .expect("put object");
+    }
+
+    pub async fn keys(&self, prefix: &str) -> Vec<String> {
+        list_keys(&self.s3, &self.bucket, prefix).await
+    }
+
+    pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        get_bytes(&self.s3, &self.bucket, key).await
+    }
+
+    /// Every item of the table.
+    pub async fn items(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.ddb
+            .scan()
+            .table_name(&self.table)
+            .send()
+            .await
+            .expect("scan")
+            .items()
+            .to_vec()
+    }
+}
