@@ -7,7 +7,7 @@ use common::*;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn summary(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -135,19 +135,7 @@ fn reads_gzip_from_stdin() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(b"a,b\n1,x\n2,y\n").expect("gzip");
     let body = gz.finish().expect("gzip");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tributary"))
-        .args(["convert", "-", s(&out)])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(&body)
-        .expect("write stdin");
-    let run = child.wait_with_output().expect("wait");
+    let run = tributary_with_stdin(&["convert", "-", s(&out)], &body);
     assert!(run.status.success());
     assert_eq!(summary(&run)["rows_out"].as_u64(), Some(2));
     assert_eq!(parquet_rows(&out), 2);

@@ -5,9 +5,8 @@ mod common;
 use common::*;
 
 use serde_json::{Value, json};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 fn validate_file(path: &Path) -> Output {
     tributary(&["validate-order", path.to_str().expect("utf-8 path")])
@@ -131,19 +130,7 @@ fn an_unreadable_file_exits_1_with_one_line_and_no_result() {
 #[test]
 fn reads_the_order_from_stdin() {
     let body = std::fs::read(root().join("events/sfn-validate-order.json")).expect("sample event");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tributary"))
-        .args(["validate-order", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(&body)
-        .expect("write stdin");
-    let run = child.wait_with_output().expect("wait");
+    let run = tributary_with_stdin(&["validate-order", "-"], &body);
     assert!(run.status.success());
     assert_eq!(result(&run)["order"]["total"], "60.97");
 }
