@@ -183,16 +183,16 @@ fn to_json(result: &Outcome) -> Result<Value, Error> {
     serde_json::to_value(result).map_err(|e| Error::Internal(e.to_string()))
 }
 
-/// `<name>` for result objects: the incoming key's path below the prefix (folders folded into `__`), or for a
-/// payload, the order id made safe for a key.
-fn result_name(
+/// `<name>` for rejected objects: the incoming key's path below the prefix (folders folded into `__`), or for a
+/// payload, the order id made safe for a key (a digest of the body when it has none).
+fn rejected_name(
     source: &Source,
     incoming_prefix: &str,
     order_id: Option<&str>,
     body: &[u8],
 ) -> String {
-    match source {
-        Source::Object { key, .. } => {
+    match (source, order_id) {
+        (Source::Object { key, .. }, _) => {
             let rest = key.strip_prefix(incoming_prefix).unwrap_or(key);
             let stem = rest
                 .len()
@@ -204,25 +204,33 @@ fn result_name(
                 .collect::<Vec<_>>()
                 .join("__")
         }
-        Source::Payload => match order_id {
-            Some(id) => id
-                .chars()
-                .map(|ch| {
-                    if ch.is_ascii_alphanumeric() || "-_.".contains(ch) {
-                        ch
-                    } else {
-                        '_'
-                    }
-                })
-                .collect(),
-            None => {
-                use sha2::Digest;
-                let digest = sha2::Sha256::digest(body);
-                let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-                format!("unidentified-{hex}")
-            }
-        },
+        (Source::Payload, Some(id)) => order_key_name(id),
+        (Source::Payload, None) => format!("unidentified-{}", short_digest(body)),
     }
+}
+
+/// `<name>` for validated objects: the order id, whatever file brought it, so one order is one object however
+/// often it is sent. An id with characters unsafe in a key is made safe and suffixed with a digest of the id, so
+/// two ids never share an object.
+fn order_key_name(order_id: &str) -> String {
+    let safe = |ch: char| ch.is_ascii_alphanumeric() || "-_.".contains(ch);
+    if !order_id.is_empty() && order_id.chars().all(safe) && !order_id.starts_with('.') {
+        return order_id.to_owned();
+    }
+    let cleaned: String = order_id
+        .chars()
+        .map(|ch| if safe(ch) { ch } else { '_' })
+        .collect();
+    format!("{cleaned}-{}", short_digest(order_id.as_bytes()))
+}
+
+fn short_digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn result_bucket<'a>(deps: &'a Deps, source: &'a Source) -> Result<&'a str, Error> {
@@ -239,13 +247,11 @@ async fn write_validated(
     only_if_missing: bool,
 ) -> Result<(), Error> {
     let bucket = result_bucket(deps, source)?;
-    let name = result_name(
-        source,
-        &deps.config.incoming_prefix,
-        Some(&order.order_id),
-        &[],
+    let key = format!(
+        "{}{}.json",
+        deps.config.validated_prefix,
+        order_key_name(&order.order_id)
     );
-    let key = format!("{}{name}.json", deps.config.validated_prefix);
     if only_if_missing && s3::head(&deps.s3, bucket, &key).await?.is_some() {
         return Ok(());
     }
@@ -274,7 +280,7 @@ async fn write_rejected(
     body: &[u8],
 ) -> Result<(), Error> {
     let bucket = result_bucket(deps, source)?;
-    let name = result_name(
+    let name = rejected_name(
         source,
         &deps.config.incoming_prefix,
         result.order_id.as_deref(),
@@ -303,20 +309,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn result_names_follow_the_incoming_key_or_the_order_id() {
+    fn rejected_names_follow_the_incoming_key_or_the_order_id() {
         let obj = Source::Object {
             bucket: "b".into(),
             key: "orders/incoming/2026/PO 1.json".into(),
         };
         assert_eq!(
-            result_name(&obj, "orders/incoming/", None, b""),
+            rejected_name(&obj, "orders/incoming/", Some("PO-1"), b""),
             "2026__PO 1"
         );
         assert_eq!(
-            result_name(&Source::Payload, "orders/incoming/", Some("PO/1 x"), b""),
-            "PO_1_x"
+            rejected_name(&Source::Payload, "orders/incoming/", Some("PO-1"), b""),
+            "PO-1"
         );
-        let anon = result_name(&Source::Payload, "orders/incoming/", None, b"{");
+        let anon = rejected_name(&Source::Payload, "orders/incoming/", None, b"{");
         assert!(anon.starts_with("unidentified-") && anon.len() == "unidentified-".len() + 16);
+    }
+
+    #[test]
+    fn validated_names_are_the_order_id_made_safe_without_collisions() {
+        assert_eq!(order_key_name("PO-1001"), "PO-1001");
+        assert_eq!(order_key_name("po_7.2026"), "po_7.2026");
+        let slash = order_key_name("PO/1 x");
+        let underscore = order_key_name("PO_1_x");
+        assert!(
+            slash.starts_with("PO_1_x-") && slash.len() == "PO_1_x-".len() + 16,
+            "{slash}"
+        );
+        assert_eq!(underscore, "PO_1_x");
+        assert_ne!(order_key_name("a/b"), order_key_name("a b"));
+        assert!(
+            order_key_name("..").starts_with("..-"),
+            "no dot-only segment as is"
+        );
     }
 }

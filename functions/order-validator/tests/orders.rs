@@ -232,6 +232,30 @@ async fn a_redelivered_s3_event_writes_nothing_twice() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_resent_under_another_file_name_is_one_validated_object() {
+    let mut w = World::new(&[]).await;
+    let body = sample("sfn-validate-order.json");
+    w.put("orders/incoming/PO-1001.json", body.clone()).await;
+    w.put("orders/incoming/resent/PO-1001 (2).json", body).await;
+    let first = w
+        .invoke(&w.s3_event("orders/incoming/PO-1001.json"))
+        .expect("first file");
+    let second = w
+        .invoke(&w.s3_event("orders/incoming/resent/PO-1001 (2).json"))
+        .expect("second file");
+    assert_eq!(
+        (first["status"].as_str(), second["status"].as_str()),
+        (Some("valid"), Some("duplicate"))
+    );
+    assert_eq!(
+        w.keys("orders/validated/").await,
+        ["orders/validated/PO-1001.json"],
+        "validated objects are named by order id, not by the file that brought the order"
+    );
+    assert_eq!(w.items().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_restores_a_missing_result_object() {
     let mut w = World::new(&[]).await;
     let order = fixture("sfn-validate-order.json");
