@@ -49,7 +49,7 @@ check: ## Formatting and lints (cargo fmt --check, clippy -D warnings)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-test: check $(VENV)/.test-deps ## Checks, then unit, handler and integration tests (moto_server started by the tests)
+test: check $(VENV)/.test-deps $(VENV)/.lambda-deps infra/node_modules/.deps ## Checks, then unit, handler and integration tests, the demo included
 	cargo test --workspace --all-features
 
 build: ## Debug build of every crate
@@ -59,8 +59,9 @@ package: $(VENV)/.lambda-deps ## arm64 Lambda zips: target/lambda/<function>/boo
 	cargo lambda build --release --arm64 --output-format zip $(addprefix --bin ,$(FUNCTIONS))
 	$(PYTHON) scripts/reproducible_zip.py $(foreach f,$(FUNCTIONS),target/lambda/$(f)/bootstrap.zip)
 
-demo: $(VENV)/.test-deps $(VENV)/.lambda-deps ## Run the pipeline locally: moto + cargo lambda watch + invoke
-	scripts/demo.sh
+# DEMO_ARGS=--stay keeps the stack running after the report, for `cargo lambda invoke` by hand.
+demo: $(VENV)/.test-deps $(VENV)/.lambda-deps infra/node_modules/.deps ## The whole pipeline locally: moto, PostgreSQL, terraform, state machine, every function
+	$(PYTHON) scripts/demo.py $(DEMO_ARGS)
 
 bench: $(VENV)/.bench-deps ## convert vs pandas/pyarrow/DuckDB/polars (BENCH_SIZES MB); normalize vs Python; load vs INSERTs
 	cargo build --release -p tributary-cli

@@ -7,7 +7,7 @@ pub mod moto;
 pub mod postgres;
 
 pub use lambda::{InvokeError, LambdaProcess};
-pub use moto::Moto;
+pub use moto::{Moto, python};
 pub use postgres::Postgres;
 
 use std::path::PathBuf;

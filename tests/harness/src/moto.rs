@@ -20,7 +20,7 @@ pub struct Moto {
 static SHARED: OnceLock<Moto> = OnceLock::new();
 
 /// The Python that has moto: `$TRIBUTARY_PYTHON`, the project virtualenv's, or `python3` on `PATH`.
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     if let Some(path) = std::env::var_os("TRIBUTARY_PYTHON") {
         return PathBuf::from(path);
     }

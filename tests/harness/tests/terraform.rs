@@ -208,33 +208,12 @@ fn copy_module(from: &Path, to: &Path, top: bool) {
     }
 }
 
-/// The provider pointed at the emulator: test credentials, no account lookups, path-style S3, and one attempt per
-/// request so an API moto lacks fails at once instead of being retried.
+/// The provider pointed at the emulator, from the override template `make demo` also uses.
 fn emulator_override(endpoint: &str) -> String {
-    let services = [
-        "cloudwatch",
-        "dynamodb",
-        "events",
-        "iam",
-        "kinesis",
-        "kms",
-        "lambda",
-        "logs",
-        "s3",
-        "sfn",
-        "sns",
-        "sqs",
-        "sts",
-    ];
-    let endpoints: String = services
-        .iter()
-        .map(|s| format!("    {s} = \"{endpoint}\"\n"))
-        .collect();
-    format!(
-        "provider \"aws\" {{\n  access_key                  = \"test\"\n  secret_key                  = \"test\"\n  \
-         skip_credentials_validation = true\n  skip_requesting_account_id  = true\n  skip_metadata_api_check     = true\n  \
-         s3_use_path_style           = true\n  max_retries                 = 1\n\n  endpoints {{\n{endpoints}  }}\n}}\n"
-    )
+    let path = workspace_root().join("infra/emulator/provider_override.tf.tpl");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+        .replace("ENDPOINT", endpoint)
 }
 
 fn crc32(data: &[u8]) -> u32 {

@@ -1,0 +1,123 @@
+//! `make demo` as a test: runs `scripts/demo.py` -- moto_server, a throwaway PostgreSQL, `terraform apply` of
+//! infra/terraform, the functions under `cargo lambda watch`, the state machine in aws-local-stepfunctions -- and
+//! checks its JSON report against what the seeded sample data must produce.
+//!
+//! Needs what the demo needs: the project virtualenv with moto and cargo-lambda, `infra/node_modules`, Terraform
+//! with the AWS provider mirror, PostgreSQL and Node. `make test` installs the first two.
+
+use serde_json::Value;
+use std::process::Command;
+use tributary_testkit::{python, workspace_root};
+
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_demo_runs_every_flow_end_to_end() {
+    let root = workspace_root();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let report_path = dir.path().join("report.json");
+    let output = Command::new(python())
+        .arg(root.join("scripts/demo.py"))
+        .arg("--json")
+        .arg(&report_path)
+        .current_dir(&root)
+        .output()
+        .expect("run scripts/demo.py");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: Value = std::fs::read_to_string(&report_path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_else(|| panic!("the demo wrote no report\n{stdout}\n{stderr}"));
+    assert!(
+        output.status.success() && report["ok"] == true,
+        "the demo failed ({:?}):\n{stdout}\n{stderr}",
+        output.status.code()
+    );
+
+    // CSV: the good file through every state, the gate failure caught and notified, the redelivery a no-op.
+    let csv = &report["flows"]["csv"];
+    let executions = csv["executions"].as_array().expect("executions");
+    assert_eq!(executions.len(), 3);
+    assert_eq!(
+        strings(&executions[0]["path"]),
+        [
+            "Transform",
+            "Quality gate",
+            "Prepare load",
+            "Load",
+            "Load finished?",
+            "Notify success"
+        ]
+    );
+    let good = &csv["files"][0];
+    let good_rows = good["rows"].as_u64().expect("rows") - good["bad_rows"].as_u64().expect("bad");
+    assert_eq!(
+        executions[0]["output"]["load"]["result"]["rows_loaded"],
+        good_rows
+    );
+    assert_eq!(
+        (
+            executions[1]["status"].as_str(),
+            executions[1]["error"].as_str()
+        ),
+        (Some("FAILED"), Some("QualityGateFailed"))
+    );
+    assert_eq!(
+        strings(&executions[1]["path"]),
+        ["Transform", "Notify failure", "Failed"]
+    );
+    assert_eq!(
+        executions[2]["output"]["transform"]["status"], "skipped",
+        "the redelivered event"
+    );
+    assert_eq!(csv["warehouse"]["rows"], good_rows, "loaded once");
+    let curated: Vec<&str> = csv["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .filter_map(|o| o["key"].as_str())
+        .filter(|k| k.starts_with("curated/"))
+        .collect();
+    assert_eq!(curated.len(), 1, "{curated:?}");
+    assert_eq!(report["notifications"].as_array().map(Vec::len), Some(3));
+
+    // Kinesis: every distinct event in the latest-state table, the poison record dead-lettered.
+    let kinesis = &report["flows"]["kinesis"];
+    assert_eq!(kinesis["latest_state_items"], kinesis["events"]);
+    assert_eq!(kinesis["dead_lettered"], kinesis["poison"]);
+
+    // Orders: each decided as expected; one validated object and one item per accepted order.
+    let orders = &report["flows"]["orders"];
+    for order in orders["orders"].as_array().expect("orders") {
+        assert_eq!(order["status"], order["expected"], "{order}");
+    }
+    let valid = orders["orders"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .filter(|o| o["status"] == "valid")
+        .count();
+    assert_eq!(orders["table_items"], valid);
+    let validated = orders["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .filter(|o| {
+            o["key"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("orders/validated/"))
+        })
+        .count();
+    assert_eq!(validated, valid);
+
+    // The outputs a user opens.
+    let out = root.join("target/demo");
+    assert!(out.join("functions.log").is_file());
+    assert!(out.join(curated[0]).is_file());
+}
