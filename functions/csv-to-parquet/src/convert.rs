@@ -10,6 +10,7 @@ use crate::infer::Inferred;
 use crate::schema::{
     Column, ColumnType, INGESTED_AT_COLUMN, SOURCE_KEY_COLUMN, Schema, SchemaError,
 };
+use crate::tokenize::{RawBatch, Tokenizer};
 use crate::values::{
     DecimalError, parse_bool, parse_date, parse_decimal, parse_f64, parse_i64, parse_timestamp,
     trim,
@@ -27,8 +28,7 @@ use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use serde::Serialize;
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -177,16 +177,6 @@ impl ConvertError {
     }
 }
 
-fn csv_read_error(e: csv::Error) -> ConvertError {
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => ConvertError::Read(io),
-        other => ConvertError::Read(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{other:?}"),
-        )),
-    }
-}
-
 /// Converts `input` to Parquet on `output`, writing rejected rows as CSV to `quarantine` (nothing is written
 /// there when every row is good). The caller applies [`quality_gate`] and decides whether to keep the output.
 pub fn convert<R, W, Q>(
@@ -201,35 +191,24 @@ where
     Q: Write + Send,
 {
     let bytes_in = Rc::new(Cell::new(0_u64));
-    let lines = Rc::new(RefCell::new(LineIndex::default()));
-    let text = LineTracked {
-        inner: open(input, Rc::clone(&bytes_in))?,
-        index: Rc::clone(&lines),
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(256 * 1024)
-        .from_reader(text);
+    let mut tokenizer = Tokenizer::new(open(input, Rc::clone(&bytes_in))?, BUF);
 
-    let mut record = csv::ByteRecord::new();
-    if !reader
-        .read_byte_record(&mut record)
-        .map_err(csv_read_error)?
+    let mut head = RawBatch::default();
+    if tokenizer
+        .read_into(&mut head, 1, usize::MAX)
+        .map_err(ConvertError::Read)?
+        == 0
     {
         return Err(ConvertError::Empty);
     }
-    let header = header_names(&record)?;
+    let header = header_names(head.fields(0))?;
 
-    let mut sample = Vec::new();
+    // Inference reads its sample first; the sample is then converted as the first raw batch.
+    let mut sample = RawBatch::default();
     if opts.schema.is_none() {
-        while sample.len() < opts.sample_rows
-            && reader
-                .read_byte_record(&mut record)
-                .map_err(csv_read_error)?
-        {
-            sample.push(record.clone());
-        }
+        tokenizer
+            .read_into(&mut sample, opts.sample_rows, usize::MAX)
+            .map_err(ConvertError::Read)?;
     }
     let plan = Plan::new(&header, opts.schema.as_ref(), &sample)?;
     let schema = plan.schema.arrow_schema();
@@ -247,27 +226,23 @@ where
 
         // This thread only tokenizes: CSV records (with their physical line numbers) into flat raw batches.
         let read_result = (|| -> Result<(), ConvertError> {
-            let mut raw = RawBatch::default();
+            let mut raw = sample;
             let send = |raw: &mut RawBatch| {
                 let next = RawBatch::with_capacity_like(raw);
                 raw_tx
                     .send(Raw::Batch(std::mem::replace(raw, next)))
                     .map_err(|_| encoder_gone())
             };
-            for rec in &sample {
-                raw.push(rec, lines.borrow_mut().line_at(record_start(rec)));
+            loop {
                 if raw.len() >= raw_batch_rows || raw.data.len() >= raw_batch_bytes {
                     send(&mut raw)?;
                 }
-            }
-            drop(sample);
-            while reader
-                .read_byte_record(&mut record)
-                .map_err(csv_read_error)?
-            {
-                raw.push(&record, lines.borrow_mut().line_at(record_start(&record)));
-                if raw.len() >= raw_batch_rows || raw.data.len() >= raw_batch_bytes {
-                    send(&mut raw)?;
+                let want = raw_batch_rows.saturating_sub(raw.len()).max(1);
+                let read = tokenizer
+                    .read_into(&mut raw, want, raw_batch_bytes)
+                    .map_err(ConvertError::Read)?;
+                if read == 0 {
+                    break;
                 }
             }
             if raw.len() > 0 {
@@ -308,103 +283,6 @@ where
 
 const RAW_BATCH_BYTES: usize = 1024 * 1024;
 const RAW_BATCH_ROWS: usize = 4096;
-
-fn record_start(record: &csv::ByteRecord) -> u64 {
-    record.position().map_or(0, csv::Position::byte)
-}
-
-/// CSV records, tokenized but untyped, in one flat buffer: what the reader thread hands the builder thread.
-#[derive(Debug, Default)]
-struct RawBatch {
-    data: Vec<u8>,
-    /// End offset in `data` of every field of every record.
-    field_ends: Vec<usize>,
-    /// For each record, the index in `field_ends` one past its last field.
-    record_ends: Vec<usize>,
-    /// For each record, the physical line it starts on.
-    lines: Vec<u64>,
-}
-
-impl RawBatch {
-    /// An empty batch with room for as much as `previous` held, so filling it does not regrow its buffers.
-    fn with_capacity_like(previous: &RawBatch) -> Self {
-        Self {
-            data: Vec::with_capacity(previous.data.len() + previous.data.len() / 8),
-            field_ends: Vec::with_capacity(previous.field_ends.len()),
-            record_ends: Vec::with_capacity(previous.record_ends.len()),
-            lines: Vec::with_capacity(previous.lines.len()),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.record_ends.len()
-    }
-
-    fn push(&mut self, record: &csv::ByteRecord, line: u64) {
-        let mut end = self.data.len();
-        self.data.extend_from_slice(record.as_slice());
-        for field in record {
-            end += field.len();
-            self.field_ends.push(end);
-        }
-        self.record_ends.push(self.field_ends.len());
-        self.lines.push(line);
-    }
-
-    /// Field-end indexes of record `r`.
-    fn field_range(&self, r: usize) -> std::ops::Range<usize> {
-        let first = if r == 0 { 0 } else { self.record_ends[r - 1] };
-        first..self.record_ends[r]
-    }
-
-    /// Byte range of record `r` in `data`.
-    fn byte_range(&self, r: usize) -> std::ops::Range<usize> {
-        let fields = self.field_range(r);
-        let start = if fields.start == 0 {
-            0
-        } else {
-            self.field_ends[fields.start - 1]
-        };
-        let end = if fields.is_empty() {
-            start
-        } else {
-            self.field_ends[fields.end - 1]
-        };
-        start..end
-    }
-
-    /// The raw fields of record `r`.
-    fn fields(&self, r: usize) -> impl Iterator<Item = &[u8]> {
-        let range = self.field_range(r);
-        let mut start = self.byte_range(r).start;
-        self.field_ends[range].iter().map(move |&end| {
-            let field = &self.data[start..end];
-            start = end;
-            field
-        })
-    }
-
-    /// Records whose bytes are not UTF-8, with the index of the first bad field. The whole buffer is checked
-    /// at once, which is nearly always all there is to do.
-    fn invalid_utf8(&self) -> Vec<(usize, usize)> {
-        let mut bad = Vec::new();
-        let mut pos = 0;
-        while let Err(e) = std::str::from_utf8(&self.data[pos..]) {
-            let at = pos + e.valid_up_to();
-            let r = self
-                .record_ends
-                .partition_point(|&end| end == 0 || self.field_ends[end - 1] <= at);
-            if r >= self.len() {
-                break;
-            }
-            let fields = self.field_range(r);
-            let field = self.field_ends[fields.clone()].partition_point(|&end| end <= at);
-            bad.push((r, field));
-            pos = self.byte_range(r).end;
-        }
-        bad
-    }
-}
 
 enum Raw {
     Batch(RawBatch),
@@ -484,14 +362,15 @@ impl<R: Read> Read for Counting<R> {
 
 const BUF: usize = 256 * 1024;
 
-/// Opens the text stream: gunzips when the bytes start with the gzip magic (whatever the name says), and drops
-/// a UTF-8 byte-order mark.
+/// Opens the text stream: gunzips when the bytes start with the gzip magic, whatever the name says. (The
+/// tokenizer drops a UTF-8 byte-order mark.)
 fn open<'a, R: Read + 'a>(
     input: R,
     count: Rc<Cell<u64>>,
-) -> Result<Box<dyn BufRead + 'a>, ConvertError> {
+) -> Result<Box<dyn Read + 'a>, ConvertError> {
+    // A small buffer, only to look at the first bytes: the tokenizer's larger reads then bypass it.
     let mut raw = BufReader::with_capacity(
-        BUF,
+        8 * 1024,
         Counting {
             inner: input,
             count,
@@ -501,29 +380,18 @@ fn open<'a, R: Read + 'a>(
     if head.is_empty() {
         return Err(ConvertError::Empty);
     }
-    let mut text: Box<dyn BufRead + 'a> = if head.starts_with(&[0x1f, 0x8b]) {
-        Box::new(BufReader::with_capacity(
-            BUF,
-            flate2::read::MultiGzDecoder::new(raw),
-        ))
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::MultiGzDecoder::new(raw))
     } else {
         Box::new(raw)
-    };
-    let head = text.fill_buf().map_err(ConvertError::Read)?;
-    if head.is_empty() {
-        return Err(ConvertError::Empty);
-    }
-    if head.starts_with(b"\xEF\xBB\xBF") {
-        text.consume(3);
-    }
-    Ok(text)
+    })
 }
 
 /// Header names: trimmed, blanks named `column_N`, duplicates suffixed `_2`, `_3`, ...
-fn header_names(record: &csv::ByteRecord) -> Result<Vec<String>, ConvertError> {
-    let mut names: Vec<String> = Vec::with_capacity(record.len());
+fn header_names<'f>(fields: impl Iterator<Item = &'f [u8]>) -> Result<Vec<String>, ConvertError> {
+    let mut names: Vec<String> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (i, field) in record.iter().enumerate() {
+    for (i, field) in fields.enumerate() {
         let text = std::str::from_utf8(field).map_err(|_| ConvertError::HeaderNotUtf8)?;
         let base = match trim(text) {
             "" => format!("column_{}", i + 1),
@@ -538,60 +406,6 @@ fn header_names(record: &csv::ByteRecord) -> Result<Vec<String>, ConvertError> {
         names.push(name);
     }
     Ok(names)
-}
-
-/// Physical line numbers of records. The csv reader's own line count skips blank lines and lags one line in
-/// CRLF files, and quarantine lines must point at the original line, so this notes where each `\n` and `\r`
-/// passes by and answers "which line does the record starting at byte N begin on". It holds only the offsets
-/// between the reader's read-ahead and the last record asked about.
-#[derive(Debug, Default)]
-struct LineIndex {
-    pending: VecDeque<(u64, u8)>,
-    newlines: u64,
-    read: u64,
-}
-
-impl LineIndex {
-    /// The 1-based line on which the record whose terminator-run starts at byte `start` has its first byte.
-    /// Record starts must be asked in increasing order.
-    fn line_at(&mut self, start: u64) -> u64 {
-        while let Some(&(at, byte)) = self.pending.front() {
-            if at >= start {
-                break;
-            }
-            self.newlines += u64::from(byte == b'\n');
-            self.pending.pop_front();
-        }
-        // The csv reader reports a record's start before the line terminators that precede it.
-        let mut next = start;
-        while let Some(&(at, byte)) = self.pending.front() {
-            if at != next {
-                break;
-            }
-            self.newlines += u64::from(byte == b'\n');
-            self.pending.pop_front();
-            next += 1;
-        }
-        self.newlines + 1
-    }
-}
-
-struct LineTracked<R> {
-    inner: R,
-    index: Rc<RefCell<LineIndex>>,
-}
-
-impl<R: Read> Read for LineTracked<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut index = self.index.borrow_mut();
-        let base = index.read;
-        for at in memchr::memchr2_iter(b'\n', b'\r', &buf[..n]) {
-            index.pending.push_back((base + at as u64, buf[at]));
-        }
-        index.read += n as u64;
-        Ok(n)
-    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -609,7 +423,7 @@ impl Plan {
     fn new(
         header: &[String],
         declared: Option<&Schema>,
-        sample: &[csv::ByteRecord],
+        sample: &RawBatch,
     ) -> Result<Self, ConvertError> {
         if let Some(reserved) = header
             .iter()
@@ -619,8 +433,8 @@ impl Plan {
         }
         let Some(declared) = declared else {
             let mut inferred = vec![Inferred::default(); header.len()];
-            for rec in sample.iter().filter(|r| r.len() == header.len()) {
-                for (state, field) in inferred.iter_mut().zip(rec.iter()) {
+            for r in (0..sample.len()).filter(|&r| sample.field_count(r) == header.len()) {
+                for (state, field) in inferred.iter_mut().zip(sample.fields(r)) {
                     if let Ok(text) = std::str::from_utf8(field) {
                         state.observe(text);
                     }
@@ -974,7 +788,7 @@ impl<'q, Q: Write> RowSink<'q, Q> {
             let bad_utf8 = invalid
                 .next_if(|&(bad, _)| bad == r)
                 .map(|(_, field)| field);
-            let width = raw.field_range(r).len();
+            let width = raw.field_count(r);
             if width != self.width {
                 self.rows_in += 1;
                 let reason = format!("expected {} fields, found {width}", self.width);
@@ -999,9 +813,9 @@ impl<'q, Q: Write> RowSink<'q, Q> {
                 None => std::str::from_utf8(&raw.data[bytes.clone()]).ok(),
             }
             .unwrap_or_default();
-            let ends = &raw.field_ends[raw.field_range(r)];
+            let ends = raw.field_ends_of(r);
             let field = |i: usize| {
-                let start = if i == 0 { bytes.start } else { ends[i - 1] } - bytes.start;
+                let start = if i == 0 { bytes.start } else { ends[i - 1] + 1 } - bytes.start;
                 text.get(start..ends[i] - bytes.start).unwrap_or_default()
             };
             self.push(

@@ -8,6 +8,7 @@ pub mod convert;
 pub mod infer;
 pub mod layout;
 pub mod schema;
+mod tokenize;
 pub mod values;
 
 #[cfg(feature = "lambda")]

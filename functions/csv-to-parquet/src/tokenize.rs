@@ -1,0 +1,575 @@
+//! CSV tokenizing straight into flat raw batches: the converter's first stage.
+//!
+//! RFC 4180 as the `csv` crate reads it with its defaults (which the converter used before): `,` between fields,
+//! `"` quoting with `""` for a quote, `\n`, `\r\n` or a lone `\r` ending a record, blank lines skipped, a quote
+//! inside an unquoted field kept as data, bytes after a closing quote kept, an unterminated quoted field ending at
+//! the end of the input, any number of fields per record. It also knows each record's physical line (1 + the
+//! `\n`s before its first byte), which the quarantine reports.
+//!
+//! Most lines hold no quote: for them the line end is found with `memchr`, the line is copied once and its commas
+//! become field ends. Other lines go through a byte-level state machine. Tested against the `csv` crate on tricky
+//! and generated input, read in every chunk size.
+
+use memchr::{memchr, memchr_iter};
+use std::io::{self, Read};
+
+/// Records, tokenized but untyped, in one flat buffer: what the reader thread hands the builder thread.
+///
+/// Within a record, fields are stored unescaped and separated by one byte (`,`), so a line without quotes is
+/// copied as it is; records follow each other with no separator.
+#[derive(Debug, Default)]
+pub(crate) struct RawBatch {
+    pub(crate) data: Vec<u8>,
+    /// End offset in `data` of every field of every record.
+    field_ends: Vec<usize>,
+    /// For each record, the index in `field_ends` one past its last field.
+    record_ends: Vec<usize>,
+    /// For each record, the physical line it starts on.
+    pub(crate) lines: Vec<u64>,
+}
+
+impl RawBatch {
+    /// An empty batch with room for as much as `previous` held, so filling it does not regrow its buffers.
+    pub(crate) fn with_capacity_like(previous: &RawBatch) -> Self {
+        Self {
+            data: Vec::with_capacity(previous.data.len() + previous.data.len() / 8),
+            field_ends: Vec::with_capacity(previous.field_ends.len()),
+            record_ends: Vec::with_capacity(previous.record_ends.len()),
+            lines: Vec::with_capacity(previous.lines.len()),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.record_ends.len()
+    }
+
+    /// Number of fields of record `r`.
+    pub(crate) fn field_count(&self, r: usize) -> usize {
+        self.field_range(r).len()
+    }
+
+    /// The end offsets of record `r`'s fields; field `i` starts one byte after field `i - 1` ends.
+    pub(crate) fn field_ends_of(&self, r: usize) -> &[usize] {
+        &self.field_ends[self.field_range(r)]
+    }
+
+    /// Field-end indexes of record `r`.
+    fn field_range(&self, r: usize) -> std::ops::Range<usize> {
+        let first = if r == 0 { 0 } else { self.record_ends[r - 1] };
+        first..self.record_ends[r]
+    }
+
+    /// Byte range of record `r` in `data`.
+    pub(crate) fn byte_range(&self, r: usize) -> std::ops::Range<usize> {
+        let fields = self.field_range(r);
+        let start = self.record_start(r);
+        let end = if fields.is_empty() {
+            start
+        } else {
+            self.field_ends[fields.end - 1]
+        };
+        start..end
+    }
+
+    fn record_start(&self, r: usize) -> usize {
+        let first = if r == 0 { 0 } else { self.record_ends[r - 1] };
+        if first == 0 {
+            0
+        } else {
+            self.field_ends[first - 1]
+        }
+    }
+
+    /// The raw fields of record `r`.
+    pub(crate) fn fields(&self, r: usize) -> impl Iterator<Item = &[u8]> {
+        let range = self.field_range(r);
+        let mut start = self.record_start(r);
+        self.field_ends[range].iter().map(move |&end| {
+            let field = &self.data[start..end];
+            start = end + 1;
+            field
+        })
+    }
+
+    /// Records whose bytes are not UTF-8, with the index of the first bad field. The whole buffer is checked
+    /// at once, which is nearly always all there is to do.
+    pub(crate) fn invalid_utf8(&self) -> Vec<(usize, usize)> {
+        let mut bad = Vec::new();
+        let mut pos = 0;
+        while let Err(e) = std::str::from_utf8(&self.data[pos..]) {
+            let at = pos + e.valid_up_to();
+            let r = self
+                .record_ends
+                .partition_point(|&end| end == 0 || self.field_ends[end - 1] <= at);
+            if r >= self.len() {
+                break;
+            }
+            let fields = self.field_range(r);
+            let field = self.field_ends[fields.clone()].partition_point(|&end| end <= at);
+            bad.push((r, field));
+            pos = self.byte_range(r).end;
+        }
+        bad
+    }
+
+    /// Drops everything from byte `data_len`, field `fields` and record `records` on: a record read halfway.
+    fn truncate(&mut self, data_len: usize, fields: usize, records: usize) {
+        self.data.truncate(data_len);
+        self.field_ends.truncate(fields);
+        self.record_ends.truncate(records);
+        self.lines.truncate(records);
+    }
+
+    fn end_record(&mut self, line: u64) {
+        self.record_ends.push(self.field_ends.len());
+        self.lines.push(line);
+    }
+}
+
+/// Reads records from a byte stream into [`RawBatch`]es.
+pub(crate) struct Tokenizer<R> {
+    input: R,
+    buf: Vec<u8>,
+    /// Next unread byte in `buf`.
+    pos: usize,
+    /// End of the bytes read into `buf`.
+    filled: usize,
+    eof: bool,
+    /// The physical line `pos` is on.
+    line: u64,
+    started: bool,
+}
+
+/// What the state machine made of the bytes from `pos`.
+enum Slow {
+    /// One record (possibly none: only blank-line terminators), `consumed` bytes and `newlines` `\n`s.
+    Done { consumed: usize, newlines: u64 },
+    /// The record does not end within the buffer: read more and start it again.
+    NeedMore,
+}
+
+impl<R: Read> Tokenizer<R> {
+    pub(crate) fn new(input: R, capacity: usize) -> Self {
+        Self {
+            input,
+            buf: vec![0; capacity.max(4)],
+            pos: 0,
+            filled: 0,
+            eof: false,
+            line: 1,
+            started: false,
+        }
+    }
+
+    /// Reads more input, keeping the bytes from `pos`; grows the buffer when they fill it. Returns false at the
+    /// end of the input.
+    fn refill(&mut self) -> io::Result<bool> {
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.filled, 0);
+            self.filled -= self.pos;
+            self.pos = 0;
+        }
+        if self.filled == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        loop {
+            match self.input.read(&mut self.buf[self.filled..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.filled += n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Drops a UTF-8 byte-order mark at the very start of the input.
+    fn skip_bom(&mut self) -> io::Result<()> {
+        self.started = true;
+        while self.filled - self.pos < 3 && !self.eof {
+            self.refill()?;
+        }
+        if self.buf[self.pos..self.filled].starts_with(b"\xEF\xBB\xBF") {
+            self.pos += 3;
+        }
+        Ok(())
+    }
+
+    /// Appends up to `max_records` records to `batch`, stopping early once its data reaches `max_bytes`. Returns
+    /// the number of records appended: 0 only at the end of the input.
+    pub(crate) fn read_into(
+        &mut self,
+        batch: &mut RawBatch,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> io::Result<usize> {
+        if !self.started {
+            self.skip_bom()?;
+        }
+        let first = batch.len();
+        while batch.len() - first < max_records && batch.data.len() < max_bytes {
+            if !self.next_record(batch)? {
+                break;
+            }
+        }
+        Ok(batch.len() - first)
+    }
+
+    /// Appends the next record to `batch`; false at the end of the input.
+    fn next_record(&mut self, batch: &mut RawBatch) -> io::Result<bool> {
+        loop {
+            if self.pos == self.filled && (self.eof || !self.refill()?) {
+                return Ok(false);
+            }
+            let rest = &self.buf[self.pos..self.filled];
+            let (line, terminated) = match memchr(b'\n', rest) {
+                Some(n) => (&rest[..n], true),
+                None if !self.eof => {
+                    self.refill()?;
+                    continue;
+                }
+                None => (rest, false),
+            };
+            let body = line.strip_suffix(b"\r").unwrap_or(line);
+            let fields_before = batch.field_ends.len();
+            if split_plain(body, batch.data.len(), &mut batch.field_ends) {
+                // The fast path: a line without quotes. A blank one is skipped.
+                self.pos += line.len() + usize::from(terminated);
+                self.line += u64::from(terminated);
+                if body.is_empty() {
+                    batch.field_ends.truncate(fields_before);
+                    continue;
+                }
+                batch.data.extend_from_slice(body);
+                batch.field_ends.push(batch.data.len());
+                batch.end_record(self.line - u64::from(terminated));
+                return Ok(true);
+            }
+            batch.field_ends.truncate(fields_before);
+            let (data_len, fields, records) =
+                (batch.data.len(), batch.field_ends.len(), batch.len());
+            match self.slow_record(batch) {
+                Slow::Done { consumed, newlines } => {
+                    let had_record = batch.len() > records;
+                    self.pos += consumed;
+                    self.line += newlines;
+                    if had_record {
+                        return Ok(true);
+                    }
+                }
+                Slow::NeedMore => {
+                    batch.truncate(data_len, fields, records);
+                    self.refill()?;
+                }
+            }
+        }
+    }
+
+    /// The general case, for a record with quotes or a lone `\r`: from `pos`, one record into `batch` (none when
+    /// only a terminator comes first: a blank line).
+    fn slow_record(&self, batch: &mut RawBatch) -> Slow {
+        let bytes = &self.buf[self.pos..self.filled];
+        let n = bytes.len();
+        let eof = self.eof;
+        let mut newlines = 0_u64;
+        // Whether the record has begun: a terminator before that is a blank line.
+        let mut begun = false;
+        let mut i = 0;
+        loop {
+            // At the start of a field.
+            if bytes.get(i) == Some(&b'"') {
+                begun = true;
+                i += 1;
+                loop {
+                    let run = memchr(b'"', &bytes[i..]).unwrap_or(n - i);
+                    let chunk = &bytes[i..i + run];
+                    newlines += memchr_iter(b'\n', chunk).count() as u64;
+                    batch.data.extend_from_slice(chunk);
+                    i += run;
+                    match bytes.get(i + 1) {
+                        // The input ends inside the quotes: the field ends there.
+                        _ if i == n && !eof => return Slow::NeedMore,
+                        _ if i == n => break,
+                        Some(b'"') => {
+                            batch.data.push(b'"');
+                            i += 2;
+                        }
+                        // A closing quote, unless the next read brings a second one.
+                        None if !eof => return Slow::NeedMore,
+                        _ => {
+                            i += 1;
+                            break;
+                        }
+                    }
+                }
+            }
+            // Unquoted bytes: the whole field, or what follows a closing quote.
+            let start = i;
+            while i < n && !matches!(bytes[i], b',' | b'\n' | b'\r') {
+                i += 1;
+            }
+            if i > start {
+                begun = true;
+                batch.data.extend_from_slice(&bytes[start..i]);
+            }
+            match bytes.get(i) {
+                None if !eof => return Slow::NeedMore,
+                None => {
+                    if begun {
+                        batch.field_ends.push(batch.data.len());
+                        batch.end_record(self.line);
+                    }
+                    return Slow::Done {
+                        consumed: n,
+                        newlines,
+                    };
+                }
+                Some(b',') => {
+                    begun = true;
+                    batch.field_ends.push(batch.data.len());
+                    batch.data.push(b',');
+                    i += 1;
+                }
+                Some(&terminator) => {
+                    let mut consumed = i + 1;
+                    if terminator == b'\r' {
+                        match bytes.get(i + 1) {
+                            Some(b'\n') => consumed += 1,
+                            None if !eof => return Slow::NeedMore,
+                            _ => {}
+                        }
+                    }
+                    newlines += u64::from(bytes[consumed - 1] == b'\n');
+                    if begun {
+                        batch.field_ends.push(batch.data.len());
+                        batch.end_record(self.line);
+                    }
+                    return Slow::Done { consumed, newlines };
+                }
+            }
+        }
+    }
+}
+
+/// Bytes equal to `byte` in an 8-byte word: the high bit of each such byte set, exactly (no carries between
+/// bytes).
+#[inline]
+fn byte_mask(word: u64, byte: u8) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let x = word ^ (u64::from(byte) * 0x0101_0101_0101_0101);
+    !(((x & LOW7).wrapping_add(LOW7)) | x) & !LOW7
+}
+
+/// For a line that holds no `"` and no `\r`, pushes `base +` the offset of every `,` to `ends` and returns true;
+/// otherwise returns false (and may have pushed some). Eight bytes at a time.
+fn split_plain(line: &[u8], base: usize, ends: &mut Vec<usize>) -> bool {
+    let mut words = line.chunks_exact(8);
+    let mut offset = base;
+    for chunk in &mut words {
+        let mut bytes = [0_u8; 8];
+        bytes.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(bytes);
+        if byte_mask(word, b'"') | byte_mask(word, b'\r') != 0 {
+            return false;
+        }
+        let mut commas = byte_mask(word, b',');
+        while commas != 0 {
+            ends.push(offset + (commas.trailing_zeros() / 8) as usize);
+            commas &= commas - 1;
+        }
+        offset += 8;
+    }
+    for (i, &b) in words.remainder().iter().enumerate() {
+        match b {
+            b',' => ends.push(offset + i),
+            b'"' | b'\r' => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out at most `chunk` bytes per read.
+    struct Chunked<'a> {
+        data: &'a [u8],
+        chunk: usize,
+    }
+
+    impl Read for Chunked<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.chunk.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    fn tokenize(input: &[u8], chunk: usize, capacity: usize) -> (Vec<Vec<Vec<u8>>>, Vec<u64>) {
+        let mut t = Tokenizer::new(Chunked { data: input, chunk }, capacity);
+        let mut records = Vec::new();
+        let mut lines = Vec::new();
+        loop {
+            let mut batch = RawBatch::default();
+            let n = t.read_into(&mut batch, 3, 64).expect("read");
+            if n == 0 {
+                break;
+            }
+            for r in 0..batch.len() {
+                records.push(batch.fields(r).map(<[u8]>::to_vec).collect());
+            }
+            lines.extend_from_slice(&batch.lines);
+        }
+        (records, lines)
+    }
+
+    /// What the `csv` crate makes of the input with the settings the converter used to read with.
+    fn reference(input: &[u8]) -> Vec<Vec<Vec<u8>>> {
+        let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(input);
+        reader
+            .byte_records()
+            .map(|r| r.expect("csv").iter().map(<[u8]>::to_vec).collect())
+            .collect()
+    }
+
+    fn check(input: &[u8]) {
+        let expected = reference(input);
+        for chunk in [1, 2, 3, 5, 8, 64, 1 << 20] {
+            for capacity in [4, 7, 16, 1 << 16] {
+                let (got, _) = tokenize(input, chunk, capacity);
+                assert_eq!(
+                    got,
+                    expected,
+                    "input {:?}, chunk {chunk}, capacity {capacity}",
+                    String::from_utf8_lossy(input)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn matches_the_csv_crate_on_tricky_input() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"a",
+            b"a,b,c\n1,2,3\n",
+            b"a,b\r\n1,2\r\n",
+            b"a,b\r1,2\r",
+            b"a,b\n\n\n1,2\n\r\n3,4",
+            b",\n,,\n",
+            b"\"a,b\",\"c\"\"d\"\n",
+            b"\"multi\nline\",x\n\"more\r\nlines\"\n",
+            b"\"\"\n\"\",\"\"\n",
+            b"ab\"c,d\"\"e\n",
+            b"\"abc\"def,g\n",
+            b"\"unterminated,a\nb",
+            b"x,\"y\"\r",
+            b"x,\"y\"\r\n\r\nz",
+            b"\xEF\xBB\xBFh1,h2\n1,2\n",
+            b"\xEF\xBB\xBF",
+            b"a,\"\",b\n",
+            b"\"a\"\"\",b\n",
+            b"trailing,comma,\n",
+            b"\r\n\r\na\r\n",
+            b"caf\xC3\xA9,\"na\xC3\xAFve\"\n\xFF\xFE,x\n",
+            b"\"q\"\n\"\"\"\"\n",
+        ];
+        for case in cases {
+            check(case);
+        }
+    }
+
+    #[test]
+    fn matches_the_csv_crate_on_generated_input() {
+        // xorshift: deterministic without a dependency.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet: &[u8] = b"ab,\"\n\r \"\"x,\n";
+        for _ in 0..400 {
+            let len = (next() % 40) as usize;
+            let input: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            check(&input);
+        }
+    }
+
+    #[test]
+    fn byte_masks_are_exact() {
+        for word in [
+            0_u64,
+            u64::MAX,
+            0x2C2C_2C2C_2C2C_2C2C,
+            0x012C_002C_2D2B_AC2C,
+            0x2C01_2C00_0100_2C01,
+        ] {
+            let expected = word
+                .to_le_bytes()
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b',')
+                .fold(0_u64, |m, (i, _)| m | 0x80 << (8 * i));
+            assert_eq!(byte_mask(word, b','), expected, "{word:#x}");
+        }
+        let mut ends = Vec::new();
+        assert!(split_plain(b"a,bb,,ccc,dddddddd,e", 10, &mut ends));
+        assert_eq!(ends, [11, 14, 15, 19, 28]);
+        assert!(!split_plain(b"aaaaaaaaaaaa\"a", 0, &mut Vec::new()));
+        assert!(!split_plain(b"a\rb", 0, &mut Vec::new()));
+    }
+
+    #[test]
+    fn lines_are_physical_lines_where_records_start() {
+        let input = b"h1,h2\r\n\r\n\"a\nb\",1\n\nc,2\r\"d\",3\n";
+        let (records, lines) = tokenize(input, 3, 8);
+        assert_eq!(records.len(), 4);
+        // Lines 2 and 5 are blank; the quoted newline makes line 4 part of the second record; the lone \r ends a
+        // record without starting a line.
+        assert_eq!(lines, [1, 3, 6, 6]);
+    }
+
+    #[test]
+    fn batches_stop_at_the_record_or_byte_limit() {
+        let input = b"aaaa\nbbbb\ncccc\ndddd\n";
+        let mut t = Tokenizer::new(&input[..], 1024);
+        let mut batch = RawBatch::default();
+        assert_eq!(t.read_into(&mut batch, 2, 1000).expect("read"), 2);
+        assert_eq!(
+            t.read_into(&mut batch, 10, 9).expect("read"),
+            1,
+            "9 bytes: one more record"
+        );
+        assert_eq!(t.read_into(&mut batch, 10, 1000).expect("read"), 1);
+        assert_eq!(t.read_into(&mut batch, 10, 1000).expect("read"), 0);
+        let fields: Vec<&[u8]> = (0..batch.len()).flat_map(|r| batch.fields(r)).collect();
+        assert_eq!(fields, [b"aaaa", b"bbbb", b"cccc", b"dddd"]);
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_record_and_field() {
+        let input = b"ok,fine\nx,\xFF\n\xC3,y\n";
+        let mut t = Tokenizer::new(&input[..], 1024);
+        let mut batch = RawBatch::default();
+        t.read_into(&mut batch, 10, 1000).expect("read");
+        assert_eq!(batch.invalid_utf8(), [(1, 1), (2, 0)]);
+        assert_eq!(batch.field_count(1), 2);
+        assert_eq!(&batch.data[batch.byte_range(1)], b"x,\xFF");
+    }
+}
