@@ -3,7 +3,12 @@
 
 /// Trims ASCII whitespace at both ends.
 pub fn trim(s: &str) -> &str {
-    s.trim_ascii()
+    // Most values have nothing to trim: two byte checks instead of the loops.
+    match s.as_bytes() {
+        [first, .., last] if !first.is_ascii_whitespace() && !last.is_ascii_whitespace() => s,
+        [only] if !only.is_ascii_whitespace() => s,
+        _ => s.trim_ascii(),
+    }
 }
 
 /// A signed 64-bit integer (`-42`, `+7`).
@@ -31,17 +36,61 @@ pub fn parse_i64(s: &str) -> Option<i64> {
 
 /// A 64-bit float in the usual decimal or exponent notation (also `NaN`, `inf`).
 pub fn parse_f64(s: &str) -> Option<f64> {
-    s.parse().ok()
+    simple_f64(s.as_bytes()).or_else(|| s.parse().ok())
+}
+
+/// Exact powers of ten as `f64` (all of them up to 1e22 are).
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// Clinger's fast path for plain decimals: an optional `-`, at most 15 digits and one `.`. The digits as an
+/// integer and the power of ten are both exact `f64`s, so one division is correctly rounded: the same result as
+/// `str::parse`. `None` for anything else.
+fn simple_f64(b: &[u8]) -> Option<f64> {
+    let (neg, body) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        _ => (false, b),
+    };
+    if body.is_empty() || body.len() > 16 {
+        return None;
+    }
+    let mut mantissa = 0_u64;
+    let mut digits = 0_usize;
+    let mut point = None;
+    for (i, &c) in body.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                digits += 1;
+            }
+            b'.' if point.is_none() => point = Some(i),
+            _ => return None,
+        }
+    }
+    if digits == 0 || digits > 15 {
+        return None;
+    }
+    let fraction = point.map_or(0, |p| body.len() - p - 1);
+    // Up to 15 digits: below 2^53, so exact.
+    #[allow(clippy::cast_precision_loss)]
+    let value = mantissa as f64 / POW10[fraction];
+    Some(if neg { -value } else { value })
 }
 
 /// `true/false`, `t/f`, `yes/no`, `y/n`, `1/0`, any case.
 pub fn parse_bool(s: &str) -> Option<bool> {
-    if s.len() > 5 {
+    let b = s.as_bytes();
+    if b.len() > 5 {
         return None;
     }
-    match s.to_ascii_lowercase().as_str() {
-        "true" | "t" | "yes" | "y" | "1" => Some(true),
-        "false" | "f" | "no" | "n" | "0" => Some(false),
+    let mut lower = [0_u8; 5];
+    for (l, c) in lower.iter_mut().zip(b) {
+        *l = c.to_ascii_lowercase();
+    }
+    match &lower[..b.len()] {
+        b"true" | b"t" | b"yes" | b"y" | b"1" => Some(true),
+        b"false" | b"f" | b"no" | b"n" | b"0" => Some(false),
         _ => None,
     }
 }
@@ -181,6 +230,9 @@ pub enum DecimalError {
 /// digits than the scale are refused unless they are zeros (no silent rounding), and so are values with more
 /// than `precision` significant digits.
 pub fn parse_decimal(s: &str, precision: u8, scale: i8) -> Result<i128, DecimalError> {
+    if let Some(v) = small_decimal(s.as_bytes(), precision, scale) {
+        return Ok(v);
+    }
     let b = s.as_bytes();
     let (neg, body) = match b.first() {
         Some(b'-') => (true, &b[1..]),
@@ -216,6 +268,52 @@ pub fn parse_decimal(s: &str, precision: u8, scale: i8) -> Result<i128, DecimalE
     Ok(if neg { -v } else { v })
 }
 
+/// The common case of [`parse_decimal`] in one pass and 64-bit arithmetic: an optional `-`, up to 18 digits,
+/// and at most `scale` fraction digits. `None` sends anything else (including every error) to the general path.
+fn small_decimal(b: &[u8], precision: u8, scale: i8) -> Option<i128> {
+    let scale = usize::try_from(scale).ok()?;
+    let (neg, body) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        _ => (false, b),
+    };
+    if body.is_empty() || body.len() > 18 {
+        return None;
+    }
+    let mut v = 0_u64;
+    let mut int_digits = 0_usize;
+    let mut frac_digits = 0_usize;
+    let mut leading_zeros = 0_usize;
+    let mut seen_point = false;
+    for &c in body {
+        match c {
+            b'0'..=b'9' => {
+                v = v * 10 + u64::from(c - b'0');
+                if seen_point {
+                    frac_digits += 1;
+                } else {
+                    if c == b'0' && int_digits == leading_zeros {
+                        leading_zeros += 1;
+                    }
+                    int_digits += 1;
+                }
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => return None,
+        }
+    }
+    if int_digits + frac_digits == 0
+        || frac_digits > scale
+        || (int_digits - leading_zeros) + scale > usize::from(precision)
+    {
+        return None;
+    }
+    let mut v = i128::from(v);
+    for _ in frac_digits..scale {
+        v *= 10;
+    }
+    Some(if neg { -v } else { v })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,11 +330,78 @@ mod tests {
     }
 
     #[test]
+    fn the_fast_float_path_agrees_with_the_standard_parser() {
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut cases: Vec<String> = [
+            "0",
+            "-0",
+            "0.1",
+            "0.3",
+            "19.99",
+            "-12.5",
+            "123456789012345",
+            "1234567890.12345",
+            "999999999999999",
+            "0.00000000000001",
+            "7.",
+            ".5",
+            "-.5",
+            "1.23456789012345",
+            "3.14159",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        for _ in 0..2000 {
+            let digits = (next() % 15 + 1) as usize;
+            let mut text: String = (0..digits)
+                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .collect();
+            let point = (next() % (digits as u64 + 1)) as usize;
+            text.insert(point, '.');
+            if next() % 2 == 0 {
+                text.insert(0, '-');
+            }
+            cases.push(text);
+        }
+        for text in cases {
+            let expected: f64 = text.parse().expect("a float");
+            let fast =
+                simple_f64(text.as_bytes()).unwrap_or_else(|| panic!("{text} is a plain decimal"));
+            assert_eq!(fast.to_bits(), expected.to_bits(), "{text}");
+        }
+        for other in [
+            "1e5",
+            "NaN",
+            "inf",
+            "+1",
+            "1.2.3",
+            "",
+            "-",
+            ".",
+            "1234567890123456",
+        ] {
+            assert_eq!(simple_f64(other.as_bytes()), None, "{other}");
+        }
+        assert_eq!(parse_f64("1e5"), Some(100_000.0));
+        assert_eq!(parse_f64("-"), None);
+    }
+
+    #[test]
     fn booleans_accept_common_spellings() {
         assert_eq!(parse_bool("TRUE"), Some(true));
         assert_eq!(parse_bool("n"), Some(false));
         assert_eq!(parse_bool("0"), Some(false));
         assert_eq!(parse_bool("maybe"), None);
+        assert_eq!(parse_bool("Yes"), Some(true));
+        assert_eq!(parse_bool("falsey"), None);
+        assert_eq!(parse_bool(""), None);
     }
 
     #[test]
@@ -294,6 +459,48 @@ mod tests {
         assert_eq!(
             parse_decimal("99999999999999999999999999999999999999", 38, 0),
             Ok(99_999_999_999_999_999_999_999_999_999_999_999_999)
+        );
+    }
+
+    #[test]
+    fn the_fast_decimal_path_agrees_with_the_general_one() {
+        for text in [
+            "19.99",
+            "-0.1",
+            "7",
+            ".5",
+            "3.",
+            "0",
+            "-0",
+            "000.10",
+            "12.3",
+            "0001234567890.5",
+            "9999999999.99",
+            "99999999999.9",
+            "123456789012345678",
+            "1.2.3",
+            "-",
+            ".",
+            "",
+            "1e5",
+            "+1",
+            "12,5",
+            " 1",
+            "1.234",
+            "00000000000000000001",
+        ] {
+            for (precision, scale) in [(12, 2), (38, 0), (18, 6), (5, 5), (3, 0)] {
+                let fast = small_decimal(text.as_bytes(), precision, scale);
+                let general = parse_decimal(text, precision, scale);
+                if let Some(v) = fast {
+                    assert_eq!(Ok(v), general, "{text:?} at ({precision}, {scale})");
+                }
+            }
+        }
+        assert_eq!(
+            small_decimal(b"19.99", 12, 2),
+            Some(1999),
+            "the common case is fast"
         );
     }
 
