@@ -493,14 +493,7 @@ mod tests {
 
     #[test]
     fn matches_the_csv_crate_on_generated_input() {
-        // xorshift: deterministic without a dependency.
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::test_rng(0x2545_f491_4f6c_dd1d_u64);
         let alphabet: &[u8] = b"ab,\"\n\r \"\"x,\n";
         for _ in 0..400 {
             let len = (next() % 40) as usize;

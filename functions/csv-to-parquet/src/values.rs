@@ -331,13 +331,7 @@ mod tests {
 
     #[test]
     fn the_fast_float_path_agrees_with_the_standard_parser() {
-        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::test_rng(0x9E37_79B9_7F4A_7C15_u64);
         let mut cases: Vec<String> = [
             "0",
             "-0",
@@ -365,7 +359,7 @@ mod tests {
                 .collect();
             let point = (next() % (digits as u64 + 1)) as usize;
             text.insert(point, '.');
-            if next() % 2 == 0 {
+            if next().is_multiple_of(2) {
                 text.insert(0, '-');
             }
             cases.push(text);
