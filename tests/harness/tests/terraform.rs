@@ -88,6 +88,11 @@ fn state_machine_retries_exactly_the_retryable_error_types() {
             retried, expected,
             "{name} must retry exactly the retryable kinds of shared/src/error.rs plus Lambda's transient errors"
         );
+        let timeout = state["TimeoutSeconds"].as_u64().unwrap_or_default();
+        assert!(
+            (901..=3600).contains(&timeout),
+            "{name}: TimeoutSeconds {timeout} must outlast Lambda's 900 s maximum (and fail a lost invocation)"
+        );
         let catch = state["Catch"].as_array().expect("Catch");
         assert_eq!(strings(&catch[0]["ErrorEquals"]), ["States.ALL"]);
         assert_eq!(catch[0]["Next"], "Notify failure", "{name}");
