@@ -10,7 +10,7 @@ use crate::infer::Inferred;
 use crate::schema::{
     Column, ColumnType, INGESTED_AT_COLUMN, SOURCE_KEY_COLUMN, Schema, SchemaError,
 };
-use crate::tokenize::{RawBatch, Tokenizer};
+use crate::tokenize::{RawBatch, TokenizeError, Tokenizer};
 use crate::values::{
     DecimalError, parse_bool, parse_date, parse_decimal, parse_f64, parse_i64, parse_timestamp,
     trim,
@@ -53,6 +53,9 @@ pub struct Options {
     pub sample_rows: usize,
     /// Extra key/value pairs for the Parquet footer.
     pub metadata: Vec<(String, String)>,
+    /// The longest record accepted, in bytes: the tokenizer's buffer grows to hold one record, so this bounds
+    /// memory against a file with no line ends or an unclosed quote.
+    pub max_record_bytes: usize,
 }
 
 impl Options {
@@ -66,6 +69,7 @@ impl Options {
             row_group_bytes: 32 * 1024 * 1024,
             sample_rows: 10_000,
             metadata: Vec::new(),
+            max_record_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -148,6 +152,10 @@ pub enum ConvertError {
     ReservedColumn(String),
     #[error("reading the input failed: {0}")]
     Read(#[source] io::Error),
+    #[error(
+        "the record starting on line {line} is longer than {limit} bytes, the limit (a missing line end or an unclosed quote?)"
+    )]
+    RecordTooLarge { line: u64, limit: usize },
     #[error("writing the output failed: {0}")]
     Write(#[source] io::Error),
     #[error("encoding Parquet failed: {0}")]
@@ -164,7 +172,8 @@ impl ConvertError {
             | Self::HeaderNotUtf8
             | Self::Schema(_)
             | Self::MissingColumn(_)
-            | Self::ReservedColumn(_) => true,
+            | Self::ReservedColumn(_)
+            | Self::RecordTooLarge { .. } => true,
             // A corrupt or truncated gzip stream is the input's fault; other read errors are transport trouble.
             Self::Read(e) => matches!(
                 e.kind(),
@@ -191,12 +200,16 @@ where
     Q: Write + Send,
 {
     let bytes_in = Rc::new(Cell::new(0_u64));
-    let mut tokenizer = Tokenizer::new(open(input, Rc::clone(&bytes_in))?, BUF);
+    let mut tokenizer = Tokenizer::new(
+        open(input, Rc::clone(&bytes_in))?,
+        BUF,
+        opts.max_record_bytes,
+    );
 
     let mut head = RawBatch::default();
     if tokenizer
         .read_into(&mut head, 1, usize::MAX)
-        .map_err(ConvertError::Read)?
+        .map_err(ConvertError::from)?
         == 0
     {
         return Err(ConvertError::Empty);
@@ -208,7 +221,7 @@ where
     if opts.schema.is_none() {
         tokenizer
             .read_into(&mut sample, opts.sample_rows, usize::MAX)
-            .map_err(ConvertError::Read)?;
+            .map_err(ConvertError::from)?;
     }
     let plan = Plan::new(&header, opts.schema.as_ref(), &sample)?;
     let schema = plan.schema.arrow_schema();
@@ -240,7 +253,7 @@ where
                 let want = raw_batch_rows.saturating_sub(raw.len()).max(1);
                 let read = tokenizer
                     .read_into(&mut raw, want, raw_batch_bytes)
-                    .map_err(ConvertError::Read)?;
+                    .map_err(ConvertError::from)?;
                 if read == 0 {
                     break;
                 }
@@ -361,6 +374,15 @@ impl<R: Read> Read for Counting<R> {
 }
 
 const BUF: usize = 256 * 1024;
+
+impl From<TokenizeError> for ConvertError {
+    fn from(e: TokenizeError) -> Self {
+        match e {
+            TokenizeError::Io(e) => Self::Read(e),
+            TokenizeError::RecordTooLarge { line, limit } => Self::RecordTooLarge { line, limit },
+        }
+    }
+}
 
 /// Opens the text stream: gunzips when the bytes start with the gzip magic, whatever the name says. (The
 /// tokenizer drops a UTF-8 byte-order mark.)

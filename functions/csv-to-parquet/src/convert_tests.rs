@@ -350,6 +350,30 @@ fn empty_input_is_a_clear_error() {
 }
 
 #[test]
+fn a_record_longer_than_the_limit_is_a_clear_input_error() {
+    // An unclosed quote swallows the rest of the file into one record.
+    let mut input = b"id,note\n1,fine\n2,\"never closed\n".to_vec();
+    input.extend(std::iter::repeat_n(b'x', 600_000));
+    let mut o = opts();
+    o.max_record_bytes = 512 * 1024;
+    let Err(err) = run(&input, &o) else {
+        panic!("a record over the limit must fail")
+    };
+    assert!(
+        matches!(err, ConvertError::RecordTooLarge { line: 3, limit } if limit == 512 * 1024),
+        "{err:?}"
+    );
+    assert!(err.is_input_error());
+    assert!(err.to_string().contains("line 3"), "{err}");
+    o.max_record_bytes = 1024 * 1024;
+    assert_eq!(
+        ok(&input, &o).summary.rows_in,
+        2,
+        "under the limit it is a record"
+    );
+}
+
+#[test]
 fn a_non_utf8_header_is_a_clear_error_and_non_utf8_rows_are_quarantined() {
     assert!(matches!(
         run(b"caf\xe9,b\n1,2\n", &opts()),

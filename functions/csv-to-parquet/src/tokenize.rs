@@ -126,10 +126,29 @@ impl RawBatch {
     }
 }
 
+/// Why reading stopped.
+#[derive(Debug)]
+pub(crate) enum TokenizeError {
+    Io(io::Error),
+    /// One record would not fit in `limit` bytes.
+    RecordTooLarge {
+        line: u64,
+        limit: usize,
+    },
+}
+
+impl From<io::Error> for TokenizeError {
+    fn from(e: io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
 /// Reads records from a byte stream into [`RawBatch`]es.
 pub(crate) struct Tokenizer<R> {
     input: R,
     buf: Vec<u8>,
+    /// The buffer never grows past this: the longest record accepted.
+    max_record: usize,
     /// Next unread byte in `buf`.
     pos: usize,
     /// End of the bytes read into `buf`.
@@ -149,10 +168,12 @@ enum Slow {
 }
 
 impl<R: Read> Tokenizer<R> {
-    pub(crate) fn new(input: R, capacity: usize) -> Self {
+    pub(crate) fn new(input: R, capacity: usize, max_record: usize) -> Self {
+        let capacity = capacity.max(4);
         Self {
             input,
-            buf: vec![0; capacity.max(4)],
+            max_record: max_record.max(capacity),
+            buf: vec![0; capacity],
             pos: 0,
             filled: 0,
             eof: false,
@@ -163,14 +184,22 @@ impl<R: Read> Tokenizer<R> {
 
     /// Reads more input, keeping the bytes from `pos`; grows the buffer when they fill it. Returns false at the
     /// end of the input.
-    fn refill(&mut self) -> io::Result<bool> {
+    fn refill(&mut self) -> Result<bool, TokenizeError> {
         if self.pos > 0 {
             self.buf.copy_within(self.pos..self.filled, 0);
             self.filled -= self.pos;
             self.pos = 0;
         }
         if self.filled == self.buf.len() {
-            self.buf.resize(self.buf.len() * 2, 0);
+            // One record fills the buffer.
+            if self.buf.len() >= self.max_record {
+                return Err(TokenizeError::RecordTooLarge {
+                    line: self.line,
+                    limit: self.max_record,
+                });
+            }
+            let grown = (self.buf.len() * 2).min(self.max_record);
+            self.buf.resize(grown, 0);
         }
         loop {
             match self.input.read(&mut self.buf[self.filled..]) {
@@ -183,13 +212,13 @@ impl<R: Read> Tokenizer<R> {
                     return Ok(true);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
     }
 
     /// Drops a UTF-8 byte-order mark at the very start of the input.
-    fn skip_bom(&mut self) -> io::Result<()> {
+    fn skip_bom(&mut self) -> Result<(), TokenizeError> {
         self.started = true;
         while self.filled - self.pos < 3 && !self.eof {
             self.refill()?;
@@ -207,7 +236,7 @@ impl<R: Read> Tokenizer<R> {
         batch: &mut RawBatch,
         max_records: usize,
         max_bytes: usize,
-    ) -> io::Result<usize> {
+    ) -> Result<usize, TokenizeError> {
         if !self.started {
             self.skip_bom()?;
         }
@@ -221,7 +250,7 @@ impl<R: Read> Tokenizer<R> {
     }
 
     /// Appends the next record to `batch`; false at the end of the input.
-    fn next_record(&mut self, batch: &mut RawBatch) -> io::Result<bool> {
+    fn next_record(&mut self, batch: &mut RawBatch) -> Result<bool, TokenizeError> {
         loop {
             if self.pos == self.filled && (self.eof || !self.refill()?) {
                 return Ok(false);
@@ -414,7 +443,7 @@ mod tests {
     }
 
     fn tokenize(input: &[u8], chunk: usize, capacity: usize) -> (Vec<Vec<Vec<u8>>>, Vec<u64>) {
-        let mut t = Tokenizer::new(Chunked { data: input, chunk }, capacity);
+        let mut t = Tokenizer::new(Chunked { data: input, chunk }, capacity, 1 << 20);
         let mut records = Vec::new();
         let mut lines = Vec::new();
         loop {
@@ -541,7 +570,7 @@ mod tests {
     #[test]
     fn batches_stop_at_the_record_or_byte_limit() {
         let input = b"aaaa\nbbbb\ncccc\ndddd\n";
-        let mut t = Tokenizer::new(&input[..], 1024);
+        let mut t = Tokenizer::new(&input[..], 1024, 1 << 20);
         let mut batch = RawBatch::default();
         assert_eq!(t.read_into(&mut batch, 2, 1000).expect("read"), 2);
         assert_eq!(
@@ -556,9 +585,28 @@ mod tests {
     }
 
     #[test]
+    fn a_record_over_the_limit_is_an_error_naming_its_line() {
+        let mut input = b"h\nshort\n\"".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 100));
+        input.extend_from_slice(b"\"\nafter\n");
+        let mut t = Tokenizer::new(&input[..], 8, 64);
+        let mut batch = RawBatch::default();
+        match t.read_into(&mut batch, 10, 1000) {
+            Err(TokenizeError::RecordTooLarge { line, limit }) => {
+                assert_eq!((line, limit), (3, 64))
+            }
+            other => panic!("expected RecordTooLarge, got {other:?}"),
+        }
+        // Up to the limit is fine, however small the buffer starts.
+        let mut t = Tokenizer::new(&input[..], 8, 128);
+        let mut batch = RawBatch::default();
+        assert_eq!(t.read_into(&mut batch, 10, 10_000).expect("fits"), 4);
+    }
+
+    #[test]
     fn invalid_utf8_names_the_record_and_field() {
         let input = b"ok,fine\nx,\xFF\n\xC3,y\n";
-        let mut t = Tokenizer::new(&input[..], 1024);
+        let mut t = Tokenizer::new(&input[..], 1024, 1 << 20);
         let mut batch = RawBatch::default();
         t.read_into(&mut batch, 10, 1000).expect("read");
         assert_eq!(batch.invalid_utf8(), [(1, 1), (2, 0)]);
