@@ -1,7 +1,8 @@
 # The AWS provider pointed at a local emulator (moto_server), for `make demo` and tests/harness/tests/terraform.rs.
 # Copied beside the module as an override file with ENDPOINT replaced; never used against AWS.
-# Test credentials, no account lookups, path-style S3, and one attempt per request, so an API the emulator lacks
-# fails at once instead of being retried.
+# Test credentials, no account lookups, path-style S3, and three attempts per request: moto_server serves requests
+# on threads and now and then answers one of several concurrent calls with a 500 (seen on ListObjectVersions during
+# a parallel destroy), which a retry absorbs. An API the emulator lacks still fails after those few attempts.
 provider "aws" {
   access_key                  = "test"
   secret_key                  = "test"
@@ -9,7 +10,7 @@ provider "aws" {
   skip_requesting_account_id  = true
   skip_metadata_api_check     = true
   s3_use_path_style           = true
-  max_retries                 = 1
+  max_retries                 = 3
 
   endpoints {
     cloudwatch = "ENDPOINT"
