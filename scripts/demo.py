@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
-import hashlib
 import io
 import json
 import os
@@ -304,7 +303,9 @@ def order_lines_csv(work: Path, seed: int, size_mb: float, bad_every: int | None
     step = bad_every or max(1, len(body) // (bad_count + 1))
     positions = [step * (i + 1) for i in range(bad_count) if step * (i + 1) < len(body)]
     for n, index in enumerate(positions):
-        rng.choice(BAD_ROWS)[1](body[index]) if n >= len(BAD_ROWS) else BAD_ROWS[n][1](body[index])
+        # Each kind of fault once, then drawn at random.
+        _, break_row = BAD_ROWS[n] if n < len(BAD_ROWS) else rng.choice(BAD_ROWS)
+        break_row(body[index])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
