@@ -807,9 +807,22 @@ impl<'q, Q: Write> RowSink<'q, Q> {
         let mut invalid = invalid.into_iter().peekable();
         for r in 0..raw.len() {
             let line = raw.lines[r];
+            let bytes = raw.byte_range(r);
+            // The whole-buffer check cannot see a character split across two records (its bytes are valid
+            // together), so a record that is not valid text on its own is found here: `get` refuses to cut
+            // inside a character. Either way the record goes to the quarantine, never through as empty text.
+            let text = match whole.and_then(|w| w.get(bytes.clone())) {
+                Some(t) => Ok(t),
+                None => std::str::from_utf8(&raw.data[bytes.clone()])
+                    .map_err(|e| bytes.start + e.valid_up_to()),
+            };
             let bad_utf8 = invalid
                 .next_if(|&(bad, _)| bad == r)
-                .map(|(_, field)| field);
+                .map(|(_, field)| field)
+                .or_else(|| {
+                    let at = text.err()?;
+                    Some(raw.field_ends_of(r).partition_point(|&end| end <= at))
+                });
             let width = raw.field_count(r);
             if width != self.width {
                 self.rows_in += 1;
@@ -817,28 +830,26 @@ impl<'q, Q: Write> RowSink<'q, Q> {
                 self.quarantine.reject(line, &reason, raw.fields(r))?;
                 continue;
             }
-            if let Some(field) = bad_utf8 {
-                self.rows_in += 1;
-                let name = self
-                    .quarantine
-                    .header
-                    .get(field)
-                    .map_or("?", String::as_str);
-                let reason = format!("column {name:?}: value is not valid UTF-8");
-                self.quarantine.reject(line, &reason, raw.fields(r))?;
-                continue;
-            }
+            let text = match (bad_utf8, text) {
+                (None, Ok(text)) => text,
+                (field, _) => {
+                    let field = field.unwrap_or(0);
+                    self.rows_in += 1;
+                    let name = self
+                        .quarantine
+                        .header
+                        .get(field)
+                        .map_or("?", String::as_str);
+                    let reason = format!("column {name:?}: value is not valid UTF-8");
+                    self.quarantine.reject(line, &reason, raw.fields(r))?;
+                    continue;
+                }
+            };
             // Fields are cut at ASCII delimiters, so slicing valid UTF-8 at field ends never splits a character.
-            let bytes = raw.byte_range(r);
-            let text = match whole {
-                Some(w) => w.get(bytes.clone()),
-                None => std::str::from_utf8(&raw.data[bytes.clone()]).ok(),
-            }
-            .unwrap_or_default();
             let ends = raw.field_ends_of(r);
             let field = |i: usize| {
                 let start = if i == 0 { bytes.start } else { ends[i - 1] + 1 } - bytes.start;
-                text.get(start..ends[i] - bytes.start).unwrap_or_default()
+                &text[start..ends[i] - bytes.start]
             };
             self.push(
                 field,

@@ -532,6 +532,187 @@ fn invalid_utf8_and_wrong_width_rows_are_each_quarantined_once_across_batches() 
     );
 }
 
+#[test]
+fn a_character_split_across_two_records_quarantines_both_never_nulls() {
+    // "\xc3" ends one record and "\xa9" starts the next: together they are "é", so the whole-buffer check passes.
+    let out = ok(b"a,b\nx,\xc3\n\xa9,y\nok,fine\n", &opts());
+    assert_eq!(
+        (
+            out.summary.rows_in,
+            out.summary.rows_out,
+            out.summary.rows_rejected
+        ),
+        (3, 1, 2)
+    );
+    let q: Vec<csv::ByteRecord> = csv::Reader::from_reader(&out.quarantine_raw[..])
+        .byte_records()
+        .collect::<Result<_, _>>()
+        .expect("csv");
+    assert_eq!(&q[0][0], b"2");
+    assert_eq!(&q[0][1], b"column \"b\": value is not valid UTF-8");
+    assert_eq!(&q[0][3], b"\xc3");
+    assert_eq!(&q[1][0], b"3");
+    assert_eq!(&q[1][1], b"column \"a\": value is not valid UTF-8");
+    assert_eq!(&q[1][2], b"\xa9");
+    let b = batch(&out.parquet);
+    assert_eq!(strings(&b, "a"), [Some("ok".into())]);
+    assert_eq!(strings(&b, "b"), [Some("fine".into())]);
+}
+
+/// One generated CSV value: edge cases for every type the inference or a schema may pick, and bytes that are
+/// not text.
+fn random_field(next: &mut impl FnMut() -> u64) -> Vec<u8> {
+    const VALUES: [&[u8]; 24] = [
+        b"",
+        b"0",
+        b"-0",
+        b"007",
+        b"12",
+        b"-9223372036854775808",
+        b"9223372036854775808",
+        b"1e400",
+        b"NaN",
+        b"3.14",
+        b".5",
+        b"\"1,5\"",
+        b"2026-02-30",
+        b"2026-11-21",
+        b"2026-11-21T10:00:00+01:00",
+        b"true",
+        b"no",
+        b"\"quoted, comma\"",
+        b"\"a \"\"doubled\"\" quote\"",
+        b"\"multi\nline\"",
+        b"caf\xc3\xa9",
+        b"\xff",
+        b"\xc3",
+        b"\xa9",
+    ];
+    let v = VALUES[(next() % VALUES.len() as u64) as usize];
+    if next().is_multiple_of(5) && !v.starts_with(b"\"") {
+        let mut padded = b" ".to_vec();
+        padded.extend_from_slice(v);
+        padded
+    } else {
+        v.to_vec()
+    }
+}
+
+/// What a generated field holds once read as CSV: quotes removed, `""` as `"`.
+fn unquoted(field: &[u8]) -> Vec<u8> {
+    match field
+        .strip_prefix(b"\"")
+        .and_then(|f| f.strip_suffix(b"\""))
+    {
+        Some(inner) => String::from_utf8_lossy(inner)
+            .replace("\"\"", "\"")
+            .into_bytes(),
+        None => field.to_vec(),
+    }
+}
+
+#[test]
+fn every_generated_row_is_converted_in_order_or_quarantined_with_its_line() {
+    let mut next = tributary_testkit::seeded_rng(0x51f1_5eed_d00d_cafe);
+    let (mut converted, mut quarantined) = (0, 0);
+    for case in 0..300 {
+        let width = 1 + (next() % 4) as usize;
+        let header: Vec<String> = (0..width).map(|i| format!("c{i}")).collect();
+        let mut csv = header.join(",").into_bytes();
+        let mut rows: Vec<(u64, Vec<Vec<u8>>)> = Vec::new();
+        let mut line = 1;
+        for _ in 0..(next() % 40) {
+            csv.extend_from_slice(if next().is_multiple_of(4) {
+                b"\r\n"
+            } else {
+                b"\n"
+            });
+            line += 1;
+            let mut fields: Vec<Vec<u8>> = (0..width).map(|_| random_field(&mut next)).collect();
+            if fields.len() == 1 && fields[0].is_empty() {
+                // A line with nothing on it is a blank line, which CSV skips: not a record.
+                fields[0] = b"0".to_vec();
+            }
+            rows.push((line, fields.iter().map(|f| unquoted(f)).collect()));
+            line += fields
+                .iter()
+                .map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64)
+                .sum::<u64>();
+            csv.extend_from_slice(&fields.join(&b","[..]));
+        }
+        if next().is_multiple_of(2) {
+            csv.push(b'\n');
+        }
+        let mut o = opts();
+        o.batch_rows = 1 + (next() % 8) as usize;
+        o.sample_rows = 1 + (next() % 16) as usize;
+        let out = ok(&csv, &o);
+        let rejected: std::collections::HashMap<u64, csv::ByteRecord> = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(&out.quarantine_raw[..])
+            .byte_records()
+            .map(|r| {
+                let r = r.expect("quarantine is CSV");
+                let line = std::str::from_utf8(&r[0])
+                    .expect("line")
+                    .parse()
+                    .expect("number");
+                (line, r)
+            })
+            .collect();
+        let b = (out.summary.rows_out > 0).then(|| batch(&out.parquet));
+        let mut at = 0;
+        for (line, fields) in &rows {
+            if let Some(q) = rejected.get(line) {
+                quarantined += 1;
+                let original: Vec<&[u8]> = q.iter().skip(2).collect();
+                assert_eq!(
+                    original,
+                    fields.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+                    "case {case} line {line}"
+                );
+                continue;
+            }
+            converted += 1;
+            let b = b.as_ref().unwrap_or_else(|| {
+                panic!("case {case}: line {line} is neither out nor quarantined")
+            });
+            for (i, field) in fields.iter().enumerate() {
+                let col = b.column_by_name(&header[i]).expect("column");
+                let text = std::str::from_utf8(field).expect("converted rows are text");
+                let here = format!("case {case} line {line} column {}", header[i]);
+                let strings = col.as_string_opt::<i32>();
+                if text.is_empty() || (strings.is_none() && text.trim().is_empty()) {
+                    assert!(col.is_null(at), "{here}: empty is not null");
+                } else if let Some(strings) = strings {
+                    // Text columns keep the value as written, spaces included.
+                    assert_eq!(
+                        strings.is_valid(at).then(|| strings.value(at)),
+                        Some(text),
+                        "{here}"
+                    );
+                } else {
+                    assert!(!col.is_null(at), "{here}: {text:?} became null");
+                }
+            }
+            at += 1;
+        }
+        assert_eq!(
+            at, out.summary.rows_out as usize,
+            "case {case}: extra output rows"
+        );
+        assert_eq!(
+            rejected.len(),
+            out.summary.rows_rejected as usize,
+            "case {case}"
+        );
+    }
+    assert!(
+        converted > 1000 && quarantined > 300,
+        "{converted} {quarantined}"
+    );
+}
+
 fn batch_all(parquet: &[u8]) -> RecordBatch {
     let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::copy_from_slice(parquet))
         .expect("valid parquet")

@@ -20,14 +20,3 @@ pub mod handler;
 
 pub use convert::{ConvertError, Options, QualityGateError, Summary, convert, quality_gate};
 pub use schema::{ColumnType, Schema};
-
-/// A seeded xorshift generator for the tests' generated inputs: deterministic, with no dependency.
-#[cfg(test)]
-pub(crate) fn test_rng(mut state: u64) -> impl FnMut() -> u64 {
-    move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    }
-}

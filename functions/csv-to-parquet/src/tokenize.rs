@@ -522,7 +522,7 @@ mod tests {
 
     #[test]
     fn matches_the_csv_crate_on_generated_input() {
-        let mut next = crate::test_rng(0x2545_f491_4f6c_dd1d_u64);
+        let mut next = tributary_testkit::seeded_rng(0x2545_f491_4f6c_dd1d_u64);
         let alphabet: &[u8] = b"ab,\"\n\r \"\"x,\n";
         for _ in 0..400 {
             let len = (next() % 40) as usize;

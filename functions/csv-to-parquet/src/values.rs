@@ -331,7 +331,7 @@ mod tests {
 
     #[test]
     fn the_fast_float_path_agrees_with_the_standard_parser() {
-        let mut next = crate::test_rng(0x9E37_79B9_7F4A_7C15_u64);
+        let mut next = tributary_testkit::seeded_rng(0x9E37_79B9_7F4A_7C15_u64);
         let mut cases: Vec<String> = [
             "0",
             "-0",

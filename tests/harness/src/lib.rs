@@ -27,6 +27,16 @@ pub fn fixture(name: &str) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("fixture {} is not JSON: {e}", path.display()))
 }
 
+/// A seeded xorshift generator for generated test inputs: deterministic, with no dependency.
+pub fn seeded_rng(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
 /// A bucket name unique to this test process and call, so tests sharing one emulator never collide.
 pub fn unique_bucket(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
