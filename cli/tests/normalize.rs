@@ -41,7 +41,7 @@ fn normalizes_the_sample_kinesis_batch() {
     let summary: Value = serde_json::from_slice(&run.stderr).expect("summary on stderr");
     assert_eq!(
         summary,
-        serde_json::json!({"records_in": 7, "normalized": 4, "duplicates": 1, "dead_lettered": 2})
+        serde_json::json!({"records_in": 7, "normalized": 4, "duplicates": 1, "dead_lettered": 2, "key_collisions": 0})
     );
     let events = lines(&out);
     assert_eq!(events.len(), 4);
@@ -90,4 +90,61 @@ fn an_unreadable_event_file_exits_1() {
         .expect("runs");
     assert_eq!(run.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&run.stderr).contains("cannot read"));
+}
+
+#[test]
+fn colliding_keys_and_exact_numbers_come_out_unchanged() {
+    use base64::Engine;
+    let payloads = [
+        r#"{"id": "c1", "userId": "camel", "user_id": "snake", "UserID": "upper", "addr": {"countryCode": "DE", "country_code": "FR"}}"#,
+        r#"{"id": "n1", "account": 123456789012345678901234567890, "price": 19.990, "x": 0.30000000000000004441}"#,
+    ];
+    let records: Vec<Value> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            serde_json::json!({"eventID": format!("shardId-000000000000:{i}"), "eventSource": "aws:kinesis",
+                "kinesis": {"sequenceNumber": format!("{i}"), "partitionKey": "k",
+                    "approximateArrivalTimestamp": 1_795_255_200.0,
+                    "data": base64::engine::general_purpose::STANDARD.encode(p)}})
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        serde_json::json!({ "Records": records }).to_string(),
+    )
+    .expect("write");
+    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .arg("normalize")
+        .arg(&event)
+        .output()
+        .expect("runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&run.stderr).expect("summary");
+    assert_eq!(
+        (&summary["normalized"], &summary["key_collisions"]),
+        (&2.into(), &2.into())
+    );
+    let stdout = String::from_utf8(run.stdout).expect("utf-8");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].starts_with(
+            r#"{"id":"c1","userId":"camel","user_id":"snake","UserID":"upper","addr":{"countryCode":"DE","country_code":"FR"}"#
+        ),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with(
+            r#"{"id":"n1","account":123456789012345678901234567890,"price":19.990,"x":0.30000000000000004441,"#
+        ),
+        "{}",
+        lines[1]
+    );
 }

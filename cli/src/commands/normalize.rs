@@ -56,10 +56,12 @@ fn execute(args: &Args) -> Result<(), String> {
     let plan = Plan::new(source, inputs, Utc::now(), args.max_record_bytes);
 
     let mut out = sink(args.out.as_ref())?;
+    let mut line = Vec::new();
     for e in &plan.events {
-        serde_json::to_writer(&mut out, &e.body)
-            .map_err(|e| format!("cannot write events: {e}"))?;
-        out.write_all(b"\n")
+        line.clear();
+        e.write_json(&mut line);
+        line.push(b'\n');
+        out.write_all(&line)
             .map_err(|e| format!("cannot write events: {e}"))?;
     }
     out.flush()
@@ -87,6 +89,7 @@ fn execute(args: &Args) -> Result<(), String> {
         "normalized": plan.events.len(),
         "duplicates": plan.duplicates(),
         "dead_lettered": dead_lettered,
+        "key_collisions": plan.collisions().count(),
     });
     eprintln!("{summary}");
     Ok(())

@@ -2,7 +2,8 @@
 //! into the S3 objects they belong in, reduced to the newest event per entity for the latest-state table, and,
 //! once the writes are done, turned into the partial-batch response.
 
-use crate::normalize::{Event, Poison, RecordMeta, format_time, normalize};
+use crate::json::Json;
+use crate::normalize::{Collision, Event, Poison, RecordMeta, format_time, normalize};
 use base64::Engine;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
@@ -191,6 +192,14 @@ impl Plan {
             .count()
     }
 
+    /// Keys that kept their own spelling, per record that has any (duplicates are not counted again).
+    pub fn collisions(&self) -> impl Iterator<Item = (usize, &Collision)> {
+        self.events
+            .iter()
+            .zip(&self.owners)
+            .flat_map(|(e, &record)| e.collisions.iter().map(move |c| (record, c)))
+    }
+
     pub fn poisoned(&self) -> impl Iterator<Item = (usize, &Poison)> {
         self.fates.iter().enumerate().filter_map(|(i, f)| match f {
             Fate::Poison(p) => Some((i, p)),
@@ -234,7 +243,7 @@ pub fn objects(plan: &Plan, prefix: &str, gzip: bool) -> std::io::Result<Vec<Obj
             );
             let mut ndjson = Vec::new();
             for &i in &members {
-                serde_json::to_writer(&mut ndjson, &plan.events[i].body)?;
+                plan.events[i].write_json(&mut ndjson);
                 ndjson.push(b'\n');
             }
             let body = if gzip {
@@ -275,11 +284,11 @@ pub fn entity_writes(plan: &Plan, entity_key: &str) -> Vec<EntityWrite> {
     let mut writes: Vec<EntityWrite> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for (i, e) in plan.events.iter().enumerate() {
-        let entity = match e.body.get(entity_key) {
-            Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => e.event_id.clone(),
-        };
+        let entity = e
+            .body
+            .get(entity_key)
+            .and_then(Json::scalar_text)
+            .map_or_else(|| e.event_id.clone(), str::to_owned);
         match index.get(&entity) {
             Some(&w) => {
                 let write = &mut writes[w];

@@ -152,6 +152,17 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
         }
     }
 
+    // Colliding keys lose nothing (each keeps its own spelling) but tell of a producer sending two spellings.
+    let collisions = plan.collisions().count();
+    if let Some((record, first)) = plan.collisions().next() {
+        tracing::warn!(
+            collisions,
+            sequence_number = %plan.inputs[record].meta.sequence_number,
+            first = %first,
+            "keys that share a snake_case name kept their own spelling"
+        );
+    }
+
     let outcomes = record_outcomes(&plan, &event_ok, &poison_ok);
     let failed = outcomes.iter().filter(|ok| !**ok).count();
     tracing::info!(
@@ -159,6 +170,7 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
         events = plan.events.len(),
         duplicates = plan.duplicates(),
         dead_lettered = poison_ok.values().filter(|ok| **ok).count(),
+        key_collisions = collisions,
         failed,
         "batch processed"
     );
@@ -166,6 +178,7 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
         .dimension("Function", "kinesis-normalizer")
         .value("RecordsIn", plan.inputs.len() as f64, "Count")
         .value("Duplicates", plan.duplicates() as f64, "Count")
+        .value("KeyCollisions", collisions as f64, "Count")
         .value(
             "DeadLettered",
             poison_ok.values().filter(|ok| **ok).count() as f64,

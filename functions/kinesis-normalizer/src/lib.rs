@@ -6,6 +6,7 @@
 //! and its adapters are behind the `lambda` feature.
 
 pub mod batch;
+pub mod json;
 pub mod normalize;
 
 #[cfg(feature = "lambda")]

@@ -1,8 +1,10 @@
 //! Normalizing one record's payload into a clean event: snake_case keys, trimmed strings, and a resolved
-//! `event_id`, `event_type` and UTC `event_time`. Pure: bytes and metadata in, an event or a poison reason out.
+//! `event_id`, `event_type` and UTC `event_time`. Nothing else changes: numbers keep their text, and no value is
+//! dropped (colliding keys keep their own spelling, overwritten metadata fields keep their payload value under
+//! `_original`). Pure: bytes and metadata in, an event or a poison reason out.
 
+use crate::json::Json;
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
-use serde_json::{Map, Value};
 
 /// Where a record came from, as its event source reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +30,36 @@ pub enum Poison {
     NotObject,
     #[error("payload is {size} bytes, over the {limit} byte limit")]
     TooLarge { size: usize, limit: usize },
+    /// JSON allows a repeated key, but readers keep one of the values: which one is up to the reader.
+    #[error("payload repeats the key {key:?} in {path}")]
+    RepeatedKey { key: String, path: String },
+    /// Kept as a safety net; the collision rule leaves no two keys with one name.
+    #[error("keys {keys:?} in {path} cannot all keep a distinct name")]
+    KeyCollision { keys: Vec<String>, path: String },
+}
+
+/// Two or more keys of one object whose snake_case form is the same name. The key already spelled that way
+/// (or, when none is, the first in payload order) takes the name; the others keep their own spelling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collision {
+    /// Where the object is: `$` for the payload, `$.shipping_address`, `$.items[2]`.
+    pub path: String,
+    /// The shared snake_case name.
+    pub name: String,
+    /// Every colliding key as the payload spelled it, in payload order.
+    pub keys: Vec<String>,
+}
+
+impl std::fmt::Display for Collision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} -> {}",
+            self.path,
+            self.keys.join(", "),
+            self.name
+        )
+    }
 }
 
 /// A normalized event.
@@ -37,10 +69,36 @@ pub struct Event {
     /// Safe as one S3 key segment.
     pub event_type: String,
     pub event_time: DateTime<Utc>,
-    /// The whole event as written: the normalized payload plus `event_id`, `event_type`, `event_time`,
-    /// `event_time_source`, `_kinesis` and `ingested_at`.
-    pub body: Map<String, Value>,
+    /// The whole event as written, a JSON object: the normalized payload in payload order, then `event_id`,
+    /// `event_type`, `event_time`, `event_time_source`, `_kinesis`, `ingested_at`, and `_original` when the
+    /// payload held any of those names with another value.
+    pub body: Json,
+    /// Keys that kept their own spelling because another key took their snake_case name.
+    pub collisions: Vec<Collision>,
 }
+
+impl Event {
+    /// The event as one line of compact JSON, without the newline.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        self.body.write(out);
+    }
+
+    pub fn to_json(&self) -> String {
+        self.body.to_text()
+    }
+}
+
+/// The fields the normalizer sets on every event; a payload value under one of these names that differs from
+/// what is set is kept under `_original`.
+const METADATA: [&str; 7] = [
+    "event_id",
+    "event_type",
+    "event_time",
+    "event_time_source",
+    "_kinesis",
+    "ingested_at",
+    "_original",
+];
 
 /// RFC 3339, UTC, milliseconds: `2026-11-21T10:00:00.000Z`.
 pub fn format_time(t: DateTime<Utc>) -> String {
@@ -60,76 +118,180 @@ pub fn normalize(
             limit: max_bytes,
         });
     }
-    let value: Value =
-        serde_json::from_slice(payload).map_err(|e| Poison::NotJson(e.to_string()))?;
-    let Value::Object(object) = value else {
+    let value = Json::parse(payload).map_err(|e| Poison::NotJson(e.to_string()))?;
+    let Json::Object(pairs) = value else {
         return Err(Poison::NotObject);
     };
-    let Value::Object(mut body) = clean(Value::Object(object)) else {
-        return Err(Poison::NotObject);
-    };
+    let mut collisions = Vec::new();
+    let cleaned = Json::Object(clean_object(pairs, "$", &mut collisions)?);
 
     let event_id = ["event_id", "id"]
         .iter()
-        .find_map(|k| scalar_text(body.get(*k)))
-        .unwrap_or_else(|| format!("{}-{}", meta.shard_id, meta.sequence_number));
+        .find_map(|k| cleaned.get(k).and_then(Json::scalar_text))
+        .map_or_else(
+            || format!("{}-{}", meta.shard_id, meta.sequence_number),
+            str::to_owned,
+        );
     let event_type = ["event_type", "type"]
         .iter()
-        .find_map(|k| scalar_text(body.get(*k)))
-        .map(|t| sanitize_type(&t))
-        .unwrap_or_else(|| "unknown".to_owned());
+        .find_map(|k| cleaned.get(k).and_then(Json::scalar_text))
+        .map_or_else(|| "unknown".to_owned(), sanitize_type);
     let from_payload = ["event_time", "timestamp", "ts", "created_at"]
         .iter()
-        .find_map(|k| body.get(*k).and_then(parse_time));
+        .find_map(|k| cleaned.get(k).and_then(parse_time));
     let (event_time, source) = match from_payload {
         Some(t) => (t, "payload"),
         None => (meta.arrival, "arrival"),
     };
 
-    body.insert("event_id".into(), Value::String(event_id.clone()));
-    body.insert("event_type".into(), Value::String(event_type.clone()));
-    body.insert("event_time".into(), Value::String(format_time(event_time)));
-    body.insert("event_time_source".into(), Value::String(source.into()));
-    body.insert(
-        "_kinesis".into(),
-        serde_json::json!({
-            "partition_key": meta.partition_key,
-            "sequence_number": meta.sequence_number,
-            "shard_id": meta.shard_id,
-            "approximate_arrival": format_time(meta.arrival),
-        }),
-    );
-    body.insert(
-        "ingested_at".into(),
-        Value::String(format_time(ingested_at)),
-    );
+    let Json::Object(pairs) = cleaned else {
+        return Err(Poison::NotObject);
+    };
+    let (mut body, payload_metadata): (Vec<_>, Vec<_>) = pairs
+        .into_iter()
+        .partition(|(k, _)| !METADATA.contains(&k.as_str()));
+    let kinesis = Json::Object(vec![
+        ("partition_key".into(), meta.partition_key.as_str().into()),
+        (
+            "sequence_number".into(),
+            meta.sequence_number.as_str().into(),
+        ),
+        ("shard_id".into(), meta.shard_id.as_str().into()),
+        (
+            "approximate_arrival".into(),
+            format_time(meta.arrival).into(),
+        ),
+    ]);
+    let set: Vec<(String, Json)> = vec![
+        ("event_id".into(), event_id.as_str().into()),
+        ("event_type".into(), event_type.as_str().into()),
+        ("event_time".into(), format_time(event_time).into()),
+        ("event_time_source".into(), source.into()),
+        ("_kinesis".into(), kinesis),
+        ("ingested_at".into(), format_time(ingested_at).into()),
+    ];
+    // A payload value the metadata replaces is kept unless it is the very same value (a number id of 7 is
+    // kept: the event's `event_id` is the string "7").
+    let original: Vec<(String, Json)> = payload_metadata
+        .into_iter()
+        .filter(|(k, v)| set.iter().all(|(name, now)| name != k || now != v))
+        .collect();
+    body.extend(set);
+    if !original.is_empty() {
+        body.push(("_original".into(), Json::Object(original)));
+    }
     Ok(Event {
         event_id,
         event_type,
         event_time,
-        body,
+        body: Json::Object(body),
+        collisions,
     })
 }
 
 /// snake_case keys and trimmed strings, all the way down.
-fn clean(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (snake_case(&k), clean(v)))
-                .collect(),
+fn clean(value: Json, path: &str, collisions: &mut Vec<Collision>) -> Result<Json, Poison> {
+    Ok(match value {
+        Json::Object(pairs) => Json::Object(clean_object(pairs, path, collisions)?),
+        Json::Array(items) => Json::Array(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    Json::Object(_) | Json::Array(_) => {
+                        clean(v, &format!("{path}[{i}]"), collisions)
+                    }
+                    scalar => clean(scalar, path, collisions),
+                })
+                .collect::<Result<_, _>>()?,
         ),
-        Value::Array(items) => Value::Array(items.into_iter().map(clean).collect()),
-        Value::String(s) => {
+        Json::String(s) => {
             let t = s.trim();
             if t.len() == s.len() {
-                Value::String(s)
+                Json::String(s)
             } else {
-                Value::String(t.to_owned())
+                Json::String(t.to_owned())
             }
         }
         other => other,
+    })
+}
+
+/// One object's keys in snake_case, every value kept: see [`Collision`] for keys that share a name. Sorting,
+/// not pairwise comparison, finds repeated keys and shared names, so a wide object costs n log n.
+fn clean_object(
+    pairs: Vec<(String, Json)>,
+    path: &str,
+    collisions: &mut Vec<Collision>,
+) -> Result<Vec<(String, Json)>, Poison> {
+    let mut by_key: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    by_key.sort_unstable();
+    if let Some(w) = by_key.windows(2).find(|w| w[0] == w[1]) {
+        return Err(Poison::RepeatedKey {
+            key: w[0].to_owned(),
+            path: path.to_owned(),
+        });
     }
+    let snake: Vec<String> = pairs.iter().map(|(k, _)| snake_case(k)).collect();
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    order.sort_by(|&a, &b| snake[a].cmp(&snake[b]).then(a.cmp(&b)));
+    let mut found = Vec::new();
+    let mut renamed = Vec::new();
+    for group in order.chunk_by(|&a, &b| snake[a] == snake[b]) {
+        if group.len() < 2 {
+            continue;
+        }
+        let name = &snake[group[0]];
+        // The key already spelled so takes the name, else the first in payload order (groups are in index order).
+        let owner = group
+            .iter()
+            .copied()
+            .find(|&j| pairs[j].0 == *name)
+            .unwrap_or(group[0]);
+        renamed.extend(group.iter().copied().filter(|&j| j != owner));
+        found.push(Collision {
+            path: path.to_owned(),
+            name: name.clone(),
+            keys: group.iter().map(|&j| pairs[j].0.clone()).collect(),
+        });
+    }
+    let mut names = snake;
+    for j in renamed {
+        names[j].clone_from(&pairs[j].0);
+    }
+    if !found.is_empty() {
+        let mut sorted: Vec<&String> = names.iter().collect();
+        sorted.sort_unstable();
+        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+            let clash = w[0].clone();
+            return Err(Poison::KeyCollision {
+                keys: (0..names.len())
+                    .filter(|&j| names[j] == clash)
+                    .map(|j| pairs[j].0.clone())
+                    .collect(),
+                path: path.to_owned(),
+            });
+        }
+        found.sort_by_key(|c| {
+            c.keys
+                .first()
+                .and_then(|k| pairs.iter().position(|(p, _)| p == k))
+        });
+        collisions.extend(found);
+    }
+    pairs
+        .into_iter()
+        .zip(names)
+        .map(|((_, v), name)| {
+            let v = match v {
+                Json::Object(_) | Json::Array(_) => {
+                    clean(v, &format!("{path}.{name}"), collisions)?
+                }
+                scalar => clean(scalar, path, collisions)?,
+            };
+            Ok((name, v))
+        })
+        .collect()
 }
 
 /// `customerId` → `customer_id`, `HTTPStatus` → `http_status`, `Order-Total` → `order_total`.
@@ -159,14 +321,6 @@ pub fn snake_case(key: &str) -> String {
     out
 }
 
-fn scalar_text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 /// Lower case, `[a-z0-9_.-]` only (anything else becomes `_`), at most 100 characters; never empty, `.` or `..`.
 pub fn sanitize_type(raw: &str) -> String {
     let cleaned: String = raw
@@ -192,8 +346,9 @@ pub fn sanitize_type(raw: &str) -> String {
 /// Epoch numbers above this are milliseconds (10^11 seconds is the year 5138).
 const MILLIS_THRESHOLD: f64 = 1e11;
 
-/// RFC 3339 with any offset, epoch seconds or epoch milliseconds (as a number or a numeric string).
-pub fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
+/// RFC 3339 with any offset, epoch seconds or epoch milliseconds (as a number or a numeric string). The only
+/// place a payload number is read as a number.
+pub fn parse_time(value: &Json) -> Option<DateTime<Utc>> {
     let epoch = |n: f64| -> Option<DateTime<Utc>> {
         if !n.is_finite() || n < 0.0 {
             return None;
@@ -202,8 +357,8 @@ pub fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
         Utc.timestamp_millis_opt(millis.round() as i64).single()
     };
     match value {
-        Value::Number(n) => epoch(n.as_f64()?),
-        Value::String(s) => {
+        Json::Number(n) => epoch(n.parse().ok()?),
+        Json::String(s) => {
             let s = s.trim();
             DateTime::parse_from_rfc3339(s)
                 .map(|t| t.with_timezone(&Utc))
@@ -217,7 +372,7 @@ pub fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn meta() -> RecordMeta {
         RecordMeta {
@@ -238,7 +393,16 @@ mod tests {
     }
 
     fn event(payload: Value) -> Event {
-        normalize(payload.to_string().as_bytes(), &meta(), now(), 1 << 20).expect("normalizes")
+        from_text(&payload.to_string())
+    }
+
+    fn from_text(payload: &str) -> Event {
+        normalize(payload.as_bytes(), &meta(), now(), 1 << 20).expect("normalizes")
+    }
+
+    /// The event as written, read back by serde_json.
+    fn json(e: &Event) -> Value {
+        serde_json::from_str(&e.to_json()).expect("valid JSON")
     }
 
     #[test]
@@ -246,10 +410,10 @@ mod tests {
         let e = event(
             json!({"customerId": 1, "shippingAddress": {"zipCode": "1", "HTTPStatus": 200}, "lineItems": [{"unitPrice": 2}]}),
         );
-        assert_eq!(e.body["customer_id"], 1);
-        assert_eq!(e.body["shipping_address"]["zip_code"], "1");
-        assert_eq!(e.body["shipping_address"]["http_status"], 200);
-        assert_eq!(e.body["line_items"][0]["unit_price"], 2);
+        assert_eq!(json(&e)["customer_id"], 1);
+        assert_eq!(json(&e)["shipping_address"]["zip_code"], "1");
+        assert_eq!(json(&e)["shipping_address"]["http_status"], 200);
+        assert_eq!(json(&e)["line_items"][0]["unit_price"], 2);
     }
 
     #[test]
@@ -267,9 +431,9 @@ mod tests {
         let e = event(json!({"name": "  Ada ", "tags": [" a ", "b"], "nested": {"x": " y"}}));
         assert_eq!(
             (
-                e.body["name"].as_str(),
-                e.body["tags"][0].as_str(),
-                e.body["nested"]["x"].as_str()
+                json(&e)["name"].as_str(),
+                json(&e)["tags"][0].as_str(),
+                json(&e)["nested"]["x"].as_str()
             ),
             (Some("Ada"), Some("a"), Some("y"))
         );
@@ -316,8 +480,8 @@ mod tests {
             ten
         );
         let e = event(json!({"ts": 1_795_255_200.5}));
-        assert_eq!(e.body["event_time"], "2026-11-21T10:00:00.500Z");
-        assert_eq!(e.body["event_time_source"], "payload");
+        assert_eq!(json(&e)["event_time"], "2026-11-21T10:00:00.500Z");
+        assert_eq!(json(&e)["event_time_source"], "payload");
     }
 
     #[test]
@@ -325,7 +489,7 @@ mod tests {
         let e = event(
             json!({"created_at": "2020-01-01T00:00:00Z", "event_time": "2026-11-21T10:00:00Z"}),
         );
-        assert_eq!(e.body["event_time"], "2026-11-21T10:00:00.000Z");
+        assert_eq!(json(&e)["event_time"], "2026-11-21T10:00:00.000Z");
     }
 
     #[test]
@@ -337,21 +501,21 @@ mod tests {
         ] {
             let e = event(payload);
             assert_eq!(e.event_time, meta().arrival);
-            assert_eq!(e.body["event_time_source"], "arrival");
-            assert_eq!(e.body["event_time"], "2026-11-21T09:59:59.000Z");
+            assert_eq!(json(&e)["event_time_source"], "arrival");
+            assert_eq!(json(&e)["event_time"], "2026-11-21T09:59:59.000Z");
         }
     }
 
     #[test]
     fn adds_kinesis_metadata_and_ingestion_time() {
         let e = event(json!({"x": 1}));
-        assert_eq!(e.body["_kinesis"]["partition_key"], "customer-42");
-        assert_eq!(e.body["_kinesis"]["shard_id"], "shardId-000000000001");
+        assert_eq!(json(&e)["_kinesis"]["partition_key"], "customer-42");
+        assert_eq!(json(&e)["_kinesis"]["shard_id"], "shardId-000000000001");
         assert_eq!(
-            e.body["_kinesis"]["approximate_arrival"],
+            json(&e)["_kinesis"]["approximate_arrival"],
             "2026-11-21T09:59:59.000Z"
         );
-        assert_eq!(e.body["ingested_at"], "2026-11-21T10:00:05.000Z");
+        assert_eq!(json(&e)["ingested_at"], "2026-11-21T10:00:05.000Z");
     }
 
     #[test]
@@ -369,6 +533,232 @@ mod tests {
                 size: 101,
                 limit: 100
             })
+        );
+    }
+
+    #[test]
+    fn numbers_are_written_as_the_payload_wrote_them() {
+        let e = from_text(
+            r#"{"account": 123456789012345678901234567890, "price": 19.990, "x": 0.30000000000000004441, "n": [1E2, -0]}"#,
+        );
+        let text = e.to_json();
+        for n in [
+            r#""account":123456789012345678901234567890"#,
+            r#""price":19.990"#,
+            r#""x":0.30000000000000004441"#,
+            r#""n":[1E2,-0]"#,
+        ] {
+            assert!(text.contains(n), "{n} in {text}");
+        }
+    }
+
+    #[test]
+    fn a_number_id_keeps_its_text_as_the_event_id() {
+        assert_eq!(from_text(r#"{"id": 1.50}"#).event_id, "1.50");
+        assert_eq!(
+            from_text(r#"{"id": 123456789012345678901234567890}"#).event_id,
+            "123456789012345678901234567890"
+        );
+    }
+
+    #[test]
+    fn colliding_keys_keep_every_value_and_the_snake_case_key_keeps_the_name() {
+        let e =
+            from_text(r#"{"id": "c1", "userId": "camel", "user_id": "snake", "UserID": "upper"}"#);
+        let b = json(&e);
+        assert_eq!(
+            (&b["user_id"], &b["userId"], &b["UserID"]),
+            (&json!("snake"), &json!("camel"), &json!("upper"))
+        );
+        assert_eq!(
+            e.collisions,
+            [Collision {
+                path: "$".into(),
+                name: "user_id".into(),
+                keys: vec!["userId".into(), "user_id".into(), "UserID".into()],
+            }]
+        );
+    }
+
+    #[test]
+    fn without_a_snake_case_key_the_first_colliding_key_takes_the_name() {
+        let e = from_text(r#"{"shipTo": {"countryCode": "DE", "CountryCode": "FR"}}"#);
+        let b = json(&e);
+        assert_eq!(b["ship_to"]["country_code"], "DE");
+        assert_eq!(b["ship_to"]["CountryCode"], "FR");
+        assert_eq!(e.collisions[0].path, "$.ship_to");
+        assert_eq!(
+            e.collisions[0].to_string(),
+            "$.ship_to: countryCode, CountryCode -> country_code"
+        );
+    }
+
+    #[test]
+    fn collisions_inside_arrays_name_the_element() {
+        let e = from_text(r#"{"items": [{"a": 1}, {"skuId": 1, "sku_id": 2}]}"#);
+        assert_eq!(e.collisions[0].path, "$.items[1]");
+        assert_eq!(json(&e)["items"][1]["skuId"], 1);
+    }
+
+    #[test]
+    fn a_repeated_key_is_poison_naming_the_key() {
+        let err = normalize(br#"{"a": {"b": 1, "b": 2}}"#, &meta(), now(), 1 << 20)
+            .expect_err("repeated key");
+        assert_eq!(
+            err,
+            Poison::RepeatedKey {
+                key: "b".into(),
+                path: "$.a".into()
+            }
+        );
+        assert_eq!(err.to_string(), r#"payload repeats the key "b" in $.a"#);
+    }
+
+    #[test]
+    fn metadata_fields_the_normalizer_replaces_keep_their_payload_value() {
+        let e = from_text(
+            r#"{"type": "Order Placed/v2", "event_type": "Order Placed/v2", "event_time": "yesterday", "ingested_at": 5, "_kinesis": "mine"}"#,
+        );
+        let b = json(&e);
+        assert_eq!(b["event_type"], "order_placed_v2");
+        assert_eq!(
+            b["_original"],
+            json!({"event_type": "Order Placed/v2", "event_time": "yesterday", "ingested_at": 5, "_kinesis": "mine"})
+        );
+        assert_eq!(b["type"], "Order Placed/v2");
+    }
+
+    #[test]
+    fn metadata_fields_with_the_same_value_are_not_repeated() {
+        let b = json(&from_text(
+            r#"{"event_id": "e-7", "event_type": "click", "event_time": "2026-11-21T10:00:00.000Z"}"#,
+        ));
+        assert_eq!(b["event_id"], "e-7");
+        assert!(b.get("_original").is_none(), "{b}");
+        let b = json(&from_text(r#"{"event_id": 7}"#));
+        assert_eq!(
+            (&b["event_id"], &b["_original"]),
+            (&json!("7"), &json!({"event_id": 7}))
+        );
+    }
+
+    #[test]
+    fn payload_keys_keep_their_order_and_metadata_follows() {
+        let text = from_text(r#"{"zeta": 1, "alpha": 2}"#).to_json();
+        assert!(
+            text.starts_with(r#"{"zeta":1,"alpha":2,"event_id":"#),
+            "{text}"
+        );
+    }
+
+    /// Every leaf of the payload (strings trimmed, numbers as text), with its count.
+    fn leaves(v: &Json, out: &mut Vec<String>) {
+        match v {
+            Json::Object(pairs) => pairs.iter().for_each(|(_, v)| leaves(v, out)),
+            Json::Array(items) => items.iter().for_each(|v| leaves(v, out)),
+            Json::String(s) => out.push(format!("s:{}", s.trim())),
+            Json::Number(n) => out.push(format!("n:{n}")),
+            Json::Bool(b) => out.push(format!("b:{b}")),
+            Json::Null => out.push("null".into()),
+        }
+    }
+
+    fn random_key(rng: &mut impl FnMut() -> u64) -> String {
+        const STEMS: [&str; 6] = ["userId", "user_id", "UserID", "user-id", "ts", "eventType"];
+        const PARTS: [&str; 8] = ["a", "B", "cD", "_", "-", " ", "Id", "é"];
+        if rng().is_multiple_of(2) {
+            STEMS[(rng() % 6) as usize].to_owned()
+        } else {
+            (0..1 + rng() % 4)
+                .map(|_| PARTS[(rng() % 8) as usize])
+                .collect()
+        }
+    }
+
+    fn random_value(rng: &mut impl FnMut() -> u64, depth: u32) -> String {
+        const NUMBERS: [&str; 10] = [
+            "0",
+            "-0",
+            "19.990",
+            "1e400",
+            "123456789012345678901234567890",
+            "0.30000000000000004441",
+            "-1.5E-7",
+            "1795255200",
+            "1795255200123",
+            "7",
+        ];
+        const STRINGS: [&str; 7] = [
+            r#""""#,
+            r#"" padded ""#,
+            r#""\t tab\n""#,
+            r#""\u00e9t\u00e9""#,
+            r#""2026-11-21T10:00:00Z""#,
+            r#""Order Placed/v2""#,
+            r#""q\"uote""#,
+        ];
+        match (rng() % if depth > 3 { 4 } else { 6 }, rng()) {
+            (0, r) => NUMBERS[(r % 10) as usize].to_owned(),
+            (1, r) => STRINGS[(r % 7) as usize].to_owned(),
+            (2, r) => ["true", "false", "null"][(r % 3) as usize].to_owned(),
+            (3, r) => format!("\"{}\"", r % 1000),
+            (4, _) => random_object(rng, depth + 1),
+            _ => format!(
+                "[{}]",
+                (0..rng() % 4)
+                    .map(|_| random_value(rng, depth + 1))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    fn random_object(rng: &mut impl FnMut() -> u64, depth: u32) -> String {
+        let fields: Vec<String> = (0..rng() % 7)
+            .map(|_| {
+                let key = serde_json::to_string(&random_key(rng)).expect("key");
+                format!("{key}: {}", random_value(rng, depth))
+            })
+            .collect();
+        format!("{{{}}}", fields.join(", "))
+    }
+
+    #[test]
+    fn every_leaf_of_a_random_payload_is_in_its_event_or_the_record_is_poison() {
+        let mut rng = tributary_testkit::seeded_rng(0x9e37_79b9_7f4a_7c15);
+        let (mut normalized, mut poisoned, mut collided) = (0, 0, 0);
+        for case in 0..3000 {
+            let payload = random_object(&mut rng, 0);
+            let input = Json::parse(payload.as_bytes()).expect("generated JSON is valid");
+            match normalize(payload.as_bytes(), &meta(), now(), 1 << 20) {
+                Ok(e) => {
+                    normalized += 1;
+                    collided += usize::from(!e.collisions.is_empty());
+                    let written = Json::parse(e.to_json().as_bytes()).expect("output is JSON");
+                    let (mut want, mut got) = (Vec::new(), Vec::new());
+                    leaves(&input, &mut want);
+                    leaves(&written, &mut got);
+                    for leaf in want {
+                        let at = got.iter().position(|g| *g == leaf).unwrap_or_else(|| {
+                            panic!("case {case}: {leaf} of {payload} is not in {}", e.to_json())
+                        });
+                        got.swap_remove(at);
+                    }
+                }
+                Err(Poison::RepeatedKey { key, path }) => {
+                    poisoned += 1;
+                    assert!(
+                        payload.contains(&serde_json::to_string(&key).expect("key")),
+                        "{path}"
+                    );
+                }
+                Err(other) => panic!("case {case}: {payload} is poison: {other}"),
+            }
+        }
+        // The generator reaches every branch.
+        assert!(
+            normalized > 1000 && poisoned > 100 && collided > 100,
+            "{normalized} {poisoned} {collided}"
         );
     }
 }

@@ -25,11 +25,11 @@ fn item(
     plan: &Plan,
     write: &EntityWrite,
     entity_key: &str,
-) -> Result<std::collections::HashMap<String, AttributeValue>, serde_json::Error> {
+) -> std::collections::HashMap<String, AttributeValue> {
     let event = &plan.events[write.event];
     let meta = &plan.inputs[plan.owners[write.event]].meta;
     let s = |v: &str| AttributeValue::S(v.to_owned());
-    Ok([
+    [
         ("entity_id", s(&write.entity)),
         ("entity_key", s(entity_key)),
         ("event_id", s(&event.event_id)),
@@ -38,11 +38,11 @@ fn item(
         ("sequence_number", s(&meta.sequence_number)),
         ("seq_sort", s(&sortable_sequence(&meta.sequence_number))),
         ("shard_id", s(&meta.shard_id)),
-        ("event", s(&serde_json::to_string(&event.body)?)),
+        ("event", s(&event.to_json())),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
-    .collect())
+    .collect()
 }
 
 /// Writes each entity's newest event unless the table holds a newer one, `concurrency` at a time, retrying
@@ -61,21 +61,7 @@ pub async fn write_latest(
     let mut in_flight = JoinSet::new();
     let table: Arc<str> = Arc::from(table);
     for (i, write) in writes.iter().enumerate() {
-        let built = item(plan, write, entity_key).map_err(|e| {
-            AwsError::other(
-                "PutItem",
-                table.as_ref(),
-                ErrorKind::Internal,
-                e.to_string(),
-            )
-        });
-        let item = match built {
-            Ok(item) => item,
-            Err(e) => {
-                results[i] = Some(Err(e));
-                continue;
-            }
-        };
+        let item = item(plan, write, entity_key);
         while in_flight.len() >= concurrency {
             if let Some(Ok((j, r))) = in_flight.join_next().await {
                 results[j] = Some(r);

@@ -1,0 +1,221 @@
+//! A JSON tree that keeps what normalization must not change: every number's text exactly as the payload wrote
+//! it, and every key of an object in payload order, repeated keys included. serde_json parses and validates the
+//! payload (through `RawValue`, so numbers are never read as floats); the tree writes itself back out.
+
+use serde::Deserializer as _;
+use serde::de::{MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use std::fmt;
+
+/// One JSON value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    /// The number's text as written: `19.990` stays `19.990`, `123456789012345678901234567890` stays whole.
+    Number(String),
+    String(String),
+    Array(Vec<Json>),
+    /// Keys in payload order. A repeated key appears twice; [`crate::normalize`] refuses such payloads.
+    Object(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// Parses one JSON document; the error is serde_json's, with its line and column.
+    pub fn parse(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        let raw: &RawValue = serde_json::from_slice(bytes)?;
+        Self::from_raw(raw)
+    }
+
+    /// Builds the tree from a value serde_json has already validated. Each level re-reads its own text, so the
+    /// cost is the payload's size times its depth, and the depth is bounded by serde_json's recursion limit.
+    fn from_raw(raw: &RawValue) -> Result<Self, serde_json::Error> {
+        let text = raw.get();
+        Ok(match text.as_bytes().first() {
+            Some(b'{') => {
+                let pairs =
+                    serde_json::Deserializer::from_str(text).deserialize_map(PairsVisitor)?;
+                Json::Object(
+                    pairs
+                        .into_iter()
+                        .map(|(k, v)| Ok((k, Self::from_raw(v)?)))
+                        .collect::<Result<_, serde_json::Error>>()?,
+                )
+            }
+            Some(b'[') => {
+                let items: Vec<&RawValue> = serde_json::from_str(text)?;
+                Json::Array(
+                    items
+                        .into_iter()
+                        .map(Self::from_raw)
+                        .collect::<Result<_, _>>()?,
+                )
+            }
+            Some(b'"') => Json::String(serde_json::from_str(text)?),
+            Some(b't') => Json::Bool(true),
+            Some(b'f') => Json::Bool(false),
+            Some(b'n') => Json::Null,
+            _ => Json::Number(text.to_owned()),
+        })
+    }
+
+    /// The value of `key` in an object (the first, if repeated); `None` for other values.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Object(pairs) => pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// A string, or a number's text: what an id or an entity key reads as. `None` for empty strings and
+    /// everything else.
+    pub fn scalar_text(&self) -> Option<&str> {
+        match self {
+            Json::String(s) if !s.is_empty() => Some(s),
+            Json::Number(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Appends the compact JSON text of this value.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Json::Null => out.extend_from_slice(b"null"),
+            Json::Bool(true) => out.extend_from_slice(b"true"),
+            Json::Bool(false) => out.extend_from_slice(b"false"),
+            Json::Number(n) => out.extend_from_slice(n.as_bytes()),
+            Json::String(s) => write_str(s, out),
+            Json::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write(out);
+                }
+                out.push(b']');
+            }
+            Json::Object(pairs) => {
+                out.push(b'{');
+                for (i, (k, v)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_str(k, out);
+                    out.push(b':');
+                    v.write(out);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+
+    /// The compact JSON text of this value.
+    pub fn to_text(&self) -> String {
+        let mut out = Vec::new();
+        self.write(&mut out);
+        // Written from `String`s and validated number text only.
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl From<&str> for Json {
+    fn from(s: &str) -> Self {
+        Json::String(s.to_owned())
+    }
+}
+
+impl From<String> for Json {
+    fn from(s: String) -> Self {
+        Json::String(s)
+    }
+}
+
+fn write_str(s: &str, out: &mut Vec<u8>) {
+    // serde_json's escaping; writing a `str` into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// An object's entries in order, each value still as its text; repeated keys are kept.
+struct PairsVisitor;
+
+impl<'de> Visitor<'de> for PairsVisitor {
+    type Value = Vec<(String, &'de RawValue)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
+            pairs.push(entry);
+        }
+        Ok(pairs)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(serde::de::Error::custom("expected a JSON object"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(text: &str) -> String {
+        Json::parse(text.as_bytes()).expect("parses").to_text()
+    }
+
+    #[test]
+    fn numbers_keep_their_text() {
+        for n in [
+            "19.990",
+            "123456789012345678901234567890",
+            "0.30000000000000004441",
+            "-0",
+            "1e400",
+            "1E-7",
+            "-12.50e+3",
+        ] {
+            assert_eq!(round_trip(n), n);
+            assert_eq!(
+                round_trip(&format!("{{\"a\": [ {n} , {{\"b\":{n}}}]}}")),
+                format!("{{\"a\":[{n},{{\"b\":{n}}}]}}")
+            );
+        }
+    }
+
+    #[test]
+    fn objects_keep_key_order_and_repeated_keys() {
+        assert_eq!(
+            round_trip(r#"{"z": 1, "a": 2, "z": 3}"#),
+            r#"{"z":1,"a":2,"z":3}"#
+        );
+    }
+
+    #[test]
+    fn strings_are_unescaped_and_escaped_again() {
+        let v = Json::parse(br#"{"s": "tab\there \"q\" \u00e9 \ud83d\ude00"}"#).expect("parses");
+        assert_eq!(v.get("s"), Some(&Json::from("tab\there \"q\" é 😀")));
+        assert_eq!(
+            Json::parse(v.to_text().as_bytes()).expect("parses again"),
+            v
+        );
+    }
+
+    #[test]
+    fn literals_and_nesting() {
+        assert_eq!(
+            round_trip(" [true, false, null, {}, [], \"\"] "),
+            r#"[true,false,null,{},[],""]"#
+        );
+    }
+
+    #[test]
+    fn invalid_json_is_refused() {
+        for bad in ["", "{", r#"{"a" 1}"#, "[1,]", "01", "nul", r#""\ud800""#] {
+            assert!(Json::parse(bad.as_bytes()).is_err(), "{bad:?}");
+        }
+    }
+}
