@@ -54,6 +54,35 @@ impl Db {
         tributary(&args)
     }
 
+    /// Starts one `tributary load` per entry of `loads` (its files) at once and waits for them all.
+    fn burst(&self, table: &str, extra: &[&str], loads: &[Vec<PathBuf>]) -> Vec<Output> {
+        let children: Vec<std::process::Child> = loads
+            .iter()
+            .map(|files| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
+                    .args(["load", "--warehouse", &self.url, "--table", table])
+                    .args(extra)
+                    .args(files)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("tributary runs")
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|c| c.wait_with_output().expect("tributary finishes"))
+            .collect()
+    }
+
+    /// A file of `n` order lines numbered from 1, for order `PO-<name>`.
+    fn lines(&self, name: &str, n: usize) -> PathBuf {
+        let rows: String = (1..=n)
+            .map(|j| format!("PO-{name},{j},{j},1.00,2026-11-21T10:00:00Z\n"))
+            .collect();
+        self.parquet(name, &rows)
+    }
+
     fn sql(&self, query: &str) -> String {
         Postgres::shared().psql(&self.name, query)
     }
@@ -200,5 +229,93 @@ fn identifier_injection_is_refused_before_touching_the_database() {
         db.sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'y'"),
         "0",
         "nothing was created"
+    );
+}
+
+#[test]
+fn a_burst_of_loads_into_a_new_table_all_succeed_and_load_every_row_once() {
+    let db = Db::new();
+    let files: Vec<Vec<PathBuf>> = (0..8)
+        .map(|i| vec![db.lines(&i.to_string(), 500)])
+        .collect();
+    for out in db.burst("analytics.burst", &[], &files) {
+        assert_eq!(summary(&out)["files_loaded"], 1);
+    }
+    assert_eq!(
+        db.sql("SELECT count(*), count(DISTINCT (order_id, line_no)) FROM analytics.burst"),
+        "4000|4000"
+    );
+    assert_eq!(
+        db.sql("SELECT count(*) FROM analytics.tributary_load_ledger"),
+        "8"
+    );
+}
+
+#[test]
+fn a_burst_into_an_existing_table_and_of_one_file_many_times_loads_each_file_once() {
+    let db = Db::new();
+    summary(&db.load("lines", &[], &[&db.lines("first", 10)]));
+    let same = db.lines("same", 300);
+    let mut loads: Vec<Vec<PathBuf>> = (0..4).map(|_| vec![same.clone()]).collect();
+    loads.extend((0..4).map(|i| vec![db.lines(&format!("other{i}"), 300)]));
+    let outs = db.burst("lines", &[], &loads);
+    let loaded: Vec<Value> = outs
+        .iter()
+        .map(|o| summary(o)["files_loaded"].clone())
+        .collect();
+    assert_eq!(
+        loaded[..4].iter().filter(|n| **n == 1).count(),
+        1,
+        "exactly one of four loads of one file loads it: {loaded:?}"
+    );
+    assert!(loaded[4..].iter().all(|n| *n == 1), "{loaded:?}");
+    assert_eq!(db.sql("SELECT count(*) FROM lines"), "1510");
+    assert_eq!(
+        db.sql("SELECT count(*) FROM lines WHERE order_id = 'PO-same'"),
+        "300"
+    );
+}
+
+#[test]
+fn a_burst_of_merges_and_of_replaces_into_one_table_all_succeed() {
+    let db = Db::new();
+    let keys = [
+        "--mode",
+        "merge",
+        "--merge-key",
+        "order_id",
+        "--merge-key",
+        "line_no",
+    ];
+    // Every merge rewrites lines 1..=100 of one order and adds its own order.
+    let loads: Vec<Vec<PathBuf>> = (0..6)
+        .map(|i| {
+            let rows: String = (1..=100)
+                .map(|j| format!("PO-shared,{j},{i},1.00,2026-11-21T10:00:00Z\n"))
+                .collect();
+            vec![
+                db.parquet(&format!("shared{i}"), &rows),
+                db.lines(&format!("m{i}"), 50),
+            ]
+        })
+        .collect();
+    for out in db.burst("merged", &keys, &loads) {
+        assert_eq!(summary(&out)["files_loaded"], 2);
+    }
+    assert_eq!(
+        db.sql("SELECT count(*), count(DISTINCT (order_id, line_no)) FROM merged"),
+        "400|400"
+    );
+
+    let loads: Vec<Vec<PathBuf>> = (0..6)
+        .map(|i| vec![db.lines(&format!("r{i}"), 40)])
+        .collect();
+    for out in db.burst("replaced", &["--mode", "replace"], &loads) {
+        summary(&out);
+    }
+    assert_eq!(
+        db.sql("SELECT count(*), count(DISTINCT order_id) FROM replaced"),
+        "40|1",
+        "the last replace wins whole"
     );
 }

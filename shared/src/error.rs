@@ -29,13 +29,16 @@ pub enum ErrorKind {
     ServiceUnavailable,
     /// An AWS request timed out.
     Timeout,
+    /// Lost a race with a concurrent run on the same data (a serialization failure, a deadlock, a concurrent
+    /// catalog update, Redshift's 1023); retried inside the function first, then left to the caller's retry.
+    Conflict,
     /// A bug or an impossible state.
     Internal,
 }
 
 impl ErrorKind {
     /// Every kind, for documentation and for checks that state machines cover the retryable ones.
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 13] = [
         Self::InvalidEvent,
         Self::InvalidConfig,
         Self::InvalidInput,
@@ -47,6 +50,7 @@ impl ErrorKind {
         Self::Throttled,
         Self::ServiceUnavailable,
         Self::Timeout,
+        Self::Conflict,
         Self::Internal,
     ];
 
@@ -64,6 +68,7 @@ impl ErrorKind {
             Self::Throttled => "Throttled",
             Self::ServiceUnavailable => "ServiceUnavailable",
             Self::Timeout => "Timeout",
+            Self::Conflict => "Conflict",
             Self::Internal => "Internal",
         }
     }
@@ -72,7 +77,7 @@ impl ErrorKind {
     pub const fn retryable(self) -> bool {
         matches!(
             self,
-            Self::Throttled | Self::ServiceUnavailable | Self::Timeout
+            Self::Throttled | Self::ServiceUnavailable | Self::Timeout | Self::Conflict
         )
     }
 }
@@ -131,7 +136,10 @@ mod tests {
             .filter(|k| k.retryable())
             .map(|k| k.as_str())
             .collect();
-        assert_eq!(retryable, ["Throttled", "ServiceUnavailable", "Timeout"]);
+        assert_eq!(
+            retryable,
+            ["Throttled", "ServiceUnavailable", "Timeout", "Conflict"]
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod error;
 pub mod event;
 pub mod metrics;
 pub mod partition;
+pub mod retry;
 pub mod telemetry;
 
 #[cfg(feature = "aws")]

@@ -12,7 +12,10 @@ moto behaviour it corrects; without them the real SDK rejects a response that re
   against a database named `tributary_finished` finish at once with an empty result, so a test can drive a load
   to completion; any other database keeps moto's canned behaviour, for tests of bounded polling. Statements run
   against `tributary_failed` fail as a rejected COPY does: the batch is FAILED, its COPY sub-statement carries
-  Redshift's error and a query id, and a `sys_load_error_detail` query for it answers one rejected row.
+  Redshift's error and a query id, and a `sys_load_error_detail` query for it answers one rejected row (other
+  single statements there finish with no rows). Against `tributary_conflict_<k>_<anything>` the first k batches
+  fail as a load that lost a race with a concurrent one does (Redshift's error 1023, serializable isolation
+  violation, on the INSERT into the target), and later ones finish; single statements finish with no rows.
 
 For `terraform apply` of infra/terraform (tests/harness/tests/terraform.rs), which reads back more than the SDK tests:
 
@@ -61,6 +64,10 @@ serialize.BaseXMLSerializer._serialized_result_to_response = _serialized_result_
 
 FINISHED_DATABASE = "tributary_finished"
 FAILED_DATABASE = "tributary_failed"
+CONFLICT_DATABASE = "tributary_conflict_"
+CONFLICT_ERROR = ("ERROR: 1023 DETAIL: Serializable isolation violation on table - 142523, transactions forming the "
+                  "cycle are: 1234, 5678 (pid:12345)")
+_conflicts_left = {}
 COPY_ERROR = "ERROR: Load into table 'tributary_stage' failed. Check 'sys_load_error_detail' system table for details."
 LOAD_ERROR_ROW = [{"longValue": 2}, {"stringValue": "qty"}, {"longValue": 1207},
                   {"stringValue": "Invalid digit, Value 'x', Pos 0, Type: Long"}, {"stringValue": "s3://bucket/a.parquet"}]
@@ -107,6 +114,15 @@ def _batch_execute_statement(self):
          "CreatedAt": statement.created_at, "UpdatedAt": statement.updated_at}
         for i, sql in enumerate(sqls, 1)
     ]
+    if statement.database.startswith(CONFLICT_DATABASE):
+        left = _conflicts_left.setdefault(statement.database, int(statement.database.split("_")[2]))
+        if left > 0:
+            _conflicts_left[statement.database] = left - 1
+            statement.status, statement.error = "FAILED", CONFLICT_ERROR
+            failed_at = next((i for i, sql in enumerate(sqls) if sql.startswith("INSERT INTO ")), len(sqls) - 1)
+            for i, sub in enumerate(statement.sub_statements):
+                sub["Status"] = "FINISHED" if i < failed_at else "FAILED" if i == failed_at else "ABORTED"
+            statement.sub_statements[failed_at].update(Error=CONFLICT_ERROR, RedshiftQueryId=4343)
     if statement.database == FAILED_DATABASE:
         statement.status, statement.error = "FAILED", COPY_ERROR
         failed_at = next((i for i, sql in enumerate(sqls) if sql.startswith("COPY ")), len(sqls) - 1)
@@ -124,12 +140,9 @@ _original_statement_init = redshiftdata_models.Statement.__init__
 def _statement_init(self, *args, **kwargs):
     _original_statement_init(self, *args, **kwargs)
     self.error = None
-    if self.database == FINISHED_DATABASE:
+    if self.database in (FINISHED_DATABASE, FAILED_DATABASE) or self.database.startswith(CONFLICT_DATABASE):
+        # Batches against tributary_failed and tributary_conflict_* fail in _batch_execute_statement.
         self.status = "FINISHED"
-    elif self.database == FAILED_DATABASE:
-        self.status = "FINISHED" if self.query_string.startswith("SELECT line_number") else "FAILED"
-        if self.status == "FAILED":
-            self.error = COPY_ERROR
 
 
 _original_statement_iter = redshiftdata_models.Statement.__iter__
@@ -147,10 +160,10 @@ _original_get_result = redshiftdata_models.RedshiftDataAPIServiceBackend.get_sta
 def _get_statement_result(self, statement_id):
     result = _original_get_result(self, statement_id)
     statement = self.statements[statement_id]
-    if statement.database == FINISHED_DATABASE:
-        return redshiftdata_models.StatementResult([], [], 0)
-    if statement.database == FAILED_DATABASE:
+    if statement.database == FAILED_DATABASE and statement.query_string.startswith("SELECT line_number"):
         return redshiftdata_models.StatementResult([], [LOAD_ERROR_ROW], 1)
+    if statement.database in (FINISHED_DATABASE, FAILED_DATABASE) or statement.database.startswith(CONFLICT_DATABASE):
+        return redshiftdata_models.StatementResult([], [], 0)
     return result
 
 

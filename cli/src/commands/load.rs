@@ -86,7 +86,7 @@ fn execute(args: &Args) -> Result<(), String> {
         .map_err(|e| format!("cannot start runtime: {e}"))?;
     let loaded = runtime.block_on(async {
         let mut client = connect(&args.warehouse).await?;
-        load(&mut client, &table, &mode, files, &load_id).await
+        load(&mut client, &table, &mode, &files, &load_id).await
     });
     let loaded = loaded.map_err(|e| format!("load into {} failed: {e}", args.table))?;
     let summary = json!({"files_loaded": loaded.files_loaded, "files_skipped": loaded.files_skipped, "rows_loaded": loaded.rows_loaded});

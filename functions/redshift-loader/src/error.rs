@@ -28,6 +28,13 @@ pub enum Error {
         statement: Option<String>,
         rejected_rows: Vec<String>,
     },
+    /// Lost a race with a concurrent load of the same table, every time it was retried.
+    #[error("load into {table} lost a race with a concurrent load {attempts} time(s): {error}")]
+    Conflict {
+        table: String,
+        attempts: u32,
+        error: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -40,6 +47,7 @@ impl Classify for Error {
             Self::Aws(e) => e.kind(),
             Self::Postgres(e) => e.kind(),
             Self::LoadFailed { .. } => ErrorKind::LoadFailed,
+            Self::Conflict { .. } => ErrorKind::Conflict,
             Self::Internal(_) => ErrorKind::Internal,
         }
     }

@@ -9,12 +9,13 @@ use crate::error::Error;
 use crate::manifest::{manifest, manifest_key};
 use crate::postgres::{ParquetData, SourceFile};
 use crate::request::{Files, LoadRequest, S3Url, parse};
-use crate::sql::{LedgerEntry, TableName, redshift_load, select_loaded_param};
+use crate::sql::{GUARD_MARK, LedgerEntry, TableName, redshift_load, select_loaded_param};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use tributary_shared::aws::AwsError;
+use tributary_shared::retry::Backoff;
 use tributary_shared::s3;
 
 /// Everything the handler needs, built once per cold start.
@@ -54,7 +55,21 @@ pub async fn handle(input: Value, remaining: Duration, deps: &Deps) -> Result<Va
                 input.get("phase").and_then(Value::as_str),
             ) {
                 let load_id = request.load_id.clone().unwrap_or_default();
-                return finish(deps, &request, &input, id, &load_id, until).await;
+                match finish(deps, &request, &input, id, &load_id, until).await {
+                    // The polled load lost a race: start over from the ledger, which now shows what the
+                    // winner loaded, instead of polling the failed statement again.
+                    Err(Error::Conflict { error, .. }) => {
+                        tracing::info!(%error, "polled load lost a race; loading again");
+                        let fresh = LoadRequest {
+                            statement_id: None,
+                            load_id: None,
+                            ..request
+                        };
+                        return load_redshift(&fresh, &json!({}), target, copy_role, deps, until)
+                            .await;
+                    }
+                    other => return other,
+                }
             }
             load_redshift(&request, &input, target, copy_role, deps, until).await
         }
@@ -151,7 +166,7 @@ async fn load_postgres(request: &LoadRequest, url: &str, deps: &Deps) -> Result<
     }
     let mut client = crate::postgres::connect(url).await?;
     let loaded =
-        crate::postgres::load(&mut client, &request.table, &request.mode, sources, &id).await?;
+        crate::postgres::load(&mut client, &request.table, &request.mode, &sources, &id).await?;
     tracing::info!(table = %request.table.plain(), files_loaded = loaded.files_loaded, files_skipped = loaded.files_skipped, rows = loaded.rows_loaded, "loaded");
     Ok(
         json!({"status": "loaded", "table": request.table.plain(), "files_loaded": loaded.files_loaded,
@@ -173,6 +188,32 @@ fn running(request: &LoadRequest, input: &Value, id: &str, phase: &str, load_id:
     out
 }
 
+/// Retries of a Redshift load that lost a race (Redshift's 1023, a deadlock, the ledger guard), within the
+/// invocation's time budget.
+const REDSHIFT_CONFLICT_RETRY: Backoff = Backoff {
+    attempts: 4,
+    base: Duration::from_secs(1),
+    cap: Duration::from_secs(8),
+};
+
+/// Whether a failed Redshift statement lost a race with a concurrent transaction, so that running the load
+/// again can succeed: a serializable isolation violation (error 1023), a deadlock, or the ledger guard finding
+/// files a concurrent load recorded after this one checked.
+pub fn redshift_conflict(error: &str, statement: Option<&str>) -> bool {
+    let e = error.to_ascii_lowercase();
+    statement.is_some_and(|s| s.contains(GUARD_MARK))
+        || e.contains("serializable isolation violation")
+        || e.contains("error: 1023")
+        || e.contains("deadlock detected")
+        || e.contains("could not serialize access")
+        || e.contains("tuple concurrently updated")
+}
+
+/// Whether the ledger query failed only because the ledger does not exist yet (the table's first load).
+fn ledger_missing(error: &str, table: &TableName) -> bool {
+    error.contains("does not exist") && error.contains(table.ledger().table.as_str())
+}
+
 async fn load_redshift(
     request: &LoadRequest,
     input: &Value,
@@ -182,56 +223,120 @@ async fn load_redshift(
     until: Instant,
 ) -> Result<Value, Error> {
     let files = resolve(deps, &request.files).await?;
-    let id = request
-        .load_id
-        .clone()
-        .unwrap_or_else(|| load_id(&request.table, &files));
-
-    // Which files the ledger already holds. A missing ledger (first load) fails the query: nothing is known.
-    let check = match (
-        &request.statement_id,
-        input.get("phase").and_then(Value::as_str),
-    ) {
-        (Some(check), Some("ledger")) => check.clone(),
-        _ => {
-            dataapi::execute(
-                &deps.redshift,
-                target,
-                &select_loaded_param(&request.table),
-                &[("table_name", &request.table.plain())],
-            )
-            .await?
-        }
+    let phase = input.get("phase").and_then(Value::as_str);
+    let mut resumed_check = match (&request.statement_id, phase) {
+        (Some(check), Some("ledger")) => Some(check.clone()),
+        _ => None,
     };
-    let known: HashSet<(String, String)> =
-        match dataapi::poll(&deps.redshift, &check, until).await? {
-            Poll::Running => return Ok(running(request, input, &check, "ledger", &id)),
-            Poll::Failed { error, .. } => {
-                tracing::info!(%error, "ledger query failed; treating every file as new");
-                HashSet::new()
-            }
-            Poll::Finished => dataapi::rows(&deps.redshift, &check)
+    let mut attempt = 1;
+    loop {
+        // Which files the ledger already holds.
+        let check = match resumed_check.take() {
+            Some(check) => check,
+            None => {
+                dataapi::execute(
+                    &deps.redshift,
+                    target,
+                    &select_loaded_param(&request.table),
+                    &[("table_name", &request.table.plain())],
+                )
                 .await?
-                .into_iter()
-                .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
-                .collect(),
+            }
         };
-    let new: Vec<&Resolved> = files
-        .iter()
-        .filter(|f| !known.contains(&(f.url.to_string(), f.etag.clone())))
-        .collect();
-    if new.is_empty() {
-        return Ok(
-            json!({"status": "loaded", "table": request.table.plain(), "files_loaded": 0, "files_skipped": files.len(), "load_id": id}),
-        );
+        let known: HashSet<(String, String)> =
+            match dataapi::poll(&deps.redshift, &check, until).await? {
+                Poll::Running => {
+                    let id = request
+                        .load_id
+                        .clone()
+                        .unwrap_or_else(|| load_id(&request.table, &files));
+                    return Ok(running(request, input, &check, "ledger", &id));
+                }
+                Poll::Failed { error, .. } if ledger_missing(&error, &request.table) => {
+                    tracing::info!(%error, "no ledger yet; every file is new");
+                    HashSet::new()
+                }
+                Poll::Failed {
+                    status,
+                    error,
+                    statement,
+                    ..
+                } => {
+                    return Err(Error::LoadFailed {
+                        table: request.table.plain(),
+                        status,
+                        error: format!("reading the load ledger: {error}"),
+                        statement: statement.or(Some(select_loaded_param(&request.table))),
+                        rejected_rows: Vec::new(),
+                    });
+                }
+                Poll::Finished => dataapi::rows(&deps.redshift, &check)
+                    .await?
+                    .into_iter()
+                    .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
+                    .collect(),
+            };
+        let new: Vec<Resolved> = files
+            .iter()
+            .filter(|f| !known.contains(&(f.url.to_string(), f.etag.clone())))
+            .cloned()
+            .collect();
+        // A retry loads what is still missing, under a load id (and manifest) of its own.
+        let id = match (&request.load_id, attempt) {
+            (Some(given), 1) => given.clone(),
+            _ => load_id(&request.table, &new),
+        };
+        if new.is_empty() {
+            return Ok(
+                json!({"status": "loaded", "table": request.table.plain(), "files_loaded": 0, "files_skipped": files.len(), "load_id": id}),
+            );
+        }
+        let (batch, manifest_url) = submit(request, target, copy_role, deps, &new, &id).await?;
+        match finish(deps, request, input, &batch, &id, until).await {
+            Ok(mut result) => {
+                if result["status"] == "loaded" {
+                    result["files_loaded"] = json!(new.len());
+                    result["files_skipped"] = json!(files.len() - new.len());
+                    result["manifest"] = json!(manifest_url);
+                }
+                return Ok(result);
+            }
+            Err(Error::Conflict { error, .. })
+                if REDSHIFT_CONFLICT_RETRY.again(attempt)
+                    && Instant::now() + REDSHIFT_CONFLICT_RETRY.cap < until =>
+            {
+                tracing::info!(table = %request.table.plain(), attempt, %error, "load lost a race; retrying");
+                tokio::time::sleep(REDSHIFT_CONFLICT_RETRY.delay(attempt)).await;
+                attempt += 1;
+            }
+            Err(Error::Conflict { table, error, .. }) => {
+                return Err(Error::Conflict {
+                    table,
+                    attempts: attempt,
+                    error,
+                });
+            }
+            Err(e) => return Err(e),
+        }
     }
+}
 
+/// Writes the manifest of `new` and submits the load's statements as one batch; returns the batch id and the
+/// manifest's URL.
+async fn submit(
+    request: &LoadRequest,
+    target: &Target,
+    copy_role: &str,
+    deps: &Deps,
+    new: &[Resolved],
+    id: &str,
+) -> Result<(String, String), Error> {
     let bucket = deps
         .config
         .manifest_bucket
         .clone()
         .unwrap_or_else(|| new[0].url.bucket.clone());
-    let key = manifest_key(&deps.config.manifest_prefix, &request.table.plain(), &id);
+    let key = manifest_key(&deps.config.manifest_prefix, &request.table.plain(), id);
     let entries: Vec<(String, u64)> = new.iter().map(|f| (f.url.to_string(), f.size)).collect();
     let body = serde_json::to_vec_pretty(&manifest(&entries))
         .map_err(|e| Error::Internal(e.to_string()))?;
@@ -259,7 +364,7 @@ async fn load_redshift(
         &manifest_url,
         copy_role,
         &ledger,
-        &id,
+        id,
     );
     let batch = dataapi::execute_batch(
         &deps.redshift,
@@ -269,13 +374,7 @@ async fn load_redshift(
     )
     .await?;
     tracing::info!(table = %request.table.plain(), statement = %batch, files = new.len(), manifest = %manifest_url, "load submitted");
-    let mut result = finish(deps, request, input, &batch, &id, until).await?;
-    if result["status"] == "loaded" {
-        result["files_loaded"] = json!(new.len());
-        result["files_skipped"] = json!(files.len() - new.len());
-        result["manifest"] = json!(manifest_url);
-    }
-    Ok(result)
+    Ok((batch, manifest_url))
 }
 
 /// Redshift's own account of the rows a failed COPY rejected, when the log has it in time; best effort, a
@@ -324,6 +423,18 @@ async fn finish(
         Poll::Finished => Ok(
             json!({"status": "loaded", "table": request.table.plain(), "statement_id": id, "load_id": load_id}),
         ),
+        Poll::Failed {
+            error, statement, ..
+        } if redshift_conflict(&error, statement.as_deref()) => Err(Error::Conflict {
+            table: request.table.plain(),
+            attempts: 1,
+            error: match statement {
+                Some(s) if s.contains(GUARD_MARK) => {
+                    "a concurrent load recorded some of these files first".to_owned()
+                }
+                _ => error,
+            },
+        }),
         Poll::Failed {
             status,
             error,

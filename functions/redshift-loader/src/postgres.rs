@@ -14,6 +14,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::Serialize;
 use std::collections::HashSet;
 use tokio_postgres::{Client, NoTls};
+use tributary_shared::retry::Backoff;
 use tributary_shared::{Classify, ErrorKind};
 
 /// A Parquet file to load: where it is recorded as coming from, its version, and its bytes.
@@ -76,10 +77,35 @@ fn postgres_message(e: &tokio_postgres::Error) -> String {
     }
 }
 
+impl LoadError {
+    /// Whether the load lost a race with another transaction and would succeed if run again: a serialization
+    /// failure, a deadlock, or a catalog row another session created or changed at the same moment (two
+    /// `CREATE … IF NOT EXISTS` of one name both pass the check, and one hits the catalog's unique index).
+    pub fn is_conflict(&self) -> bool {
+        let Self::Postgres(e) = self else {
+            return false;
+        };
+        let Some(db) = e.as_db_error() else {
+            return false;
+        };
+        use tokio_postgres::error::SqlState;
+        let code = db.code();
+        *code == SqlState::T_R_SERIALIZATION_FAILURE
+            || *code == SqlState::T_R_DEADLOCK_DETECTED
+            || *code == SqlState::DUPLICATE_TABLE
+            || *code == SqlState::DUPLICATE_SCHEMA
+            || *code == SqlState::DUPLICATE_OBJECT
+            || (*code == SqlState::UNIQUE_VIOLATION
+                && db.constraint().is_some_and(|c| c.starts_with("pg_")))
+            || (*code == SqlState::INTERNAL_ERROR && db.message().contains("concurrently"))
+    }
+}
+
 impl Classify for LoadError {
     fn kind(&self) -> ErrorKind {
         match self {
             Self::Sql(_) | Self::Schema(_) | Self::Parquet { .. } => ErrorKind::InvalidInput,
+            e if e.is_conflict() => ErrorKind::Conflict,
             Self::Postgres(e) if e.as_db_error().is_some() => ErrorKind::LoadFailed,
             Self::Postgres(_) | Self::Io { .. } => ErrorKind::ServiceUnavailable,
         }
@@ -157,24 +183,68 @@ fn same_columns(a: &SchemaRef, b: &SchemaRef) -> bool {
             .all(|(x, y)| x.name() == y.name() && x.data_type() == y.data_type())
 }
 
+/// Retries of a load that lost a race: up to 6 attempts over a few seconds.
+pub const CONFLICT_RETRY: Backoff = Backoff {
+    attempts: 6,
+    base: std::time::Duration::from_millis(100),
+    cap: std::time::Duration::from_secs(3),
+};
+
 /// Loads `files` into `table` in one transaction. Files already in the ledger with the same ETag are skipped;
 /// when all are known the load is a successful no-op. On any error the transaction rolls back: the target and
-/// the ledger are unchanged.
+/// the ledger are unchanged. A load that loses a race with a concurrent one ([`LoadError::is_conflict`]) is
+/// run again, with jittered backoff, up to [`CONFLICT_RETRY`]'s attempts; a conflict left after that is
+/// [`ErrorKind::Conflict`], which the state machine retries.
 pub async fn load(
     client: &mut Client,
     table: &TableName,
     mode: &Mode,
-    files: Vec<SourceFile>,
+    files: &[SourceFile],
     load_id: &str,
 ) -> Result<Loaded, LoadError> {
+    let mut attempt = 1;
+    loop {
+        match load_once(client, table, mode, files, load_id).await {
+            Err(e) if e.is_conflict() && CONFLICT_RETRY.again(attempt) => {
+                tracing::info!(table = %table.plain(), attempt, error = %e, "load lost a race; retrying");
+                tokio::time::sleep(CONFLICT_RETRY.delay(attempt)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Creates the schema and the ledger when missing, in a short transaction of its own. Tributary's loads into
+/// one database take turns here (one advisory lock), so two first loads never race on the same catalog names.
+async fn prepare(client: &mut Client, table: &TableName) -> Result<(), LoadError> {
     let tx = client.transaction().await?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('tributary: create schema and ledger'))",
+        &[],
+    )
+    .await?;
     if let Some(schema) = &table.schema {
         tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
             .await?;
     }
     tx.batch_execute(&create_ledger(table, "text", "timestamptz"))
         .await?;
-    // Loads of one table run one at a time, so two deliveries of the same task cannot both see a file as new.
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn load_once(
+    client: &mut Client,
+    table: &TableName,
+    mode: &Mode,
+    files: &[SourceFile],
+    load_id: &str,
+) -> Result<Loaded, LoadError> {
+    prepare(client, table).await?;
+    let tx = client.transaction().await?;
+    // Loads of one table run one at a time, from before the table is created to the commit: two deliveries of
+    // the same task cannot both see a file as new, and two first loads cannot both create the table.
     tx.execute(
         "SELECT pg_advisory_xact_lock(hashtext($1))",
         &[&table.plain()],
@@ -188,8 +258,8 @@ pub async fn load(
         .collect();
     let total = files.len();
     let mut seen = HashSet::new();
-    let new: Vec<SourceFile> = files
-        .into_iter()
+    let new: Vec<&SourceFile> = files
+        .iter()
         .filter(|f| {
             !known.contains(&(f.url.clone(), f.etag.clone()))
                 && seen.insert((f.url.clone(), f.etag.clone()))
@@ -205,7 +275,7 @@ pub async fn load(
         });
     }
 
-    let schema = builder(&new[0])?.schema().clone();
+    let schema = builder(new[0])?.schema().clone();
     check_schema(&schema).map_err(LoadError::Schema)?;
     for f in &new[1..] {
         if !same_columns(&schema, builder(f)?.schema()) {

@@ -271,8 +271,40 @@ pub fn stage_name(load_id: &str) -> Ident {
     Ident(format!("tributary_stage_{safe}"))
 }
 
+/// Marks the statement of a Redshift load that refuses files already in the ledger (see [`guard`]).
+pub const GUARD_MARK: &str = "/* tributary: stop if another load recorded these files */";
+
+/// A statement that fails the transaction (dividing by zero: plain SQL has no other way to raise an error,
+/// and Redshift's Data API runs no procedural code in a batch) when any of `entries` is already in the ledger.
+/// Run after the ledger is locked, it catches the load that checked the ledger before a concurrent load of the
+/// same files committed: that load then fails as a [`GUARD_MARK`] conflict, and its retry skips those files.
+pub fn guard(target: &TableName, entries: &[LedgerEntry]) -> String {
+    let files = entries
+        .iter()
+        .map(|e| {
+            format!(
+                "(file_url = {} AND etag = {})",
+                literal(&e.url),
+                literal(&e.etag)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    format!(
+        "SELECT 1 / (CASE WHEN COUNT(*) = 0 THEN 1 ELSE 0 END) {GUARD_MARK} FROM {} WHERE table_name = {} AND ({})",
+        target.ledger(),
+        literal(&target.plain()),
+        if files.is_empty() {
+            "FALSE".to_owned()
+        } else {
+            files
+        }
+    )
+}
+
 /// The Redshift statements of one load, for BatchExecuteStatement (which runs them as one transaction): lock
-/// the ledger, stage with COPY from the manifest, apply, record, drop the stage.
+/// the ledger, check again that no file is in it ([`guard`]), stage with COPY from the manifest, apply, record,
+/// drop the stage.
 pub fn redshift_load(
     target: &TableName,
     columns: &[Ident],
@@ -286,6 +318,7 @@ pub fn redshift_load(
     let mut statements = vec![
         create_ledger(target, "VARCHAR(1024)", "TIMESTAMP"),
         format!("LOCK {}", target.ledger()),
+        guard(target, entries),
         format!("CREATE TEMP TABLE {stage} (LIKE {target})"),
         format!(
             "COPY {stage} FROM {} IAM_ROLE {} FORMAT AS PARQUET MANIFEST",
@@ -418,15 +451,19 @@ mod tests {
         assert_eq!(s[1], "LOCK \"a\".\"tributary_load_ledger\"");
         assert_eq!(
             s[2],
-            "CREATE TEMP TABLE \"tributary_stage_L1\" (LIKE \"a\".\"t\")"
+            "SELECT 1 / (CASE WHEN COUNT(*) = 0 THEN 1 ELSE 0 END) /* tributary: stop if another load recorded these files */ FROM \"a\".\"tributary_load_ledger\" WHERE table_name = 'a.t' AND ((file_url = 's3://b/x.parquet' AND etag = 'e'))"
         );
         assert_eq!(
             s[3],
+            "CREATE TEMP TABLE \"tributary_stage_L1\" (LIKE \"a\".\"t\")"
+        );
+        assert_eq!(
+            s[4],
             "COPY \"tributary_stage_L1\" FROM 's3://b/manifests/a.t/L1.json' IAM_ROLE 'arn:aws:iam::1:role/r' FORMAT AS PARQUET MANIFEST"
         );
-        assert!(s[4].starts_with("INSERT INTO \"a\".\"t\""));
-        assert!(s[5].starts_with("INSERT INTO \"a\".\"tributary_load_ledger\""));
-        assert_eq!(s[6], "DROP TABLE \"tributary_stage_L1\"");
+        assert!(s[5].starts_with("INSERT INTO \"a\".\"t\""));
+        assert!(s[6].starts_with("INSERT INTO \"a\".\"tributary_load_ledger\""));
+        assert_eq!(s[7], "DROP TABLE \"tributary_stage_L1\"");
     }
 
     #[test]

@@ -228,6 +228,13 @@ async fn the_redshift_path_sends_one_transaction_of_ledger_stage_copy_merge_and_
         sent[0].starts_with("CREATE TABLE IF NOT EXISTS \"analytics\".\"tributary_load_ledger\"")
     );
     assert_eq!(sent[1], "LOCK \"analytics\".\"tributary_load_ledger\"");
+    assert!(
+        sent[2].contains("stop if another load recorded these files")
+            && sent[2].contains(&format!("file_url = '{a}'")),
+        "the ledger is checked again under the lock: {}",
+        sent[2]
+    );
+    let sent = [&sent[..2], &sent[3..]].concat();
     assert_eq!(
         sent[2],
         format!("CREATE TEMP TABLE {stage} (LIKE \"analytics\".\"order_lines\")")
@@ -352,6 +359,57 @@ async fn a_failed_copy_is_load_failed_with_redshifts_error_and_the_rejected_rows
     assert!(
         err.error_message.contains("Invalid digit, Value 'x'"),
         "the rejected rows: {}",
+        err.error_message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redshift_load_that_loses_a_race_is_retried_until_it_commits() {
+    // The emulator fails the first two batches with Redshift's 1023 (serializable isolation violation).
+    let database = unique_database("tributary_conflict_2");
+    let env = [
+        ("REDSHIFT_DATABASE", database.as_str()),
+        ("REDSHIFT_WORKGROUP", "analytics"),
+        ("COPY_ROLE_ARN", "arn:aws:iam::123456789012:role/copy"),
+    ];
+    let mut w = World::new(&env).await;
+    let a = w
+        .parquet("curated/orders/a.parquet", "order_id,qty\nPO-1,3\n")
+        .await;
+    let out = w
+        .invoke(&json!({"table": "analytics.order_lines", "files": [a]}))
+        .expect("loaded after two conflicts");
+    assert_eq!(
+        (&out["status"], &out["files_loaded"]),
+        (&json!("loaded"), &json!(1))
+    );
+    let batch = statement(out["statement_id"].as_str().expect("statement id")).await;
+    assert_eq!(batch.status().map(|s| s.as_str()), Some("FINISHED"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redshift_load_that_keeps_losing_races_fails_as_conflict_for_the_state_machine_to_retry()
+{
+    let database = unique_database("tributary_conflict_9");
+    let env = [
+        ("REDSHIFT_DATABASE", database.as_str()),
+        ("REDSHIFT_WORKGROUP", "analytics"),
+        ("COPY_ROLE_ARN", "arn:aws:iam::123456789012:role/copy"),
+    ];
+    let mut w = World::new(&env).await;
+    let a = w
+        .parquet("curated/orders/a.parquet", "order_id,qty\nPO-1,3\n")
+        .await;
+    let err = w
+        .invoke(&json!({"table": "analytics.order_lines", "files": [a]}))
+        .expect_err("still conflicting");
+    assert_eq!(err.error_type, "Conflict");
+    assert!(
+        err.error_message.contains("4 time(s)")
+            && err
+                .error_message
+                .contains("Serializable isolation violation"),
+        "{}",
         err.error_message
     );
 }

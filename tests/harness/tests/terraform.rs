@@ -97,6 +97,16 @@ fn state_machine_retries_exactly_the_retryable_error_types() {
         assert_eq!(strings(&catch[0]["ErrorEquals"]), ["States.ALL"]);
         assert_eq!(catch[0]["Next"], "Notify failure", "{name}");
     }
+    // A burst of loads into one table: what the loader could not settle by retrying goes out as Conflict, and
+    // the state machine keeps trying, spread out, for minutes before it gives up.
+    let conflict = states["Load"]["Retry"]
+        .as_array()
+        .expect("Retry")
+        .iter()
+        .find(|r| strings(&r["ErrorEquals"]) == ["Conflict"])
+        .expect("Load retries Conflict on its own");
+    assert_eq!(conflict["JitterStrategy"], "FULL");
+    assert!(conflict["MaxAttempts"].as_u64().unwrap_or_default() >= 6);
     assert_eq!(states["Notify failure"]["Next"], "Failed");
     assert_eq!(states["Failed"]["Type"], "Fail");
 }
