@@ -63,11 +63,12 @@ package: $(VENV)/.lambda-deps ## arm64 Lambda zips: target/lambda/<function>/boo
 demo: $(VENV)/.test-deps $(VENV)/.lambda-deps infra/node_modules/.deps ## The whole pipeline locally: moto, PostgreSQL, terraform, state machine, every function
 	$(PYTHON) scripts/demo.py $(DEMO_ARGS)
 
-bench: $(VENV)/.bench-deps ## convert vs pandas/pyarrow/DuckDB/polars (BENCH_SIZES MB); normalize vs Python; load vs INSERTs
+bench: $(VENV)/.bench-deps ## convert vs pandas/pyarrow/DuckDB/polars (BENCH_SIZES MB); normalize vs Python; load vs INSERTs; a burst of files
 	cargo build --release -p tributary-cli
 	$(PYTHON) scripts/bench.py --tributary target/release/tributary --sizes $(BENCH_SIZES) --data-dir bench-data --out bench-results.md
 	$(PYTHON) scripts/bench_normalize.py --tributary target/release/tributary --out bench-results.md
 	$(PYTHON) scripts/bench_load.py --tributary target/release/tributary --out bench-results.md
+	$(PYTHON) scripts/bench_burst.py --tributary target/release/tributary --out bench-results.md
 
 tf-check: $(VENV)/infra/.deps infra/node_modules/.deps ## Terraform offline: fmt, init (local provider mirror), validate, checkov, ASL validation
 	@command -v terraform >/dev/null || { echo "tf-check: terraform not found on PATH (Terraform >= 1.9 is needed)" >&2; exit 1; }

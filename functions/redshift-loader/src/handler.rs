@@ -155,9 +155,17 @@ async fn load_postgres(request: &LoadRequest, url: &str, deps: &Deps) -> Result<
         .unwrap_or_else(|| load_id(&request.table, &files));
     let mut sources = Vec::with_capacity(files.len());
     for f in &files {
+        // Listed or named a moment ago, gone now: a missing file is an error, never an empty one.
         let body = s3::get_optional(&deps.s3, &f.url.bucket, &f.url.key, u64::MAX)
             .await?
-            .unwrap_or_else(Bytes::new);
+            .ok_or_else(|| {
+                AwsError::other(
+                    "GetObject",
+                    f.url.to_string(),
+                    tributary_shared::ErrorKind::NotFound,
+                    "the object was deleted after it was listed",
+                )
+            })?;
         sources.push(SourceFile {
             url: f.url.to_string(),
             etag: f.etag.clone(),
