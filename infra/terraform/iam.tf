@@ -110,6 +110,14 @@ data "aws_iam_policy_document" "kinesis_normalizer" {
     resources = [local.objects.events, local.objects.dead_letter]
   }
 
+  # An event object written in an invocation whose later records failed is removed, because the stream
+  # delivers those records again and they would otherwise be stored twice.
+  statement {
+    sid       = "RemoveEventsOfRedeliveredRecords"
+    actions   = ["s3:DeleteObject"]
+    resources = [local.objects.events]
+  }
+
   statement {
     sid       = "LatestState"
     actions   = ["dynamodb:PutItem"]

@@ -17,7 +17,7 @@ pub async fn load_config() -> SdkConfig {
 }
 
 /// A failed AWS call, with its class and enough context to act on it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{operation} {target} failed ({kind}): {message}")]
 pub struct AwsError {
     pub operation: &'static str,

@@ -55,6 +55,94 @@ pub async fn get_stream(
     })
 }
 
+/// How many times a body cut mid-stream is resumed before the read fails.
+pub const RESUME_ATTEMPTS: u32 = 3;
+
+/// An object's body that survives a connection cut mid-stream: when the stream fails, or ends before the
+/// object's length, the rest is fetched with a ranged GET from the byte it stopped at, conditioned on the ETag
+/// so that a replaced object is never stitched to the old one's start. After `attempts` resumes the read fails
+/// (an `io::Error` naming the offset), which the caller reports as a retryable failure.
+pub fn resuming_body(
+    client: Client,
+    bucket: &str,
+    key: &str,
+    object: ObjectStream,
+    attempts: u32,
+) -> impl tokio::io::AsyncRead + Send + Unpin + 'static {
+    let state = Resume {
+        client,
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        etag: object.etag,
+        size: object.size,
+        offset: 0,
+        body: Some(object.body),
+        resumes_left: attempts,
+    };
+    let stream = futures_util::stream::unfold(Some(state), |state| async move {
+        let mut st = state?;
+        loop {
+            let next = match st.body.as_mut() {
+                Some(body) => body.next().await,
+                None => None,
+            };
+            let cause = match next {
+                Some(Ok(bytes)) => {
+                    st.offset += bytes.len() as u64;
+                    return Some((Ok(bytes), Some(st)));
+                }
+                None if st.body.is_some() && st.size.is_none_or(|n| st.offset >= n) => return None,
+                Some(Err(e)) => e.to_string(),
+                None if st.body.is_some() => "the body ended early".to_owned(),
+                None => "the ranged GET failed".to_owned(),
+            };
+            let target = target(&st.bucket, &st.key);
+            if st.resumes_left == 0 {
+                let message = format!("reading {target} stopped at byte {}: {cause}", st.offset);
+                return Some((Err(io::Error::other(message)), None));
+            }
+            st.resumes_left -= 1;
+            tracing::warn!(object = %target, offset = st.offset, cause = %cause, "resuming a cut read with a ranged GET");
+            st.body = st.reopen().await;
+        }
+    });
+    tokio_util::io::StreamReader::new(Box::pin(stream))
+}
+
+struct Resume {
+    client: Client,
+    bucket: String,
+    key: String,
+    etag: Option<String>,
+    size: Option<u64>,
+    offset: u64,
+    body: Option<ByteStream>,
+    resumes_left: u32,
+}
+
+impl Resume {
+    /// The rest of the object from `offset`, or `None` when the ranged GET fails.
+    async fn reopen(&self) -> Option<ByteStream> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .range(format!("bytes={}-", self.offset))
+            .set_if_match(self.etag.as_ref().map(|e| format!("\"{e}\"")))
+            .send()
+            .await;
+        match out {
+            Ok(out) => Some(out.body),
+            Err(e) => {
+                let e = AwsError::from_sdk("GetObject", target(&self.bucket, &self.key), &e);
+                tracing::warn!(error = %e, "ranged GET failed");
+                None
+            }
+        }
+    }
+}
+
 /// Reads a small object whole, or `None` when it does not exist. Objects over `max_bytes` are refused.
 pub async fn get_optional(
     client: &Client,
@@ -135,6 +223,18 @@ pub async fn put(
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("PutObject", target(bucket, key), &e))?;
+    Ok(())
+}
+
+/// Deletes an object (a missing one is no error, as in S3).
+pub async fn delete(client: &Client, bucket: &str, key: &str) -> Result<(), AwsError> {
+    client
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DeleteObject", target(bucket, key), &e))?;
     Ok(())
 }
 

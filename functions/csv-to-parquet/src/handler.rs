@@ -16,7 +16,9 @@ use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
 use tributary_shared::event::{ObjectRef, objects_created};
 use tributary_shared::metrics::MetricSet;
-use tributary_shared::s3::{S3Writer, UploadSpec, get_optional, get_stream, head};
+use tributary_shared::s3::{
+    RESUME_ATTEMPTS, S3Writer, UploadSpec, get_optional, get_stream, head, resuming_body,
+};
 
 /// Everything the handler needs, built once per cold start.
 #[derive(Debug)]
@@ -196,7 +198,15 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
         spec(&t.quarantine_key, "text/csv"),
         runtime,
     );
-    let body = SyncIoBridge::new(source.body.into_async_read());
+    // A connection cut mid-file resumes from the byte it stopped at, so one dropped stream does not cost the
+    // whole conversion.
+    let body = SyncIoBridge::new(resuming_body(
+        deps.s3.clone(),
+        &object.bucket,
+        &object.key,
+        source,
+        RESUME_ATTEMPTS,
+    ));
     let max_reject_ratio = config.max_reject_ratio;
     let (bucket, key) = (object.bucket.clone(), object.key.clone());
 

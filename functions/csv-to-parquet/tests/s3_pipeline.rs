@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
 use tributary_testkit::{
-    LambdaProcess, Moto, fixture, get_bytes, list_keys, s3_client, unique_bucket, workspace_root,
+    FaultProxy, LambdaProcess, Moto, fixture, get_bytes, list_keys, s3_client, unique_bucket,
+    workspace_root,
 };
 
 const DATA: &str = "events/data/order_lines.csv";
@@ -30,7 +31,11 @@ impl World {
     }
 
     async fn with_bucket(bucket: &str, env: &[(&str, &str)]) -> Self {
-        let moto = Moto::shared();
+        Self::through(bucket, &Moto::shared().endpoint(), env).await
+    }
+
+    /// The function reaches S3 at `endpoint` (a fault proxy in front of the emulator); the test, directly.
+    async fn through(bucket: &str, endpoint: &str, env: &[(&str, &str)]) -> Self {
         let s3 = s3_client().await;
         s3.create_bucket()
             .bucket(bucket)
@@ -39,7 +44,7 @@ impl World {
             .expect("create bucket");
         let function = LambdaProcess::start(
             Path::new(env!("CARGO_BIN_EXE_csv-to-parquet")),
-            &moto.endpoint(),
+            endpoint,
             env,
         );
         Self {
@@ -451,24 +456,22 @@ async fn bad_input_gets_a_clear_non_retryable_error() {
     assert!(w.keys("curated/").await.is_empty());
 }
 
+/// Incompressible-ish text, so that the Parquet output needs more than one 5 MiB part.
+fn big_csv(rows: u64) -> Vec<u8> {
+    let mut csv = b"id,payload\n".to_vec();
+    let mut next = tributary_testkit::seeded_rng(0x9E37_79B9_7F4A_7C15);
+    for i in 0..rows {
+        let payload: String = (0..6).map(|_| format!("{:016x}", next())).collect();
+        csv.extend_from_slice(format!("{i},{payload}\n").as_bytes());
+    }
+    csv
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_outputs_stream_through_a_multipart_upload() {
     let mut w = World::new(&[("UPLOAD_PART_MB", "5"), ("ROW_GROUP_MB", "1")]).await;
-    // Incompressible-ish text so the Parquet output needs more than one 5 MiB part.
-    let mut csv = b"id,payload\n".to_vec();
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let rows = 120_000;
-    for i in 0..rows {
-        let mut payload = String::with_capacity(96);
-        for _ in 0..6 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            payload.push_str(&format!("{x:016x}"));
-        }
-        csv.extend_from_slice(format!("{i},{payload}\n").as_bytes());
-    }
-    w.put("raw/big/big.csv", csv).await;
+    w.put("raw/big/big.csv", big_csv(rows)).await;
     let out = w
         .invoke(&notification(&w.bucket, "raw/big/big.csv"))
         .expect("converts");
@@ -499,5 +502,180 @@ async fn large_outputs_stream_through_a_multipart_upload() {
             .last()
             .copied(),
         Some(rows as i64 - 1)
+    );
+}
+
+/// The data columns of a conversion (the lineage columns differ between two runs).
+fn data_columns(bytes: Bytes) -> Vec<RecordBatch> {
+    parquet_batches(bytes)
+        .into_iter()
+        .map(|b| {
+            let keep: Vec<usize> = (0..b.num_columns())
+                .filter(|&i| !b.schema().field(i).name().starts_with('_'))
+                .collect();
+            b.project(&keep).expect("project")
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_object_body_cut_mid_file_is_resumed_and_converts_as_if_uncut() {
+    let proxy = FaultProxy::start(&Moto::shared().endpoint());
+    let bucket = unique_bucket("csv-cut");
+    let mut w = World::through(&bucket, &proxy.endpoint(), &[]).await;
+    w.put("raw/orders/cut.csv", read(DATA)).await;
+    w.put("raw/orders/whole.csv", read(DATA)).await;
+    w.put("schemas/orders.json", read(SCHEMA)).await;
+    let whole = w
+        .invoke(&notification(&bucket, "raw/orders/whole.csv"))
+        .expect("uncut conversion");
+
+    // The first GET of the object sends 5,000 of its 20,826 bytes, then drops the connection.
+    proxy.set(json!([{"method": "GET", "path": "/raw/orders/cut\\.csv(\\?|$)", "cut_after": 5000, "times": 1}]));
+    let cut = w
+        .invoke(&notification(&bucket, "raw/orders/cut.csv"))
+        .expect("the cut read is resumed");
+    assert_eq!(proxy.hits(), [1], "the body was cut once");
+    assert_eq!(
+        (
+            &cut["rows_in"],
+            &cut["rows_out"],
+            &cut["rows_rejected"],
+            &cut["bytes_in"]
+        ),
+        (
+            &whole["rows_in"],
+            &whole["rows_out"],
+            &whole["rows_rejected"],
+            &whole["bytes_in"]
+        )
+    );
+    let key = |out: &Value| out["output_key"].as_str().expect("output key").to_owned();
+    assert_eq!(
+        data_columns(w.get(&key(&cut)).await.expect("curated")),
+        data_columns(w.get(&key(&whole)).await.expect("curated"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_cut_on_every_attempt_fails_retryable_and_leaves_no_curated_object_or_upload() {
+    let proxy = FaultProxy::start(&Moto::shared().endpoint());
+    let bucket = unique_bucket("csv-cut");
+    let mut w = World::through(&bucket, &proxy.endpoint(), &[]).await;
+    w.put("raw/orders/cut.csv", read(DATA)).await;
+    proxy
+        .set(json!([{"method": "GET", "path": "/raw/orders/cut\\.csv(\\?|$)", "cut_after": 3000}]));
+    let err = w
+        .invoke(&notification(&bucket, "raw/orders/cut.csv"))
+        .expect_err("every resume is cut too");
+    assert_eq!(
+        err.error_type, "ServiceUnavailable",
+        "{}",
+        err.error_message
+    );
+    assert!(
+        err.error_message.contains("stopped at byte"),
+        "{}",
+        err.error_message
+    );
+    assert_eq!(proxy.hits(), [4], "the first read and three resumes");
+    assert!(w.keys("curated/").await.is_empty());
+    let uploads =
+        w.s3.list_multipart_uploads()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("list uploads");
+    assert!(uploads.uploads().is_empty(), "{:?}", uploads.uploads());
+}
+
+const S3_INTERNAL_ERROR: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>";
+const S3_SLOW_DOWN: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+
+/// A multipart conversion through a fault proxy with `rules`; the result, the proxy's hits, and the World.
+async fn upload_with_faults(
+    rules: Value,
+) -> (
+    Result<Value, tributary_testkit::InvokeError>,
+    Vec<u64>,
+    World,
+) {
+    let proxy = FaultProxy::start(&Moto::shared().endpoint());
+    let bucket = unique_bucket("csv-upload");
+    let env = [("UPLOAD_PART_MB", "5"), ("ROW_GROUP_MB", "1")];
+    let mut w = World::through(&bucket, &proxy.endpoint(), &env).await;
+    w.put("raw/big/big.csv", big_csv(120_000)).await;
+    proxy.set(rules);
+    let out = w.invoke(&notification(&bucket, "raw/big/big.csv"));
+    (out, proxy.hits(), w)
+}
+
+async fn open_uploads(w: &World) -> usize {
+    w.s3.list_multipart_uploads()
+        .bucket(&w.bucket)
+        .send()
+        .await
+        .expect("list uploads")
+        .uploads()
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_upload_parts_are_retried_and_the_output_is_whole() {
+    let (out, hits, w) = upload_with_faults(json!([
+        {"method": "PUT", "path": "partNumber=", "status": 503, "body": S3_SLOW_DOWN, "times": 1},
+        {"method": "PUT", "path": "partNumber=", "status": 500, "body": S3_INTERNAL_ERROR, "times": 1}
+    ]))
+    .await;
+    let out = out.expect("converted despite two failed part uploads");
+    assert_eq!(hits, [1, 1]);
+    assert_eq!(out["rows_out"], 120_000);
+    let body = w
+        .get(out["output_key"].as_str().expect("key"))
+        .await
+        .expect("curated");
+    assert_eq!(total_rows(&parquet_batches(body)), 120_000);
+    assert_eq!(open_uploads(&w).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_parts_failing_every_time_fail_retryable_with_no_curated_object_or_open_upload() {
+    let (out, hits, w) = upload_with_faults(json!([
+        {"method": "PUT", "path": "partNumber=", "status": 500, "body": S3_INTERNAL_ERROR}
+    ]))
+    .await;
+    let err = out.expect_err("the upload cannot succeed");
+    assert_eq!(
+        err.error_type, "ServiceUnavailable",
+        "{}",
+        err.error_message
+    );
+    assert!(hits[0] >= 3, "the SDK retried: {hits:?}");
+    assert!(w.keys("curated/").await.is_empty());
+    assert_eq!(
+        open_uploads(&w).await,
+        0,
+        "the multipart upload was aborted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complete_multipart_upload_failing_every_time_leaves_no_curated_object_or_open_upload() {
+    let (out, hits, w) = upload_with_faults(json!([
+        {"method": "POST", "path": "uploadId=", "status": 500, "body": S3_INTERNAL_ERROR}
+    ]))
+    .await;
+    let err = out.expect_err("the upload cannot complete");
+    assert_eq!(
+        err.error_type, "ServiceUnavailable",
+        "{}",
+        err.error_message
+    );
+    assert!(hits[0] >= 3, "the SDK retried: {hits:?}");
+    assert!(w.keys("curated/").await.is_empty());
+    assert_eq!(
+        open_uploads(&w).await,
+        0,
+        "the multipart upload was aborted"
     );
 }

@@ -217,12 +217,17 @@ pub struct ObjectPlan {
     pub body: Vec<u8>,
 }
 
-/// Groups events by type and hour into newline-delimited JSON objects at
+/// Groups the events that `include` lets through by type and hour into newline-delimited JSON objects at
 /// `<prefix><type>/year=/month=/day=/hour=/<shard>-<first seq>-<last seq>.jsonl[.gz]`. The key depends only on
 /// the batch, so a retried batch overwrites its own objects.
-pub fn objects(plan: &Plan, prefix: &str, gzip: bool) -> std::io::Result<Vec<ObjectPlan>> {
+pub fn objects(
+    plan: &Plan,
+    prefix: &str,
+    gzip: bool,
+    include: impl Fn(usize) -> bool,
+) -> std::io::Result<Vec<ObjectPlan>> {
     let mut groups: Vec<((String, String), Vec<usize>)> = Vec::new();
-    for (i, e) in plan.events.iter().enumerate() {
+    for (i, e) in plan.events.iter().enumerate().filter(|(i, _)| include(*i)) {
         let group = (e.event_type.clone(), hour_path(e.event_time));
         match groups.iter_mut().find(|(g, _)| *g == group) {
             Some((_, members)) => members.push(i),
@@ -362,6 +367,58 @@ pub fn response(plan: &Plan, stored: &[bool]) -> Option<Value> {
     )
 }
 
+/// The records the event source will deliver again, given which events are done so far (`event_ok`) and the
+/// events of each object already written (`written`). For SQS that is the failed records. Kinesis retries from
+/// the first failed record on, so it is every record from there; and since an object already written that holds
+/// an event of such a record must be taken back whole, its earlier records come again too. Events of these
+/// records must not stay in S3 from this invocation, or their redelivery would store them twice.
+pub fn redelivered(plan: &Plan, event_ok: &[bool], written: &[&[usize]]) -> Vec<bool> {
+    let failed: Vec<bool> = plan
+        .fates
+        .iter()
+        .map(|fate| match fate {
+            Fate::Event(e) | Fate::Duplicate(e) => !event_ok[*e],
+            Fate::Poison(_) => false,
+        })
+        .collect();
+    if plan.source == Source::Sqs {
+        return failed;
+    }
+    let Some(mut first) = failed.iter().position(|f| *f) else {
+        return failed;
+    };
+    // The last record each event answers for (its duplicates come after its own record).
+    let mut last = plan.owners.clone();
+    for (r, fate) in plan.fates.iter().enumerate() {
+        if let Fate::Duplicate(e) = fate {
+            last[*e] = last[*e].max(r);
+        }
+    }
+    loop {
+        let earliest = written
+            .iter()
+            .filter(|events| events.iter().any(|&e| last[e] >= first))
+            .flat_map(|events| events.iter().map(|&e| plan.owners[e]))
+            .min()
+            .unwrap_or(first);
+        if earliest >= first {
+            return (0..failed.len()).map(|r| r >= first).collect();
+        }
+        first = earliest;
+    }
+}
+
+/// For each event, whether any record it answers for (its own, or a duplicate's) is in `records`.
+pub fn events_of(plan: &Plan, records: &[bool]) -> Vec<bool> {
+    let mut out = vec![false; plan.events.len()];
+    for (fate, _) in plan.fates.iter().zip(records).filter(|(_, r)| **r) {
+        if let Fate::Event(e) | Fate::Duplicate(e) = fate {
+            out[*e] = true;
+        }
+    }
+    out
+}
+
 /// Per-record outcome from per-event and per-poison outcomes: a duplicate shares its original's fate.
 pub fn record_outcomes(
     plan: &Plan,
@@ -478,7 +535,7 @@ mod tests {
             r#"{"id": "3", "type": "click", "ts": "2026-11-21T10:59:59Z"}"#,
             r#"{"id": "4", "type": "click", "ts": "2026-11-21T11:00:00Z"}"#,
         ]);
-        let objs = objects(&p, "events/", false).expect("objects");
+        let objs = objects(&p, "events/", false, |_| true).expect("objects");
         let keys: Vec<&str> = objs.iter().map(|o| o.key.as_str()).collect();
         assert_eq!(
             keys,
@@ -500,10 +557,63 @@ mod tests {
             &plan(&[r#"{"id": "1", "type": "click", "ts": "2026-11-21T10:05:00Z"}"#]),
             "events/",
             true,
+            |_| true,
         )
         .expect("gzip");
         assert!(again[0].key.ends_with(".jsonl.gz"));
         assert_eq!(&again[0].body[..2], &[0x1f, 0x8b]);
+    }
+
+    #[test]
+    fn kinesis_redelivers_from_the_first_failed_record_and_sqs_only_the_failed_ones() {
+        let p = plan(&[
+            r#"{"id": "1"}"#,
+            r#"{"id": "2"}"#,
+            r#"{"id": "1"}"#,
+            "not json",
+            r#"{"id": "3"}"#,
+        ]);
+        // Event 1 ("2") failed: Kinesis retries from record 1 on, poison and all.
+        assert_eq!(
+            redelivered(&p, &[true, false, true], &[]),
+            [false, true, true, true, true]
+        );
+        // Event 0 ("1") failed: its duplicate (record 2) fails with it.
+        let mut sqs = p.clone();
+        sqs.source = Source::Sqs;
+        assert_eq!(
+            redelivered(&sqs, &[false, true, true], &[]),
+            [true, false, true, false, false]
+        );
+        assert_eq!(
+            events_of(&p, &[false, false, true, false, false]),
+            [true, false, false]
+        );
+        assert_eq!(
+            events_of(&p, &[true, false, true, true, true]),
+            [true, false, true]
+        );
+        assert_eq!(redelivered(&p, &[true, true, true], &[]), [false; 5]);
+    }
+
+    #[test]
+    fn an_object_already_written_with_a_redelivered_record_brings_its_earlier_records_back() {
+        let p = plan(&[
+            r#"{"id": "a"}"#,
+            r#"{"id": "b"}"#,
+            r#"{"id": "c"}"#,
+            r#"{"id": "d"}"#,
+        ]);
+        // Event "c" failed; an object with "a" and "d" was written: "d" comes again, so must "a", and all after.
+        assert_eq!(
+            redelivered(&p, &[true, true, false, true], &[&[0, 3], &[1]]),
+            [true; 4]
+        );
+        // Objects wholly before the failure stay.
+        assert_eq!(
+            redelivered(&p, &[true, true, false, true], &[&[0, 1], &[3]]),
+            [false, false, true, true]
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! DynamoDB, and report every record that was not stored in `batchItemFailures`.
 
 use crate::batch::{
-    Plan, dead_letter, entity_writes, objects, read_event, record_outcomes, response,
+    Plan, dead_letter, entity_writes, events_of, objects, read_event, record_outcomes, redelivered,
+    response,
 };
 use crate::config::Config;
 use crate::error::Error;
@@ -75,31 +76,10 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
     let plan = Plan::new(source, inputs, Utc::now(), c.max_record_bytes);
     let mut errors: Vec<AwsError> = Vec::new();
 
-    // Events, one object per type and hour.
-    let planned =
-        objects(&plan, &c.events_prefix, c.gzip).map_err(|e| Error::Internal(e.to_string()))?;
-    let content_type = if c.gzip {
-        "application/gzip"
-    } else {
-        "application/x-ndjson"
-    };
-    let bodies = planned
-        .iter()
-        .map(|o| (o.key.clone(), Bytes::from(o.body.clone()), content_type))
-        .collect();
     let mut event_ok = vec![true; plan.events.len()];
-    for (object, result) in planned
-        .iter()
-        .zip(put_all(&deps.s3, &c.bucket, bodies).await)
-    {
-        if let Err(e) = result {
-            tracing::warn!(key = %object.key, error = %e, "event object not written");
-            object.events.iter().for_each(|&i| event_ok[i] = false);
-            errors.push(e);
-        }
-    }
 
-    // Latest state, the newest event per entity.
+    // Latest state first, the newest event per entity: conditional writes, so a redelivery repeats them
+    // harmlessly.
     let writes = entity_writes(&plan, &c.entity_key);
     let written = write_latest(
         &deps.dynamodb,
@@ -116,6 +96,49 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
             tracing::warn!(entity = %write.entity, error = %e, "latest state not written");
             write.covers.iter().for_each(|&i| event_ok[i] = false);
             errors.push(e);
+        }
+    }
+
+    // Then the events, one object per type and hour, but none of a record the source will deliver again: its
+    // redelivery writes them, once.
+    let held = events_of(&plan, &redelivered(&plan, &event_ok, &[]));
+    for (ok, held) in event_ok.iter_mut().zip(held) {
+        *ok &= !held;
+    }
+    let planned = objects(&plan, &c.events_prefix, c.gzip, |e| event_ok[e])
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let content_type = if c.gzip {
+        "application/gzip"
+    } else {
+        "application/x-ndjson"
+    };
+    let bodies = planned
+        .iter()
+        .map(|o| (o.key.clone(), Bytes::from(o.body.clone()), content_type))
+        .collect();
+    let puts = put_all(&deps.s3, &c.bucket, bodies).await;
+    for (object, result) in planned.iter().zip(&puts) {
+        if let Err(e) = result {
+            tracing::warn!(key = %object.key, error = %e, "event object not written");
+            object.events.iter().for_each(|&i| event_ok[i] = false);
+            errors.push(e.clone());
+        }
+    }
+    // A failed object means more records come again (for Kinesis, all from its first record on). An object
+    // already written with any of their events is removed, so the redelivery does not write those twice.
+    let written: Vec<&[usize]> = planned
+        .iter()
+        .zip(&puts)
+        .filter(|(_, r)| r.is_ok())
+        .map(|(o, _)| o.events.as_slice())
+        .collect();
+    let held = events_of(&plan, &redelivered(&plan, &event_ok, &written));
+    for (object, result) in planned.iter().zip(&puts) {
+        if result.is_ok() && object.events.iter().any(|&e| held[e]) {
+            object.events.iter().for_each(|&i| event_ok[i] = false);
+            if let Err(e) = s3::delete(&deps.s3, &c.bucket, &object.key).await {
+                tracing::warn!(key = %object.key, error = %e, "event object of a redelivered record not removed; its events may be written twice");
+            }
         }
     }
 

@@ -13,7 +13,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env(&ProcessEnv)?;
     let deps = Deps {
         s3: tributary_shared::s3::client(&sdk),
-        dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+        // One retry layer: the latest-state writes retry themselves (sink::WRITE_BACKOFF, WRITE_ATTEMPTS),
+        // so the client's own retries are off.
+        dynamodb: aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+                .build(),
+        ),
         config,
     };
     serve(deps, |event: LambdaEvent<Value>, deps| {

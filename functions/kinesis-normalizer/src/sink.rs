@@ -11,6 +11,15 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tributary_shared::ErrorKind;
 use tributary_shared::aws::AwsError;
+use tributary_shared::retry::Backoff;
+
+/// The one retry layer of latest-state writes (the DynamoDB client's own retries are off, see `main.rs`):
+/// full jitter from 50 ms doubling to 2 s; the number of attempts is `WRITE_ATTEMPTS`.
+pub const WRITE_BACKOFF: Backoff = Backoff {
+    attempts: 6,
+    base: Duration::from_millis(50),
+    cap: Duration::from_secs(2),
+};
 
 /// What a latest-state write did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,18 +138,14 @@ async fn put_newer(
             }
             Err(e) => {
                 let err = AwsError::from_sdk("PutItem", table, &e);
-                if !err.kind.retryable() || attempt >= attempts {
+                let backoff = Backoff {
+                    attempts,
+                    ..WRITE_BACKOFF
+                };
+                if !err.kind.retryable() || !backoff.again(attempt) {
                     return Err(err);
                 }
-                // Exponential backoff with jitter from the clock: 50 ms, 100 ms, 200 ms, ... up to 2 s.
-                let base = 50_u64 << (attempt - 1).min(5);
-                let jitter = u64::from(
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.subsec_micros())
-                        .unwrap_or(0),
-                ) % base.max(1);
-                tokio::time::sleep(Duration::from_millis((base + jitter).min(2000))).await;
+                tokio::time::sleep(backoff.delay(attempt)).await;
             }
         }
     }

@@ -2,10 +2,12 @@
 //! each shared by a test process, a Lambda Runtime API emulator that drives a function's real binary, and the
 //! sample events in `events/`.
 
+pub mod fault;
 pub mod lambda;
 pub mod moto;
 pub mod postgres;
 
+pub use fault::FaultProxy;
 pub use lambda::{InvokeError, LambdaProcess};
 pub use moto::{Moto, python};
 pub use postgres::Postgres;

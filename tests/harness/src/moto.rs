@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 /// A running emulator.
 #[derive(Debug)]
 pub struct Moto {
-    port: u16,
-    watchdog: Child,
-    log: PathBuf,
+    server: Watched,
 }
 
 static SHARED: OnceLock<Moto> = OnceLock::new();
@@ -37,11 +35,103 @@ fn wrapper() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto_server.py")
 }
 
-fn free_port() -> u16 {
+/// A free port on 127.0.0.1.
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free loopback port")
+}
+
+/// A Python server on a loopback port, run under a shell watchdog that stops it by PID as soon as the test
+/// process is gone, however the process ends.
+#[derive(Debug)]
+pub(crate) struct Watched {
+    pub(crate) port: u16,
+    watchdog: Child,
+    log: PathBuf,
+}
+
+impl Watched {
+    /// Runs `python SCRIPT ARGS…` (ARGS may use `$PORT`) and waits until the port answers.
+    pub(crate) fn start(
+        name: &str,
+        script: &std::path::Path,
+        args: &[&str],
+    ) -> Result<Self, String> {
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!(
+            "tributary-{name}-{}-{port}.log",
+            std::process::id()
+        ));
+        let watchdog_script = r#"
+            "$PYTHON" "$@" >"$LOG" 2>&1 &
+            server=$!
+            echo "$server" >"$LOG.pid"
+            while kill -0 "$OWNER" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 0.2; done
+            kill "$server" 2>/dev/null
+            wait "$server" 2>/dev/null
+        "#;
+        let port_text = port.to_string();
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| if *a == "$PORT" { port_text.as_str() } else { a })
+            .collect();
+        let watchdog = Command::new("sh")
+            .arg("-c")
+            .arg(watchdog_script)
+            .arg("sh")
+            .arg(script)
+            .args(&args)
+            .env("PYTHON", python())
+            .env("LOG", &log)
+            .env("OWNER", std::process::id().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot run sh: {e}"))?;
+        let mut server = Watched {
+            port,
+            watchdog,
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(server);
+            }
+            // The watchdog ends as soon as the server does: no point waiting out the deadline.
+            if let Ok(Some(_)) = server.watchdog.try_wait() {
+                let log = std::fs::read_to_string(&server.log).unwrap_or_default();
+                return Err(format!(
+                    "{name} exited before listening on port {port}; log:\n{log}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let log = std::fs::read_to_string(&server.log).unwrap_or_default();
+        Err(format!(
+            "{name} did not listen on port {port} within 60 s; log:\n{log}"
+        ))
+    }
+
+    /// The server's PID, as written by the watchdog.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        std::fs::read_to_string(format!("{}.pid", self.log.display()))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Stops the server by PID and waits for the watchdog.
+    pub(crate) fn stop(mut self) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+        let _ = self.watchdog.wait();
+    }
 }
 
 impl Moto {
@@ -61,77 +151,25 @@ impl Moto {
 
     /// Starts a new emulator on a free port and waits until it answers.
     pub fn start() -> Result<Moto, String> {
-        let port = free_port();
-        let log =
-            std::env::temp_dir().join(format!("tributary-moto-{}-{port}.log", std::process::id()));
-        let script = r#"
-            "$PYTHON" "$WRAPPER" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 &
-            server=$!
-            echo "$server" >"$LOG.pid"
-            while kill -0 "$OWNER" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 0.2; done
-            kill "$server" 2>/dev/null
-            wait "$server" 2>/dev/null
-        "#;
-        let watchdog = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .env("PYTHON", python())
-            .env("WRAPPER", wrapper())
-            .env("PORT", port.to_string())
-            .env("LOG", &log)
-            .env("OWNER", std::process::id().to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot run sh: {e}"))?;
-        let mut moto = Moto {
-            port,
-            watchdog,
-            log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(moto);
-            }
-            // The watchdog ends as soon as the server does: no point waiting out the deadline.
-            if let Ok(Some(_)) = moto.watchdog.try_wait() {
-                let log = std::fs::read_to_string(&moto.log).unwrap_or_default();
-                return Err(format!(
-                    "moto_server exited before listening on port {port}; log:\n{log}"
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let log = std::fs::read_to_string(&moto.log).unwrap_or_default();
-        Err(format!(
-            "moto_server did not listen on port {port} within 60 s; log:\n{log}"
-        ))
+        Watched::start("moto", &wrapper(), &["-H", "127.0.0.1", "-p", "$PORT"])
+            .map(|server| Moto { server })
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.server.port)
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.server.port
     }
 
     /// The server's PID, as written by the watchdog.
     pub fn pid(&self) -> Option<u32> {
-        std::fs::read_to_string(format!("{}.pid", self.log.display()))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
+        self.server.pid()
     }
 
     /// Stops the server by PID and waits for the watchdog.
-    pub fn stop(mut self) {
-        if let Some(pid) = self.pid() {
-            let _ = Command::new("kill").arg(pid.to_string()).status();
-        }
-        let _ = self.watchdog.wait();
+    pub fn stop(self) {
+        self.server.stop();
     }
 }

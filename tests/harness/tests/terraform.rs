@@ -708,6 +708,7 @@ fn check_least_privilege(d: &Deployed) {
                 &["s3:PutObject"],
                 &[&d.objects("events/"), &d.objects("dead-letter/kinesis/")]
             ),
+            pairs(&["s3:DeleteObject"], &[&d.objects("events/")]),
             pairs(
                 &["dynamodb:PutItem"],
                 &[&d.arn("aws_dynamodb_table.latest")]
