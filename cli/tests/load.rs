@@ -319,3 +319,58 @@ fn a_burst_of_merges_and_of_replaces_into_one_table_all_succeed() {
         "the last replace wins whole"
     );
 }
+
+#[test]
+fn a_connection_dropped_mid_load_commits_nothing_and_the_retry_loads_exactly_once() {
+    let db = Db::new();
+    summary(&db.load("lines", &[], &[&db.lines("first", 10)]));
+    let big = db.lines("big", 2000);
+    // Another session holds a lock that lets the load stage its rows (COPY into its temp table) but not move
+    // them into the target: the load waits there, mid-transaction, until its connection is dropped.
+    let locker = {
+        let name = db.name.clone();
+        std::thread::spawn(move || {
+            Postgres::shared().psql(
+                &name,
+                "BEGIN; LOCK TABLE lines IN SHARE MODE; SELECT pg_sleep(4); COMMIT;",
+            )
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let load = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(["load", "--warehouse", &db.url, "--table", "lines", s(&big)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tributary runs");
+    let waiting = "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO%'";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let pid = loop {
+        let pid = db.sql(waiting);
+        if !pid.is_empty() {
+            break pid;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the load never waited on the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    db.sql(&format!("SELECT pg_terminate_backend({pid})"));
+    let out = load.wait_with_output().expect("tributary finishes");
+    assert!(!out.status.success(), "the dropped load fails");
+    locker.join().expect("locker");
+    assert_eq!(
+        db.sql("SELECT count(*) FROM lines"),
+        "10",
+        "nothing of it committed"
+    );
+    assert_eq!(db.sql("SELECT count(*) FROM tributary_load_ledger"), "1");
+
+    assert_eq!(summary(&db.load("lines", &[], &[&big]))["files_loaded"], 1);
+    assert_eq!(summary(&db.load("lines", &[], &[&big]))["files_skipped"], 1);
+    assert_eq!(
+        db.sql("SELECT count(*) FROM lines WHERE order_id = 'PO-big'"),
+        "2000"
+    );
+}

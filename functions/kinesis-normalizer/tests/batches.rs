@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
-use tributary_testkit::{InvokeError, LambdaProcess, Moto, Stack, fixture};
+use tributary_testkit::{FaultProxy, InvokeError, LambdaProcess, Moto, Stack, fixture};
 
 struct World {
     stack: Stack,
@@ -23,6 +23,11 @@ impl std::ops::Deref for World {
 
 impl World {
     async fn new(extra_env: &[(&str, &str)]) -> Self {
+        Self::through(&Moto::shared().endpoint(), extra_env).await
+    }
+
+    /// The function reaches AWS at `endpoint` (a fault proxy in front of the emulator); the test, directly.
+    async fn through(endpoint: &str, extra_env: &[(&str, &str)]) -> Self {
         let stack = Stack::new("events", "entity_id").await;
         let mut env = vec![
             ("EVENTS_BUCKET", stack.bucket.as_str()),
@@ -31,7 +36,7 @@ impl World {
         ];
         env.extend_from_slice(extra_env);
         let binary = Path::new(env!("CARGO_BIN_EXE_kinesis-normalizer"));
-        let function = LambdaProcess::start(binary, &Moto::shared().endpoint(), &env);
+        let function = LambdaProcess::start(binary, endpoint, &env);
         Self { stack, function }
     }
 
@@ -293,4 +298,193 @@ async fn gzip_objects_when_configured() {
                 .all(|l| serde_json::from_str::<Value>(l).is_ok())
         );
     }
+}
+
+/// Every event id in the events objects, with how often it is there.
+async fn stored_events(w: &World) -> std::collections::BTreeMap<String, usize> {
+    let mut ids = std::collections::BTreeMap::new();
+    for body in w.objects("events/").await.values() {
+        for event in ndjson(body) {
+            *ids.entry(event["event_id"].as_str().expect("id").to_owned())
+                .or_insert(0) += 1;
+        }
+    }
+    ids
+}
+
+/// The latest-state table as entity -> event id.
+async fn state(w: &World) -> std::collections::BTreeMap<String, String> {
+    w.latest()
+        .await
+        .into_iter()
+        .map(|(entity, item)| (entity, text(&item, "event_id")))
+        .collect()
+}
+
+const THROTTLED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#;
+
+fn throttle(entity: &str) -> Value {
+    json!([{"target": "PutItem", "body_contains": format!("\"{entity}\""), "status": 400, "body": THROTTLED,
+        "headers": {"Content-Type": "application/x-amz-json-1.0"}}])
+}
+
+fn failed_ids(out: &Value) -> Vec<&str> {
+    out["batchItemFailures"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|f| f["itemIdentifier"].as_str())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_state_writes_fail_exactly_their_messages_and_the_redelivery_stores_every_event_once()
+ {
+    let event = fixture("sqs-batch.json");
+    let mut clean = World::new(&[]).await;
+    clean.invoke(&event).expect("clean run");
+
+    let proxy = FaultProxy::start(&Moto::shared().endpoint());
+    let mut w = World::through(&proxy.endpoint(), &[]).await;
+    proxy.set(throttle("cust-7"));
+    let out = w.invoke(&event).expect("partial failure");
+    let cust_7 = "3f1c0d2e-0000-4000-8000-000000000001";
+    assert_eq!(
+        failed_ids(&out),
+        [cust_7],
+        "only the throttled entity's message"
+    );
+    assert!(
+        proxy.hits()[0] >= 6,
+        "retried WRITE_ATTEMPTS times: {:?}",
+        proxy.hits()
+    );
+    assert!(
+        !stored_events(&w).await.contains_key("evt-1002"),
+        "its event waits for the redelivery"
+    );
+
+    // SQS delivers the failed message again; DynamoDB has recovered.
+    proxy.set(json!([]));
+    let mut again = event.clone();
+    again["Records"] = json!(
+        event["Records"]
+            .as_array()
+            .expect("records")
+            .iter()
+            .filter(|r| r["messageId"] == cust_7)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        failed_ids(&w.invoke(&again).expect("redelivery")),
+        Vec::<&str>::new()
+    );
+
+    let stored = stored_events(&w).await;
+    assert_eq!(
+        stored,
+        stored_events(&clean).await,
+        "the same events as a run without faults"
+    );
+    assert!(stored.values().all(|n| *n == 1), "each once: {stored:?}");
+    assert_eq!(state(&w).await, state(&clean).await);
+}
+
+/// A Kinesis batch of one record per `(event id, type, customer)`, sequence numbers from 100.
+fn kinesis(events: &[(&str, &str, &str)]) -> Value {
+    let template = fixture("kinesis-batch.json")["Records"][0].clone();
+    let records: Vec<Value> = events
+        .iter()
+        .enumerate()
+        .map(|(i, (id, kind, customer))| {
+            let mut r = template.clone();
+            let payload = json!({"eventId": id, "type": kind, "customerId": customer, "ts": 1_795_255_200 + i});
+            r["kinesis"]["data"] =
+                json!(base64::engine::general_purpose::STANDARD.encode(payload.to_string()));
+            r["kinesis"]["sequenceNumber"] = json!(format!("{}", 100 + i));
+            r
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+/// What Kinesis sends after a partial failure: the records from the reported one on.
+fn from_reported(event: &Value, out: &Value) -> Value {
+    let first = failed_ids(out)[0].to_owned();
+    let records: Vec<Value> = event["Records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .skip_while(|r| r["kinesis"]["sequenceNumber"] != first.as_str())
+        .cloned()
+        .collect();
+    json!({ "Records": records })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kinesis_batch_failing_midway_is_retried_from_there_and_stores_every_event_once() {
+    let event = kinesis(&[
+        ("e1", "click", "c1"),
+        ("e2", "view", "c2"),
+        ("e3", "click", "c3"),
+        ("e4", "view", "c4"),
+        ("e5", "click", "c5"),
+    ]);
+    let mut clean = World::new(&[]).await;
+    clean.invoke(&event).expect("clean run");
+
+    let proxy = FaultProxy::start(&Moto::shared().endpoint());
+    let mut w = World::through(&proxy.endpoint(), &[]).await;
+    // The state write of the third record is throttled, and the object of "view" events cannot be written.
+    proxy.set(json!([
+        throttle("c3")[0],
+        {"method": "PUT", "path": "/events/view/", "status": 500,
+         "body": "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>"}
+    ]));
+    let out = w.invoke(&event).expect("partial failure");
+    // e3's state failed, so e3 and everything after it is held back from S3. The "view" object (e2) failed:
+    // Kinesis retries from e2's record. The "click" object holds only e1, which stays.
+    assert_eq!(failed_ids(&out), ["101"]);
+    let after_first = stored_events(&w).await;
+    assert!(after_first.keys().all(|id| id == "e1"), "{after_first:?}");
+
+    proxy.set(json!([]));
+    let again = from_reported(&event, &out);
+    assert_eq!(
+        failed_ids(&w.invoke(&again).expect("retry")),
+        Vec::<&str>::new()
+    );
+    let stored = stored_events(&w).await;
+    assert_eq!(
+        stored.keys().collect::<Vec<_>>(),
+        ["e1", "e2", "e3", "e4", "e5"],
+        "no event lost"
+    );
+    assert!(stored.values().all(|n| *n == 1), "none twice: {stored:?}");
+    assert_eq!(state(&w).await, state(&clean).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_holding_a_record_that_comes_again_is_taken_back_so_nothing_is_stored_twice() {
+    let event = kinesis(&[
+        ("e1", "click", "c1"),
+        ("e2", "view", "c2"),
+        ("e3", "click", "c3"),
+    ]);
+    let proxy = FaultProxy::start(&Moto::shared().endpoint());
+    let mut w = World::through(&proxy.endpoint(), &[]).await;
+    proxy.set(json!([{"method": "PUT", "path": "/events/view/", "status": 500,
+        "body": "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>"}]));
+    // The "click" object (e1, e3) was written, but e3 comes again with e2: the object is removed, and with it
+    // every record comes again, so the invocation fails and Kinesis retries the whole batch. Without that, e3
+    // would be stored by both invocations.
+    let err = w.invoke(&event).expect_err("every record comes again");
+    assert_eq!(err.error_type, "ServiceUnavailable");
+    assert!(stored_events(&w).await.is_empty());
+
+    proxy.set(json!([]));
+    w.invoke(&event).expect("retry");
+    let stored = stored_events(&w).await;
+    assert_eq!(stored.keys().collect::<Vec<_>>(), ["e1", "e2", "e3"]);
+    assert!(stored.values().all(|n| *n == 1), "{stored:?}");
 }

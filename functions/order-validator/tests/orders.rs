@@ -5,7 +5,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
-use tributary_testkit::{InvokeError, LambdaProcess, Moto, Stack, fixture, workspace_root};
+use tributary_testkit::{
+    FaultProxy, InvokeError, LambdaProcess, Moto, Stack, fixture, workspace_root,
+};
 
 struct World {
     stack: Stack,
@@ -21,6 +23,11 @@ impl std::ops::Deref for World {
 
 impl World {
     async fn new(extra_env: &[(&str, &str)]) -> Self {
+        Self::through(&Moto::shared().endpoint(), extra_env).await
+    }
+
+    /// The function reaches AWS at `endpoint` (a fault proxy in front of the emulator); the test, directly.
+    async fn through(endpoint: &str, extra_env: &[(&str, &str)]) -> Self {
         let stack = Stack::new("orders", "order_id").await;
         let mut env = vec![
             ("ORDERS_TABLE", stack.table.as_str()),
@@ -28,7 +35,7 @@ impl World {
         ];
         env.extend_from_slice(extra_env);
         let binary = Path::new(env!("CARGO_BIN_EXE_order-validator"));
-        let function = LambdaProcess::start(binary, &Moto::shared().endpoint(), &env);
+        let function = LambdaProcess::start(binary, endpoint, &env);
         Self { stack, function }
     }
 
@@ -274,6 +281,35 @@ async fn a_duplicate_restores_a_missing_result_object() {
         .await
         .expect("restored");
     assert_eq!(restored["validated_at"], again["order"]["validated_at"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_failing_after_the_table_write_fails_retryable_and_the_redelivery_restores_the_object() {
+    let proxy = FaultProxy::start(&Moto::shared().endpoint());
+    let mut w = World::through(&proxy.endpoint(), &[]).await;
+    proxy.set(json!([{"method": "PUT", "path": "/orders/validated/", "status": 503,
+        "body": "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"}]));
+    let order = fixture("sfn-validate-order.json");
+    let err = w
+        .invoke(&order)
+        .expect_err("the validated object cannot be written");
+    assert!(
+        ["Throttled", "ServiceUnavailable"].contains(&err.error_type.as_str()),
+        "a retryable error: {err:?}"
+    );
+    assert!(proxy.hits()[0] >= 3, "the SDK retried: {:?}", proxy.hits());
+    assert_eq!(w.items().await.len(), 1, "the table write happened");
+    assert!(w.get("orders/validated/PO-1001.json").await.is_none());
+
+    proxy.set(json!([]));
+    let again = w.invoke(&order).expect("redelivery");
+    assert_eq!(again["status"], "duplicate");
+    let restored = w
+        .get_json("orders/validated/PO-1001.json")
+        .await
+        .expect("restored by the redelivery");
+    assert_eq!(restored["order_id"], "PO-1001");
+    assert_eq!(w.items().await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

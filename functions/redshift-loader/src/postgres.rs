@@ -106,6 +106,16 @@ impl Classify for LoadError {
         match self {
             Self::Sql(_) | Self::Schema(_) | Self::Parquet { .. } => ErrorKind::InvalidInput,
             e if e.is_conflict() => ErrorKind::Conflict,
+            // The server ended the session (shutdown, an operator's pg_terminate_backend) or the connection
+            // broke: nothing was committed, and the same load can succeed later.
+            Self::Postgres(e)
+                if e.as_db_error().is_some_and(|db| {
+                    let code = db.code().code();
+                    code.starts_with("57") || code.starts_with("08")
+                }) =>
+            {
+                ErrorKind::ServiceUnavailable
+            }
             Self::Postgres(e) if e.as_db_error().is_some() => ErrorKind::LoadFailed,
             Self::Postgres(_) | Self::Io { .. } => ErrorKind::ServiceUnavailable,
         }
