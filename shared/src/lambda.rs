@@ -29,3 +29,23 @@ where
     }))
     .await
 }
+
+/// The configuration is unusable: log why once, then answer every invocation with the error's class
+/// (`InvalidConfig`) and message. Exiting instead would show the caller only a runtime that keeps failing to
+/// start (`Runtime.ExitError`), with the reason buried in the logs.
+pub async fn refuse_every_event<E>(err: E) -> Result<(), lambda_runtime::Error>
+where
+    E: crate::Classify + std::error::Error,
+{
+    let diagnostic = crate::error::diagnostic(&err);
+    tracing::error!(
+        error_type = %diagnostic.error_type,
+        error = %diagnostic.error_message,
+        "the configuration is unusable; every invocation fails until it is fixed"
+    );
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| {
+        let diagnostic = diagnostic.clone();
+        async move { Err::<Value, Diagnostic>(diagnostic) }
+    }))
+    .await
+}

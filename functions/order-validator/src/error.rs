@@ -17,6 +17,8 @@ pub enum Error {
         "no bucket to write results to: set ORDERS_BUCKET for orders that arrive as a task payload"
     )]
     NoBucket,
+    #[error("the event is not JSON: {0}")]
+    NotJson(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -28,6 +30,7 @@ impl Classify for Error {
             Self::Config(e) => e.kind(),
             Self::Aws(e) => e.kind(),
             Self::NoBucket => ErrorKind::InvalidConfig,
+            Self::NotJson(_) => ErrorKind::InvalidEvent,
             Self::Internal(_) => ErrorKind::Internal,
         }
     }

@@ -36,8 +36,8 @@ enum Source {
 /// Handles one event: the raw JSON, so amounts keep their literal text.
 pub async fn handle(event: &RawValue, deps: &Deps) -> Result<Value, Error> {
     let now = Utc::now();
-    let shape: Value = serde_json::from_str(event.get())
-        .map_err(|e| Error::Internal(format!("event is not JSON: {e}")))?;
+    let shape: Value =
+        serde_json::from_str(event.get()).map_err(|e| Error::NotJson(e.to_string()))?;
     let is_object_ref = shape.get("Records").is_some()
         || shape.get("detail-type").is_some()
         || (shape.get("bucket").is_some()
@@ -85,6 +85,7 @@ async fn process_object(
             key: object.key.clone(),
         };
         write_rejected(deps, &source, &result, &Bytes::new()).await?;
+        emit(&result);
         return to_json(&result);
     }
     let source = Source::Object {
@@ -98,6 +99,7 @@ async fn process_object(
             Err(e) if e.kind == tributary_shared::ErrorKind::InvalidInput => {
                 let result = Outcome::invalid(None, vec![too_large(c.max_order_bytes)]);
                 write_rejected(deps, &source, &result, &Bytes::new()).await?;
+                emit(&result);
                 return to_json(&result);
             }
             Err(e) => return Err(Error::Aws(e)),

@@ -388,4 +388,48 @@ async fn an_order_over_the_size_limit_is_invalid_not_a_failure() {
     );
     assert!(w.get_json("orders/rejected/big.json").await.is_some());
     assert!(w.items().await.is_empty());
+    // Counted like every other invalid order (the S3 event gave no size, so the read found it too large).
+    let metrics: Vec<Value> = w
+        .function
+        .log_text()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l.get("_aws").is_some())
+        .collect();
+    assert!(
+        metrics
+            .iter()
+            .any(|m| m["Status"] == "invalid" && m["Orders"] == 1.0),
+        "{metrics:?}"
+    );
+
+    // With the size in the event, the order is refused before it is read, and counted the same way.
+    let mut event = w.s3_event("orders/incoming/big.json");
+    event["Records"][0]["s3"]["object"]["size"] = json!(10_000);
+    assert_eq!(w.invoke(&event).expect("a result")["status"], "invalid");
+    let counted = w
+        .function
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("\"_aws\"") && l.contains("\"Status\":\"invalid\""))
+        .count();
+    assert_eq!(counted, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusable_configuration_fails_every_invocation_as_invalid_config() {
+    let binary = Path::new(env!("CARGO_BIN_EXE_order-validator"));
+    // ORDERS_TABLE is required.
+    let mut f = LambdaProcess::start(binary, &Moto::shared().endpoint(), &[]);
+    for _ in 0..2 {
+        let err = f
+            .invoke(&fixture("sfn-validate-order.json"))
+            .expect_err("no table to write to");
+        assert_eq!(err.error_type, "InvalidConfig", "{}", err.error_message);
+        assert!(
+            err.error_message.contains("ORDERS_TABLE"),
+            "{}",
+            err.error_message
+        );
+    }
 }

@@ -6,12 +6,15 @@ use redshift_loader::handler::{Deps, handle};
 use serde_json::Value;
 use std::time::{Duration, SystemTime};
 use tributary_shared::config::ProcessEnv;
-use tributary_shared::lambda::{cold_start, serve};
+use tributary_shared::lambda::{cold_start, refuse_every_event, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = cold_start().await;
-    let config = Config::from_env(&ProcessEnv)?;
+    let config = match Config::from_env(&ProcessEnv) {
+        Ok(config) => config,
+        Err(e) => return refuse_every_event(e).await,
+    };
     let deps = Deps {
         s3: tributary_shared::s3::client(&sdk),
         redshift: aws_sdk_redshiftdata::Client::new(&sdk),

@@ -413,3 +413,16 @@ async fn a_redshift_load_that_keeps_losing_races_fails_as_conflict_for_the_state
         err.error_message
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusable_configuration_fails_every_invocation_as_invalid_config() {
+    // Neither WAREHOUSE_URL nor a Redshift target.
+    let mut f = LambdaProcess::start(
+        Path::new(env!("CARGO_BIN_EXE_redshift-loader")),
+        &Moto::shared().endpoint(),
+        &[],
+    );
+    let err = tokio::task::block_in_place(|| f.invoke(&json!({"table": "t", "files": []})))
+        .expect_err("no warehouse");
+    assert_eq!(err.error_type, "InvalidConfig", "{}", err.error_message);
+}
