@@ -155,21 +155,10 @@ async fn load_postgres(request: &LoadRequest, url: &str, deps: &Deps) -> Result<
         .unwrap_or_else(|| load_id(&request.table, &files));
     let mut sources = Vec::with_capacity(files.len());
     for f in &files {
-        // Listed or named a moment ago, gone now: a missing file is an error, never an empty one.
-        let body = s3::get_optional(&deps.s3, &f.url.bucket, &f.url.key, u64::MAX)
-            .await?
-            .ok_or_else(|| {
-                AwsError::other(
-                    "GetObject",
-                    f.url.to_string(),
-                    tributary_shared::ErrorKind::NotFound,
-                    "the object was deleted after it was listed",
-                )
-            })?;
         sources.push(SourceFile {
             url: f.url.to_string(),
             etag: f.etag.clone(),
-            data: ParquetData::Bytes(body),
+            data: ParquetData::File(spool(deps, &f.url).await?),
         });
     }
     let mut client = crate::postgres::connect(url).await?;
@@ -180,6 +169,35 @@ async fn load_postgres(request: &LoadRequest, url: &str, deps: &Deps) -> Result<
         json!({"status": "loaded", "table": request.table.plain(), "files_loaded": loaded.files_loaded,
         "files_skipped": loaded.files_skipped, "rows_loaded": loaded.rows_loaded, "load_id": loaded.load_id}),
     )
+}
+
+/// Copies an object to an unnamed temporary file (in Lambda, `/tmp`), so that a load holds no file in memory
+/// whatever its size; the file is gone when its handle is dropped. A read cut mid-stream resumes from its
+/// offset. An object deleted since it was listed is `NotFound`, never an empty file.
+async fn spool(deps: &Deps, url: &S3Url) -> Result<std::fs::File, Error> {
+    use tokio::io::AsyncWriteExt;
+    let object = s3::get_stream(&deps.s3, &url.bucket, &url.key).await?;
+    let mut body = s3::resuming_body(
+        deps.s3.clone(),
+        &url.bucket,
+        &url.key,
+        object,
+        s3::RESUME_ATTEMPTS,
+    );
+    let failed = |e: std::io::Error| {
+        AwsError::other(
+            "GetObject",
+            url.to_string(),
+            tributary_shared::ErrorKind::ServiceUnavailable,
+            format!("spooling to a temporary file: {e}"),
+        )
+    };
+    let mut file = tokio::fs::File::from_std(tempfile::tempfile().map_err(failed)?);
+    tokio::io::copy(&mut body, &mut file)
+        .await
+        .map_err(failed)?;
+    file.flush().await.map_err(failed)?;
+    Ok(file.into_std().await)
 }
 
 /// What the state machine passes back to poll: the request plus the statement and phase.

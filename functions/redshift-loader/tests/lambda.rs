@@ -7,7 +7,7 @@ use chrono::TimeZone;
 use serde_json::{Value, json};
 use std::path::Path;
 use tributary_testkit::{
-    InvokeError, LambdaProcess, Moto, Postgres, s3_client, sdk_config, unique_bucket,
+    FaultProxy, InvokeError, LambdaProcess, Moto, Postgres, s3_client, sdk_config, unique_bucket,
     unique_database,
 };
 
@@ -19,6 +19,11 @@ struct World {
 
 impl World {
     async fn new(env: &[(&str, &str)]) -> Self {
+        Self::through(&Moto::shared().endpoint(), env).await
+    }
+
+    /// The function reaches AWS at `endpoint` (a fault proxy in front of the emulator); the test, directly.
+    async fn through(endpoint: &str, env: &[(&str, &str)]) -> Self {
         let bucket = unique_bucket("loader");
         let s3 = s3_client().await;
         s3.create_bucket()
@@ -28,7 +33,7 @@ impl World {
             .expect("create bucket");
         let function = LambdaProcess::start(
             Path::new(env!("CARGO_BIN_EXE_redshift-loader")),
-            &Moto::shared().endpoint(),
+            endpoint,
             env,
         );
         Self {
@@ -425,4 +430,29 @@ async fn an_unusable_configuration_fails_every_invocation_as_invalid_config() {
     let err = tokio::task::block_in_place(|| f.invoke(&json!({"table": "t", "files": []})))
         .expect_err("no warehouse");
     assert_eq!(err.error_type, "InvalidConfig", "{}", err.error_message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_gone_between_listing_and_reading_is_not_found_and_a_cut_read_resumes() {
+    let url = Postgres::shared().create_database(&unique_database("lambda"));
+    let proxy = FaultProxy::start(&Moto::shared().endpoint());
+    let mut w = World::through(&proxy.endpoint(), &[("WAREHOUSE_URL", &url)]).await;
+    let a = w
+        .parquet("curated/orders/a.parquet", "order_id,qty\nPO-1,3\nPO-2,5\n")
+        .await;
+    // HEAD finds the object; the GET that follows does not.
+    proxy.set(json!([{"method": "GET", "path": "/curated/orders/a\\.parquet", "status": 404,
+        "body": "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"}]));
+    let err = w
+        .invoke(&json!({"table": "orders", "files": [a]}))
+        .expect_err("the file vanished");
+    assert_eq!(err.error_type, "NotFound", "{}", err.error_message);
+
+    // A GET cut after 100 bytes is resumed, and the rows load whole.
+    proxy.set(json!([{"method": "GET", "path": "/curated/orders/a\\.parquet", "cut_after": 100, "times": 1}]));
+    let out = w
+        .invoke(&json!({"table": "orders", "files": [a]}))
+        .expect("loaded");
+    assert_eq!(out["rows_loaded"], 2);
+    assert_eq!(proxy.hits(), [1]);
 }
