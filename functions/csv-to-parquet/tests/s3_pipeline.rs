@@ -679,3 +679,44 @@ async fn a_complete_multipart_upload_failing_every_time_leaves_no_curated_object
         "the multipart upload was aborted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_killed_mid_conversion_leaves_no_curated_object_and_the_next_delivery_converts_fully()
+ {
+    let proxy = FaultProxy::start(&Moto::shared().endpoint());
+    let bucket = unique_bucket("csv-kill");
+    let env = [("UPLOAD_PART_MB", "5"), ("ROW_GROUP_MB", "1")];
+    let mut w = World::through(&bucket, &proxy.endpoint(), &env).await;
+    w.put("raw/big/big.csv", big_csv(120_000)).await;
+    // The source arrives at 2 MB/s, so the conversion is under way when the process dies.
+    proxy.set(json!([{"method": "GET", "path": "/raw/big/big\\.csv", "bandwidth": 2_000_000}]));
+    let event = notification(&bucket, "raw/big/big.csv");
+    let pid = w.function.pid();
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(2500));
+        std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .expect("kill")
+    });
+    let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.invoke(&event)));
+    assert!(killer.join().expect("killer").success());
+    assert!(killed.is_err(), "the invocation died with its process");
+    assert_eq!(proxy.hits(), [1], "it was reading the source");
+    assert!(w.keys("curated/").await.is_empty(), "no partial output");
+
+    // The event is delivered again to a fresh process.
+    proxy.set(json!([]));
+    w.function = LambdaProcess::start(
+        Path::new(env!("CARGO_BIN_EXE_csv-to-parquet")),
+        &proxy.endpoint(),
+        &env,
+    );
+    let out = w.invoke(&event).expect("converted");
+    assert_eq!(out["rows_out"], 120_000);
+    let body = w
+        .get(out["output_key"].as_str().expect("key"))
+        .await
+        .expect("curated");
+    assert_eq!(total_rows(&parquet_batches(body)), 120_000);
+}

@@ -153,6 +153,11 @@ impl LambdaProcess {
         );
     }
 
+    /// The function process's id (for a test that kills it, as a Lambda timeout would).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the function wrote to stdout and stderr so far.
     pub fn log_text(&self) -> String {
         let mut text = String::new();
