@@ -9,9 +9,22 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub use aws_config::SdkConfig;
 
-/// Loads the SDK configuration from the environment (region, credentials, endpoint override).
+/// Loads the SDK configuration from the environment (region, credentials, endpoint override), with timeouts:
+/// connecting 3.1 s, and each attempt of a call, up to its response's headers, `SDK_ATTEMPT_TIMEOUT_MS`
+/// (default 60,000). A request that hangs then fails as `Timeout` and is retried, instead of holding the
+/// invocation until Lambda ends it. Read once, at cold start.
 pub async fn load_config() -> SdkConfig {
+    let attempt = std::env::var("SDK_ATTEMPT_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(60_000);
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_millis(3100))
+                .operation_attempt_timeout(std::time::Duration::from_millis(attempt))
+                .build(),
+        )
         .load()
         .await
 }

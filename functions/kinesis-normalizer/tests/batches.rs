@@ -488,3 +488,20 @@ async fn an_object_holding_a_record_that_comes_again_is_taken_back_so_nothing_is
     assert_eq!(stored.keys().collect::<Vec<_>>(), ["e1", "e2", "e3"]);
     assert!(stored.values().all(|n| *n == 1), "{stored:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_write_slower_than_the_sdk_timeout_fails_its_record_not_the_batch() {
+    let proxy = FaultProxy::start(&Moto::shared().endpoint());
+    let env = [("SDK_ATTEMPT_TIMEOUT_MS", "400"), ("WRITE_ATTEMPTS", "2")];
+    let mut w = World::through(&proxy.endpoint(), &env).await;
+    proxy.set(json!([{"target": "PutItem", "body_contains": "\"cust-7\"", "delay": 2}]));
+    let out = w
+        .invoke(&fixture("sqs-batch.json"))
+        .expect("partial failure");
+    assert_eq!(failed_ids(&out), ["3f1c0d2e-0000-4000-8000-000000000001"]);
+    assert_eq!(proxy.hits(), [2], "each attempt timed out");
+    assert!(
+        w.function.log_text().contains("(Timeout)"),
+        "reported as a timeout"
+    );
+}

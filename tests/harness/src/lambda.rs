@@ -95,16 +95,10 @@ impl LambdaProcess {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
-            .stdout(
-                log.reopen()
-                    .map(Stdio::from)
-                    .unwrap_or_else(|_| Stdio::null()),
-            )
-            .stderr(
-                log.reopen()
-                    .map(Stdio::from)
-                    .unwrap_or_else(|_| Stdio::null()),
-            );
+            // Both streams append to one file: two handles with offsets of their own would overwrite each
+            // other's lines.
+            .stdout(append(&log))
+            .stderr(append(&log));
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -175,6 +169,14 @@ impl Drop for LambdaProcess {
         let _ = self.child.wait();
         self.server.unblock();
     }
+}
+
+fn append(log: &tempfile::NamedTempFile) -> Stdio {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(log.path())
+        .map(Stdio::from)
+        .unwrap_or_else(|_| Stdio::null())
 }
 
 fn read_error(body: &str) -> InvokeError {
