@@ -621,14 +621,15 @@ async fn open_uploads(w: &World) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failed_upload_parts_are_retried_and_the_output_is_whole() {
+async fn failed_upload_parts_and_completion_are_retried_and_the_output_is_whole() {
     let (out, hits, w) = upload_with_faults(json!([
         {"method": "PUT", "path": "partNumber=", "status": 503, "body": S3_SLOW_DOWN, "times": 1},
-        {"method": "PUT", "path": "partNumber=", "status": 500, "body": S3_INTERNAL_ERROR, "times": 1}
+        {"method": "PUT", "path": "partNumber=", "status": 500, "body": S3_INTERNAL_ERROR, "times": 1},
+        {"method": "POST", "path": "uploadId=", "status": 500, "body": S3_INTERNAL_ERROR, "times": 1}
     ]))
     .await;
-    let out = out.expect("converted despite two failed part uploads");
-    assert_eq!(hits, [1, 1]);
+    let out = out.expect("converted despite two failed part uploads and a failed completion");
+    assert_eq!(hits, [1, 1, 1]);
     assert_eq!(out["rows_out"], 120_000);
     let body = w
         .get(out["output_key"].as_str().expect("key"))
