@@ -69,6 +69,7 @@ bench: $(VENV)/.bench-deps ## convert vs pandas/pyarrow/DuckDB/polars (BENCH_SIZ
 	$(PYTHON) scripts/bench_normalize.py --tributary target/release/tributary --out bench-results.md
 	$(PYTHON) scripts/bench_load.py --tributary target/release/tributary --out bench-results.md
 	$(PYTHON) scripts/bench_burst.py --tributary target/release/tributary --out bench-results.md
+	$(PYTHON) scripts/bench_charts.py --results bench-results.md --out docs/bench
 
 tf-check: $(VENV)/infra/.deps infra/node_modules/.deps ## Terraform offline: fmt, init (local provider mirror), validate, checkov, ASL validation
 	@command -v terraform >/dev/null || { echo "tf-check: terraform not found on PATH (Terraform >= 1.9 is needed)" >&2; exit 1; }

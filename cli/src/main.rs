@@ -2,6 +2,7 @@
 
 mod commands;
 mod output;
+mod progress;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -10,7 +11,14 @@ use std::process::ExitCode;
 #[command(
     name = "tributary",
     version,
-    about = "Tributary data-pipeline tools, offline (no AWS needed)"
+    about = "Tributary data-pipeline tools, offline (no AWS needed)",
+    after_help = "Each subcommand runs one Lambda function's core on local files, with the same rules and output:
+  convert         csv-to-parquet
+  validate-order  order-validator
+  normalize       kinesis-normalizer
+  load            redshift-loader (its PostgreSQL path)
+
+`tributary <command> --help` shows each one's options and examples."
 )]
 struct Cli {
     #[command(subcommand)]

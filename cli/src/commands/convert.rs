@@ -1,6 +1,7 @@
 //! `tributary convert IN.csv[.gz] OUT.parquet`: the csv-to-parquet core on local files.
 
 use crate::output::{AtomicFile, LazyFile, error};
+use crate::progress::{self, Unit};
 use chrono::Utc;
 use csv_to_parquet::{Options, Schema, convert, quality_gate};
 use serde_json::json;
@@ -8,8 +9,15 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  tributary convert events/data/order_lines.csv /tmp/order_lines.parquet --schema events/data/order_lines.schema.json
+  tributary convert events/data/order_lines.csv /tmp/inferred.parquet --quarantine /tmp/rejected.csv --max-reject-ratio 0.05
+
+Exit codes: 0 converted, 1 error, 2 quality gate failed (no output; the rejected rows are in the quarantine).")]
 pub struct Args {
     /// Input CSV, plain or gzip (detected from the bytes); `-` reads stdin.
     input: PathBuf,
@@ -28,6 +36,9 @@ pub struct Args {
     /// Rows sampled for type inference.
     #[arg(long, default_value_t = 10_000)]
     sample_rows: usize,
+    /// No progress display (it is shown on stderr only when stderr is a terminal).
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 fn parse_ratio(s: &str) -> Result<f64, String> {
@@ -65,14 +76,18 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
         opts.schema =
             Some(Schema::from_json(&bytes).map_err(|e| format!("schema {}: {e}", path.display()))?);
     }
-    let input: Box<dyn Read> = if args.input.as_os_str() == "-" {
-        Box::new(io::stdin().lock())
+    let (input, size): (Box<dyn Read>, Option<u64>) = if args.input.as_os_str() == "-" {
+        (Box::new(io::stdin().lock()), None)
     } else {
-        Box::new(
-            File::open(&args.input)
-                .map_err(|e| format!("cannot open {}: {e}", args.input.display()))?,
-        )
+        let file = File::open(&args.input)
+            .map_err(|e| format!("cannot open {}: {e}", args.input.display()))?;
+        let size = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), size)
     };
+    let rows = Arc::new(AtomicU64::new(0));
+    opts.rows_read = Some(Arc::clone(&rows));
+    let bar = progress::bar("converting", Unit::Bytes, size, rows, args.quiet);
+    let input = bar.wrap_read(input);
     let mut output = AtomicFile::create(&args.output)
         .map_err(|e| format!("cannot create {}: {e}", args.output.display()))?;
     let mut quarantine = LazyFile::new(
@@ -81,8 +96,9 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
             .unwrap_or_else(|| default_quarantine(&args.output)),
     );
 
-    let summary = convert(input, &mut output, &mut quarantine, &opts)
-        .map_err(|e| format!("{}: {e}", args.input.display()))?;
+    let summary = convert(input, &mut output, &mut quarantine, &opts);
+    bar.finish_and_clear();
+    let summary = summary.map_err(|e| format!("{}: {e}", args.input.display()))?;
     quarantine
         .flush()
         .map_err(|e| format!("cannot write {}: {e}", quarantine.path().display()))?;

@@ -1,6 +1,7 @@
 //! `tributary normalize EVENT.json`: the kinesis-normalizer core on a local event file. No AWS involved.
 
 use crate::output::error;
+use crate::progress::{self, Unit};
 use chrono::Utc;
 use kinesis_normalizer::batch::{Plan, dead_letter, read_event};
 use serde_json::{Value, json};
@@ -8,8 +9,15 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  tributary normalize events/kinesis-batch.json --out /tmp/events.jsonl --dead-letter /tmp/dead.jsonl
+  tributary normalize events/sqs-batch.json
+
+The summary (records in, normalized, duplicates, dead-lettered, key collisions) goes to stderr.")]
 pub struct Args {
     /// A Kinesis (or SQS) Lambda event, like events/kinesis-batch.json; `-` reads stdin.
     event: PathBuf,
@@ -22,6 +30,9 @@ pub struct Args {
     /// Payloads larger than this many bytes are poison.
     #[arg(long, default_value_t = 1024 * 1024)]
     max_record_bytes: usize,
+    /// No progress display (it is shown on stderr only when stderr is a terminal).
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -53,7 +64,10 @@ fn execute(args: &Args) -> Result<(), String> {
     let event: Value =
         serde_json::from_str(&text).map_err(|e| format!("{name} is not JSON: {e}"))?;
     let (source, inputs) = read_event(&event).map_err(|e| format!("{name}: {e}"))?;
+    let records = Arc::new(AtomicU64::new(inputs.len() as u64));
+    let bar = progress::bar("normalizing", Unit::Rows, None, records, args.quiet);
     let plan = Plan::new(source, inputs, Utc::now(), args.max_record_bytes);
+    bar.finish_and_clear();
 
     let mut out = sink(args.out.as_ref())?;
     let mut line = Vec::new();

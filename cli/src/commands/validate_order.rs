@@ -9,6 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  tributary validate-order events/data/order-valid.json
+  tributary validate-order events/data/order-invalid.json
+
+Exit codes: 0 valid, 3 invalid (every error is in the JSON on stdout), 1 error.")]
 pub struct Args {
     /// The purchase-order JSON file; `-` reads stdin.
     order: PathBuf,

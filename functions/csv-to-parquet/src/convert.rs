@@ -32,6 +32,7 @@ use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Tuning and lineage for one conversion.
@@ -56,6 +57,8 @@ pub struct Options {
     /// The longest record accepted, in bytes: the tokenizer's buffer grows to hold one record, so this bounds
     /// memory against a file with no line ends or an unclosed quote.
     pub max_record_bytes: usize,
+    /// Where to publish the number of rows read so far (converted or quarantined), for a progress display.
+    pub rows_read: Option<Arc<AtomicU64>>,
 }
 
 impl Options {
@@ -70,6 +73,7 @@ impl Options {
             sample_rows: 10_000,
             metadata: Vec::new(),
             max_record_bytes: 64 * 1024 * 1024,
+            rows_read: None,
         }
     }
 }
@@ -749,6 +753,7 @@ struct RowSink<'q, Q: Write> {
     pending_bytes: usize,
     rows_in: u64,
     rows_out: u64,
+    rows_read: Option<Arc<AtomicU64>>,
     quarantine: Quarantine<'q, Q>,
     reasons: Vec<FieldError>,
 }
@@ -783,6 +788,7 @@ impl<'q, Q: Write> RowSink<'q, Q> {
             pending_bytes: 0,
             rows_in: 0,
             rows_out: 0,
+            rows_read: opts.rows_read.clone(),
             quarantine: Quarantine {
                 sink: Some(quarantine),
                 writer: None,
@@ -857,6 +863,9 @@ impl<'q, Q: Write> RowSink<'q, Q> {
                 |q, reason| q.reject(line, reason, raw.fields(r)),
                 tx,
             )?;
+        }
+        if let Some(published) = &self.rows_read {
+            published.store(self.rows_in, Ordering::Relaxed);
         }
         Ok(())
     }

@@ -162,8 +162,15 @@ async fn load_postgres(request: &LoadRequest, url: &str, deps: &Deps) -> Result<
         });
     }
     let mut client = crate::postgres::connect(url).await?;
-    let loaded =
-        crate::postgres::load(&mut client, &request.table, &request.mode, &sources, &id).await?;
+    let loaded = crate::postgres::load(
+        &mut client,
+        &request.table,
+        &request.mode,
+        &sources,
+        &id,
+        None,
+    )
+    .await?;
     tracing::info!(table = %request.table.plain(), files_loaded = loaded.files_loaded, files_skipped = loaded.files_skipped, rows = loaded.rows_loaded, "loaded");
     Ok(
         json!({"status": "loaded", "table": request.table.plain(), "files_loaded": loaded.files_loaded,

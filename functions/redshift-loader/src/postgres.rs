@@ -13,6 +13,7 @@ use futures_util::SinkExt;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::Serialize;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio_postgres::{Client, NoTls};
 use tributary_shared::retry::Backoff;
 use tributary_shared::{Classify, ErrorKind};
@@ -205,16 +206,22 @@ pub const CONFLICT_RETRY: Backoff = Backoff {
 /// the ledger are unchanged. A load that loses a race with a concurrent one ([`LoadError::is_conflict`]) is
 /// run again, with jittered backoff, up to [`CONFLICT_RETRY`]'s attempts; a conflict left after that is
 /// [`ErrorKind::Conflict`], which the state machine retries.
+///
+/// `rows_sent`, when given, counts the rows streamed so far (for a progress display; a retry starts it again).
 pub async fn load(
     client: &mut Client,
     table: &TableName,
     mode: &Mode,
     files: &[SourceFile],
     load_id: &str,
+    rows_sent: Option<&AtomicU64>,
 ) -> Result<Loaded, LoadError> {
     let mut attempt = 1;
     loop {
-        match load_once(client, table, mode, files, load_id).await {
+        if let Some(sent) = rows_sent {
+            sent.store(0, Ordering::Relaxed);
+        }
+        match load_once(client, table, mode, files, load_id, rows_sent).await {
             Err(e) if e.is_conflict() && CONFLICT_RETRY.again(attempt) => {
                 tracing::info!(table = %table.plain(), attempt, error = %e, "load lost a race; retrying");
                 tokio::time::sleep(CONFLICT_RETRY.delay(attempt)).await;
@@ -250,6 +257,7 @@ async fn load_once(
     mode: &Mode,
     files: &[SourceFile],
     load_id: &str,
+    rows_sent: Option<&AtomicU64>,
 ) -> Result<Loaded, LoadError> {
     prepare(client, table).await?;
     let tx = client.transaction().await?;
@@ -349,6 +357,9 @@ async fn load_once(
                 source: e.into(),
             })?;
             write_csv(&batch, &mut buf);
+            if let Some(sent) = rows_sent {
+                sent.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+            }
             if buf.len() >= 1 << 20 {
                 sink.send(Bytes::from(std::mem::replace(
                     &mut buf,
