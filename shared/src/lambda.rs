@@ -14,18 +14,22 @@ pub async fn cold_start() -> crate::aws::SdkConfig {
 }
 
 /// Serves events with `handler`, which gets each event and the dependencies built at cold start. The
-/// dependencies live as long as the process, so they are handed out as `&'static`.
+/// dependencies live as long as the process, so they are handed out as `&'static`. A handler's error reaches
+/// Lambda as its class (`errorType`, which Step Functions matches) and its message with every source.
 pub async fn serve<A, D, H, F, E>(deps: D, handler: H) -> Result<(), lambda_runtime::Error>
 where
     A: DeserializeOwned + Send + 'static,
     D: Send + Sync + 'static,
     H: Fn(LambdaEvent<A>, &'static D) -> F,
     F: Future<Output = Result<Value, E>>,
-    E: Into<Diagnostic> + std::fmt::Debug,
+    E: crate::Classify + std::error::Error,
 {
     let deps: &'static D = Box::leak(Box::new(deps));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<A>| {
-        handler(event, deps)
+        // Boxed: the handler's future is deep, and nesting it whole in this one would overflow the
+        // compiler's layout depth for the largest handler.
+        let answer = Box::pin(handler(event, deps));
+        async move { answer.await.map_err(|e| crate::error::diagnostic(&e)) }
     }))
     .await
 }

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod hash;
 pub mod metrics;
 pub mod partition;
 pub mod retry;

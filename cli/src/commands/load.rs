@@ -6,7 +6,7 @@ use crate::progress::{self, Unit};
 use redshift_loader::postgres::{ParquetData, SourceFile, connect, load};
 use redshift_loader::sql::{Mode, TableName};
 use serde_json::json;
-use sha2::{Digest, Sha256};
+use tributary_shared::hash::Hasher;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,7 +56,7 @@ fn source(path: &PathBuf) -> Result<SourceFile, String> {
         std::fs::canonicalize(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let mut file = std::fs::File::open(&absolute)
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let mut hasher = Sha256::new();
+    let mut hasher = Hasher::default();
     let mut buf = vec![0_u8; 1 << 20];
     loop {
         let n = file
@@ -67,12 +67,7 @@ fn source(path: &PathBuf) -> Result<SourceFile, String> {
         }
         hasher.update(&buf[..n]);
     }
-    let etag: String = hasher
-        .finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let etag = hasher.finish_hex(16);
     let file = std::fs::File::open(&absolute)
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     Ok(SourceFile {

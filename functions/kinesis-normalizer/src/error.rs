@@ -27,9 +27,3 @@ impl Classify for Error {
         }
     }
 }
-
-impl From<Error> for lambda_runtime::Diagnostic {
-    fn from(e: Error) -> Self {
-        tributary_shared::error::diagnostic(&e)
-    }
-}

@@ -227,12 +227,7 @@ fn order_key_name(order_id: &str) -> String {
 }
 
 fn short_digest(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    tributary_shared::hash::sha256_hex([bytes], 8)
 }
 
 fn result_bucket<'a>(deps: &'a Deps, source: &'a Source) -> Result<&'a str, Error> {

@@ -11,7 +11,6 @@ use rust_decimal::Decimal;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// How far past `now` an order's `created_at` may be (producers' clocks drift; more than this is a bug).
@@ -271,16 +270,7 @@ pub fn payload_hash(
             .into(),
         Value::Array(lines),
     ]);
-    hex(&Sha256::digest(form.to_string().as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    bytes
-        .iter()
-        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]])
-        .map(char::from)
-        .collect()
+    tributary_shared::hash::sha256_hex([form.to_string()], 32)
 }
 
 // ---- reading JSON without losing number text ----------------------------------------------------------------

@@ -807,7 +807,7 @@ fn hash(bytes: &[u8]) -> String {
 #[test]
 fn the_hash_is_sha256_of_the_documented_canonical_form() {
     let canonical = r#"["tributary.order.v1","PO-1001","Acme, Inc.",42,"USD","2026-11-21T10:00:00Z",[["SKU-1",3,"19.99"]]]"#;
-    let expected = hex(&Sha256::digest(canonical.as_bytes()));
+    let expected = tributary_shared::hash::sha256_hex([canonical.as_bytes()], 32);
     let got = hash(&example().to_string().into_bytes());
     assert_eq!(got, expected, "changing the form invalidates stored hashes");
     assert_eq!(got.len(), 64);

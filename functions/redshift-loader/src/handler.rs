@@ -133,18 +133,12 @@ async fn resolve(deps: &Deps, files: &Files) -> Result<Vec<Resolved>, Error> {
 
 /// A load id that is the same for the same table and files, so a redelivered task reuses its manifest key.
 fn load_id(table: &TableName, files: &[Resolved]) -> String {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    h.update(table.plain());
-    for f in files {
-        h.update(f.url.to_string());
-        h.update(&f.etag);
-    }
-    h.finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let parts = std::iter::once(table.plain()).chain(
+        files
+            .iter()
+            .flat_map(|f| [f.url.to_string(), f.etag.clone()]),
+    );
+    tributary_shared::hash::sha256_hex(parts, 8)
 }
 
 async fn load_postgres(request: &LoadRequest, url: &str, deps: &Deps) -> Result<Value, Error> {
