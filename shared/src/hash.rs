@@ -50,7 +50,11 @@ mod tests {
             sha256_hex(["abc"], 32),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        assert_eq!(sha256_hex(["a", "bc"], 4), "ba7816bf", "parts are fed in order");
+        assert_eq!(
+            sha256_hex(["a", "bc"], 4),
+            "ba7816bf",
+            "parts are fed in order"
+        );
         let mut h = Hasher::default();
         h.update(b"ab");
         h.update(b"c");

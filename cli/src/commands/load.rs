@@ -6,12 +6,12 @@ use crate::progress::{self, Unit};
 use redshift_loader::postgres::{ParquetData, SourceFile, connect, load};
 use redshift_loader::sql::{Mode, TableName};
 use serde_json::json;
-use tributary_shared::hash::Hasher;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use tributary_shared::hash::Hasher;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:

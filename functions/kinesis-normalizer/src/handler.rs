@@ -10,9 +10,9 @@ use crate::error::Error;
 use crate::sink::write_latest;
 use bytes::Bytes;
 use chrono::Utc;
+use futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use tokio::task::JoinSet;
 use tributary_shared::aws::AwsError;
 use tributary_shared::metrics::MetricSet;
 use tributary_shared::s3;
@@ -34,36 +34,13 @@ async fn put_all(
     bucket: &str,
     objects: Vec<(String, Bytes, &'static str)>,
 ) -> Vec<Result<(), AwsError>> {
-    let mut results: Vec<Option<Result<(), AwsError>>> = (0..objects.len()).map(|_| None).collect();
-    let mut in_flight = JoinSet::new();
-    for (i, (key, body, content_type)) in objects.into_iter().enumerate() {
-        while in_flight.len() >= PUT_CONCURRENCY {
-            if let Some(Ok((j, r))) = in_flight.join_next().await {
-                results[j] = Some(r);
-            }
-        }
-        let (client, bucket) = (client.clone(), bucket.to_owned());
-        in_flight
-            .spawn(async move { (i, s3::put(&client, &bucket, &key, body, content_type).await) });
-    }
-    while let Some(joined) = in_flight.join_next().await {
-        if let Ok((j, r)) = joined {
-            results[j] = Some(r);
-        }
-    }
-    results
-        .into_iter()
-        .map(|r| {
-            r.unwrap_or_else(|| {
-                Err(AwsError::other(
-                    "PutObject",
-                    bucket,
-                    tributary_shared::ErrorKind::Internal,
-                    "put task did not finish",
-                ))
-            })
+    stream::iter(objects)
+        .map(|(key, body, content_type)| async move {
+            s3::put(client, bucket, &key, body, content_type).await
         })
+        .buffered(PUT_CONCURRENCY)
         .collect()
+        .await
 }
 
 /// Handles one Kinesis or SQS batch.

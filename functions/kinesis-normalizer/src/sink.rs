@@ -6,10 +6,8 @@ use crate::normalize::format_time;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
-use std::sync::Arc;
+use futures_util::{StreamExt, stream};
 use std::time::Duration;
-use tokio::task::JoinSet;
-use tributary_shared::ErrorKind;
 use tributary_shared::aws::AwsError;
 use tributary_shared::retry::Backoff;
 
@@ -65,38 +63,14 @@ pub async fn write_latest(
     concurrency: usize,
     attempts: u32,
 ) -> Vec<Result<Written, AwsError>> {
-    let mut results: Vec<Option<Result<Written, AwsError>>> =
-        (0..writes.len()).map(|_| None).collect();
-    let mut in_flight = JoinSet::new();
-    let table: Arc<str> = Arc::from(table);
-    for (i, write) in writes.iter().enumerate() {
-        let item = item(plan, write, entity_key);
-        while in_flight.len() >= concurrency {
-            if let Some(Ok((j, r))) = in_flight.join_next().await {
-                results[j] = Some(r);
-            }
-        }
-        let (client, table) = (client.clone(), Arc::clone(&table));
-        in_flight.spawn(async move { (i, put_newer(&client, &table, item, attempts).await) });
-    }
-    while let Some(joined) = in_flight.join_next().await {
-        if let Ok((j, r)) = joined {
-            results[j] = Some(r);
-        }
-    }
-    results
-        .into_iter()
-        .map(|r| {
-            r.unwrap_or_else(|| {
-                Err(AwsError::other(
-                    "PutItem",
-                    table.as_ref(),
-                    ErrorKind::Internal,
-                    "write task did not finish",
-                ))
-            })
+    stream::iter(writes)
+        .map(|write| {
+            let item = item(plan, write, entity_key);
+            async move { put_newer(client, table, item, attempts).await }
         })
+        .buffered(concurrency.max(1))
         .collect()
+        .await
 }
 
 async fn put_newer(
