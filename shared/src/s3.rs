@@ -178,6 +178,8 @@ pub async fn get_optional(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectHead {
     pub size: u64,
+    /// Without its quotes.
+    pub etag: String,
     pub metadata: HashMap<String, String>,
 }
 
@@ -193,6 +195,7 @@ pub async fn head(
                 .content_length()
                 .and_then(|n| u64::try_from(n).ok())
                 .unwrap_or(0),
+            etag: out.e_tag().unwrap_or_default().trim_matches('"').to_owned(),
             metadata: out.metadata().cloned().unwrap_or_default(),
         })),
         Err(e) => {
@@ -204,6 +207,32 @@ pub async fn head(
             }
         }
     }
+}
+
+/// Every key under `prefix`, in S3's order, over as many pages as it takes.
+pub async fn list_keys(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<String>, AwsError> {
+    let mut keys = Vec::new();
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| AwsError::from_sdk("ListObjectsV2", target(bucket, prefix), &e))?;
+        keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .map(str::to_owned),
+        );
+    }
+    Ok(keys)
 }
 
 /// Writes a whole object.

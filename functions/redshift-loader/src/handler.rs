@@ -79,52 +79,31 @@ pub async fn handle(input: Value, remaining: Duration, deps: &Deps) -> Result<Va
 async fn resolve(deps: &Deps, files: &Files) -> Result<Vec<Resolved>, Error> {
     let urls: Vec<S3Url> = match files {
         Files::List(list) => list.clone(),
-        Files::Prefix(prefix) => {
-            let mut keys = Vec::new();
-            let mut pages = deps
-                .s3
-                .list_objects_v2()
-                .bucket(&prefix.bucket)
-                .prefix(&prefix.key)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page =
-                    page.map_err(|e| AwsError::from_sdk("ListObjectsV2", prefix.to_string(), &e))?;
-                keys.extend(
-                    page.contents()
-                        .iter()
-                        .filter_map(|o| o.key())
-                        .filter(|k| k.ends_with(".parquet"))
-                        .map(|k| S3Url {
-                            bucket: prefix.bucket.clone(),
-                            key: k.to_owned(),
-                        }),
-                );
-            }
-            keys
-        }
+        Files::Prefix(prefix) => s3::list_keys(&deps.s3, &prefix.bucket, &prefix.key)
+            .await?
+            .into_iter()
+            .filter(|k| k.ends_with(".parquet"))
+            .map(|key| S3Url {
+                bucket: prefix.bucket.clone(),
+                key,
+            })
+            .collect(),
     };
     let mut resolved = Vec::with_capacity(urls.len());
     for url in urls {
-        let head = deps
-            .s3
-            .head_object()
-            .bucket(&url.bucket)
-            .key(&url.key)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("HeadObject", url.to_string(), &e))?;
+        let head = s3::head(&deps.s3, &url.bucket, &url.key)
+            .await?
+            .ok_or_else(|| {
+                AwsError::other(
+                    "HeadObject",
+                    url.to_string(),
+                    tributary_shared::ErrorKind::NotFound,
+                    "no such file to load",
+                )
+            })?;
         resolved.push(Resolved {
-            etag: head
-                .e_tag()
-                .unwrap_or_default()
-                .trim_matches('"')
-                .to_owned(),
-            size: head
-                .content_length()
-                .and_then(|n| u64::try_from(n).ok())
-                .unwrap_or(0),
+            etag: head.etag,
+            size: head.size,
             url,
         });
     }
