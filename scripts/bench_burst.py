@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_load import SCHEMA, Postgres, make_rows  # noqa: E402
+from bench_load import SCHEMA, Postgres, make_rows, write_section  # noqa: E402
 
 
 def load(tributary: str, url: str, table: str, files: list[Path]) -> dict:
@@ -87,11 +87,7 @@ def main() -> int:
              "| how | loads (transactions) | seconds | rows/s | speed-up over one at a time |", "| --- | ---: | ---: | ---: | ---: |"]
     for name, loads, secs in results:
         lines.append(f"| {name} | {loads} | {secs:.2f} | {total / secs:,.0f} | {base / secs:.1f}× |")
-    text = "\n".join(lines + [""])
-    print(text)
-    if args.out:
-        with open(args.out, "a") as f:
-            f.write(text + "\n")
+    write_section(lines, args.out)
     return 0
 
 

@@ -68,6 +68,15 @@ class Postgres:
         self.proc.wait(timeout=30)
 
 
+def write_section(lines: list[str], out: Path | None) -> None:
+    """Prints a results section and appends it to `out` (bench-results.md), as every bench script does."""
+    text = "\n".join(lines + [""])
+    print(text)
+    if out:
+        with open(out, "a") as f:
+            f.write(text + "\n")
+
+
 def make_rows(n: int, seed: int):
     rng = random.Random(seed)
     for i in range(n):
@@ -141,11 +150,7 @@ def main() -> int:
              "| method | rows | seconds | rows/s | tributary ÷ method |", "| --- | ---: | ---: | ---: | ---: |"]
     for name, n, secs in results:
         lines.append(f"| {name} | {n:,} | {secs:.2f} | {n / secs:,.0f} | {base / (n / secs):.1f}× |")
-    text = "\n".join(lines + [""])
-    print(text)
-    if args.out:
-        with open(args.out, "a") as f:
-            f.write(text + "\n")
+    write_section(lines, args.out)
     return 0
 
 

@@ -116,16 +116,7 @@ fn colliding_keys_and_exact_numbers_come_out_unchanged() {
         serde_json::json!({ "Records": records }).to_string(),
     )
     .expect("write");
-    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
-        .arg("normalize")
-        .arg(&event)
-        .output()
-        .expect("runs");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let run = tributary(&["normalize", s(&event)]);
     let summary: Value = serde_json::from_slice(&run.stderr).expect("summary");
     assert_eq!(
         (&summary["normalized"], &summary["key_collisions"]),

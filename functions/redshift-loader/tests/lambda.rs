@@ -368,19 +368,25 @@ async fn a_failed_copy_is_load_failed_with_redshifts_error_and_the_rejected_rows
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_redshift_load_that_loses_a_race_is_retried_until_it_commits() {
-    // The emulator fails the first two batches with Redshift's 1023 (serializable isolation violation).
-    let database = unique_database("tributary_conflict_2");
+/// A Redshift-path loader whose first `k` batches the emulator fails with error 1023, and a file for it.
+async fn conflicting(k: u32) -> (World, String) {
+    let database = unique_database(&format!("tributary_conflict_{k}"));
     let env = [
         ("REDSHIFT_DATABASE", database.as_str()),
         ("REDSHIFT_WORKGROUP", "analytics"),
         ("COPY_ROLE_ARN", "arn:aws:iam::123456789012:role/copy"),
     ];
-    let mut w = World::new(&env).await;
+    let w = World::new(&env).await;
     let a = w
         .parquet("curated/orders/a.parquet", "order_id,qty\nPO-1,3\n")
         .await;
+    (w, a)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redshift_load_that_loses_a_race_is_retried_until_it_commits() {
+    // The emulator fails the first two batches with Redshift's 1023 (serializable isolation violation).
+    let (mut w, a) = conflicting(2).await;
     let out = w
         .invoke(&json!({"table": "analytics.order_lines", "files": [a]}))
         .expect("loaded after two conflicts");
@@ -395,16 +401,7 @@ async fn a_redshift_load_that_loses_a_race_is_retried_until_it_commits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redshift_load_that_keeps_losing_races_fails_as_conflict_for_the_state_machine_to_retry()
 {
-    let database = unique_database("tributary_conflict_9");
-    let env = [
-        ("REDSHIFT_DATABASE", database.as_str()),
-        ("REDSHIFT_WORKGROUP", "analytics"),
-        ("COPY_ROLE_ARN", "arn:aws:iam::123456789012:role/copy"),
-    ];
-    let mut w = World::new(&env).await;
-    let a = w
-        .parquet("curated/orders/a.parquet", "order_id,qty\nPO-1,3\n")
-        .await;
+    let (mut w, a) = conflicting(9).await;
     let err = w
         .invoke(&json!({"table": "analytics.order_lines", "files": [a]}))
         .expect_err("still conflicting");
