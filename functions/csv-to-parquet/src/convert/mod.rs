@@ -1,0 +1,382 @@
+//! The streaming converter: CSV (optionally gzip) in, Parquet out, rejected rows to a quarantine CSV.
+//!
+//! Pure: it reads a `Read` and writes two `Write`s, so it runs the same under Lambda (S3 streams), in the CLI
+//! (files) and in tests (byte slices). Work is a three-stage pipeline: the calling thread tokenizes CSV into raw
+//! batches, a builder thread types, validates and builds Arrow batches, and an encoder thread writes Parquet.
+//! Memory is bounded by the batch size, two batches waiting between each pair of stages and one row group's
+//! encoded bytes, whatever the input size.
+//!
+//! This module holds the options, the summary, the errors and the pipeline that runs the stages; the stages'
+//! parts are its children, which share its imports: `input` (gzip by the bytes, counting, header names),
+//! `plan` (input fields to output columns), `column` (typed builders that can drop a half-appended row),
+//! `rows` (the builder stage: batches and quarantine lines) and `encode` (the Parquet stage).
+
+mod column;
+mod encode;
+mod input;
+mod plan;
+mod rows;
+
+use column::*;
+use encode::*;
+use input::*;
+use plan::*;
+use rows::*;
+
+use crate::infer::Inferred;
+use crate::schema::{
+    Column, ColumnType, INGESTED_AT_COLUMN, SOURCE_KEY_COLUMN, Schema, SchemaError,
+};
+use crate::tokenize::{RawBatch, TokenizeError, Tokenizer};
+use crate::values::{
+    DecimalError, parse_bool, parse_date, parse_decimal, parse_f64, parse_i64, parse_timestamp,
+    trim,
+};
+use arrow_array::builder::{ArrayBuilder, StringBuilder};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array,
+    RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use arrow_buffer::{BooleanBufferBuilder, NullBuffer, ScalarBuffer};
+use arrow_schema::SchemaRef;
+use chrono::{DateTime, Utc};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use serde::Serialize;
+use std::cell::Cell;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+/// Tuning and lineage for one conversion.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Declared schema; `None` infers one from the first `sample_rows` rows.
+    pub schema: Option<Schema>,
+    /// Written to every row's `_source_key`.
+    pub source_key: String,
+    /// Written to every row's `_ingested_at`.
+    pub ingested_at: DateTime<Utc>,
+    /// Rows per Arrow batch handed to the encoder.
+    pub batch_rows: usize,
+    /// A batch is also handed over once its rows hold this many CSV bytes.
+    pub batch_bytes: usize,
+    /// A Parquet row group is flushed once its encoded size reaches this.
+    pub row_group_bytes: usize,
+    /// Rows read before choosing inferred types.
+    pub sample_rows: usize,
+    /// Extra key/value pairs for the Parquet footer.
+    pub metadata: Vec<(String, String)>,
+    /// The longest record accepted, in bytes: the tokenizer's buffer grows to hold one record, so this bounds
+    /// memory against a file with no line ends or an unclosed quote.
+    pub max_record_bytes: usize,
+    /// Where to publish the number of rows read so far (converted or quarantined), for a progress display.
+    pub rows_read: Option<Arc<AtomicU64>>,
+}
+
+impl Options {
+    pub fn new(source_key: impl Into<String>, ingested_at: DateTime<Utc>) -> Self {
+        Self {
+            schema: None,
+            source_key: source_key.into(),
+            ingested_at,
+            batch_rows: 32 * 1024,
+            batch_bytes: 8 * 1024 * 1024,
+            row_group_bytes: 32 * 1024 * 1024,
+            sample_rows: 10_000,
+            metadata: Vec::new(),
+            max_record_bytes: 64 * 1024 * 1024,
+            rows_read: None,
+        }
+    }
+}
+
+/// Where the schema came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaSource {
+    Declared,
+    Inferred,
+}
+
+/// What a conversion read and wrote.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Data rows read (the header is not a row).
+    pub rows_in: u64,
+    /// Rows written to Parquet.
+    pub rows_out: u64,
+    /// Rows written to the quarantine instead.
+    pub rows_rejected: u64,
+    /// Bytes read from the input as stored (compressed, for gzip).
+    pub bytes_in: u64,
+    /// Bytes of Parquet written.
+    pub bytes_out: u64,
+    pub schema_source: SchemaSource,
+    pub columns: Vec<Column>,
+    /// Input columns the declared schema does not name; they are not in the output.
+    pub ignored_columns: Vec<String>,
+}
+
+impl Summary {
+    /// Rejected rows over all rows (0 for an empty file).
+    pub fn reject_ratio(&self) -> f64 {
+        if self.rows_in == 0 {
+            0.0
+        } else {
+            self.rows_rejected as f64 / self.rows_in as f64
+        }
+    }
+}
+
+/// The quality gate: too large a share of the rows was rejected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("quality gate failed: {rejected} of {total} rows rejected ({ratio:.4} > max {max})")]
+pub struct QualityGateError {
+    pub rejected: u64,
+    pub total: u64,
+    pub ratio: f64,
+    pub max: f64,
+}
+
+/// Applies the quality gate to a finished conversion.
+pub fn quality_gate(summary: &Summary, max_reject_ratio: f64) -> Result<(), QualityGateError> {
+    let ratio = summary.reject_ratio();
+    if ratio > max_reject_ratio {
+        Err(QualityGateError {
+            rejected: summary.rows_rejected,
+            total: summary.rows_in,
+            ratio,
+            max: max_reject_ratio,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Why a conversion stopped. Row-level problems are never errors: those rows go to the quarantine.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error("the input is empty (no header row)")]
+    Empty,
+    #[error("the header row is not valid UTF-8: the file must be UTF-8 encoded")]
+    HeaderNotUtf8,
+    #[error("invalid schema: {0}")]
+    Schema(#[from] SchemaError),
+    #[error("the input has no column {0:?}, which the schema declares non-nullable")]
+    MissingColumn(String),
+    #[error("the input has a column named {0:?}, which is reserved for lineage")]
+    ReservedColumn(String),
+    #[error("reading the input failed: {0}")]
+    Read(#[source] io::Error),
+    #[error(
+        "the record starting on line {line} is longer than {limit} bytes, the limit (a missing line end or an unclosed quote?)"
+    )]
+    RecordTooLarge { line: u64, limit: usize },
+    #[error("writing the output failed: {0}")]
+    Write(#[source] io::Error),
+    #[error("encoding Parquet failed: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    #[error("building Arrow arrays failed: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+}
+
+impl ConvertError {
+    /// Whether the input itself is at fault (as opposed to the environment).
+    pub fn is_input_error(&self) -> bool {
+        match self {
+            Self::Empty
+            | Self::HeaderNotUtf8
+            | Self::Schema(_)
+            | Self::MissingColumn(_)
+            | Self::ReservedColumn(_)
+            | Self::RecordTooLarge { .. } => true,
+            // A corrupt or truncated gzip stream is the input's fault; other read errors are transport trouble.
+            Self::Read(e) => matches!(
+                e.kind(),
+                io::ErrorKind::InvalidData
+                    | io::ErrorKind::InvalidInput
+                    | io::ErrorKind::UnexpectedEof
+            ),
+            Self::Write(_) | Self::Parquet(_) | Self::Arrow(_) => false,
+        }
+    }
+}
+
+/// Converts `input` to Parquet on `output`, writing rejected rows as CSV to `quarantine` (nothing is written
+/// there when every row is good). The caller applies [`quality_gate`] and decides whether to keep the output.
+pub fn convert<R, W, Q>(
+    input: R,
+    output: &mut W,
+    quarantine: &mut Q,
+    opts: &Options,
+) -> Result<Summary, ConvertError>
+where
+    R: Read,
+    W: Write + Send,
+    Q: Write + Send,
+{
+    let bytes_in = Rc::new(Cell::new(0_u64));
+    let mut tokenizer = Tokenizer::new(
+        open(input, Rc::clone(&bytes_in))?,
+        BUF,
+        opts.max_record_bytes,
+    );
+
+    let mut head = RawBatch::default();
+    if tokenizer
+        .read_into(&mut head, 1, usize::MAX)
+        .map_err(ConvertError::from)?
+        == 0
+    {
+        return Err(ConvertError::Empty);
+    }
+    let header = header_names(head.fields(0))?;
+
+    // Inference reads its sample first; the sample is then converted as the first raw batch.
+    let mut sample = RawBatch::default();
+    if opts.schema.is_none() {
+        tokenizer
+            .read_into(&mut sample, opts.sample_rows, usize::MAX)
+            .map_err(ConvertError::from)?;
+    }
+    let plan = Plan::new(&header, opts.schema.as_ref(), &sample)?;
+    let schema = plan.schema.arrow_schema();
+    let props = writer_properties(opts);
+
+    // Raw batches are small: they only carry work between threads, and memory should go to the Arrow batches.
+    let raw_batch_bytes = opts.batch_bytes.clamp(1, RAW_BATCH_BYTES);
+    let raw_batch_rows = opts.batch_rows.clamp(1, RAW_BATCH_ROWS);
+    std::thread::scope(|scope| {
+        let (raw_tx, raw_rx) = sync_channel::<Raw>(2);
+        let (tx, rx) = sync_channel::<Msg>(2);
+        let encoder = scope.spawn(|| encode(rx, output, Arc::clone(&schema), props));
+        let builder =
+            scope.spawn(|| build(raw_rx, tx, RowSink::new(&plan, &header, opts, quarantine)));
+
+        // This thread only tokenizes: CSV records (with their physical line numbers) into flat raw batches.
+        let read_result = (|| -> Result<(), ConvertError> {
+            let mut raw = sample;
+            let send = |raw: &mut RawBatch| {
+                let next = RawBatch::with_capacity_like(raw);
+                raw_tx
+                    .send(Raw::Batch(std::mem::replace(raw, next)))
+                    .map_err(|_| encoder_gone())
+            };
+            loop {
+                if raw.len() >= raw_batch_rows || raw.data.len() >= raw_batch_bytes {
+                    send(&mut raw)?;
+                }
+                let want = raw_batch_rows.saturating_sub(raw.len()).max(1);
+                let read = tokenizer
+                    .read_into(&mut raw, want, raw_batch_bytes)
+                    .map_err(ConvertError::from)?;
+                if read == 0 {
+                    break;
+                }
+            }
+            if raw.len() > 0 {
+                send(&mut raw)?;
+            }
+            raw_tx.send(Raw::End).map_err(|_| encoder_gone())
+        })();
+        drop(raw_tx);
+        let built = builder.join().unwrap_or_else(|_| {
+            Err(ConvertError::Write(io::Error::other(
+                "builder thread panicked",
+            )))
+        });
+        let encoded = encoder.join().unwrap_or_else(|_| {
+            Err(ConvertError::Write(io::Error::other(
+                "encoder thread panicked",
+            )))
+        });
+        // A later stage's own failure explains an earlier stage that could not hand it work.
+        match (read_result, built, encoded) {
+            (_, _, Err(enc)) => Err(enc),
+            (_, Err(build), Ok(_)) => Err(build),
+            (Err(read), Ok(_), Ok(_)) => Err(read),
+            (Ok(()), Ok(None), _) | (Ok(()), _, Ok(None)) => Err(encoder_gone()),
+            (Ok(()), Ok(Some(counts)), Ok(Some(bytes_out))) => Ok(Summary {
+                rows_in: counts.rows_in,
+                rows_out: counts.rows_out,
+                rows_rejected: counts.rows_in - counts.rows_out,
+                bytes_in: bytes_in.get(),
+                bytes_out,
+                schema_source: plan.source,
+                columns: plan.schema.columns.clone(),
+                ignored_columns: plan.ignored.clone(),
+            }),
+        }
+    })
+}
+
+const RAW_BATCH_BYTES: usize = 1024 * 1024;
+const RAW_BATCH_ROWS: usize = 4096;
+
+enum Raw {
+    Batch(RawBatch),
+    End,
+}
+
+/// Rows counted by the builder thread.
+struct Counts {
+    rows_in: u64,
+    rows_out: u64,
+}
+
+/// The builder thread: raw batches in, typed Arrow batches out (and rejected rows to the quarantine). Returns
+/// `None` when the reader gave up, so the output is left unfinished.
+fn build<Q: Write + Send>(
+    raw_rx: Receiver<Raw>,
+    tx: SyncSender<Msg>,
+    mut rows: RowSink<'_, Q>,
+) -> Result<Option<Counts>, ConvertError> {
+    loop {
+        match raw_rx.recv() {
+            Ok(Raw::Batch(raw)) => rows.push_batch(&raw, &tx)?,
+            Ok(Raw::End) => break,
+            Err(_) => return Ok(None),
+        }
+    }
+    rows.flush_batch(&tx)?;
+    rows.finish_quarantine()?;
+    tx.send(Msg::Done).map_err(|_| encoder_gone())?;
+    Ok(Some(Counts {
+        rows_in: rows.rows_in,
+        rows_out: rows.rows_out,
+    }))
+}
+
+fn encoder_gone() -> ConvertError {
+    ConvertError::Write(io::Error::new(io::ErrorKind::BrokenPipe, "encoder stopped"))
+}
+
+fn writer_properties(opts: &Options) -> WriterProperties {
+    let mut metadata = vec![KeyValue::new(
+        "tributary.source_key".to_owned(),
+        opts.source_key.clone(),
+    )];
+    metadata.extend(
+        opts.metadata
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+    );
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_created_by(format!(
+            "tributary csv-to-parquet {}",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .set_max_row_group_bytes(Some(opts.row_group_bytes.max(1)))
+        .set_max_row_group_row_count(Some(1 << 20))
+        .set_key_value_metadata(Some(metadata))
+        .build()
+}
+
+#[cfg(test)]
+mod tests;

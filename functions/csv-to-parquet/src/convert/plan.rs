@@ -1,0 +1,77 @@
+//! The plan: which input field feeds which output column, and with which type.
+
+use super::*;
+
+pub(super) struct Plan {
+    pub(super) schema: Schema,
+    /// For each output column, the input field index (`None`: absent, nullable, all nulls).
+    pub(super) sources: Vec<Option<usize>>,
+    pub(super) ignored: Vec<String>,
+    pub(super) source: SchemaSource,
+}
+
+impl Plan {
+    pub(super) fn new(
+        header: &[String],
+        declared: Option<&Schema>,
+        sample: &RawBatch,
+    ) -> Result<Self, ConvertError> {
+        if let Some(reserved) = header
+            .iter()
+            .find(|h| *h == SOURCE_KEY_COLUMN || *h == INGESTED_AT_COLUMN)
+        {
+            return Err(ConvertError::ReservedColumn(reserved.clone()));
+        }
+        let Some(declared) = declared else {
+            let mut inferred = vec![Inferred::default(); header.len()];
+            for r in (0..sample.len()).filter(|&r| sample.field_count(r) == header.len()) {
+                for (state, field) in inferred.iter_mut().zip(sample.fields(r)) {
+                    if let Ok(text) = std::str::from_utf8(field) {
+                        state.observe(text);
+                    }
+                }
+            }
+            let columns = header
+                .iter()
+                .zip(&inferred)
+                .map(|(name, state)| Column {
+                    name: name.clone(),
+                    column_type: state.column_type(),
+                    nullable: true,
+                })
+                .collect();
+            return Ok(Self {
+                schema: Schema { columns },
+                sources: (0..header.len()).map(Some).collect(),
+                ignored: Vec::new(),
+                source: SchemaSource::Inferred,
+            });
+        };
+        let find = |name: &str| {
+            header
+                .iter()
+                .position(|h| h == name)
+                .or_else(|| header.iter().position(|h| h.eq_ignore_ascii_case(name)))
+        };
+        let mut sources = Vec::with_capacity(declared.columns.len());
+        for column in &declared.columns {
+            let source = find(&column.name);
+            if source.is_none() && !column.nullable {
+                return Err(ConvertError::MissingColumn(column.name.clone()));
+            }
+            sources.push(source);
+        }
+        let ignored = header
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !sources.contains(&Some(*i)))
+            .map(|(_, h)| h.clone())
+            .collect();
+        Ok(Self {
+            schema: declared.clone(),
+            sources,
+            ignored,
+            source: SchemaSource::Declared,
+        })
+    }
+}
