@@ -292,8 +292,10 @@ enum Msg {
     Finish,
 }
 
-/// A blocking `Write` sink that uploads to S3 while it is written. Up to `concurrency` parts are in flight and
-/// one is buffered, so memory is about `(concurrency + 2) * part_size` whatever the object size. A stream that
+/// A blocking `Write` sink that uploads to S3 while it is written. It holds at most the part being filled, one
+/// waiting in the channel, the part the uploader holds back (so that a one-part object is a single PutObject),
+/// the next one while it waits for a free slot, and `concurrency` parts in flight: up to
+/// `(concurrency + 4) * part_size` whatever the object size. A stream that
 /// fits in one part is written with a single PutObject; nothing is written at all until the first part fills or
 /// [`S3Writer::finish`] is called, and a writer dropped or [`S3Writer::abort`]ed leaves no object behind.
 ///

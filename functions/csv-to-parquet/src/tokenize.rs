@@ -1,6 +1,6 @@
 //! CSV tokenizing straight into flat raw batches: the converter's first stage.
 //!
-//! RFC 4180 as the `csv` crate reads it with its defaults (which the converter used before): `,` between fields,
+//! RFC 4180 as the `csv` crate reads it with its defaults: `,` between fields,
 //! `"` quoting with `""` for a quote, `\n`, `\r\n` or a lone `\r` ending a record, blank lines skipped, a quote
 //! inside an unquoted field kept as data, bytes after a closing quote kept, an unterminated quoted field ending at
 //! the end of the input, any number of fields per record. It also knows each record's physical line (1 + the

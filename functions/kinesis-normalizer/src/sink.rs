@@ -1,5 +1,5 @@
-//! The adapters: S3 objects for events and dead letters, and conditional latest-state writes to DynamoDB with
-//! retries and bounded concurrency.
+//! The DynamoDB adapter: conditional latest-state writes, a bounded number at a time, with the one retry layer
+//! (the client's own retries are off). Events and dead letters go to S3 through `tributary_shared::s3`.
 
 use crate::batch::{EntityWrite, Plan, sortable_sequence};
 use crate::normalize::format_time;
