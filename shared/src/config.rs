@@ -43,6 +43,39 @@ pub fn string(env: &impl Env, name: &str, default: &str) -> String {
     env.get(name).unwrap_or_else(|| default.to_owned())
 }
 
+/// A variable that must be set (and not blank).
+pub fn required(env: &impl Env, name: &str) -> Result<String, ConfigError> {
+    env.get(name).ok_or_else(|| ConfigError {
+        name: name.to_owned(),
+        value: String::new(),
+        reason: "must be set".to_owned(),
+    })
+}
+
+/// A variable that may be unset (or blank).
+pub fn optional(env: &impl Env, name: &str) -> Option<String> {
+    env.get(name)
+}
+
+/// Refuses output prefixes that overlap the prefix whose objects trigger the function (`trigger`, by variable
+/// name and value): writing there would make the function trigger itself.
+pub fn outside_trigger(trigger: (&str, &str), outputs: &[(&str, &str)]) -> Result<(), ConfigError> {
+    let (trigger_name, trigger) = trigger;
+    match outputs
+        .iter()
+        .find(|(_, out)| out.starts_with(trigger) || trigger.starts_with(out))
+    {
+        Some((name, value)) => Err(ConfigError {
+            name: (*name).to_owned(),
+            value: (*value).to_owned(),
+            reason: format!(
+                "overlaps {trigger_name} {trigger:?}: the function would trigger itself"
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// A parsed variable, or `default` when unset; an unparseable value is an error, never silently the default.
 pub fn parse<T>(env: &impl Env, name: &str, default: T) -> Result<T, ConfigError>
 where

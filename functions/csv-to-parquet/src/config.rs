@@ -1,7 +1,7 @@
 //! The function's configuration, read once at cold start.
 
 use crate::layout::Prefixes;
-use tributary_shared::config::{ConfigError, Env, parse, prefix, ratio, string};
+use tributary_shared::config::{ConfigError, Env, optional, outside_trigger, parse, prefix, ratio};
 
 /// Settings from the environment; every one has a default.
 #[derive(Debug, Clone)]
@@ -26,45 +26,35 @@ pub struct Config {
 const MIB: usize = 1024 * 1024;
 
 impl Config {
+    /// Reads and checks the configuration: an output prefix that overlaps `RAW_PREFIX` in the source bucket
+    /// would make the function trigger itself, and is refused.
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
-        Ok(Self {
+        let config = Self {
             prefixes: Prefixes {
                 raw: prefix(env, "RAW_PREFIX", "raw/"),
                 curated: prefix(env, "CURATED_PREFIX", "curated/"),
                 quarantine: prefix(env, "QUARANTINE_PREFIX", "quarantine/"),
                 schemas: prefix(env, "SCHEMA_PREFIX", "schemas/"),
             },
-            output_bucket: Some(string(env, "OUTPUT_BUCKET", "")).filter(|b| !b.is_empty()),
+            output_bucket: optional(env, "OUTPUT_BUCKET"),
             max_reject_ratio: ratio(env, "MAX_REJECT_RATIO", 0.02)?,
             part_size: parse(env, "UPLOAD_PART_MB", 8_usize)?.max(5) * MIB,
             upload_concurrency: parse(env, "UPLOAD_CONCURRENCY", 2_usize)?.max(1),
             row_group_bytes: parse(env, "ROW_GROUP_MB", 32_usize)?.max(1) * MIB,
             batch_rows: parse(env, "BATCH_ROWS", 32_768_usize)?.max(1),
             sample_rows: parse(env, "INFER_SAMPLE_ROWS", 10_000_usize)?,
-        })
-    }
-
-    /// Writing into the prefix that triggers the function would loop; refuse such a configuration.
-    pub fn check(self) -> Result<Self, ConfigError> {
-        let p = &self.prefixes;
-        for (name, value) in [
-            ("CURATED_PREFIX", &p.curated),
-            ("QUARANTINE_PREFIX", &p.quarantine),
-        ] {
-            if self.output_bucket.is_none()
-                && (value.starts_with(p.raw.as_str()) || p.raw.starts_with(value.as_str()))
-            {
-                return Err(ConfigError {
-                    name: name.to_owned(),
-                    value: value.clone(),
-                    reason: format!(
-                        "overlaps RAW_PREFIX {:?}: the function would trigger itself",
-                        p.raw
-                    ),
-                });
-            }
+        };
+        if config.output_bucket.is_none() {
+            let p = &config.prefixes;
+            outside_trigger(
+                ("RAW_PREFIX", &p.raw),
+                &[
+                    ("CURATED_PREFIX", &p.curated),
+                    ("QUARANTINE_PREFIX", &p.quarantine),
+                ],
+            )?;
         }
-        Ok(self)
+        Ok(config)
     }
 }
 
@@ -75,9 +65,7 @@ mod tests {
 
     #[test]
     fn defaults_are_usable() {
-        let c = Config::from_env(&HashMap::new())
-            .and_then(Config::check)
-            .expect("defaults");
+        let c = Config::from_env(&HashMap::new()).expect("defaults");
         assert_eq!(c.prefixes.raw, "raw/");
         assert!((c.max_reject_ratio - 0.02).abs() < f64::EPSILON);
         assert_eq!(c.part_size, 8 * MIB);
@@ -87,6 +75,10 @@ mod tests {
     fn refuses_outputs_under_the_trigger_prefix() {
         let env: HashMap<String, String> =
             [("CURATED_PREFIX".to_owned(), "raw/curated".to_owned())].into();
-        assert!(Config::from_env(&env).and_then(Config::check).is_err());
+        let err = Config::from_env(&env).expect_err("refused");
+        assert_eq!(
+            err.to_string(),
+            "environment variable CURATED_PREFIX=\"raw/curated/\" is invalid: overlaps RAW_PREFIX \"raw/\": the function would trigger itself"
+        );
     }
 }

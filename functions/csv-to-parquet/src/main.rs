@@ -10,7 +10,7 @@ use tributary_shared::lambda::{cold_start, refuse_every_event, serve};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = cold_start().await;
-    let config = match Config::from_env(&ProcessEnv).and_then(Config::check) {
+    let config = match Config::from_env(&ProcessEnv) {
         Ok(config) => config,
         Err(e) => return refuse_every_event(e).await,
     };

@@ -1,6 +1,6 @@
 //! The function's configuration, read once at cold start.
 
-use tributary_shared::config::{ConfigError, Env, parse, prefix, string};
+use tributary_shared::config::{ConfigError, Env, parse, prefix, required, string};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -21,18 +21,6 @@ pub struct Config {
     pub write_concurrency: usize,
     /// `WRITE_ATTEMPTS`: tries per write when DynamoDB throttles or fails.
     pub write_attempts: u32,
-}
-
-fn required(env: &impl Env, name: &str) -> Result<String, ConfigError> {
-    let value = string(env, name, "");
-    if value.is_empty() {
-        return Err(ConfigError {
-            name: name.into(),
-            value,
-            reason: "must be set".into(),
-        });
-    }
-    Ok(value)
 }
 
 impl Config {

@@ -1,6 +1,8 @@
 //! The function's configuration, read once at cold start.
 
-use tributary_shared::config::{ConfigError, Env, parse, prefix, string};
+use tributary_shared::config::{
+    ConfigError, Env, optional, outside_trigger, parse, prefix, required,
+};
 
 /// Settings from the environment.
 #[derive(Debug, Clone)]
@@ -22,35 +24,22 @@ pub struct Config {
 
 impl Config {
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
-        let table = string(env, "ORDERS_TABLE", "");
-        if table.is_empty() {
-            return Err(ConfigError {
-                name: "ORDERS_TABLE".into(),
-                value: String::new(),
-                reason: "must be set".into(),
-            });
-        }
         let config = Self {
-            table,
-            bucket: Some(string(env, "ORDERS_BUCKET", "")).filter(|b| !b.is_empty()),
+            table: required(env, "ORDERS_TABLE")?,
+            bucket: optional(env, "ORDERS_BUCKET"),
             dedup_window_secs: parse(env, "DEDUP_WINDOW_SECS", 3600_i64)?.max(0),
             incoming_prefix: prefix(env, "INCOMING_PREFIX", "orders/incoming/"),
             validated_prefix: prefix(env, "VALIDATED_PREFIX", "orders/validated/"),
             rejected_prefix: prefix(env, "REJECTED_PREFIX", "orders/rejected/"),
             max_order_bytes: parse(env, "MAX_ORDER_BYTES", 1024 * 1024_u64)?,
         };
-        for (name, value) in [
-            ("VALIDATED_PREFIX", &config.validated_prefix),
-            ("REJECTED_PREFIX", &config.rejected_prefix),
-        ] {
-            if value.starts_with(config.incoming_prefix.as_str()) {
-                return Err(ConfigError {
-                    name: name.into(),
-                    value: value.clone(),
-                    reason: "is under INCOMING_PREFIX: the function would trigger itself".into(),
-                });
-            }
-        }
+        outside_trigger(
+            ("INCOMING_PREFIX", &config.incoming_prefix),
+            &[
+                ("VALIDATED_PREFIX", &config.validated_prefix),
+                ("REJECTED_PREFIX", &config.rejected_prefix),
+            ],
+        )?;
         Ok(config)
     }
 }

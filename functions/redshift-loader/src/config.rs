@@ -2,7 +2,7 @@
 
 use crate::dataapi::Target;
 use crate::request::Defaults;
-use tributary_shared::config::{ConfigError, Env, parse, prefix, string};
+use tributary_shared::config::{ConfigError, Env, optional, parse, prefix, string};
 
 /// Which warehouse the loads go to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,10 +26,6 @@ pub struct Config {
     pub poll_seconds: u64,
 }
 
-fn opt(env: &impl Env, name: &str) -> Option<String> {
-    Some(string(env, name, "")).filter(|v| !v.is_empty())
-}
-
 impl Config {
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
         let missing = |name: &str, reason: &str| ConfigError {
@@ -37,17 +33,17 @@ impl Config {
             value: String::new(),
             reason: reason.into(),
         };
-        let backend = match opt(env, "WAREHOUSE_URL") {
+        let backend = match optional(env, "WAREHOUSE_URL") {
             Some(url) => Backend::Postgres(url),
             None => {
                 let target = Target {
-                    database: opt(env, "REDSHIFT_DATABASE").ok_or_else(|| {
+                    database: optional(env, "REDSHIFT_DATABASE").ok_or_else(|| {
                         missing("REDSHIFT_DATABASE", "must be set (or WAREHOUSE_URL)")
                     })?,
-                    cluster_id: opt(env, "REDSHIFT_CLUSTER_ID"),
-                    workgroup: opt(env, "REDSHIFT_WORKGROUP"),
-                    secret_arn: opt(env, "REDSHIFT_SECRET_ARN"),
-                    db_user: opt(env, "REDSHIFT_DB_USER"),
+                    cluster_id: optional(env, "REDSHIFT_CLUSTER_ID"),
+                    workgroup: optional(env, "REDSHIFT_WORKGROUP"),
+                    secret_arn: optional(env, "REDSHIFT_SECRET_ARN"),
+                    db_user: optional(env, "REDSHIFT_DB_USER"),
                 };
                 if target.cluster_id.is_none() == target.workgroup.is_none() {
                     return Err(missing(
@@ -66,7 +62,7 @@ impl Config {
                 }
                 Backend::Redshift {
                     target,
-                    copy_role: opt(env, "COPY_ROLE_ARN")
+                    copy_role: optional(env, "COPY_ROLE_ARN")
                         .ok_or_else(|| missing("COPY_ROLE_ARN", "must be set for Redshift COPY"))?,
                 }
             }
@@ -74,8 +70,8 @@ impl Config {
         Ok(Self {
             backend,
             defaults: Defaults {
-                table: opt(env, "TARGET_TABLE"),
-                mode: opt(env, "LOAD_MODE"),
+                table: optional(env, "TARGET_TABLE"),
+                mode: optional(env, "LOAD_MODE"),
                 merge_keys: string(env, "MERGE_KEYS", "")
                     .split(',')
                     .map(str::trim)
@@ -83,7 +79,7 @@ impl Config {
                     .map(str::to_owned)
                     .collect(),
             },
-            manifest_bucket: opt(env, "MANIFEST_BUCKET"),
+            manifest_bucket: optional(env, "MANIFEST_BUCKET"),
             manifest_prefix: prefix(env, "MANIFEST_PREFIX", "manifests/"),
             poll_seconds: parse(env, "POLL_SECONDS", 600_u64)?,
         })
