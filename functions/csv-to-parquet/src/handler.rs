@@ -8,7 +8,6 @@ use crate::error::Error;
 use crate::layout::{Targets, targets};
 use crate::schema::Schema;
 use chrono::Utc;
-use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -32,41 +31,7 @@ pub const SOURCE_ETAG_META: &str = "source-etag";
 const SOURCE_KEY_META: &str = "source-key";
 const MAX_SCHEMA_BYTES: u64 = 1024 * 1024;
 
-/// What happened to one object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Converted,
-    /// The output already holds this exact source version.
-    Skipped,
-    /// The key is not an input (outside `raw/`, not CSV).
-    Ignored,
-}
-
-/// The response for one object; Step Functions reads `rows_rejected`, `output_key` and `status`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
-    pub status: Status,
-    pub bucket: String,
-    pub source_key: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_etag: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    pub rows_in: u64,
-    pub rows_out: u64,
-    pub rows_rejected: u64,
-    pub bytes_in: u64,
-    pub bytes_out: u64,
-    pub output_bucket: String,
-    pub output_key: Option<String>,
-    pub quarantine_key: Option<String>,
-    pub duration_ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schema_source: Option<crate::convert::SchemaSource>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub columns: Vec<crate::schema::Column>,
-}
+pub use crate::outcome::{Outcome, Status};
 
 /// Handles one event. A single object yields its outcome; several yield `{"results": [...]}`.
 pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
@@ -86,22 +51,14 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
 
 fn outcome(object: &ObjectRef, output_bucket: &str, status: Status, started: Instant) -> Outcome {
     Outcome {
-        status,
-        bucket: object.bucket.clone(),
-        source_key: object.key.clone(),
-        source_etag: object.etag.clone(),
-        reason: None,
-        rows_in: 0,
-        rows_out: 0,
-        rows_rejected: 0,
-        bytes_in: 0,
-        bytes_out: 0,
-        output_bucket: output_bucket.to_owned(),
-        output_key: None,
-        quarantine_key: None,
         duration_ms: elapsed_ms(started),
-        schema_source: None,
-        columns: Vec::new(),
+        ..Outcome::new(
+            status,
+            &object.bucket,
+            &object.key,
+            object.etag.clone(),
+            output_bucket,
+        )
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod convert;
 pub mod infer;
 pub mod layout;
+pub mod outcome;
 pub mod schema;
 mod tokenize;
 pub mod values;

@@ -200,9 +200,30 @@ mod tests {
         assert_eq!(p.mode, Mode::Append);
     }
 
+    /// csv-to-parquet's response, built and serialized with its own type: the contract between the two.
+    fn summary(
+        status: csv_to_parquet::outcome::Status,
+        output_key: Option<&str>,
+    ) -> serde_json::Value {
+        let mut outcome = csv_to_parquet::outcome::Outcome::new(
+            status,
+            "raw-bucket",
+            "raw/orders/x.csv",
+            None,
+            "b",
+        );
+        outcome.output_key = output_key.map(str::to_owned);
+        serde_json::to_value(outcome).expect("serializes")
+    }
+
     #[test]
     fn accepts_the_csv_to_parquet_summary_with_a_table_template() {
-        let summary = json!({"status": "converted", "bucket": "raw-bucket", "output_bucket": "b", "output_key": "curated/orders/year=2026/month=11/day=21/x.parquet", "rows_out": 3});
+        use csv_to_parquet::outcome::Status;
+        let summary_of = summary;
+        let summary = summary_of(
+            Status::Converted,
+            Some("curated/orders/year=2026/month=11/day=21/x.parquet"),
+        );
         let defaults = Defaults {
             table: Some("analytics.{dataset}".into()),
             mode: Some("merge".into()),
@@ -218,7 +239,7 @@ mod tests {
             }])
         );
         assert_eq!(
-            parse(&json!({"status": "ignored", "bucket": "b"}), &defaults),
+            parse(&summary_of(Status::Ignored, None), &defaults),
             Ok(None),
             "an ignored object has nothing to load"
         );

@@ -88,9 +88,12 @@ async fn the_postgres_backend_loads_curated_parquet_from_s3_and_skips_known_file
         "order_id,qty\nPO-1,3\nPO-2,5\n",
     )
     .await;
-    // The csv-to-parquet summary, passed straight through by the state machine.
-    let summary = json!({"status": "converted", "bucket": w.bucket, "output_bucket": w.bucket, "rows_out": 2,
-        "output_key": "curated/orders/year=2026/month=11/day=21/a.parquet"});
+    // The csv-to-parquet summary, as that function serializes it, passed straight through by the state machine.
+    let summary = serde_json::to_value(converted(
+        &w.bucket,
+        "curated/orders/year=2026/month=11/day=21/a.parquet",
+    ))
+    .expect("summary");
     let out = w.invoke(&summary).expect("loaded");
     assert_eq!(
         (
@@ -153,6 +156,17 @@ async fn an_injected_table_name_is_refused_with_a_clear_error() {
         "{}",
         err.error_message
     );
+}
+
+/// csv-to-parquet's own response for a converted object (its real type, so a change there shows here).
+fn converted(bucket: &str, output_key: &str) -> csv_to_parquet::outcome::Outcome {
+    use csv_to_parquet::outcome::{Outcome, Status};
+    Outcome {
+        rows_in: 2,
+        rows_out: 2,
+        output_key: Some(output_key.to_owned()),
+        ..Outcome::new(Status::Converted, bucket, "raw/orders/a.csv", None, bucket)
+    }
 }
 
 async fn statement(

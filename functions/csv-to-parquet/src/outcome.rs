@@ -1,0 +1,71 @@
+//! The response for one object, the contract with whatever reads it: the state machine's quality gate and
+//! the redshift-loader, which takes it as a load task (its tests deserialize what this serializes). Outside
+//! the `lambda` feature so that consumers can build it without the Lambda handler.
+
+use serde::Serialize;
+
+/// What happened to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Converted,
+    /// The output already holds this exact source version.
+    Skipped,
+    /// The key is not an input (outside `raw/`, not CSV).
+    Ignored,
+}
+
+/// The response for one object; Step Functions reads `rows_rejected`, `output_key` and `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub status: Status,
+    pub bucket: String,
+    pub source_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_etag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub rows_in: u64,
+    pub rows_out: u64,
+    pub rows_rejected: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub output_bucket: String,
+    pub output_key: Option<String>,
+    pub quarantine_key: Option<String>,
+    pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_source: Option<crate::convert::SchemaSource>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<crate::schema::Column>,
+}
+
+impl Outcome {
+    /// An outcome with nothing counted yet and no output.
+    pub fn new(
+        status: Status,
+        bucket: &str,
+        source_key: &str,
+        source_etag: Option<String>,
+        output_bucket: &str,
+    ) -> Self {
+        Self {
+            status,
+            bucket: bucket.to_owned(),
+            source_key: source_key.to_owned(),
+            source_etag,
+            reason: None,
+            rows_in: 0,
+            rows_out: 0,
+            rows_rejected: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            output_bucket: output_bucket.to_owned(),
+            output_key: None,
+            quarantine_key: None,
+            duration_ms: 0,
+            schema_source: None,
+            columns: Vec::new(),
+        }
+    }
+}
