@@ -714,3 +714,15 @@ async fn a_process_killed_mid_conversion_leaves_no_curated_object_and_the_next_d
         .expect("curated");
     assert_eq!(total_rows(&parquet_batches(body)), 120_000);
 }
+
+#[test]
+fn cargo_lambda_deploy_creates_the_function_with_its_runtime_and_environment() {
+    tributary_testkit::cargo_lambda_deploy(
+        "csv-to-parquet",
+        Path::new(env!("CARGO_BIN_EXE_csv-to-parquet")),
+        &[
+            ("MAX_REJECT_RATIO", "0.05"),
+            ("OUTPUT_BUCKET", "tributary-curated"),
+        ],
+    );
+}

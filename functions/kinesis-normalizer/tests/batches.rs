@@ -505,3 +505,15 @@ async fn a_state_write_slower_than_the_sdk_timeout_fails_its_record_not_the_batc
         "reported as a timeout"
     );
 }
+
+#[test]
+fn cargo_lambda_deploy_creates_the_function_with_its_runtime_and_environment() {
+    tributary_testkit::cargo_lambda_deploy(
+        "kinesis-normalizer",
+        Path::new(env!("CARGO_BIN_EXE_kinesis-normalizer")),
+        &[
+            ("EVENTS_BUCKET", "tributary-demo"),
+            ("LATEST_TABLE", "tributary-events-latest"),
+        ],
+    );
+}

@@ -433,3 +433,15 @@ async fn an_unusable_configuration_fails_every_invocation_as_invalid_config() {
         );
     }
 }
+
+#[test]
+fn cargo_lambda_deploy_creates_the_function_with_its_runtime_and_environment() {
+    tributary_testkit::cargo_lambda_deploy(
+        "order-validator",
+        Path::new(env!("CARGO_BIN_EXE_order-validator")),
+        &[
+            ("ORDERS_TABLE", "tributary-orders"),
+            ("ORDERS_BUCKET", "tributary-demo"),
+        ],
+    );
+}

@@ -467,3 +467,18 @@ async fn a_file_gone_between_listing_and_reading_is_not_found_and_a_cut_read_res
     assert_eq!(out["rows_loaded"], 2);
     assert_eq!(proxy.hits(), [1]);
 }
+
+#[test]
+fn cargo_lambda_deploy_creates_the_function_with_its_runtime_and_environment() {
+    tributary_testkit::cargo_lambda_deploy(
+        "redshift-loader",
+        Path::new(env!("CARGO_BIN_EXE_redshift-loader")),
+        &[
+            (
+                "WAREHOUSE_URL",
+                "postgres://postgres@127.0.0.1:5432/postgres",
+            ),
+            ("TARGET_TABLE", "analytics.{dataset}"),
+        ],
+    );
+}

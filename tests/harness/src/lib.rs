@@ -208,3 +208,93 @@ impl Stack {
             .to_vec()
     }
 }
+
+/// Deploys a function's built binary to the shared emulator the way a user does, with
+/// `cargo lambda deploy --endpoint-url … --binary-path …` (`.venv/bin/cargo-lambda`, which the Makefile installs),
+/// under a role it creates first; checks what Lambda reports back (the `provided.al2023` runtime, the
+/// `bootstrap` handler, the binary's architecture, 512 MB, 60 s and every variable of `env`) and returns it.
+pub fn cargo_lambda_deploy(
+    name: &str,
+    binary: &std::path::Path,
+    env: &[(&str, &str)],
+) -> serde_json::Value {
+    let endpoint = Moto::shared().endpoint();
+    let role = "arn:aws:iam::123456789012:role/tributary-cargo-lambda";
+    let boto = |script: &str| {
+        let out = std::process::Command::new(python())
+            .args(["-c", script])
+            .env("ENDPOINT", &endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .output()
+            .expect("python runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    boto(
+        r#"
+import json, os, boto3
+iam = boto3.client("iam", endpoint_url=os.environ["ENDPOINT"])
+trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+try:
+    iam.create_role(RoleName="tributary-cargo-lambda", AssumeRolePolicyDocument=json.dumps(trust))
+except iam.exceptions.EntityAlreadyExistsException:
+    pass
+"#,
+    );
+    let cargo_lambda = workspace_root().join(".venv/bin/cargo-lambda");
+    assert!(
+        cargo_lambda.exists(),
+        "{} is missing: `make test` installs it (requirements/lambda.txt)",
+        cargo_lambda.display()
+    );
+    let mut deploy = std::process::Command::new(&cargo_lambda);
+    deploy
+        .args(["lambda", "deploy", "--endpoint-url", &endpoint])
+        .args(["--iam-role", role, "--memory", "512", "--timeout", "60"])
+        .arg("--binary-path")
+        .arg(binary)
+        .current_dir(workspace_root())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1");
+    for (k, v) in env {
+        deploy.args(["--env-var", &format!("{k}={v}")]);
+    }
+    let out = deploy.arg(name).output().expect("cargo lambda runs");
+    assert!(
+        out.status.success(),
+        "cargo lambda deploy {name}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read_back = boto(&format!(
+        r#"
+import json, os, boto3
+client = boto3.client("lambda", endpoint_url=os.environ["ENDPOINT"])
+print(json.dumps(client.get_function_configuration(FunctionName="{name}"), default=str))
+"#
+    ));
+    let config: serde_json::Value =
+        serde_json::from_str(&read_back).expect("function configuration JSON");
+    assert_eq!(config["Runtime"], "provided.al2023", "{config}");
+    assert_eq!(config["Handler"], "bootstrap", "{config}");
+    assert_eq!(
+        config["Architectures"],
+        serde_json::json!([std::env::consts::ARCH]),
+        "the architecture of the binary deployed: {config}"
+    );
+    assert_eq!(
+        (&config["MemorySize"], &config["Timeout"]),
+        (&512.into(), &60.into())
+    );
+    for (k, v) in env {
+        assert_eq!(config["Environment"]["Variables"][k], *v, "{config}");
+    }
+    config
+}
