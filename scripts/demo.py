@@ -820,6 +820,41 @@ class Demo:
         shutil.copy(self.watch_log, out / "functions.log")
         return out
 
+    # -- the sample events, as a user invokes them --
+
+    SAMPLES = [  # (function, file in events/, what its answer must show)
+        ("csv-to-parquet", "s3-object-created-csv.json", "status converted or skipped"),
+        ("csv-to-parquet", "eventbridge-object-created-csv.json", "status converted or skipped"),
+        ("csv-to-parquet", "sfn-convert-csv.json", "status converted or skipped"),
+        ("order-validator", "s3-object-created-order.json", "status duplicate"),
+        ("order-validator", "sfn-validate-order.json", "status duplicate"),
+        ("kinesis-normalizer", "kinesis-batch.json", "no batchItemFailures"),
+        ("kinesis-normalizer", "sqs-batch.json", "no batchItemFailures"),
+    ]
+
+    def samples_flow(self) -> None:
+        """`cargo lambda invoke FUNCTION --data-file events/SAMPLE` for every sample event, against the functions
+        `cargo lambda watch` serves: the README's commands, run as written, on the stack the flows above filled."""
+        flow = self.report["flows"].setdefault("samples", {"invocations": []})
+        for function, sample, expected in self.SAMPLES:
+            done = subprocess.run(
+                ["cargo", "lambda", "invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port",
+                 str(self.invoke_port), "--data-file", f"events/{sample}"],
+                cwd=ROOT, capture_output=True, text=True, timeout=300)
+            try:
+                answer = json.loads(done.stdout) if done.returncode == 0 else {}
+            except ValueError:
+                answer = {}
+            ok = {
+                "status converted or skipped": answer.get("status") in ("converted", "skipped"),
+                "status duplicate": answer.get("status") == "duplicate",
+                "no batchItemFailures": answer == {"batchItemFailures": []},
+            }[expected]
+            shown = answer.get("status") or (json.dumps(answer) if answer else (done.stderr or done.stdout)[-300:])
+            flow["invocations"].append({"function": function, "sample": sample, "answer": shown})
+            self.expect("samples", f"cargo lambda invoke {function} --data-file events/{sample}: {expected}", ok,
+                        f"got {shown}")
+
     # -- the whole run --
 
     def run(self) -> int:
@@ -834,6 +869,8 @@ class Demo:
             with self.timed("orders flow"):
                 self.orders_flow()
             self.notifications(queue_url)
+            with self.timed("sample events (cargo lambda invoke)"):
+                self.samples_flow()
             out = self.copy_outputs()
             self.report["outputs"] = str(out.relative_to(ROOT))
             ok = all(passed for _, passed, _ in self.checks)
@@ -933,6 +970,10 @@ def print_report(report: dict) -> None:
         p(f"  out  {o.get('table_items')} orders in the orders table; "
           f"{sum(1 for x in o.get('objects', []) if 'validated/' in x['key'])} validated and "
           f"{sum(1 for x in o.get('objects', []) if 'rejected/' in x['key'])} rejected objects")
+    if "samples" in flows:
+        p("\nSample events (cargo lambda invoke --data-file events/...)")
+        for i in flows["samples"]["invocations"]:
+            p(f"  run  {i['function']} {i['sample']}: {i['answer']}")
     p("\nTimings")
     for name, seconds in report.get("timings_s", {}).items():
         p(f"  {seconds:7.2f} s  {name}")

@@ -40,6 +40,35 @@ fn the_demo_runs_every_flow_end_to_end() {
         output.status.code()
     );
 
+    // Every sample event in events/, invoked with `cargo lambda invoke --data-file`, answered as expected.
+    let samples = report["flows"]["samples"]["invocations"]
+        .as_array()
+        .expect("sample invocations");
+    let mut files: Vec<String> = std::fs::read_dir(root.join("events"))
+        .expect("events/")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    files.sort();
+    let mut invoked: Vec<String> = samples
+        .iter()
+        .map(|i| i["sample"].as_str().expect("sample").to_owned())
+        .collect();
+    invoked.sort();
+    assert_eq!(invoked, files, "every sample event is invoked");
+    let sample_checks = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| {
+            c["check"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("samples:"))
+        })
+        .filter(|c| c["ok"] == true)
+        .count();
+    assert_eq!(sample_checks, files.len());
+
     // CSV: the good file through every state, the gate failure caught and notified, the redelivery a no-op.
     let csv = &report["flows"]["csv"];
     let executions = csv["executions"].as_array().expect("executions");
