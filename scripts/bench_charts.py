@@ -21,6 +21,9 @@ def tables(markdown: str):
     """(section title, header cells, rows of cells) for every table under a `## ` heading."""
     title, out, header, rows = None, [], None, []
     for line in markdown.splitlines() + [""]:
+        if not line.startswith("|") and header is not None:
+            out.append((title, header, rows))
+            header, rows = None, []
         if line.startswith("## "):
             title = line[3:].strip()
         if line.startswith("|"):
@@ -29,9 +32,6 @@ def tables(markdown: str):
                 header = cells
             elif not set("".join(cells)) <= set("-: "):
                 rows.append(cells)
-        elif header is not None:
-            out.append((title, header, rows))
-            header, rows = None, []
     return out
 
 
@@ -44,9 +44,11 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def chart(title: str, unit: str, bars: list[tuple[str, float]], lower_is_better: bool = True) -> str:
-    bars = sorted(bars, key=lambda b: b[1], reverse=not lower_is_better)
-    top = max(v for _, v in bars) or 1.0
+def chart(title: str, unit: str, bars: list[tuple[str, float | None]], lower_is_better: bool = True) -> str:
+    # A tool that failed or was skipped has no figure: it gets no bar.
+    measured = [(name, value) for name, value in bars if value is not None]
+    bars = sorted(measured, key=lambda b: b[1], reverse=not lower_is_better)
+    top = max((v for _, v in bars), default=1.0) or 1.0
     height = TOP + len(bars) * (BAR + GAP) + 24
     span = WIDTH - LEFT - RIGHT
     parts = [
@@ -82,7 +84,7 @@ def charts(markdown: str):
             size = title.removesuffix(" input")
             for column, unit, key in (("wall s", "seconds", "wall"), ("CPU s", "CPU seconds", "cpu"),
                                       ("peak RSS MiB", "MiB", "rss")):
-                bars = [(name(r), number(r[col[column]])) for r in rows if number(r[col[column]]) is not None]
+                bars = [(name(r), number(r[col[column]])) for r in rows]
                 what = {"wall": "Wall time", "cpu": "CPU time", "rss": "Peak memory"}[key]
                 yield f"convert-{slug(size)}-{key}.svg", chart(f"CSV → Parquet, {size}: {what.lower()}", unit, bars)
         elif title and title.startswith("Normalizing") and "CPU s (whole process)" in col:

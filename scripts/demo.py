@@ -837,20 +837,27 @@ class Demo:
         `cargo lambda watch` serves: the README's commands, run as written, on the stack the flows above filled."""
         flow = self.report["flows"].setdefault("samples", {"invocations": []})
         for function, sample, expected in self.SAMPLES:
-            done = subprocess.run(
-                ["cargo", "lambda", "invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port",
-                 str(self.invoke_port), "--data-file", f"events/{sample}"],
-                cwd=ROOT, capture_output=True, text=True, timeout=300)
             try:
-                answer = json.loads(done.stdout) if done.returncode == 0 else {}
+                done = subprocess.run(
+                    ["cargo", "lambda", "invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port",
+                     str(self.invoke_port), "--data-file", f"events/{sample}"],
+                    cwd=ROOT, capture_output=True, text=True, timeout=300)
+                output, code = done.stdout, done.returncode
+                failure = done.stderr or done.stdout
+            except (OSError, subprocess.TimeoutExpired) as e:
+                output, code, failure = "", 1, str(e)
+            try:
+                answer = json.loads(output) if code == 0 else {}
             except ValueError:
                 answer = {}
+            if not isinstance(answer, dict):
+                answer = {"answer": answer}
             ok = {
                 "status converted or skipped": answer.get("status") in ("converted", "skipped"),
                 "status duplicate": answer.get("status") == "duplicate",
                 "no batchItemFailures": answer == {"batchItemFailures": []},
             }[expected]
-            shown = answer.get("status") or (json.dumps(answer) if answer else (done.stderr or done.stdout)[-300:])
+            shown = answer.get("status") or (json.dumps(answer) if answer else failure[-300:])
             flow["invocations"].append({"function": function, "sample": sample, "answer": shown})
             self.expect("samples", f"cargo lambda invoke {function} --data-file events/{sample}: {expected}", ok,
                         f"got {shown}")
