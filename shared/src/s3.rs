@@ -92,6 +92,8 @@ pub fn resuming_body(
                     return Some((Ok(bytes), Some(st)));
                 }
                 None if st.body.is_some() && st.size.is_none_or(|n| st.offset >= n) => return None,
+                // Every byte arrived; a failure after the last one (the connection's close) loses nothing.
+                Some(Err(_)) if st.size.is_some_and(|n| st.offset >= n) => return None,
                 Some(Err(e)) => e.to_string(),
                 None if st.body.is_some() => "the body ended early".to_owned(),
                 None => "the ranged GET failed".to_owned(),

@@ -367,20 +367,21 @@ pub fn response(plan: &Plan, stored: &[bool]) -> Option<Value> {
     )
 }
 
-/// The records the event source will deliver again, given which events are done so far (`event_ok`) and the
-/// events of each object already written (`written`). For SQS that is the failed records. Kinesis retries from
+/// The records the event source will deliver again, given which events are done so far (`event_ok`), which
+/// dead letters were written (`poison_ok`, by record) and the events of each object already written (`written`). For SQS that is the failed records. Kinesis retries from
 /// the first failed record on, so it is every record from there; and since an object already written that holds
 /// an event of such a record must be taken back whole, its earlier records come again too. Events of these
 /// records must not stay in S3 from this invocation, or their redelivery would store them twice.
-pub fn redelivered(plan: &Plan, event_ok: &[bool], written: &[&[usize]]) -> Vec<bool> {
-    let failed: Vec<bool> = plan
-        .fates
-        .iter()
-        .map(|fate| match fate {
-            Fate::Event(e) | Fate::Duplicate(e) => !event_ok[*e],
-            Fate::Poison(_) => false,
-        })
-        .collect();
+pub fn redelivered(
+    plan: &Plan,
+    event_ok: &[bool],
+    poison_ok: &HashMap<usize, bool>,
+    written: &[&[usize]],
+) -> Vec<bool> {
+    let failed = record_outcomes(plan, event_ok, poison_ok)
+        .into_iter()
+        .map(|ok| !ok)
+        .collect::<Vec<_>>();
     if plan.source == Source::Sqs {
         return failed;
     }
@@ -573,16 +574,17 @@ mod tests {
             "not json",
             r#"{"id": "3"}"#,
         ]);
+        let letters = HashMap::from([(3, true)]);
         // Event 1 ("2") failed: Kinesis retries from record 1 on, poison and all.
         assert_eq!(
-            redelivered(&p, &[true, false, true], &[]),
+            redelivered(&p, &[true, false, true], &letters, &[]),
             [false, true, true, true, true]
         );
         // Event 0 ("1") failed: its duplicate (record 2) fails with it.
         let mut sqs = p.clone();
         sqs.source = Source::Sqs;
         assert_eq!(
-            redelivered(&sqs, &[false, true, true], &[]),
+            redelivered(&sqs, &[false, true, true], &letters, &[]),
             [true, false, true, false, false]
         );
         assert_eq!(
@@ -593,7 +595,16 @@ mod tests {
             events_of(&p, &[true, false, true, true, true]),
             [true, false, true]
         );
-        assert_eq!(redelivered(&p, &[true, true, true], &[]), [false; 5]);
+        assert_eq!(
+            redelivered(&p, &[true, true, true], &letters, &[]),
+            [false; 5]
+        );
+        // A dead letter that was not written fails its record: Kinesis comes back from there.
+        let unwritten = HashMap::from([(3, false)]);
+        assert_eq!(
+            redelivered(&p, &[true, true, true], &unwritten, &[]),
+            [false, false, false, true, true]
+        );
     }
 
     #[test]
@@ -606,12 +617,22 @@ mod tests {
         ]);
         // Event "c" failed; an object with "a" and "d" was written: "d" comes again, so must "a", and all after.
         assert_eq!(
-            redelivered(&p, &[true, true, false, true], &[&[0, 3], &[1]]),
+            redelivered(
+                &p,
+                &[true, true, false, true],
+                &HashMap::new(),
+                &[&[0, 3], &[1]]
+            ),
             [true; 4]
         );
         // Objects wholly before the failure stay.
         assert_eq!(
-            redelivered(&p, &[true, true, false, true], &[&[0, 1], &[3]]),
+            redelivered(
+                &p,
+                &[true, true, false, true],
+                &HashMap::new(),
+                &[&[0, 1], &[3]]
+            ),
             [false, false, true, true]
         );
     }

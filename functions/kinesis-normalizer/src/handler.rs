@@ -53,73 +53,8 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
     let plan = Plan::new(source, inputs, Utc::now(), c.max_record_bytes);
     let mut errors: Vec<AwsError> = Vec::new();
 
-    let mut event_ok = vec![true; plan.events.len()];
-
-    // Latest state first, the newest event per entity: conditional writes, so a redelivery repeats them
-    // harmlessly.
-    let writes = entity_writes(&plan, &c.entity_key);
-    let written = write_latest(
-        &deps.dynamodb,
-        &c.table,
-        &plan,
-        &writes,
-        &c.entity_key,
-        c.write_concurrency,
-        c.write_attempts,
-    )
-    .await;
-    for (write, result) in writes.iter().zip(written) {
-        if let Err(e) = result {
-            tracing::warn!(entity = %write.entity, error = %e, "latest state not written");
-            write.covers.iter().for_each(|&i| event_ok[i] = false);
-            errors.push(e);
-        }
-    }
-
-    // Then the events, one object per type and hour, but none of a record the source will deliver again: its
-    // redelivery writes them, once.
-    let held = events_of(&plan, &redelivered(&plan, &event_ok, &[]));
-    for (ok, held) in event_ok.iter_mut().zip(held) {
-        *ok &= !held;
-    }
-    let planned = objects(&plan, &c.events_prefix, c.gzip, |e| event_ok[e])
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    let content_type = if c.gzip {
-        "application/gzip"
-    } else {
-        "application/x-ndjson"
-    };
-    let bodies = planned
-        .iter()
-        .map(|o| (o.key.clone(), Bytes::from(o.body.clone()), content_type))
-        .collect();
-    let puts = put_all(&deps.s3, &c.bucket, bodies).await;
-    for (object, result) in planned.iter().zip(&puts) {
-        if let Err(e) = result {
-            tracing::warn!(key = %object.key, error = %e, "event object not written");
-            object.events.iter().for_each(|&i| event_ok[i] = false);
-            errors.push(e.clone());
-        }
-    }
-    // A failed object means more records come again (for Kinesis, all from its first record on). An object
-    // already written with any of their events is removed, so the redelivery does not write those twice.
-    let written: Vec<&[usize]> = planned
-        .iter()
-        .zip(&puts)
-        .filter(|(_, r)| r.is_ok())
-        .map(|(o, _)| o.events.as_slice())
-        .collect();
-    let held = events_of(&plan, &redelivered(&plan, &event_ok, &written));
-    for (object, result) in planned.iter().zip(&puts) {
-        if result.is_ok() && object.events.iter().any(|&e| held[e]) {
-            object.events.iter().for_each(|&i| event_ok[i] = false);
-            if let Err(e) = s3::delete(&deps.s3, &c.bucket, &object.key).await {
-                tracing::warn!(key = %object.key, error = %e, "event object of a redelivered record not removed; its events may be written twice");
-            }
-        }
-    }
-
-    // Poison records, each to its own dead-letter object.
+    // Poison records first, each to its own dead-letter object (its key is the record's, so a redelivery
+    // rewrites the same one): whether each one is done decides which records come again, below.
     let poison: Vec<(usize, String, Value)> = plan
         .poisoned()
         .map(|(i, p)| {
@@ -152,6 +87,72 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
         }
     }
 
+    let mut event_ok = vec![true; plan.events.len()];
+
+    // Latest state first, the newest event per entity: conditional writes, so a redelivery repeats them
+    // harmlessly.
+    let writes = entity_writes(&plan, &c.entity_key);
+    let written = write_latest(
+        &deps.dynamodb,
+        &c.table,
+        &plan,
+        &writes,
+        &c.entity_key,
+        c.write_concurrency,
+        c.write_attempts,
+    )
+    .await;
+    for (write, result) in writes.iter().zip(written) {
+        if let Err(e) = result {
+            tracing::warn!(entity = %write.entity, error = %e, "latest state not written");
+            write.covers.iter().for_each(|&i| event_ok[i] = false);
+            errors.push(e);
+        }
+    }
+
+    // Then the events, one object per type and hour, but none of a record the source will deliver again: its
+    // redelivery writes them, once.
+    let held = events_of(&plan, &redelivered(&plan, &event_ok, &poison_ok, &[]));
+    for (ok, held) in event_ok.iter_mut().zip(held) {
+        *ok &= !held;
+    }
+    let planned = objects(&plan, &c.events_prefix, c.gzip, |e| event_ok[e])
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let content_type = if c.gzip {
+        "application/gzip"
+    } else {
+        "application/x-ndjson"
+    };
+    let bodies = planned
+        .iter()
+        .map(|o| (o.key.clone(), Bytes::from(o.body.clone()), content_type))
+        .collect();
+    let puts = put_all(&deps.s3, &c.bucket, bodies).await;
+    for (object, result) in planned.iter().zip(&puts) {
+        if let Err(e) = result {
+            tracing::warn!(key = %object.key, error = %e, "event object not written");
+            object.events.iter().for_each(|&i| event_ok[i] = false);
+            errors.push(e.clone());
+        }
+    }
+    // A failed object means more records come again (for Kinesis, all from its first record on). An object
+    // already written with any of their events is removed, so the redelivery does not write those twice.
+    let written: Vec<&[usize]> = planned
+        .iter()
+        .zip(&puts)
+        .filter(|(_, r)| r.is_ok())
+        .map(|(o, _)| o.events.as_slice())
+        .collect();
+    let held = events_of(&plan, &redelivered(&plan, &event_ok, &poison_ok, &written));
+    for (object, result) in planned.iter().zip(&puts) {
+        if result.is_ok() && object.events.iter().any(|&e| held[e]) {
+            object.events.iter().for_each(|&i| event_ok[i] = false);
+            if let Err(e) = s3::delete(&deps.s3, &c.bucket, &object.key).await {
+                tracing::warn!(key = %object.key, error = %e, "event object of a redelivered record not removed; its events may be written twice");
+            }
+        }
+    }
+
     // Colliding keys lose nothing (each keeps its own spelling) but tell of a producer sending two spellings.
     let collisions = plan.collisions().count();
     if let Some((record, first)) = plan.collisions().next() {
@@ -165,11 +166,12 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
 
     let outcomes = record_outcomes(&plan, &event_ok, &poison_ok);
     let failed = outcomes.iter().filter(|ok| !**ok).count();
+    let dead_lettered = poison_ok.values().filter(|ok| **ok).count();
     tracing::info!(
         records = plan.inputs.len(),
         events = plan.events.len(),
         duplicates = plan.duplicates(),
-        dead_lettered = poison_ok.values().filter(|ok| **ok).count(),
+        dead_lettered,
         key_collisions = collisions,
         failed,
         "batch processed"
@@ -179,11 +181,7 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
         .value("RecordsIn", plan.inputs.len() as f64, "Count")
         .value("Duplicates", plan.duplicates() as f64, "Count")
         .value("KeyCollisions", collisions as f64, "Count")
-        .value(
-            "DeadLettered",
-            poison_ok.values().filter(|ok| **ok).count() as f64,
-            "Count",
-        )
+        .value("DeadLettered", dead_lettered as f64, "Count")
         .value("RecordsFailed", failed as f64, "Count")
         .emit();
     response(&plan, &outcomes).ok_or_else(|| {

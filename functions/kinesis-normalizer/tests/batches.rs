@@ -517,3 +517,29 @@ fn cargo_lambda_deploy_creates_the_function_with_its_runtime_and_environment() {
         ],
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_that_cannot_be_written_holds_back_the_events_after_it() {
+    let mut event = kinesis(&[
+        ("a", "click", "c1"),
+        ("x", "click", "c2"),
+        ("b", "click", "c3"),
+    ]);
+    // The middle record is poison.
+    event["Records"][1]["kinesis"]["data"] = json!("%%% not base64");
+    let proxy = FaultProxy::start(&Moto::shared().endpoint());
+    let mut w = World::through(&proxy.endpoint(), &[]).await;
+    proxy.set(json!([{"method": "PUT", "path": "/dead-letter/", "status": 500,
+        "body": "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>"}]));
+    let out = w.invoke(&event).expect("partial failure");
+    // Kinesis retries from the poison record: "b" must not be stored yet, or the retry would store it twice.
+    assert_eq!(failed_ids(&out), ["101"]);
+    assert_eq!(stored_events(&w).await.keys().collect::<Vec<_>>(), ["a"]);
+
+    proxy.set(json!([]));
+    w.invoke(&from_reported(&event, &out)).expect("retry");
+    let stored = stored_events(&w).await;
+    assert_eq!(stored.keys().collect::<Vec<_>>(), ["a", "b"]);
+    assert!(stored.values().all(|n| *n == 1), "{stored:?}");
+    assert_eq!(w.objects("dead-letter/").await.len(), 1);
+}

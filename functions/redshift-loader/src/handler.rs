@@ -60,13 +60,20 @@ pub async fn handle(input: Value, remaining: Duration, deps: &Deps) -> Result<Va
                     // winner loaded, instead of polling the failed statement again.
                     Err(Error::Conflict { error, .. }) => {
                         tracing::info!(%error, "polled load lost a race; loading again");
+                        // The task as it first came (the polled answer carries it whole), so that a
+                        // `running` answer of the new load still names every file.
+                        let mut first = input.clone();
+                        if let Some(fields) = first.as_object_mut() {
+                            for polled in ["status", "statement_id", "phase", "load_id"] {
+                                fields.remove(polled);
+                            }
+                        }
                         let fresh = LoadRequest {
                             statement_id: None,
                             load_id: None,
                             ..request
                         };
-                        return load_redshift(&fresh, &json!({}), target, copy_role, deps, until)
-                            .await;
+                        return load_redshift(&fresh, &first, target, copy_role, deps, until).await;
                     }
                     other => return other,
                 }
@@ -131,7 +138,7 @@ async fn load_postgres(request: &LoadRequest, url: &str, deps: &Deps) -> Result<
         sources.push(SourceFile {
             url: f.url.to_string(),
             etag: f.etag.clone(),
-            data: ParquetData::File(spool(deps, &f.url).await?),
+            data: ParquetData::File(spool(deps, &f.url, &f.etag).await?),
         });
     }
     let mut client = crate::postgres::connect(url).await?;
@@ -154,9 +161,22 @@ async fn load_postgres(request: &LoadRequest, url: &str, deps: &Deps) -> Result<
 /// Copies an object to an unnamed temporary file (in Lambda, `/tmp`), so that a load holds no file in memory
 /// whatever its size; the file is gone when its handle is dropped. A read cut mid-stream resumes from its
 /// offset. An object deleted since it was listed is `NotFound`, never an empty file.
-async fn spool(deps: &Deps, url: &S3Url) -> Result<std::fs::File, Error> {
+async fn spool(deps: &Deps, url: &S3Url, etag: &str) -> Result<std::fs::File, Error> {
     use tokio::io::AsyncWriteExt;
     let object = s3::get_stream(&deps.s3, &url.bucket, &url.key).await?;
+    // The ledger records the version HEAD saw: rows of another version must not be loaded under its ETag.
+    if object.etag.as_deref() != Some(etag) {
+        return Err(AwsError::other(
+            "GetObject",
+            url.to_string(),
+            tributary_shared::ErrorKind::ServiceUnavailable,
+            format!(
+                "the object changed since it was listed (ETag {etag}, now {})",
+                object.etag.as_deref().unwrap_or("none")
+            ),
+        )
+        .into());
+    }
     let mut body = s3::resuming_body(
         deps.s3.clone(),
         &url.bucket,
@@ -165,11 +185,20 @@ async fn spool(deps: &Deps, url: &S3Url) -> Result<std::fs::File, Error> {
         s3::RESUME_ATTEMPTS,
     );
     let failed = |e: std::io::Error| {
+        // A full /tmp stays full on a retry: that is the configuration's to fix, not a passing fault.
+        let (kind, hint) = if e.kind() == std::io::ErrorKind::StorageFull {
+            (
+                tributary_shared::ErrorKind::InvalidInput,
+                "; the load's files do not fit in /tmp: raise the function's ephemeral storage or load fewer files at once",
+            )
+        } else {
+            (tributary_shared::ErrorKind::ServiceUnavailable, "")
+        };
         AwsError::other(
             "GetObject",
             url.to_string(),
-            tributary_shared::ErrorKind::ServiceUnavailable,
-            format!("spooling to a temporary file: {e}"),
+            kind,
+            format!("spooling to a temporary file: {e}{hint}"),
         )
     };
     let mut file = tokio::fs::File::from_std(tempfile::tempfile().map_err(failed)?);
@@ -207,7 +236,8 @@ const REDSHIFT_CONFLICT_RETRY: Backoff = Backoff {
 /// files a concurrent load recorded after this one checked.
 pub fn redshift_conflict(error: &str, statement: Option<&str>) -> bool {
     let e = error.to_ascii_lowercase();
-    statement.is_some_and(|s| s.contains(GUARD_MARK))
+    (statement.is_some_and(|s| s.contains(GUARD_MARK))
+        && (e.contains("division by zero") || e.contains("divide by zero")))
         || e.contains("serializable isolation violation")
         || e.contains("error: 1023")
         || e.contains("deadlock detected")
