@@ -27,7 +27,12 @@ pub enum Written {
     Stale,
 }
 
-/// The item for an entity's newest event. `event_time` and `seq_sort` order events for the condition.
+/// The largest event kept whole in its item: DynamoDB refuses items over 400 KB, and a refusal would fail the
+/// record on every delivery and stall the shard behind it.
+const MAX_ITEM_EVENT_BYTES: usize = 350 * 1024;
+
+/// The item for an entity's newest event. `event_time` and `seq_sort` order events for the condition. An event
+/// too large for an item is left out of it (`event_bytes` says how large it was); S3 has it whole.
 fn item(
     plan: &Plan,
     write: &EntityWrite,
@@ -36,6 +41,12 @@ fn item(
     let event = &plan.events[write.event];
     let meta = &plan.inputs[plan.owners[write.event]].meta;
     let s = |v: &str| AttributeValue::S(v.to_owned());
+    let body = event.to_json();
+    let whole = if body.len() <= MAX_ITEM_EVENT_BYTES {
+        ("event", s(&body))
+    } else {
+        ("event_bytes", AttributeValue::N(body.len().to_string()))
+    };
     [
         ("entity_id", s(&write.entity)),
         ("entity_key", s(entity_key)),
@@ -45,7 +56,7 @@ fn item(
         ("sequence_number", s(&meta.sequence_number)),
         ("seq_sort", s(&sortable_sequence(&meta.sequence_number))),
         ("shard_id", s(&meta.shard_id)),
-        ("event", s(&event.to_json())),
+        whole,
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -122,5 +133,49 @@ async fn put_newer(
                 tokio::time::sleep(backoff.delay(attempt)).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::{Source, entity_writes, read_event};
+    use base64::Engine;
+
+    fn plan(payload: &str) -> Plan {
+        let event = serde_json::json!({"Records": [{"eventID": "shardId-000000000000:1", "kinesis": {
+            "sequenceNumber": "1", "partitionKey": "k", "approximateArrivalTimestamp": 1_795_255_200.0,
+            "data": base64::engine::general_purpose::STANDARD.encode(payload)}}]});
+        let (source, inputs) = read_event(&event).expect("event");
+        assert_eq!(source, Source::Kinesis);
+        Plan::new(source, inputs, chrono::Utc::now(), 1 << 20)
+    }
+
+    #[test]
+    fn an_event_too_large_for_an_item_is_left_out_of_it_and_sized() {
+        let small = plan(r#"{"id": "e1", "note": "short"}"#);
+        let item_small = item(&small, &entity_writes(&small, "id")[0], "id");
+        assert!(
+            item_small["event"]
+                .as_s()
+                .is_ok_and(|e| e.contains("short"))
+        );
+
+        let big = plan(&format!(
+            r#"{{"id": "e2", "note": "{}"}}"#,
+            "x".repeat(400 * 1024)
+        ));
+        let item_big = item(&big, &entity_writes(&big, "id")[0], "id");
+        assert!(!item_big.contains_key("event"));
+        let size: usize = item_big["event_bytes"]
+            .as_n()
+            .expect("n")
+            .parse()
+            .expect("number");
+        assert!(size > 400 * 1024);
+        assert_eq!(
+            item_big["event_id"].as_s().ok().map(String::as_str),
+            Some("e2")
+        );
     }
 }
