@@ -16,12 +16,13 @@ pub async fn cold_start() -> crate::aws::SdkConfig {
 /// Serves events with `handler`, which gets each event and the dependencies built at cold start. The
 /// dependencies live as long as the process, so they are handed out as `&'static`. A handler's error reaches
 /// Lambda as its class (`errorType`, which Step Functions matches) and its message with every source.
-pub async fn serve<A, D, H, F, E>(deps: D, handler: H) -> Result<(), lambda_runtime::Error>
+pub async fn serve<A, D, H, F, R, E>(deps: D, handler: H) -> Result<(), lambda_runtime::Error>
 where
     A: DeserializeOwned + Send + 'static,
     D: Send + Sync + 'static,
     H: Fn(LambdaEvent<A>, &'static D) -> F,
-    F: Future<Output = Result<Value, E>>,
+    F: Future<Output = Result<R, E>>,
+    R: serde::Serialize,
     E: crate::Classify + std::error::Error,
 {
     let deps: &'static D = Box::leak(Box::new(deps));

@@ -4,6 +4,8 @@
 
 use crate::json::Json;
 use crate::normalize::{Collision, Event, Poison, RecordMeta, format_time, normalize};
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
+use aws_lambda_events::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 use base64::Engine;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
@@ -344,10 +346,18 @@ pub fn dead_letter(plan: &Plan, record: usize, poison: &Poison, prefix: &str) ->
     (key, doc)
 }
 
+/// The partial-batch response, in `aws_lambda_events`' types, for the event source that sent the batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum BatchResponse {
+    Kinesis(KinesisEventResponse),
+    Sqs(SqsBatchResponse),
+}
+
 /// The partial-batch response for per-record outcomes (`true` = stored). Kinesis reports only the first
 /// failed record, because it retries from there and everything after it counts as not done; SQS reports each
 /// failed message. `None` when every record failed: the invocation itself should fail.
-pub fn response(plan: &Plan, stored: &[bool]) -> Option<Value> {
+pub fn response(plan: &Plan, stored: &[bool]) -> Option<BatchResponse> {
     let failed: Vec<&str> = plan
         .inputs
         .iter()
@@ -358,18 +368,38 @@ pub fn response(plan: &Plan, stored: &[bool]) -> Option<Value> {
     if !plan.inputs.is_empty() && failed.len() == plan.inputs.len() {
         return None;
     }
-    let reported: Vec<&str> = match plan.source {
-        Source::Kinesis => failed.into_iter().take(1).collect(),
-        Source::Sqs => failed,
-    };
-    Some(
-        json!({ "batchItemFailures": reported.iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>() }),
-    )
+    Some(match plan.source {
+        Source::Kinesis => {
+            let mut response = KinesisEventResponse::default();
+            response.batch_item_failures = failed
+                .into_iter()
+                .take(1)
+                .map(|id| {
+                    let mut failure = KinesisBatchItemFailure::default();
+                    failure.item_identifier = Some(id.to_owned());
+                    failure
+                })
+                .collect();
+            BatchResponse::Kinesis(response)
+        }
+        Source::Sqs => {
+            let mut response = SqsBatchResponse::default();
+            response.batch_item_failures = failed
+                .into_iter()
+                .map(|id| {
+                    let mut failure = BatchItemFailure::default();
+                    failure.item_identifier = id.to_owned();
+                    failure
+                })
+                .collect();
+            BatchResponse::Sqs(response)
+        }
+    })
 }
 
 /// The records the event source will deliver again, given which events are done so far (`event_ok`), which
-/// dead letters were written (`poison_ok`, by record) and the events of each object already written (`written`). For SQS that is the failed records. Kinesis retries from
-/// the first failed record on, so it is every record from there; and since an object already written that holds
+/// dead letters were written (`poison_ok`, by record) and the events of each object already written
+/// (`written`). For SQS that is the failed records. Kinesis retries from the first failed record on, so it is every record from there; and since an object already written that holds
 /// an event of such a record must be taken back whole, its earlier records come again too. Events of these
 /// records must not stay in S3 from this invocation, or their redelivery would store them twice.
 pub fn redelivered(
@@ -666,6 +696,9 @@ mod tests {
 
     #[test]
     fn kinesis_reports_the_first_failure_and_sqs_every_one() {
+        let response = |p: &Plan, stored: &[bool]| {
+            response(p, stored).map(|r| serde_json::to_value(r).expect("serializes"))
+        };
         let p = plan(&[r#"{"id": "1"}"#, r#"{"id": "2"}"#, r#"{"id": "3"}"#]);
         assert_eq!(
             response(&p, &[true, false, false]),

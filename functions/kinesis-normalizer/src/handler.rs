@@ -2,8 +2,8 @@
 //! DynamoDB, and report every record that was not stored in `batchItemFailures`.
 
 use crate::batch::{
-    Plan, dead_letter, entity_writes, events_of, objects, read_event, record_outcomes, redelivered,
-    response,
+    BatchResponse, Plan, dead_letter, entity_writes, events_of, objects, read_event,
+    record_outcomes, redelivered, response,
 };
 use crate::config::Config;
 use crate::error::Error;
@@ -11,7 +11,7 @@ use crate::sink::write_latest;
 use bytes::Bytes;
 use chrono::Utc;
 use futures_util::{StreamExt, stream};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::HashMap;
 use tributary_shared::aws::AwsError;
 use tributary_shared::metrics::MetricSet;
@@ -44,11 +44,11 @@ async fn put_all(
 }
 
 /// Handles one Kinesis or SQS batch.
-pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
+pub async fn handle(event: Value, deps: &Deps) -> Result<BatchResponse, Error> {
     let c = &deps.config;
     let (source, inputs) = read_event(&event)?;
     if inputs.is_empty() {
-        return Ok(json!({"batchItemFailures": []}));
+        return Ok(BatchResponse::Kinesis(Default::default()));
     }
     let plan = Plan::new(source, inputs, Utc::now(), c.max_record_bytes);
     let mut errors: Vec<AwsError> = Vec::new();
