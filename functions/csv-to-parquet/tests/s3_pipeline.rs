@@ -4,82 +4,30 @@
 use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Decimal128Type, Int64Type, TimestampMicrosecondType};
-use aws_sdk_s3::Client;
-use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
 use tributary_testkit::{
-    FaultProxy, LambdaProcess, Moto, fixture, get_bytes, list_keys, s3_client, unique_bucket,
-    workspace_root,
+    FaultProxy, LambdaProcess, Moto, Stack, World, fixture, unique_bucket, workspace_root,
 };
 
 const DATA: &str = "events/data/order_lines.csv";
 const SCHEMA: &str = "events/data/order_lines.schema.json";
 
-struct World {
-    s3: Client,
-    bucket: String,
-    function: LambdaProcess,
+/// The converter against bucket `bucket`, reaching S3 at `endpoint` (the emulator, or a fault proxy).
+async fn world_at(bucket: &str, endpoint: &str, env: &[(&str, &str)]) -> World {
+    let binary = Path::new(env!("CARGO_BIN_EXE_csv-to-parquet"));
+    World::start(Stack::named(bucket).await, binary, endpoint, env)
 }
 
-impl World {
-    async fn new(env: &[(&str, &str)]) -> Self {
-        Self::with_bucket(&unique_bucket("csv"), env).await
-    }
+async fn world_in(bucket: &str, env: &[(&str, &str)]) -> World {
+    world_at(bucket, &Moto::shared().endpoint(), env).await
+}
 
-    async fn with_bucket(bucket: &str, env: &[(&str, &str)]) -> Self {
-        Self::through(bucket, &Moto::shared().endpoint(), env).await
-    }
-
-    /// The function reaches S3 at `endpoint` (a fault proxy in front of the emulator); the test, directly.
-    async fn through(bucket: &str, endpoint: &str, env: &[(&str, &str)]) -> Self {
-        let s3 = s3_client().await;
-        s3.create_bucket()
-            .bucket(bucket)
-            .send()
-            .await
-            .expect("create bucket");
-        let function = LambdaProcess::start(
-            Path::new(env!("CARGO_BIN_EXE_csv-to-parquet")),
-            endpoint,
-            env,
-        );
-        Self {
-            s3,
-            bucket: bucket.to_owned(),
-            function,
-        }
-    }
-
-    async fn put(&self, key: &str, body: Vec<u8>) -> String {
-        let out = self
-            .s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .expect("put object");
-        out.e_tag().unwrap_or_default().trim_matches('"').to_owned()
-    }
-
-    async fn get(&self, key: &str) -> Option<Bytes> {
-        get_bytes(&self.s3, &self.bucket, key)
-            .await
-            .map(Bytes::from)
-    }
-
-    async fn keys(&self, prefix: &str) -> Vec<String> {
-        list_keys(&self.s3, &self.bucket, prefix).await
-    }
-
-    fn invoke(&mut self, event: &Value) -> Result<Value, tributary_testkit::InvokeError> {
-        tokio::task::block_in_place(|| self.function.invoke(event))
-    }
+async fn world(env: &[(&str, &str)]) -> World {
+    world_in(&unique_bucket("csv"), env).await
 }
 
 fn read(path: &str) -> Vec<u8> {
@@ -104,8 +52,8 @@ fn notification(bucket: &str, key: &str) -> Value {
     event
 }
 
-fn parquet_batches(bytes: Bytes) -> Vec<RecordBatch> {
-    ParquetRecordBatchReaderBuilder::try_new(bytes)
+fn parquet_batches(bytes: impl Into<Bytes>) -> Vec<RecordBatch> {
+    ParquetRecordBatchReaderBuilder::try_new(bytes.into())
         .expect("valid parquet")
         .build()
         .expect("reader")
@@ -124,7 +72,7 @@ async fn converts_the_sample_event_with_its_schema_and_quarantines_bad_rows() {
         .as_str()
         .expect("bucket")
         .to_owned();
-    let mut w = World::with_bucket(&bucket, &[]).await;
+    let mut w = world_in(&bucket, &[]).await;
     let etag = w
         .put("raw/orders/order lines 2026-11-21.csv", read(DATA))
         .await;
@@ -262,7 +210,7 @@ async fn converts_the_sample_event_with_its_schema_and_quarantines_bad_rows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivered_event_is_skipped_and_leaves_one_output() {
-    let mut w = World::new(&[]).await;
+    let mut w = world(&[]).await;
     w.put("raw/orders/a.csv", read(DATA)).await;
     let event = notification(&w.bucket, "raw/orders/a.csv");
     let first = w.invoke(&event).expect("first delivery converts");
@@ -295,7 +243,7 @@ async fn a_redelivered_event_is_skipped_and_leaves_one_output() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn converts_gzip_objects_and_infers_types_without_a_schema() {
-    let mut w = World::new(&[]).await;
+    let mut w = world(&[]).await;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(
         b"id,amount,when,flag\n1,2.5,2026-11-21T10:00:00Z,true\n2,3,2026-11-21T11:00:00Z,false\n",
@@ -334,7 +282,7 @@ async fn converts_gzip_objects_and_infers_types_without_a_schema() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_quality_gate_fails_the_invocation_and_writes_no_curated_output() {
-    let mut w = World::new(&[("MAX_REJECT_RATIO", "0.01")]).await;
+    let mut w = world(&[("MAX_REJECT_RATIO", "0.01")]).await;
     w.put("raw/orders/bad.csv", read(DATA)).await;
     w.put("schemas/orders.json", read(SCHEMA)).await;
     let err = w
@@ -359,7 +307,7 @@ async fn the_quality_gate_fails_the_invocation_and_writes_no_curated_output() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_with_spaces_and_unicode_are_decoded() {
-    let mut w = World::new(&[]).await;
+    let mut w = world(&[]).await;
     let key = "raw/orders/Ünïcode files/Q4 +1 (copy).csv";
     w.put(key, b"a,b\n1,x\n".to_vec()).await;
     let out = w.invoke(&notification(&w.bucket, key)).expect("converts");
@@ -372,7 +320,7 @@ async fn keys_with_spaces_and_unicode_are_decoded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn task_payloads_and_eventbridge_events_are_accepted() {
-    let mut w = World::new(&[]).await;
+    let mut w = world(&[]).await;
     w.put("raw/orders/order lines 2026-11-21.csv", read(DATA))
         .await;
     let mut task = fixture("sfn-convert-csv.json");
@@ -397,7 +345,7 @@ async fn task_payloads_and_eventbridge_events_are_accepted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_outside_raw_are_ignored_and_nothing_is_written() {
-    let mut w = World::new(&[]).await;
+    let mut w = world(&[]).await;
     w.put("curated/orders/x.csv", b"a\n1\n".to_vec()).await;
     let out = w
         .invoke(&notification(&w.bucket, "curated/orders/x.csv"))
@@ -413,7 +361,7 @@ async fn keys_outside_raw_are_ignored_and_nothing_is_written() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_clear_non_retryable_error() {
-    let mut w = World::new(&[]).await;
+    let mut w = world(&[]).await;
     let missing = w
         .invoke(&notification(&w.bucket, "raw/orders/missing.csv"))
         .expect_err("missing object");
@@ -469,7 +417,7 @@ fn big_csv(rows: u64) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_outputs_stream_through_a_multipart_upload() {
-    let mut w = World::new(&[("UPLOAD_PART_MB", "5"), ("ROW_GROUP_MB", "1")]).await;
+    let mut w = world(&[("UPLOAD_PART_MB", "5"), ("ROW_GROUP_MB", "1")]).await;
     let rows = 120_000;
     w.put("raw/big/big.csv", big_csv(rows)).await;
     let out = w
@@ -486,7 +434,7 @@ async fn large_outputs_stream_through_a_multipart_upload() {
         .get(out["output_key"].as_str().expect("key"))
         .await
         .expect("output");
-    let reader = ParquetRecordBatchReaderBuilder::try_new(body).expect("parquet");
+    let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(body)).expect("parquet");
     assert!(reader.metadata().num_row_groups() > 1);
     let batches: Vec<RecordBatch> = reader
         .build()
@@ -506,7 +454,7 @@ async fn large_outputs_stream_through_a_multipart_upload() {
 }
 
 /// The data columns of a conversion (the lineage columns differ between two runs).
-fn data_columns(bytes: Bytes) -> Vec<RecordBatch> {
+fn data_columns(bytes: Vec<u8>) -> Vec<RecordBatch> {
     parquet_batches(bytes)
         .into_iter()
         .map(|b| {
@@ -522,7 +470,7 @@ fn data_columns(bytes: Bytes) -> Vec<RecordBatch> {
 async fn a_get_object_body_cut_mid_file_is_resumed_and_converts_as_if_uncut() {
     let proxy = FaultProxy::start(&Moto::shared().endpoint());
     let bucket = unique_bucket("csv-cut");
-    let mut w = World::through(&bucket, &proxy.endpoint(), &[]).await;
+    let mut w = world_at(&bucket, &proxy.endpoint(), &[]).await;
     w.put("raw/orders/cut.csv", read(DATA)).await;
     w.put("raw/orders/whole.csv", read(DATA)).await;
     w.put("schemas/orders.json", read(SCHEMA)).await;
@@ -561,7 +509,7 @@ async fn a_get_object_body_cut_mid_file_is_resumed_and_converts_as_if_uncut() {
 async fn a_body_cut_on_every_attempt_fails_retryable_and_leaves_no_curated_object_or_upload() {
     let proxy = FaultProxy::start(&Moto::shared().endpoint());
     let bucket = unique_bucket("csv-cut");
-    let mut w = World::through(&bucket, &proxy.endpoint(), &[]).await;
+    let mut w = world_at(&bucket, &proxy.endpoint(), &[]).await;
     w.put("raw/orders/cut.csv", read(DATA)).await;
     proxy
         .set(json!([{"method": "GET", "path": "/raw/orders/cut\\.csv(\\?|$)", "cut_after": 3000}]));
@@ -603,7 +551,7 @@ async fn upload_with_faults(
     let proxy = FaultProxy::start(&Moto::shared().endpoint());
     let bucket = unique_bucket("csv-upload");
     let env = [("UPLOAD_PART_MB", "5"), ("ROW_GROUP_MB", "1")];
-    let mut w = World::through(&bucket, &proxy.endpoint(), &env).await;
+    let mut w = world_at(&bucket, &proxy.endpoint(), &env).await;
     w.put("raw/big/big.csv", big_csv(120_000)).await;
     proxy.set(rules);
     let out = w.invoke(&notification(&bucket, "raw/big/big.csv"));
@@ -680,7 +628,7 @@ async fn a_process_killed_mid_conversion_leaves_no_curated_object_and_the_next_d
     let proxy = FaultProxy::start(&Moto::shared().endpoint());
     let bucket = unique_bucket("csv-kill");
     let env = [("UPLOAD_PART_MB", "5"), ("ROW_GROUP_MB", "1")];
-    let mut w = World::through(&bucket, &proxy.endpoint(), &env).await;
+    let mut w = world_at(&bucket, &proxy.endpoint(), &env).await;
     w.put("raw/big/big.csv", big_csv(120_000)).await;
     // The source arrives at 2 MB/s, so the conversion is under way when the process dies.
     proxy.set(json!([{"method": "GET", "path": "/raw/big/big\\.csv", "bandwidth": 2_000_000}]));

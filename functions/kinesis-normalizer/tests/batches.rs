@@ -7,68 +7,41 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
-use tributary_testkit::{FaultProxy, InvokeError, LambdaProcess, Moto, Stack, fixture};
+use tributary_testkit::{FaultProxy, Moto, Stack, World, fixture};
 
-struct World {
-    stack: Stack,
-    function: LambdaProcess,
+/// The normalizer against a fresh bucket and latest-state table, reaching AWS at `endpoint`.
+async fn world_at(endpoint: &str, extra_env: &[(&str, &str)]) -> World {
+    let stack = Stack::new("events", "entity_id").await;
+    let (bucket, table) = (stack.bucket.clone(), stack.table.clone());
+    let mut env = vec![
+        ("EVENTS_BUCKET", bucket.as_str()),
+        ("LATEST_TABLE", table.as_str()),
+        ("ENTITY_KEY", "customer_id"),
+    ];
+    env.extend_from_slice(extra_env);
+    let binary = Path::new(env!("CARGO_BIN_EXE_kinesis-normalizer"));
+    World::start(stack, binary, endpoint, &env)
 }
 
-impl std::ops::Deref for World {
-    type Target = Stack;
-    fn deref(&self) -> &Stack {
-        &self.stack
-    }
+async fn world(extra_env: &[(&str, &str)]) -> World {
+    world_at(&Moto::shared().endpoint(), extra_env).await
 }
 
-impl World {
-    async fn new(extra_env: &[(&str, &str)]) -> Self {
-        Self::through(&Moto::shared().endpoint(), extra_env).await
-    }
-
-    /// The function reaches AWS at `endpoint` (a fault proxy in front of the emulator); the test, directly.
-    async fn through(endpoint: &str, extra_env: &[(&str, &str)]) -> Self {
-        let stack = Stack::new("events", "entity_id").await;
-        let mut env = vec![
-            ("EVENTS_BUCKET", stack.bucket.as_str()),
-            ("LATEST_TABLE", stack.table.as_str()),
-            ("ENTITY_KEY", "customer_id"),
-        ];
-        env.extend_from_slice(extra_env);
-        let binary = Path::new(env!("CARGO_BIN_EXE_kinesis-normalizer"));
-        let function = LambdaProcess::start(binary, endpoint, &env);
-        Self { stack, function }
-    }
-
-    fn invoke(&mut self, event: &Value) -> Result<Value, InvokeError> {
-        tokio::task::block_in_place(|| self.function.invoke(event))
-    }
-
-    async fn objects(&self, prefix: &str) -> HashMap<String, Vec<u8>> {
-        let mut out = HashMap::new();
-        for key in self.keys(prefix).await {
-            let body = self.get(&key).await.expect("listed object exists");
-            out.insert(key, body);
-        }
-        out
-    }
-
-    /// Items by entity.
-    async fn latest(&self) -> HashMap<String, HashMap<String, AttributeValue>> {
-        self.items()
-            .await
-            .into_iter()
-            .map(|i| {
-                (
-                    i.get("entity_id")
-                        .and_then(|v| v.as_s().ok())
-                        .cloned()
-                        .unwrap_or_default(),
-                    i,
-                )
-            })
-            .collect()
-    }
+/// The latest-state items, by entity.
+async fn latest(w: &World) -> HashMap<String, HashMap<String, AttributeValue>> {
+    w.items()
+        .await
+        .into_iter()
+        .map(|i| {
+            (
+                i.get("entity_id")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default(),
+                i,
+            )
+        })
+        .collect()
 }
 
 fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
@@ -105,7 +78,7 @@ fn single(payload: &Value, seq: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sample_batch_lands_in_s3_partitions_and_the_latest_state_table() {
-    let mut w = World::new(&[]).await;
+    let mut w = world(&[]).await;
     let event = fixture("kinesis-batch.json");
     let out = w.invoke(&event).expect("batch succeeds");
     assert_eq!(out, json!({"batchItemFailures": []}));
@@ -164,7 +137,7 @@ async fn the_sample_batch_lands_in_s3_partitions_and_the_latest_state_table() {
         "the raw data is kept"
     );
 
-    let items = w.latest().await;
+    let items = latest(&w).await;
     assert_eq!(items.len(), 3, "cust-42, cust-7 and cust-9");
     assert_eq!(
         text(&items["cust-42"], "event_id"),
@@ -181,12 +154,12 @@ async fn the_sample_batch_lands_in_s3_partitions_and_the_latest_state_table() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivered_batch_leaves_the_same_objects_and_items() {
-    let mut w = World::new(&[]).await;
+    let mut w = world(&[]).await;
     let event = fixture("kinesis-batch.json");
     w.invoke(&event).expect("first delivery");
-    let (objects, items) = (w.objects("").await, w.latest().await);
+    let (objects, items) = (w.objects("").await, latest(&w).await);
     w.invoke(&event).expect("redelivery");
-    let (again, items_again) = (w.objects("").await, w.latest().await);
+    let (again, items_again) = (w.objects("").await, latest(&w).await);
     assert_eq!(
         objects.keys().collect::<std::collections::BTreeSet<_>>(),
         again.keys().collect()
@@ -202,7 +175,7 @@ async fn a_redelivered_batch_leaves_the_same_objects_and_items() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_older_event_never_overwrites_a_newer_one() {
-    let mut w = World::new(&[]).await;
+    let mut w = world(&[]).await;
     let newer = json!({"eventId": "evt-9000", "type": "order_placed", "eventTime": "2026-11-21T12:00:00Z", "customerId": "cust-42"});
     w.invoke(&single(
         &newer,
@@ -211,7 +184,7 @@ async fn an_older_event_never_overwrites_a_newer_one() {
     .expect("newer first");
     w.invoke(&fixture("kinesis-batch.json"))
         .expect("older batch");
-    assert_eq!(text(&w.latest().await["cust-42"], "event_id"), "evt-9000");
+    assert_eq!(text(&latest(&w).await["cust-42"], "event_id"), "evt-9000");
 
     // Same event time: the later (numerically larger, here longer) sequence number wins.
     let tie = json!({"eventId": "evt-9001", "type": "order_placed", "eventTime": "2026-11-21T12:00:00Z", "customerId": "cust-42"});
@@ -220,12 +193,12 @@ async fn an_older_event_never_overwrites_a_newer_one() {
         "495903382714902566085596925383615710959215759891365899990",
     ))
     .expect("tie, later sequence");
-    assert_eq!(text(&w.latest().await["cust-42"], "event_id"), "evt-9001");
+    assert_eq!(text(&latest(&w).await["cust-42"], "event_id"), "evt-9001");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_table_is_reported_in_batch_item_failures() {
-    let mut w = World::new(&[("LATEST_TABLE", "no-such-table")]).await;
+    let mut w = world(&[("LATEST_TABLE", "no-such-table")]).await;
     let event = fixture("kinesis-batch.json");
     let out = w.invoke(&event).expect("partial failure is a response");
     assert_eq!(
@@ -237,7 +210,7 @@ async fn a_missing_table_is_reported_in_batch_item_failures() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_every_record_fails_the_invocation_fails() {
-    let mut w = World::new(&[
+    let mut w = world(&[
         ("EVENTS_BUCKET", "no-such-bucket"),
         ("LATEST_TABLE", "no-such-table"),
     ])
@@ -254,7 +227,7 @@ async fn when_every_record_fails_the_invocation_fails() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqs_batches_report_every_failed_message() {
-    let mut ok = World::new(&[]).await;
+    let mut ok = world(&[]).await;
     let event = fixture("sqs-batch.json");
     assert_eq!(
         ok.invoke(&event).expect("sqs batch"),
@@ -262,7 +235,7 @@ async fn sqs_batches_report_every_failed_message() {
     );
     assert_eq!(ok.objects("dead-letter/").await.len(), 1);
 
-    let mut broken = World::new(&[("LATEST_TABLE", "no-such-table")]).await;
+    let mut broken = world(&[("LATEST_TABLE", "no-such-table")]).await;
     let out = broken.invoke(&event).expect("partial failure");
     let failed: Vec<&str> = out["batchItemFailures"]
         .as_array()
@@ -283,7 +256,7 @@ async fn sqs_batches_report_every_failed_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gzip_objects_when_configured() {
-    let mut w = World::new(&[("GZIP", "true")]).await;
+    let mut w = world(&[("GZIP", "true")]).await;
     w.invoke(&fixture("kinesis-batch.json")).expect("batch");
     let events = w.objects("events/").await;
     assert_eq!(events.len(), 2);
@@ -314,7 +287,7 @@ async fn stored_events(w: &World) -> std::collections::BTreeMap<String, usize> {
 
 /// The latest-state table as entity -> event id.
 async fn state(w: &World) -> std::collections::BTreeMap<String, String> {
-    w.latest()
+    latest(w)
         .await
         .into_iter()
         .map(|(entity, item)| (entity, text(&item, "event_id")))
@@ -341,11 +314,11 @@ fn failed_ids(out: &Value) -> Vec<&str> {
 async fn throttled_state_writes_fail_exactly_their_messages_and_the_redelivery_stores_every_event_once()
  {
     let event = fixture("sqs-batch.json");
-    let mut clean = World::new(&[]).await;
+    let mut clean = world(&[]).await;
     clean.invoke(&event).expect("clean run");
 
     let proxy = FaultProxy::start(&Moto::shared().endpoint());
-    let mut w = World::through(&proxy.endpoint(), &[]).await;
+    let mut w = world_at(&proxy.endpoint(), &[]).await;
     proxy.set(throttle("cust-7"));
     let out = w.invoke(&event).expect("partial failure");
     let cust_7 = "3f1c0d2e-0000-4000-8000-000000000001";
@@ -430,11 +403,11 @@ async fn a_kinesis_batch_failing_midway_is_retried_from_there_and_stores_every_e
         ("e4", "view", "c4"),
         ("e5", "click", "c5"),
     ]);
-    let mut clean = World::new(&[]).await;
+    let mut clean = world(&[]).await;
     clean.invoke(&event).expect("clean run");
 
     let proxy = FaultProxy::start(&Moto::shared().endpoint());
-    let mut w = World::through(&proxy.endpoint(), &[]).await;
+    let mut w = world_at(&proxy.endpoint(), &[]).await;
     // The state write of the third record is throttled, and the object of "view" events cannot be written.
     proxy.set(json!([
         throttle("c3")[0],
@@ -472,7 +445,7 @@ async fn an_object_holding_a_record_that_comes_again_is_taken_back_so_nothing_is
         ("e3", "click", "c3"),
     ]);
     let proxy = FaultProxy::start(&Moto::shared().endpoint());
-    let mut w = World::through(&proxy.endpoint(), &[]).await;
+    let mut w = world_at(&proxy.endpoint(), &[]).await;
     proxy.set(json!([{"method": "PUT", "path": "/events/view/", "status": 500,
         "body": "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>"}]));
     // The "click" object (e1, e3) was written, but e3 comes again with e2: the object is removed, and with it
@@ -493,7 +466,7 @@ async fn an_object_holding_a_record_that_comes_again_is_taken_back_so_nothing_is
 async fn a_state_write_slower_than_the_sdk_timeout_fails_its_record_not_the_batch() {
     let proxy = FaultProxy::start(&Moto::shared().endpoint());
     let env = [("SDK_ATTEMPT_TIMEOUT_MS", "400"), ("WRITE_ATTEMPTS", "2")];
-    let mut w = World::through(&proxy.endpoint(), &env).await;
+    let mut w = world_at(&proxy.endpoint(), &env).await;
     proxy.set(json!([{"target": "PutItem", "body_contains": "\"cust-7\"", "delay": 2}]));
     let out = w
         .invoke(&fixture("sqs-batch.json"))
@@ -528,7 +501,7 @@ async fn a_dead_letter_that_cannot_be_written_holds_back_the_events_after_it() {
     // The middle record is poison.
     event["Records"][1]["kinesis"]["data"] = json!("%%% not base64");
     let proxy = FaultProxy::start(&Moto::shared().endpoint());
-    let mut w = World::through(&proxy.endpoint(), &[]).await;
+    let mut w = world_at(&proxy.endpoint(), &[]).await;
     proxy.set(json!([{"method": "PUT", "path": "/dead-letter/", "status": 500,
         "body": "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>"}]));
     let out = w.invoke(&event).expect("partial failure");

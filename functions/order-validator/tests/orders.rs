@@ -5,55 +5,32 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
-use tributary_testkit::{
-    FaultProxy, InvokeError, LambdaProcess, Moto, Stack, fixture, workspace_root,
-};
+use tributary_testkit::{FaultProxy, LambdaProcess, Moto, Stack, World, fixture, workspace_root};
 
-struct World {
-    stack: Stack,
-    function: LambdaProcess,
+/// The validator against a fresh bucket and orders table, reaching AWS at `endpoint`.
+async fn world_at(endpoint: &str, extra_env: &[(&str, &str)]) -> World {
+    let stack = Stack::new("orders", "order_id").await;
+    let (table, bucket) = (stack.table.clone(), stack.bucket.clone());
+    let mut env = vec![
+        ("ORDERS_TABLE", table.as_str()),
+        ("ORDERS_BUCKET", bucket.as_str()),
+    ];
+    env.extend_from_slice(extra_env);
+    let binary = Path::new(env!("CARGO_BIN_EXE_order-validator"));
+    World::start(stack, binary, endpoint, &env)
 }
 
-impl std::ops::Deref for World {
-    type Target = Stack;
-    fn deref(&self) -> &Stack {
-        &self.stack
-    }
+async fn world(extra_env: &[(&str, &str)]) -> World {
+    world_at(&Moto::shared().endpoint(), extra_env).await
 }
 
-impl World {
-    async fn new(extra_env: &[(&str, &str)]) -> Self {
-        Self::through(&Moto::shared().endpoint(), extra_env).await
-    }
-
-    /// The function reaches AWS at `endpoint` (a fault proxy in front of the emulator); the test, directly.
-    async fn through(endpoint: &str, extra_env: &[(&str, &str)]) -> Self {
-        let stack = Stack::new("orders", "order_id").await;
-        let mut env = vec![
-            ("ORDERS_TABLE", stack.table.as_str()),
-            ("ORDERS_BUCKET", stack.bucket.as_str()),
-        ];
-        env.extend_from_slice(extra_env);
-        let binary = Path::new(env!("CARGO_BIN_EXE_order-validator"));
-        let function = LambdaProcess::start(binary, endpoint, &env);
-        Self { stack, function }
-    }
-
-    fn invoke(&mut self, event: &Value) -> Result<Value, InvokeError> {
-        tokio::task::block_in_place(|| self.function.invoke(event))
-    }
-
-    async fn get_json(&self, key: &str) -> Option<Value> {
-        serde_json::from_slice(&self.get(key).await?).ok()
-    }
-
-    fn s3_event(&self, key: &str) -> Value {
-        let mut event = fixture("s3-object-created-order.json");
-        event["Records"][0]["s3"]["bucket"]["name"] = json!(self.bucket);
-        event["Records"][0]["s3"]["object"]["key"] = json!(key.replace(' ', "+"));
-        event["Records"][0]["s3"]["object"]["size"] = json!(100);
-        event
-    }
+/// The sample S3 notification, for `key` in the world's bucket.
+fn s3_event(w: &World, key: &str) -> Value {
+    let mut event = fixture("s3-object-created-order.json");
+    event["Records"][0]["s3"]["bucket"]["name"] = json!(w.bucket);
+    event["Records"][0]["s3"]["object"]["key"] = json!(key.replace(' ', "+"));
+    event["Records"][0]["s3"]["object"]["size"] = json!(100);
+    event
 }
 
 fn sample(name: &str) -> Vec<u8> {
@@ -69,14 +46,14 @@ fn attr(item: &HashMap<String, AttributeValue>, name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_valid_order_from_s3_is_stored_once_in_the_table_and_the_bucket() {
-    let mut w = World::new(&[]).await;
+    let mut w = world(&[]).await;
     w.put(
         "orders/incoming/PO-1001.json",
         sample("sfn-validate-order.json"),
     )
     .await;
     let out = w
-        .invoke(&w.s3_event("orders/incoming/PO-1001.json"))
+        .invoke(&s3_event(&w, "orders/incoming/PO-1001.json"))
         .expect("valid order");
     assert_eq!(out["status"], "valid");
     assert_eq!(out["order_id"], "PO-1001");
@@ -114,14 +91,14 @@ async fn a_valid_order_from_s3_is_stored_once_in_the_table_and_the_bucket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_order_is_rejected_with_every_reason_and_nothing_enters_the_table() {
-    let mut w = World::new(&[]).await;
+    let mut w = world(&[]).await;
     w.put(
         "orders/incoming/bad order.json",
         sample("data/order-invalid.json"),
     )
     .await;
     let out = w
-        .invoke(&w.s3_event("orders/incoming/bad order.json"))
+        .invoke(&s3_event(&w, "orders/incoming/bad order.json"))
         .expect("invalid is a result, not an error");
     assert_eq!(out["status"], "invalid");
     let errors = out["errors"].as_array().expect("errors");
@@ -143,14 +120,14 @@ async fn an_invalid_order_is_rejected_with_every_reason_and_nothing_enters_the_t
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_json_is_rejected_at_the_root_with_its_position() {
-    let mut w = World::new(&[]).await;
+    let mut w = world(&[]).await;
     w.put(
         "orders/incoming/broken.json",
         b"{\"order_id\": \"PO-9\",\n  \"vendor\": }".to_vec(),
     )
     .await;
     let out = w
-        .invoke(&w.s3_event("orders/incoming/broken.json"))
+        .invoke(&s3_event(&w, "orders/incoming/broken.json"))
         .expect("a result");
     assert_eq!(out["status"], "invalid");
     assert_eq!(out["errors"][0]["path"], "$");
@@ -174,7 +151,7 @@ async fn malformed_json_is_rejected_at_the_root_with_its_position() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_copy_within_the_window_is_a_duplicate_and_other_content_is_a_conflict() {
-    let mut w = World::new(&[]).await;
+    let mut w = world(&[]).await;
     let order = fixture("sfn-validate-order.json");
     let first = w.invoke(&order).expect("first copy");
     assert_eq!(first["status"], "valid");
@@ -208,13 +185,13 @@ async fn a_second_copy_within_the_window_is_a_duplicate_and_other_content_is_a_c
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivered_s3_event_writes_nothing_twice() {
-    let mut w = World::new(&[]).await;
+    let mut w = world(&[]).await;
     w.put(
         "orders/incoming/PO-1001.json",
         sample("sfn-validate-order.json"),
     )
     .await;
-    let event = w.s3_event("orders/incoming/PO-1001.json");
+    let event = s3_event(&w, "orders/incoming/PO-1001.json");
     let first = w.invoke(&event).expect("first delivery");
     let before = w
         .get_json("orders/validated/PO-1001.json")
@@ -240,15 +217,15 @@ async fn a_redelivered_s3_event_writes_nothing_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_resent_under_another_file_name_is_one_validated_object() {
-    let mut w = World::new(&[]).await;
+    let mut w = world(&[]).await;
     let body = sample("sfn-validate-order.json");
     w.put("orders/incoming/PO-1001.json", body.clone()).await;
     w.put("orders/incoming/resent/PO-1001 (2).json", body).await;
     let first = w
-        .invoke(&w.s3_event("orders/incoming/PO-1001.json"))
+        .invoke(&s3_event(&w, "orders/incoming/PO-1001.json"))
         .expect("first file");
     let second = w
-        .invoke(&w.s3_event("orders/incoming/resent/PO-1001 (2).json"))
+        .invoke(&s3_event(&w, "orders/incoming/resent/PO-1001 (2).json"))
         .expect("second file");
     assert_eq!(
         (first["status"].as_str(), second["status"].as_str()),
@@ -264,7 +241,7 @@ async fn an_order_resent_under_another_file_name_is_one_validated_object() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_restores_a_missing_result_object() {
-    let mut w = World::new(&[]).await;
+    let mut w = world(&[]).await;
     let order = fixture("sfn-validate-order.json");
     w.invoke(&order).expect("first copy");
     // As if the first invocation stopped between the table write and the S3 write.
@@ -286,7 +263,7 @@ async fn a_duplicate_restores_a_missing_result_object() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_failing_after_the_table_write_fails_retryable_and_the_redelivery_restores_the_object() {
     let proxy = FaultProxy::start(&Moto::shared().endpoint());
-    let mut w = World::through(&proxy.endpoint(), &[]).await;
+    let mut w = world_at(&proxy.endpoint(), &[]).await;
     proxy.set(json!([{"method": "PUT", "path": "/orders/validated/", "status": 503,
         "body": "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"}]));
     let order = fixture("sfn-validate-order.json");
@@ -314,7 +291,7 @@ async fn s3_failing_after_the_table_write_fails_retryable_and_the_redelivery_res
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_the_window_the_same_order_is_accepted_again() {
-    let mut w = World::new(&[("DEDUP_WINDOW_SECS", "1")]).await;
+    let mut w = world(&[("DEDUP_WINDOW_SECS", "1")]).await;
     let order = fixture("sfn-validate-order.json");
     assert_eq!(w.invoke(&order).expect("first")["status"], "valid");
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
@@ -331,7 +308,7 @@ async fn after_the_window_the_same_order_is_accepted_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn task_payloads_naming_an_object_and_keys_outside_incoming() {
-    let mut w = World::new(&[]).await;
+    let mut w = world(&[]).await;
     w.put(
         "orders/incoming/PO-1002.json",
         sample("data/order-valid.json"),
@@ -344,7 +321,7 @@ async fn task_payloads_naming_an_object_and_keys_outside_incoming() {
     assert!(w.get_json("orders/validated/PO-1002.json").await.is_some());
 
     let ignored = w
-        .invoke(&w.s3_event("orders/validated/PO-1002.json"))
+        .invoke(&s3_event(&w, "orders/validated/PO-1002.json"))
         .expect("ignored");
     assert_eq!(ignored["status"], "ignored");
     assert_eq!(w.items().await.len(), 1);
@@ -352,7 +329,7 @@ async fn task_payloads_naming_an_object_and_keys_outside_incoming() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_table_is_a_clear_infrastructure_error_and_writes_no_result() {
-    let mut w = World::new(&[("ORDERS_TABLE", "no-such-table")]).await;
+    let mut w = world(&[("ORDERS_TABLE", "no-such-table")]).await;
     let err = w
         .invoke(&fixture("sfn-validate-order.json"))
         .expect_err("no table");
@@ -370,7 +347,7 @@ async fn a_missing_table_is_a_clear_infrastructure_error_and_writes_no_result() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_over_the_size_limit_is_invalid_not_a_failure() {
-    let mut w = World::new(&[("MAX_ORDER_BYTES", "64")]).await;
+    let mut w = world(&[("MAX_ORDER_BYTES", "64")]).await;
     w.put(
         "orders/incoming/big.json",
         sample("sfn-validate-order.json"),
@@ -404,7 +381,7 @@ async fn an_order_over_the_size_limit_is_invalid_not_a_failure() {
     );
 
     // With the size in the event, the order is refused before it is read, and counted the same way.
-    let mut event = w.s3_event("orders/incoming/big.json");
+    let mut event = s3_event(&w, "orders/incoming/big.json");
     event["Records"][0]["s3"]["object"]["size"] = json!(10_000);
     assert_eq!(w.invoke(&event).expect("a result")["status"], "invalid");
     let counted = w

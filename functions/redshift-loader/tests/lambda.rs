@@ -2,73 +2,37 @@
 //! PostgreSQL path loads Parquet from S3 (moto) into a throwaway PostgreSQL; the Redshift path is checked for
 //! the statements and parameters it sends to the Data API (moto records them; its answers are canned).
 
-use aws_sdk_s3::primitives::ByteStream;
 use chrono::TimeZone;
 use serde_json::{Value, json};
 use std::path::Path;
 use tributary_testkit::{
-    FaultProxy, InvokeError, LambdaProcess, Moto, Postgres, s3_client, sdk_config, unique_bucket,
-    unique_database,
+    FaultProxy, LambdaProcess, Moto, Postgres, Stack, World, sdk_config, unique_database,
 };
 
-struct World {
-    s3: aws_sdk_s3::Client,
-    bucket: String,
-    function: LambdaProcess,
+/// The loader with a fresh bucket, reaching AWS at `endpoint` (the emulator, or a fault proxy).
+async fn world_at(endpoint: &str, env: &[(&str, &str)]) -> World {
+    let binary = Path::new(env!("CARGO_BIN_EXE_redshift-loader"));
+    World::start(Stack::bucket("loader").await, binary, endpoint, env)
 }
 
-impl World {
-    async fn new(env: &[(&str, &str)]) -> Self {
-        Self::through(&Moto::shared().endpoint(), env).await
-    }
+async fn world(env: &[(&str, &str)]) -> World {
+    world_at(&Moto::shared().endpoint(), env).await
+}
 
-    /// The function reaches AWS at `endpoint` (a fault proxy in front of the emulator); the test, directly.
-    async fn through(endpoint: &str, env: &[(&str, &str)]) -> Self {
-        let bucket = unique_bucket("loader");
-        let s3 = s3_client().await;
-        s3.create_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("create bucket");
-        let function = LambdaProcess::start(
-            Path::new(env!("CARGO_BIN_EXE_redshift-loader")),
-            endpoint,
-            env,
-        );
-        Self {
-            s3,
-            bucket,
-            function,
-        }
-    }
-
-    fn invoke(&mut self, event: &Value) -> Result<Value, InvokeError> {
-        tokio::task::block_in_place(|| self.function.invoke(event))
-    }
-
-    /// Converts CSV rows to Parquet with the csv-to-parquet core and uploads it; returns its s3:// URL.
-    async fn parquet(&self, key: &str, csv: &str) -> String {
-        let mut opts = csv_to_parquet::Options::new(
-            key,
-            chrono::Utc
-                .with_ymd_and_hms(2026, 11, 21, 12, 0, 0)
-                .single()
-                .expect("time"),
-        );
-        opts.schema = Some(csv_to_parquet::Schema::from_json(br#"{"columns": [{"name": "order_id", "type": "string", "nullable": false}, {"name": "qty", "type": "int64"}]}"#).expect("schema"));
-        let mut out = Vec::new();
-        csv_to_parquet::convert(csv.as_bytes(), &mut out, &mut Vec::new(), &opts).expect("convert");
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .body(ByteStream::from(out))
-            .send()
-            .await
-            .expect("put");
-        format!("s3://{}/{key}", self.bucket)
-    }
+/// Converts CSV rows to Parquet with the csv-to-parquet core and uploads it; returns its s3:// URL.
+async fn parquet(w: &World, key: &str, csv: &str) -> String {
+    let mut opts = csv_to_parquet::Options::new(
+        key,
+        chrono::Utc
+            .with_ymd_and_hms(2026, 11, 21, 12, 0, 0)
+            .single()
+            .expect("time"),
+    );
+    opts.schema = Some(csv_to_parquet::Schema::from_json(br#"{"columns": [{"name": "order_id", "type": "string", "nullable": false}, {"name": "qty", "type": "int64"}]}"#).expect("schema"));
+    let mut out = Vec::new();
+    csv_to_parquet::convert(csv.as_bytes(), &mut out, &mut Vec::new(), &opts).expect("convert");
+    w.put(key, out).await;
+    format!("s3://{}/{key}", w.bucket)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,14 +40,15 @@ async fn the_postgres_backend_loads_curated_parquet_from_s3_and_skips_known_file
     let pg = Postgres::shared();
     let db = unique_database("lambda");
     let url = pg.create_database(&db);
-    let mut w = World::new(&[
+    let mut w = world(&[
         ("WAREHOUSE_URL", &url),
         ("TARGET_TABLE", "analytics.{dataset}"),
         ("LOAD_MODE", "merge"),
         ("MERGE_KEYS", "order_id"),
     ])
     .await;
-    w.parquet(
+    parquet(
+        &w,
         "curated/orders/year=2026/month=11/day=21/a.parquet",
         "order_id,qty\nPO-1,3\nPO-2,5\n",
     )
@@ -120,7 +85,8 @@ async fn the_postgres_backend_loads_curated_parquet_from_s3_and_skips_known_file
         (Some(0), Some(1))
     );
 
-    w.parquet(
+    parquet(
+        &w,
         "curated/orders/year=2026/month=11/day=21/b.parquet",
         "order_id,qty\nPO-2,9\nPO-3,1\n",
     )
@@ -146,7 +112,7 @@ async fn the_postgres_backend_loads_curated_parquet_from_s3_and_skips_known_file
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_injected_table_name_is_refused_with_a_clear_error() {
-    let mut w = World::new(&[("WAREHOUSE_URL", "postgres://postgres@127.0.0.1:1/none")]).await;
+    let mut w = world(&[("WAREHOUSE_URL", "postgres://postgres@127.0.0.1:1/none")]).await;
     let err = w
         .invoke(&json!({"table": "x; drop table y", "files": ["s3://b/k.parquet"]}))
         .expect_err("refused");
@@ -188,13 +154,13 @@ async fn the_redshift_path_sends_one_transaction_of_ledger_stage_copy_merge_and_
         ("REDSHIFT_WORKGROUP", "analytics"),
         ("COPY_ROLE_ARN", "arn:aws:iam::123456789012:role/copy"),
     ];
-    let mut w = World::new(&env).await;
-    let a = w
-        .parquet(
-            "curated/orders/year=2026/month=11/day=21/a.parquet",
-            "order_id,qty\nPO-1,3\n",
-        )
-        .await;
+    let mut w = world(&env).await;
+    let a = parquet(
+        &w,
+        "curated/orders/year=2026/month=11/day=21/a.parquet",
+        "order_id,qty\nPO-1,3\n",
+    )
+    .await;
     let out = w.invoke(&json!({"table": "analytics.order_lines", "files": [a], "mode": "merge", "merge_keys": ["order_id"]})).expect("loaded");
     assert_eq!(out["status"], "loaded");
     assert_eq!(out["files_loaded"], 1);
@@ -300,10 +266,8 @@ async fn a_statement_that_does_not_finish_in_time_returns_running_with_what_the_
         ("COPY_ROLE_ARN", "arn:aws:iam::123456789012:role/copy"),
         ("POLL_SECONDS", "1"),
     ];
-    let mut w = World::new(&env).await;
-    let a = w
-        .parquet("curated/orders/a.parquet", "order_id,qty\nPO-1,3\n")
-        .await;
+    let mut w = world(&env).await;
+    let a = parquet(&w, "curated/orders/a.parquet", "order_id,qty\nPO-1,3\n").await;
     let started = std::time::Instant::now();
     let out = w
         .invoke(&json!({"table": "analytics.order_lines", "files": [a]}))
@@ -357,10 +321,8 @@ async fn a_failed_copy_is_load_failed_with_redshifts_error_and_the_rejected_rows
         ("REDSHIFT_WORKGROUP", "analytics"),
         ("COPY_ROLE_ARN", "arn:aws:iam::123456789012:role/copy"),
     ];
-    let mut w = World::new(&env).await;
-    let a = w
-        .parquet("curated/orders/a.parquet", "order_id,qty\nPO-1,3\n")
-        .await;
+    let mut w = world(&env).await;
+    let a = parquet(&w, "curated/orders/a.parquet", "order_id,qty\nPO-1,3\n").await;
     let err = w
         .invoke(&json!({"table": "analytics.order_lines", "files": [a]}))
         .expect_err("the load fails");
@@ -390,10 +352,8 @@ async fn conflicting(k: u32) -> (World, String) {
         ("REDSHIFT_WORKGROUP", "analytics"),
         ("COPY_ROLE_ARN", "arn:aws:iam::123456789012:role/copy"),
     ];
-    let w = World::new(&env).await;
-    let a = w
-        .parquet("curated/orders/a.parquet", "order_id,qty\nPO-1,3\n")
-        .await;
+    let w = world(&env).await;
+    let a = parquet(&w, "curated/orders/a.parquet", "order_id,qty\nPO-1,3\n").await;
     (w, a)
 }
 
@@ -447,10 +407,13 @@ async fn an_unusable_configuration_fails_every_invocation_as_invalid_config() {
 async fn a_file_gone_between_listing_and_reading_is_not_found_and_a_cut_read_resumes() {
     let url = Postgres::shared().create_database(&unique_database("lambda"));
     let proxy = FaultProxy::start(&Moto::shared().endpoint());
-    let mut w = World::through(&proxy.endpoint(), &[("WAREHOUSE_URL", &url)]).await;
-    let a = w
-        .parquet("curated/orders/a.parquet", "order_id,qty\nPO-1,3\nPO-2,5\n")
-        .await;
+    let mut w = world_at(&proxy.endpoint(), &[("WAREHOUSE_URL", &url)]).await;
+    let a = parquet(
+        &w,
+        "curated/orders/a.parquet",
+        "order_id,qty\nPO-1,3\nPO-2,5\n",
+    )
+    .await;
     // HEAD finds the object; the GET that follows does not.
     proxy.set(json!([{"method": "GET", "path": "/curated/orders/a\\.parquet", "status": 404,
         "body": "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"}]));

@@ -158,7 +158,19 @@ pub struct Stack {
 impl Stack {
     /// Creates `<prefix>-<pid>-<n>` and its table `<bucket>-table`, keyed by the string attribute `table_key`.
     pub async fn new(prefix: &str, table_key: &str) -> Self {
-        let bucket = unique_bucket(prefix);
+        let stack = Self::bucket(prefix).await;
+        create_table(&stack.ddb, &stack.table, table_key).await;
+        stack
+    }
+
+    /// Creates `<prefix>-<pid>-<n>` only; `table` names a table that does not exist.
+    pub async fn bucket(prefix: &str) -> Self {
+        Self::named(&unique_bucket(prefix)).await
+    }
+
+    /// Creates bucket `bucket` (a sample event's, say) only; `table` names a table that does not exist.
+    pub async fn named(bucket: &str) -> Self {
+        let bucket = bucket.to_owned();
         let table = format!("{bucket}-table");
         let (s3, ddb) = (s3_client().await, dynamodb_client().await);
         s3.create_bucket()
@@ -166,7 +178,6 @@ impl Stack {
             .send()
             .await
             .expect("create bucket");
-        create_table(&ddb, &table, table_key).await;
         Self {
             s3,
             ddb,
@@ -175,8 +186,10 @@ impl Stack {
         }
     }
 
-    pub async fn put(&self, key: &str, body: Vec<u8>) {
-        self.s3
+    /// Writes an object; returns its ETag without quotes.
+    pub async fn put(&self, key: &str, body: Vec<u8>) -> String {
+        let out = self
+            .s3
             .put_object()
             .bucket(&self.bucket)
             .key(key)
@@ -184,6 +197,7 @@ impl Stack {
             .send()
             .await
             .expect("put object");
+        out.e_tag().unwrap_or_default().trim_matches('"').to_owned()
     }
 
     pub async fn keys(&self, prefix: &str) -> Vec<String> {
@@ -192,6 +206,21 @@ impl Stack {
 
     pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
         get_bytes(&self.s3, &self.bucket, key).await
+    }
+
+    /// An object read as JSON; `None` when missing or not JSON.
+    pub async fn get_json(&self, key: &str) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.get(key).await?).ok()
+    }
+
+    /// Every object under `prefix`, by key.
+    pub async fn objects(&self, prefix: &str) -> std::collections::HashMap<String, Vec<u8>> {
+        let mut out = std::collections::HashMap::new();
+        for key in self.keys(prefix).await {
+            let body = self.get(&key).await.expect("listed object exists");
+            out.insert(key, body);
+        }
+        out
     }
 
     /// Every item of the table.
@@ -206,6 +235,40 @@ impl Stack {
             .expect("scan")
             .items()
             .to_vec()
+    }
+}
+
+/// A function's real binary under the Lambda Runtime API emulator, beside the stack it works on: what every
+/// function's integration tests drive.
+#[derive(Debug)]
+pub struct World {
+    pub stack: Stack,
+    pub function: LambdaProcess,
+}
+
+impl World {
+    /// Starts `binary` with `env`, reaching AWS at `endpoint`: the shared emulator, or a [`FaultProxy`] in front
+    /// of it. The test itself reaches the emulator directly, through `stack`.
+    pub fn start(
+        stack: Stack,
+        binary: &std::path::Path,
+        endpoint: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
+        let function = LambdaProcess::start(binary, endpoint, env);
+        Self { stack, function }
+    }
+
+    /// Invokes the function (blocking, from a multi-threaded Tokio test).
+    pub fn invoke(&mut self, event: &serde_json::Value) -> Result<serde_json::Value, InvokeError> {
+        tokio::task::block_in_place(|| self.function.invoke(event))
+    }
+}
+
+impl std::ops::Deref for World {
+    type Target = Stack;
+    fn deref(&self) -> &Stack {
+        &self.stack
     }
 }
 
