@@ -16,6 +16,8 @@ moto behaviour it corrects; without them the real SDK rejects a response that re
   single statements there finish with no rows). Against `tributary_conflict_<k>_<anything>` the first k batches
   fail as a load that lost a race with a concurrent one does (Redshift's error 1023, serializable isolation
   violation, on the INSERT into the target), and later ones finish; single statements finish with no rows.
+  Against `tributary_noledger_<anything>` the ledger query fails as on a database whose ledger does not exist
+  yet (batches finish); against `tributary_denied_<anything>` it fails as one the role may not read.
 
 For `terraform apply` of infra/terraform (tests/harness/tests/terraform.rs), which reads back more than the SDK tests:
 
@@ -68,6 +70,12 @@ CONFLICT_DATABASE = "tributary_conflict_"
 CONFLICT_ERROR = ("ERROR: 1023 DETAIL: Serializable isolation violation on table - 142523, transactions forming the "
                   "cycle are: 1234, 5678 (pid:12345)")
 _conflicts_left = {}
+NO_LEDGER_DATABASE = "tributary_noledger_"
+DENIED_DATABASE = "tributary_denied_"
+LEDGER_ERRORS = {
+    NO_LEDGER_DATABASE: 'ERROR: relation "analytics.tributary_load_ledger" does not exist',
+    DENIED_DATABASE: "ERROR: permission denied for relation tributary_load_ledger",
+}
 COPY_ERROR = "ERROR: Load into table 'tributary_stage' failed. Check 'sys_load_error_detail' system table for details."
 LOAD_ERROR_ROW = [{"longValue": 2}, {"stringValue": "qty"}, {"longValue": 1207},
                   {"stringValue": "Invalid digit, Value 'x', Pos 0, Type: Long"}, {"stringValue": "s3://bucket/a.parquet"}]
@@ -140,9 +148,13 @@ _original_statement_init = redshiftdata_models.Statement.__init__
 def _statement_init(self, *args, **kwargs):
     _original_statement_init(self, *args, **kwargs)
     self.error = None
-    if self.database in (FINISHED_DATABASE, FAILED_DATABASE) or self.database.startswith(CONFLICT_DATABASE):
+    if self.database in (FINISHED_DATABASE, FAILED_DATABASE) or self.database.startswith(
+            (CONFLICT_DATABASE, NO_LEDGER_DATABASE, DENIED_DATABASE)):
         # Batches against tributary_failed and tributary_conflict_* fail in _batch_execute_statement.
         self.status = "FINISHED"
+        for prefix, error in LEDGER_ERRORS.items():
+            if self.database.startswith(prefix) and self.query_string.startswith("SELECT file_url, etag FROM"):
+                self.status, self.error = "FAILED", error
 
 
 _original_statement_iter = redshiftdata_models.Statement.__iter__
@@ -162,7 +174,8 @@ def _get_statement_result(self, statement_id):
     statement = self.statements[statement_id]
     if statement.database == FAILED_DATABASE and statement.query_string.startswith("SELECT line_number"):
         return redshiftdata_models.StatementResult([], [LOAD_ERROR_ROW], 1)
-    if statement.database in (FINISHED_DATABASE, FAILED_DATABASE) or statement.database.startswith(CONFLICT_DATABASE):
+    if statement.database in (FINISHED_DATABASE, FAILED_DATABASE) or statement.database.startswith(
+            (CONFLICT_DATABASE, NO_LEDGER_DATABASE, DENIED_DATABASE)):
         return redshiftdata_models.StatementResult([], [], 0)
     return result
 

@@ -445,3 +445,42 @@ fn cargo_lambda_deploy_creates_the_function_with_its_runtime_and_environment() {
         ],
     );
 }
+
+/// A Redshift-path loader on a database the emulator names `<prefix>_…`, and a file for it.
+async fn redshift_on(prefix: &str) -> (World, String) {
+    let database = unique_database(prefix);
+    let env = [
+        ("REDSHIFT_DATABASE", database.as_str()),
+        ("REDSHIFT_WORKGROUP", "analytics"),
+        ("COPY_ROLE_ARN", "arn:aws:iam::123456789012:role/copy"),
+    ];
+    let w = world(&env).await;
+    let a = parquet(&w, "curated/orders/a.parquet", "order_id,qty\nPO-1,3\n").await;
+    (w, a)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_ledger_means_a_first_load_and_every_other_ledger_error_fails_the_load() {
+    // The table's first load: no ledger yet, so every file is new.
+    let (mut w, a) = redshift_on("tributary_noledger").await;
+    let out = w
+        .invoke(&json!({"table": "analytics.order_lines", "files": [a]}))
+        .expect("loaded");
+    assert_eq!(
+        (&out["status"], &out["files_loaded"]),
+        (&json!("loaded"), &json!(1))
+    );
+
+    // Any other failure of the ledger query is not taken for "nothing loaded yet".
+    let (mut w, a) = redshift_on("tributary_denied").await;
+    let err = w
+        .invoke(&json!({"table": "analytics.order_lines", "files": [a]}))
+        .expect_err("the ledger cannot be read");
+    assert_eq!(err.error_type, "LoadFailed");
+    assert!(
+        err.error_message.contains("reading the load ledger")
+            && err.error_message.contains("permission denied"),
+        "{}",
+        err.error_message
+    );
+}
