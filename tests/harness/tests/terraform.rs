@@ -352,13 +352,6 @@ fn grants(policy: &Value) -> BTreeSet<(String, String)> {
     pairs
 }
 
-fn pairs(actions: &[&str], resources: &[&str]) -> Vec<(String, String)> {
-    actions
-        .iter()
-        .flat_map(|a| resources.iter().map(|r| ((*a).to_owned(), (*r).to_owned())))
-        .collect()
-}
-
 fn string(value: &Value) -> &str {
     value
         .as_str()
@@ -662,121 +655,52 @@ fn check_state_machine(d: &Deployed) {
     assert_eq!(machine["logging_configuration"][0]["level"], "ERROR");
 }
 
-/// Every role's policy, action by action and resource by resource, and the conditions that narrow them.
-fn check_least_privilege(d: &Deployed) {
-    let grants_of = |address: &str| grants(d.policy(address));
-    let expect = |groups: Vec<Vec<(String, String)>>| -> BTreeSet<(String, String)> {
-        groups.into_iter().flatten().collect()
+/// A resource of `expected_grants.json`, its placeholder filled from what was deployed.
+fn resolve(d: &Deployed, resource: &str) -> String {
+    let Some(inner) = resource.strip_prefix('{') else {
+        return resource.to_owned();
     };
-    let bucket = d.out_str("bucket_arn");
-    let logs = ["logs:CreateLogStream", "logs:PutLogEvents"];
-    let async_failures = d.arn("aws_sqs_queue.async_failures");
-    assert_eq!(
-        grants_of("aws_iam_role_policy.fn[\"csv-to-parquet\"]"),
-        expect(vec![
-            pairs(&logs, &[&d.log_streams("csv-to-parquet")]),
-            pairs(
-                &["s3:GetObject"],
-                &[
-                    &d.objects("raw/"),
-                    &d.objects("schemas/"),
-                    &d.objects("curated/")
-                ]
-            ),
-            pairs(
-                &["s3:PutObject", "s3:AbortMultipartUpload"],
-                &[&d.objects("curated/"), &d.objects("quarantine/")]
-            ),
-            pairs(&["s3:ListBucket"], &[&bucket]),
-        ])
-    );
-    assert_eq!(
-        grants_of("aws_iam_role_policy.fn[\"kinesis-normalizer\"]"),
-        expect(vec![
-            pairs(&logs, &[&d.log_streams("kinesis-normalizer")]),
-            pairs(
-                &[
-                    "kinesis:DescribeStream",
-                    "kinesis:DescribeStreamSummary",
-                    "kinesis:GetRecords",
-                    "kinesis:GetShardIterator",
-                    "kinesis:ListShards",
-                ],
-                &[&d.out_str("stream_arn")]
-            ),
-            pairs(
-                &["s3:PutObject"],
-                &[&d.objects("events/"), &d.objects("dead-letter/kinesis/")]
-            ),
-            pairs(&["s3:DeleteObject"], &[&d.objects("events/")]),
-            pairs(
-                &["dynamodb:PutItem"],
-                &[&d.arn("aws_dynamodb_table.latest")]
-            ),
-            pairs(
-                &["sqs:SendMessage"],
-                &[&d.arn("aws_sqs_queue.kinesis_failures")]
-            ),
-        ])
-    );
-    assert_eq!(
-        grants_of("aws_iam_role_policy.fn[\"order-validator\"]"),
-        expect(vec![
-            pairs(&logs, &[&d.log_streams("order-validator")]),
-            pairs(
-                &["s3:GetObject"],
-                &[
-                    &d.objects("orders/incoming/"),
-                    &d.objects("orders/validated/")
-                ]
-            ),
-            pairs(
-                &["s3:PutObject"],
-                &[
-                    &d.objects("orders/validated/"),
-                    &d.objects("orders/rejected/")
-                ]
-            ),
-            pairs(&["s3:ListBucket"], &[&bucket]),
-            pairs(
-                &["dynamodb:GetItem", "dynamodb:PutItem"],
-                &[&d.arn("aws_dynamodb_table.orders")]
-            ),
-            pairs(&["sqs:SendMessage"], &[&async_failures]),
-        ])
-    );
-    let redshift = "arn:aws:redshift:us-east-1:123456789012";
+    let (placeholder, rest) = inner.split_once('}').expect("a closed placeholder");
+    let (kind, arg) = placeholder.split_once(':').unwrap_or((placeholder, ""));
+    let value = match kind {
+        "bucket" => d.out_str("bucket_arn"),
+        "objects" => d.objects(arg),
+        "logs" => d.log_streams(arg),
+        "arn" => d.arn(arg),
+        "out" => d.out_str(arg),
+        "function" => d.function_arn(arg),
+        "redshift" => "arn:aws:redshift:us-east-1:123456789012".to_owned(),
+        other => panic!("unknown placeholder {other} in expected_grants.json"),
+    };
+    format!("{value}{rest}")
+}
+
+/// Every role's policy, action by action and resource by resource (`expected_grants.json`, data), and the
+/// conditions that narrow them.
+fn check_least_privilege(d: &Deployed) {
+    let path = workspace_root().join("tests/harness/tests/expected_grants.json");
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("expected grants"))
+            .expect("expected grants are JSON");
+    let roles = expected.as_object().expect("an object of role policies");
+    for (address, statements) in roles.iter().filter(|(k, _)| !k.starts_with('_')) {
+        let want: BTreeSet<(String, String)> = statements
+            .as_array()
+            .expect("statements")
+            .iter()
+            .flat_map(|s| {
+                let resources: Vec<String> = strings(&s["resources"])
+                    .iter()
+                    .map(|r| resolve(d, r))
+                    .collect();
+                strings(&s["actions"])
+                    .into_iter()
+                    .flat_map(move |a| resources.clone().into_iter().map(move |r| (a.clone(), r)))
+            })
+            .collect();
+        assert_eq!(grants(d.policy(address)), want, "{address}");
+    }
     let loader = "aws_iam_role_policy.fn[\"redshift-loader\"]";
-    assert_eq!(
-        grants_of(loader),
-        expect(vec![
-            pairs(&logs, &[&d.log_streams("redshift-loader")]),
-            pairs(&["s3:ListBucket"], &[&bucket]),
-            pairs(&["s3:GetObject"], &[&d.objects("curated/")]),
-            pairs(&["s3:PutObject"], &[&d.objects("manifests/")]),
-            pairs(
-                &[
-                    "redshift-data:ExecuteStatement",
-                    "redshift-data:BatchExecuteStatement"
-                ],
-                &[&format!("{redshift}:cluster:warehouse")]
-            ),
-            pairs(
-                &[
-                    "redshift-data:DescribeStatement",
-                    "redshift-data:GetStatementResult"
-                ],
-                &["*"]
-            ),
-            pairs(
-                &["redshift:GetClusterCredentials"],
-                &[
-                    &format!("{redshift}:dbuser:warehouse/loader"),
-                    &format!("{redshift}:dbname:warehouse/analytics"),
-                ]
-            ),
-        ])
-    );
     assert_eq!(
         condition(d.policy(loader), "ListCurated", "StringLike", "s3:prefix"),
         ["curated/*"]
@@ -790,51 +714,6 @@ fn check_least_privilege(d: &Deployed) {
         ),
         ["${aws:userid}"],
         "only the statements this role submitted"
-    );
-    let delivery = [
-        "logs:CreateLogDelivery",
-        "logs:DeleteLogDelivery",
-        "logs:DescribeLogGroups",
-        "logs:DescribeResourcePolicies",
-        "logs:GetLogDelivery",
-        "logs:ListLogDeliveries",
-        "logs:PutResourcePolicy",
-        "logs:UpdateLogDelivery",
-    ];
-    assert_eq!(
-        grants_of("aws_iam_role_policy.state_machine[0]"),
-        expect(vec![
-            pairs(
-                &["lambda:InvokeFunction"],
-                &[
-                    &d.function_arn("csv-to-parquet"),
-                    &d.function_arn("redshift-loader")
-                ]
-            ),
-            pairs(&["sns:Publish"], &[&d.out_str("notifications_topic_arn")]),
-            pairs(
-                &["kms:GenerateDataKey", "kms:Decrypt"],
-                &[&d.arn("aws_kms_key.notifications")]
-            ),
-            pairs(&delivery, &["*"]),
-        ])
-    );
-    assert_eq!(
-        grants_of("aws_iam_role_policy.events[0]"),
-        expect(vec![pairs(
-            &["states:StartExecution"],
-            &[&d.out_str("state_machine_arn")]
-        )])
-    );
-    assert_eq!(
-        grants_of("aws_iam_role_policy.copy[0]"),
-        expect(vec![
-            pairs(
-                &["s3:GetObject"],
-                &[&d.objects("curated/"), &d.objects("manifests/")]
-            ),
-            pairs(&["s3:ListBucket"], &[&bucket]),
-        ])
     );
     assert_eq!(
         condition(
