@@ -346,15 +346,7 @@ async fn a_failed_copy_is_load_failed_with_redshifts_error_and_the_rejected_rows
 
 /// A Redshift-path loader whose first `k` batches the emulator fails with error 1023, and a file for it.
 async fn conflicting(k: u32) -> (World, String) {
-    let database = unique_database(&format!("tributary_conflict_{k}"));
-    let env = [
-        ("REDSHIFT_DATABASE", database.as_str()),
-        ("REDSHIFT_WORKGROUP", "analytics"),
-        ("COPY_ROLE_ARN", "arn:aws:iam::123456789012:role/copy"),
-    ];
-    let w = world(&env).await;
-    let a = parquet(&w, "curated/orders/a.parquet", "order_id,qty\nPO-1,3\n").await;
-    (w, a)
+    redshift_on(&format!("tributary_conflict_{k}")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -41,24 +41,34 @@ fn the_charts_show_the_figures_of_bench_results() {
         ]
     );
     let wall = std::fs::read_to_string(out.path().join("convert-1000-mb-wall.svg")).expect("svg");
-    // The 1 GB table: tributary 4.13 s, the fastest, so drawn first; pyarrow 10.45 s last.
+    // Bars as (tool, seconds), in drawing order: the title and the unit come first.
     let labels: Vec<&str> = wall
         .split("</text>")
         .filter_map(|t| t.rsplit('>').next())
+        .filter(|t| !t.trim().is_empty())
+        .skip(2)
         .collect();
-    let first = labels
-        .iter()
-        .position(|l| *l == "tributary")
-        .expect("tributary");
-    let last = labels
-        .iter()
-        .position(|l| *l == "pyarrow (stream)")
-        .expect("pyarrow");
-    assert!(first < last, "{labels:?}");
+    let bars: Vec<(&str, f64)> = labels
+        .chunks(2)
+        .map(|pair| (pair[0], pair[1].replace(',', "").parse().expect("a figure")))
+        .collect();
+    assert_eq!(bars.len(), 6, "six tools: {labels:?}");
     assert!(
-        labels.contains(&"4.13") && labels.contains(&"10.45"),
-        "{labels:?}"
+        bars.windows(2).all(|w| w[0].1 <= w[1].1),
+        "fastest first: {bars:?}"
     );
+    // Each bar is its tool's row of the 1000 MB table.
+    let results = std::fs::read_to_string(root.join("bench-results.md")).expect("results");
+    let table = results
+        .split("## 1000 MB input")
+        .nth(1)
+        .expect("a 1000 MB section");
+    for (tool, seconds) in &bars {
+        assert!(
+            table.contains(&format!("| {tool} | {seconds:.2} |")),
+            "{tool} {seconds} is not in the 1000 MB table"
+        );
+    }
     // The committed charts are the ones this results file draws.
     for name in &names {
         assert_eq!(
