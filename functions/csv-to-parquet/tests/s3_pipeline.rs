@@ -26,6 +26,13 @@ async fn world_in(bucket: &str, env: &[(&str, &str)]) -> World {
     world_at(bucket, &Moto::shared().endpoint(), env).await
 }
 
+/// The converter behind its own fault proxy, on a fresh bucket; the test reaches S3 directly.
+async fn behind_proxy(prefix: &str, env: &[(&str, &str)]) -> (FaultProxy, World) {
+    let proxy = FaultProxy::start(&Moto::shared().endpoint());
+    let w = world_at(&unique_bucket(prefix), &proxy.endpoint(), env).await;
+    (proxy, w)
+}
+
 async fn world(env: &[(&str, &str)]) -> World {
     world_in(&unique_bucket("csv"), env).await
 }
@@ -468,9 +475,8 @@ fn data_columns(bytes: Vec<u8>) -> Vec<RecordBatch> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_get_object_body_cut_mid_file_is_resumed_and_converts_as_if_uncut() {
-    let proxy = FaultProxy::start(&Moto::shared().endpoint());
-    let bucket = unique_bucket("csv-cut");
-    let mut w = world_at(&bucket, &proxy.endpoint(), &[]).await;
+    let (proxy, mut w) = behind_proxy("csv-cut", &[]).await;
+    let bucket = w.bucket.clone();
     w.put("raw/orders/cut.csv", read(DATA)).await;
     w.put("raw/orders/whole.csv", read(DATA)).await;
     w.put("schemas/orders.json", read(SCHEMA)).await;
@@ -507,9 +513,8 @@ async fn a_get_object_body_cut_mid_file_is_resumed_and_converts_as_if_uncut() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_cut_on_every_attempt_fails_retryable_and_leaves_no_curated_object_or_upload() {
-    let proxy = FaultProxy::start(&Moto::shared().endpoint());
-    let bucket = unique_bucket("csv-cut");
-    let mut w = world_at(&bucket, &proxy.endpoint(), &[]).await;
+    let (proxy, mut w) = behind_proxy("csv-cut", &[]).await;
+    let bucket = w.bucket.clone();
     w.put("raw/orders/cut.csv", read(DATA)).await;
     proxy
         .set(json!([{"method": "GET", "path": "/raw/orders/cut\\.csv(\\?|$)", "cut_after": 3000}]));
@@ -548,14 +553,19 @@ async fn upload_with_faults(
     Vec<u64>,
     World,
 ) {
-    let proxy = FaultProxy::start(&Moto::shared().endpoint());
-    let bucket = unique_bucket("csv-upload");
     let env = [("UPLOAD_PART_MB", "5"), ("ROW_GROUP_MB", "1")];
-    let mut w = world_at(&bucket, &proxy.endpoint(), &env).await;
+    let (proxy, mut w) = behind_proxy("csv-upload", &env).await;
+    let bucket = w.bucket.clone();
     w.put("raw/big/big.csv", big_csv(120_000)).await;
     proxy.set(rules);
     let out = w.invoke(&notification(&bucket, "raw/big/big.csv"));
     (out, proxy.hits(), w)
+}
+
+/// Rows of the curated object a response names, read back from S3.
+async fn curated_rows(w: &World, out: &Value) -> usize {
+    let key = out["output_key"].as_str().expect("output key");
+    total_rows(&parquet_batches(w.get(key).await.expect("curated")))
 }
 
 async fn open_uploads(w: &World) -> usize {
@@ -579,11 +589,7 @@ async fn failed_upload_parts_and_completion_are_retried_and_the_output_is_whole(
     let out = out.expect("converted despite two failed part uploads and a failed completion");
     assert_eq!(hits, [1, 1, 1]);
     assert_eq!(out["rows_out"], 120_000);
-    let body = w
-        .get(out["output_key"].as_str().expect("key"))
-        .await
-        .expect("curated");
-    assert_eq!(total_rows(&parquet_batches(body)), 120_000);
+    assert_eq!(curated_rows(&w, &out).await, 120_000);
     assert_eq!(open_uploads(&w).await, 0);
 }
 
@@ -625,10 +631,9 @@ async fn a_complete_multipart_upload_failing_every_time_leaves_no_curated_object
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_killed_mid_conversion_leaves_no_curated_object_and_the_next_delivery_converts_fully()
  {
-    let proxy = FaultProxy::start(&Moto::shared().endpoint());
-    let bucket = unique_bucket("csv-kill");
     let env = [("UPLOAD_PART_MB", "5"), ("ROW_GROUP_MB", "1")];
-    let mut w = world_at(&bucket, &proxy.endpoint(), &env).await;
+    let (proxy, mut w) = behind_proxy("csv-kill", &env).await;
+    let bucket = w.bucket.clone();
     w.put("raw/big/big.csv", big_csv(120_000)).await;
     // The source arrives at 2 MB/s, so the conversion is under way when the process dies.
     proxy.set(json!([{"method": "GET", "path": "/raw/big/big\\.csv", "bandwidth": 2_000_000}]));
@@ -656,11 +661,7 @@ async fn a_process_killed_mid_conversion_leaves_no_curated_object_and_the_next_d
     );
     let out = w.invoke(&event).expect("converted");
     assert_eq!(out["rows_out"], 120_000);
-    let body = w
-        .get(out["output_key"].as_str().expect("key"))
-        .await
-        .expect("curated");
-    assert_eq!(total_rows(&parquet_batches(body)), 120_000);
+    assert_eq!(curated_rows(&w, &out).await, 120_000);
 }
 
 #[test]
