@@ -1,19 +1,14 @@
 //! A throwaway PostgreSQL cluster on a free 127.0.0.1 port, started once per test process and stopped by PID.
 //!
-//! Like [`crate::Moto`], the server runs under a small shell watchdog that stops it as soon as the test process is
-//! gone, however the process ends, and then deletes the cluster. PostgreSQL refuses to run as root, so when the
-//! tests run as root (CI) `initdb` and `postgres` run as the `postgres` system user through `runuser`; the
-//! watchdog itself stays root and stops the postmaster by the PID the server writes to `postmaster.pid`
-//! (`runuser` forks, so its own PID is not the server's).
+//! Like [`crate::Moto`], the server runs under a shell watchdog, `postgres_cluster.sh` (the launcher `make demo`
+//! uses too), that stops it as soon as the test process is gone, however the process ends, and then deletes the
+//! cluster. As root (CI) it runs `initdb` and `postgres` as the `postgres` system user.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-/// The system user that owns the cluster when the tests run as root.
-const SYSTEM_USER: &str = "postgres";
 
 /// Where Debian's PostgreSQL 15 installs its binaries: the fallback when `initdb` is not on `PATH`.
 const DEFAULT_BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -38,8 +33,8 @@ static SHARED: OnceLock<Postgres> = OnceLock::new();
 /// The PostgreSQL programs this harness runs.
 #[derive(Debug, Clone)]
 struct PgBin {
-    initdb: PathBuf,
-    postgres: PathBuf,
+    /// Where `initdb` and `postgres` are, for the cluster script.
+    dir: PathBuf,
     psql: PathBuf,
     /// Optional: without it, readiness is a TCP connect.
     pg_isready: Option<PathBuf>,
@@ -65,10 +60,9 @@ impl PgBin {
             }
         };
         PgBin {
-            initdb: find("initdb").unwrap_or_else(|| dir.join("initdb")),
-            postgres: find("postgres").unwrap_or_else(|| dir.join("postgres")),
             psql: find("psql").unwrap_or_else(|| PathBuf::from("psql")),
             pg_isready: find("pg_isready"),
+            dir,
         }
     }
 }
@@ -81,13 +75,9 @@ fn on_path(name: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// Whether this process runs as root, from `id -u` (no `libc`: the workspace forbids unsafe code).
-fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
-        .unwrap_or(false)
+/// `postgres_cluster.sh` beside this crate: the launcher `make demo` uses too.
+fn cluster_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("postgres_cluster.sh")
 }
 
 fn free_port() -> u16 {
@@ -129,7 +119,6 @@ impl Postgres {
     /// A cluster that is never [`stop`](Postgres::stop)ped is stopped and deleted when the test process ends.
     pub fn start() -> Result<Postgres, String> {
         let bin = PgBin::locate();
-        let as_root = running_as_root();
         let port = free_port();
 
         // Kept at once: the watchdog owns it from here and removes it, however this process ends.
@@ -138,63 +127,14 @@ impl Postgres {
             .tempdir()
             .map_err(|e| format!("cannot create a temporary directory: {e}"))?
             .keep();
-        let data = base.join("data");
-        let sock = base.join("sock");
         let log = base.with_extension("log");
-        if let Err(e) = std::fs::create_dir(&sock) {
-            let _ = std::fs::remove_dir_all(&base);
-            return Err(format!("cannot create {}: {e}", sock.display()));
-        }
-        // `$@` is `runuser -u postgres --` or nothing. `initdb` runs here rather than in Rust so that a test
-        // process killed meanwhile leaves nothing behind; the log is initdb's output if that fails, else the
-        // server's. When the owner is gone: a fast shutdown (SIGINT) of the postmaster by the PID in
-        // `postmaster.pid` (`runuser` forks, so `$!` may not be the server), SIGQUIT (immediate shutdown) after
-        // 10 s, SIGKILL after 5 s more; then the cluster is deleted, and the log too if the owner is gone. A log the
-        // owner may still read is left: `start` reports and deletes it; one from a crash mid-test is evidence.
-        let script = r#"
-            if [ -n "$RUN_AS" ]; then
-                chown -R "$RUN_AS:$RUN_AS" "$BASE" >"$LOG" 2>&1 || { rm -rf "$BASE"; exit 1; }
-                set -- runuser -u "$RUN_AS" --
-            else
-                set --
-            fi
-            signal() {
-                postmaster=
-                read -r postmaster <"$DATA/postmaster.pid" 2>/dev/null
-                kill -"$1" "${postmaster:-$server}" 2>/dev/null
-            }
-            settle() {
-                tries=0
-                while kill -0 "$server" 2>/dev/null && [ "$tries" -lt "$1" ]; do sleep 0.2; tries=$((tries + 1)); done
-            }
-            if "$@" "$INITDB" -D "$DATA" -A trust -U postgres --no-sync -E UTF8 --locale=C >"$LOG" 2>&1 \
-                && kill -0 "$OWNER" 2>/dev/null
-            then
-                "$@" "$POSTGRES" -D "$DATA" -p "$PORT" -c listen_addresses=127.0.0.1 -k "$SOCK" \
-                    -c fsync=off -c synchronous_commit=off -c full_page_writes=off >"$LOG" 2>&1 &
-                server=$!
-                while kill -0 "$OWNER" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 0.2; done
-                if kill -0 "$server" 2>/dev/null; then
-                    signal INT
-                    settle 50
-                    if kill -0 "$server" 2>/dev/null; then signal QUIT; settle 25; fi
-                    if kill -0 "$server" 2>/dev/null; then signal KILL; fi
-                    wait "$server" 2>/dev/null
-                fi
-            fi
-            rm -rf "$BASE"
-            kill -0 "$OWNER" 2>/dev/null || rm -f "$LOG"
-        "#;
+        // The cluster's whole life is in the script, so that a test process killed at any moment leaves nothing
+        // behind: initdb, the server, its shutdown when this process is gone, and the deletion of `base`.
         let watchdog = {
             use std::os::unix::process::CommandExt;
             Command::new("sh")
-                .arg("-c")
-                .arg(script)
-                .env("RUN_AS", if as_root { SYSTEM_USER } else { "" })
-                .env("INITDB", &bin.initdb)
-                .env("POSTGRES", &bin.postgres)
-                .env("DATA", &data)
-                .env("SOCK", &sock)
+                .arg(cluster_script())
+                .env("PG_BIN", &bin.dir)
                 .env("PORT", port.to_string())
                 .env("LOG", &log)
                 .env("BASE", &base)

@@ -1,4 +1,4 @@
-//! `make demo` as a test: runs `scripts/demo.py` -- moto_server, a throwaway PostgreSQL, `terraform apply` of
+//! `make demo` as a test: runs `scripts/demo` -- moto_server, a throwaway PostgreSQL, `terraform apply` of
 //! infra/terraform, the functions under `cargo lambda watch`, the state machine in aws-local-stepfunctions -- and
 //! checks its JSON report against what the seeded sample data must produce.
 //!
@@ -22,12 +22,12 @@ fn the_demo_runs_every_flow_end_to_end() {
     let dir = tempfile::tempdir().expect("temp dir");
     let report_path = dir.path().join("report.json");
     let output = Command::new(python())
-        .arg(root.join("scripts/demo.py"))
+        .arg(root.join("scripts/demo"))
         .arg("--json")
         .arg(&report_path)
         .current_dir(&root)
         .output()
-        .expect("run scripts/demo.py");
+        .expect("run scripts/demo");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let report: Value = std::fs::read_to_string(&report_path)

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 use tributary_shared::ErrorKind;
-use tributary_testkit::{Moto, dynamodb_client, s3_client, workspace_root};
+use tributary_testkit::{Moto, dynamodb_client, python, s3_client, workspace_root};
 
 const FUNCTIONS: [&str; 4] = [
     "csv-to-parquet",
@@ -202,123 +202,28 @@ fn plugin_dir() -> PathBuf {
     dir
 }
 
-/// Copies the module's own files: its `.tf` files and the folders beside them (the ASL), not `.terraform/`, a lock
-/// file, state, local tfvars or override files, so the test neither touches nor depends on the checkout's leftovers.
-fn copy_module(from: &Path, to: &Path, top: bool) {
-    std::fs::create_dir_all(to).expect("create module dir");
-    for entry in std::fs::read_dir(from).expect("read module dir") {
-        let entry = entry.expect("dir entry");
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = entry.path();
-        let wanted = if path.is_dir() {
-            !name.starts_with('.')
-        } else {
-            !top || (name.ends_with(".tf") && !name.ends_with("override.tf"))
-        };
-        if wanted && path.is_dir() {
-            copy_module(&path, &to.join(&name), false);
-        } else if wanted {
-            std::fs::copy(&path, to.join(&name)).expect("copy module file");
-        }
-    }
-}
-
-/// The provider pointed at the emulator, from the override template `make demo` also uses.
-fn emulator_override(endpoint: &str) -> String {
-    let path = workspace_root().join("infra/emulator/provider_override.tf.tpl");
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-        .replace("ENDPOINT", endpoint)
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFF_u32;
-    for &byte in data {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
-        }
-    }
-    !crc
-}
-
-/// A valid zip with one stored (uncompressed) executable file, dated 1980-01-01 like `make package`'s zips.
-fn stored_zip(name: &str, data: &[u8]) -> Vec<u8> {
-    let size = u32::try_from(data.len()).expect("small file");
-    let name_len = u16::try_from(name.len()).expect("short name");
-    let (crc, dos_date) = (crc32(data), (1 << 5) | 1_u16);
-    let mut zip = Vec::new();
-    zip.extend_from_slice(&0x0403_4b50_u32.to_le_bytes());
-    for v in [20_u16, 0, 0, 0, dos_date] {
-        zip.extend_from_slice(&v.to_le_bytes());
-    }
-    for v in [crc, size, size] {
-        zip.extend_from_slice(&v.to_le_bytes());
-    }
-    zip.extend_from_slice(&name_len.to_le_bytes());
-    zip.extend_from_slice(&0_u16.to_le_bytes());
-    zip.extend_from_slice(name.as_bytes());
-    zip.extend_from_slice(data);
-    let central_start = u32::try_from(zip.len()).expect("small zip");
-    zip.extend_from_slice(&0x0201_4b50_u32.to_le_bytes());
-    for v in [(3 << 8) | 20_u16, 20, 0, 0, 0, dos_date] {
-        zip.extend_from_slice(&v.to_le_bytes());
-    }
-    for v in [crc, size, size] {
-        zip.extend_from_slice(&v.to_le_bytes());
-    }
-    for v in [name_len, 0, 0, 0, 0] {
-        zip.extend_from_slice(&v.to_le_bytes());
-    }
-    zip.extend_from_slice(&(0o100_755_u32 << 16).to_le_bytes());
-    zip.extend_from_slice(&0_u32.to_le_bytes());
-    zip.extend_from_slice(name.as_bytes());
-    let central_size = u32::try_from(zip.len()).expect("small zip") - central_start;
-    zip.extend_from_slice(&0x0605_4b50_u32.to_le_bytes());
-    for v in [0_u16, 0, 1, 1] {
-        zip.extend_from_slice(&v.to_le_bytes());
-    }
-    zip.extend_from_slice(&central_size.to_le_bytes());
-    zip.extend_from_slice(&central_start.to_le_bytes());
-    zip.extend_from_slice(&0_u16.to_le_bytes());
-    zip
-}
-
+/// The module prepared by `tf_workspace.py`, the preparation `make demo` uses too: a copy of the module's own
+/// files, the emulator's provider override, the committed placeholder zip per function and the committed variables
+/// of `infra/emulator/`, with this run's name prefix.
 fn workspace(terraform: PathBuf, plugins: &Path, endpoint: &str, prefix: &str) -> Workspace {
     let dir = tempfile::tempdir().expect("temp dir");
     let ws = Workspace { terraform, dir };
-    copy_module(&module_dir(), &ws.module(), true);
-    std::fs::write(
-        ws.module().join("emulator_override.tf"),
-        emulator_override(endpoint),
-    )
-    .expect("write override");
-
-    let zips = ws.dir.path().join("zips");
-    for function in FUNCTIONS {
-        std::fs::create_dir_all(zips.join(function)).expect("zip dir");
-        let script = format!("#!/bin/sh\necho placeholder for {function}\n");
-        std::fs::write(
-            zips.join(function).join("bootstrap.zip"),
-            stored_zip("bootstrap", script.as_bytes()),
-        )
-        .expect("write zip");
-    }
-    let vars = serde_json::json!({
-        "name_prefix": prefix,
-        "lambda_zip_dir": zips,
-        "force_destroy": true,
-        "deletion_protection": false,
-        "kms_deletion_window_days": 7,
-        "redshift": {"database": "analytics", "cluster_id": "warehouse", "db_user": "loader"},
-    });
-    std::fs::write(
-        ws.module().join("emulator.auto.tfvars.json"),
-        vars.to_string(),
-    )
-    .expect("write tfvars");
-
+    let script = workspace_root().join("tests/harness/tf_workspace.py");
+    let out = Command::new(python())
+        .arg(&script)
+        .arg(ws.dir.path())
+        .args(["--endpoint", endpoint, "--name-prefix", prefix])
+        .output()
+        .expect("run tf_workspace.py");
+    assert!(
+        out.status.success(),
+        "tf_workspace.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        Path::new(String::from_utf8_lossy(&out.stdout).trim()),
+        ws.module()
+    );
     let plugin_arg = format!("-plugin-dir={}", plugins.display());
     ws.ok(&["init", "-no-color", "-input=false", &plugin_arg]);
     ws
