@@ -4,6 +4,8 @@
 //! Keys in S3 notifications and EventBridge events are URL-encoded (`+` is a space, then `%XX` bytes of UTF-8);
 //! keys in a plain task payload are taken literally.
 
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::s3::S3Event;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
@@ -31,8 +33,8 @@ pub enum EventError {
     MissingField { field: &'static str },
     #[error("object key {key:?} is not valid URL encoding: {reason}")]
     BadKeyEncoding { key: String, reason: &'static str },
-    #[error("event time {0:?} is not RFC 3339")]
-    BadTime(String),
+    #[error("{shape} is not valid: {reason}")]
+    Invalid { shape: &'static str, reason: String },
 }
 
 impl crate::Classify for EventError {
@@ -41,56 +43,28 @@ impl crate::Classify for EventError {
     }
 }
 
-#[derive(Deserialize)]
-struct Notification {
-    #[serde(rename = "Records")]
-    records: Vec<NotificationRecord>,
-}
-
-#[derive(Deserialize)]
-struct NotificationRecord {
-    #[serde(rename = "eventName", default)]
-    event_name: Option<String>,
-    #[serde(rename = "eventTime", default)]
-    event_time: Option<String>,
-    s3: NotificationS3,
-}
-
-#[derive(Deserialize)]
-struct NotificationS3 {
+/// EventBridge's `detail` for S3 `Object Created`, which `aws_lambda_events` leaves generic.
+#[derive(Debug, Deserialize)]
+struct ObjectCreatedDetail {
     bucket: Named,
-    object: EventObject,
+    object: DetailObject,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Named {
     name: String,
 }
 
-#[derive(Deserialize)]
-struct EventObject {
+#[derive(Debug, Deserialize)]
+struct DetailObject {
     key: String,
     #[serde(default)]
     size: Option<u64>,
-    #[serde(default, alias = "eTag")]
+    #[serde(default)]
     etag: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct EventBridge {
-    #[serde(rename = "detail-type")]
-    detail_type: String,
-    #[serde(default)]
-    time: Option<String>,
-    detail: EventBridgeDetail,
-}
-
-#[derive(Deserialize)]
-struct EventBridgeDetail {
-    bucket: Named,
-    object: EventObject,
-}
-
+/// A Step Functions task's payload: the key is literal, not URL-encoded.
 #[derive(Deserialize)]
 struct TaskPayload {
     bucket: String,
@@ -101,10 +75,18 @@ struct TaskPayload {
 
 /// Reads every created object named by `event`. Notification records that are not `ObjectCreated:*` (e.g. the
 /// `s3:TestEvent` S3 sends when a notification is configured) are left out.
+///
+/// The first two shapes are `aws_lambda_events`' [`S3Event`] and [`EventBridgeEvent`]; this layer adds what they
+/// leave to the caller: telling the shapes apart, decoding keys, and dropping the quotes around ETags.
 pub fn objects_created(event: &Value) -> Result<Vec<ObjectRef>, EventError> {
+    let invalid = |shape: &'static str| {
+        move |e: serde_json::Error| EventError::Invalid {
+            shape,
+            reason: e.to_string(),
+        }
+    };
     if event.get("Records").is_some() {
-        let n: Notification =
-            serde_json::from_value(event.clone()).map_err(|_| EventError::UnknownShape)?;
+        let n = S3Event::deserialize(event).map_err(invalid("S3 notification"))?;
         return n
             .records
             .into_iter()
@@ -114,32 +96,36 @@ pub fn objects_created(event: &Value) -> Result<Vec<ObjectRef>, EventError> {
                     .is_none_or(|name| name.starts_with("ObjectCreated"))
             })
             .map(|r| {
+                let missing = |field| EventError::MissingField { field };
+                let key = r.s3.object.key.ok_or_else(|| missing("s3.object.key"))?;
                 Ok(ObjectRef {
-                    key: url_decode_key(&r.s3.object.key)?,
-                    bucket: r.s3.bucket.name,
-                    etag: r.s3.object.etag.map(unquote),
-                    size: r.s3.object.size,
-                    event_time: r.event_time.as_deref().map(parse_time).transpose()?,
+                    key: url_decode_key(&key)?,
+                    bucket: r.s3.bucket.name.ok_or_else(|| missing("s3.bucket.name"))?,
+                    etag: r.s3.object.e_tag.map(unquote),
+                    size: r.s3.object.size.and_then(|s| u64::try_from(s).ok()),
+                    event_time: Some(r.event_time),
                 })
             })
             .collect();
     }
     if event.get("detail-type").is_some() {
-        let e: EventBridge =
-            serde_json::from_value(event.clone()).map_err(|_| EventError::UnknownShape)?;
+        let e =
+            EventBridgeEvent::<Value>::deserialize(event).map_err(invalid("EventBridge event"))?;
         if e.detail_type != "Object Created" {
             return Ok(Vec::new());
         }
+        let detail = ObjectCreatedDetail::deserialize(&e.detail)
+            .map_err(invalid("EventBridge Object Created detail"))?;
         return Ok(vec![ObjectRef {
-            key: url_decode_key(&e.detail.object.key)?,
-            bucket: e.detail.bucket.name,
-            etag: e.detail.object.etag.map(unquote),
-            size: e.detail.object.size,
-            event_time: e.time.as_deref().map(parse_time).transpose()?,
+            key: url_decode_key(&detail.object.key)?,
+            bucket: detail.bucket.name,
+            etag: detail.object.etag.map(unquote),
+            size: detail.object.size,
+            event_time: e.time,
         }]);
     }
     if event.get("bucket").is_some() || event.get("key").is_some() {
-        let t: TaskPayload = serde_json::from_value(event.clone()).map_err(|_| {
+        let t = TaskPayload::deserialize(event).map_err(|_| {
             let field = if event.get("bucket").and_then(Value::as_str).is_none() {
                 "bucket"
             } else {
@@ -160,12 +146,6 @@ pub fn objects_created(event: &Value) -> Result<Vec<ObjectRef>, EventError> {
 
 fn unquote(etag: String) -> String {
     etag.trim_matches('"').to_owned()
-}
-
-fn parse_time(s: &str) -> Result<DateTime<Utc>, EventError> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| EventError::BadTime(s.to_owned()))
 }
 
 /// Decodes an S3 event key: `+` is a space, then `%XX` escapes are bytes of UTF-8.
@@ -236,22 +216,68 @@ mod tests {
         ));
     }
 
+    /// A notification record as S3 sends it.
+    fn record(event_name: &str, key: &str) -> Value {
+        json!({"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": event_name,
+            "eventTime": "2026-11-21T10:00:00.000Z", "userIdentity": {"principalId": "AWS:X"},
+            "requestParameters": {"sourceIPAddress": "203.0.113.10"}, "responseElements": {},
+            "s3": {"bucket": {"name": "b"}, "object": {"key": key, "size": 3, "eTag": "abc"}}})
+    }
+
     #[test]
     fn reads_s3_notification_records_and_skips_non_created_ones() {
         let event = json!({"Records": [
-            {"eventName": "ObjectCreated:Put", "eventTime": "2026-11-21T10:00:00.000Z",
-             "s3": {"bucket": {"name": "b"}, "object": {"key": "raw/x/a+b.csv", "size": 3, "eTag": "abc"}}},
-            {"eventName": "ObjectRemoved:Delete", "eventTime": "2026-11-21T10:00:00.000Z",
-             "s3": {"bucket": {"name": "b"}, "object": {"key": "raw/x/gone.csv"}}}
+            record("ObjectCreated:Put", "raw/x/a+b.csv"),
+            record("ObjectRemoved:Delete", "raw/x/gone.csv"),
         ]});
         let objects = objects_created(&event).expect("valid event");
         assert_eq!(objects.len(), 1);
         assert_eq!(objects[0].key, "raw/x/a b.csv");
         assert_eq!(objects[0].etag.as_deref(), Some("abc"));
+        assert_eq!(objects[0].size, Some(3));
         assert_eq!(
             objects[0].event_time.map(|t| t.to_rfc3339()).as_deref(),
             Some("2026-11-21T10:00:00+00:00")
         );
+    }
+
+    #[test]
+    fn reads_the_sample_events() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/");
+        for (file, key) in [
+            (
+                "s3-object-created-csv.json",
+                "raw/orders/order lines 2026-11-21.csv",
+            ),
+            (
+                "eventbridge-object-created-csv.json",
+                "raw/orders/order lines 2026-11-21.csv",
+            ),
+            ("s3-object-created-order.json", ""),
+            ("sfn-convert-csv.json", ""),
+        ] {
+            let text = std::fs::read_to_string(format!("{root}{file}")).expect("sample event");
+            let event: Value = serde_json::from_str(&text).expect("JSON");
+            let objects = objects_created(&event).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_eq!(objects.len(), 1, "{file}");
+            assert_eq!(objects[0].bucket, "tributary-demo", "{file}");
+            if !key.is_empty() {
+                assert_eq!(objects[0].key, key, "{file}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_notification_without_what_s3_always_sends_is_invalid_and_says_what() {
+        let mut r = record("ObjectCreated:Put", "raw/x/a.csv");
+        r.as_object_mut().map(|o| o.remove("eventTime"));
+        match objects_created(&json!({"Records": [r]})) {
+            Err(EventError::Invalid { shape, reason }) => {
+                assert_eq!(shape, "S3 notification");
+                assert!(reason.contains("eventTime"), "{reason}");
+            }
+            other => panic!("expected Invalid, got {other:?}"),
+        }
     }
 
     #[test]

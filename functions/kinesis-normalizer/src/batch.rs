@@ -4,11 +4,12 @@
 
 use crate::json::Json;
 use crate::normalize::{Collision, Event, Poison, RecordMeta, format_time, normalize};
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
+use aws_lambda_events::kinesis::KinesisEventRecord;
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use aws_lambda_events::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 use base64::Engine;
 use chrono::{DateTime, TimeZone, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::Write;
@@ -28,8 +29,16 @@ pub struct Input {
     /// What the partial-batch response names: the Kinesis sequence number or the SQS message id.
     pub item_id: String,
     pub meta: RecordMeta,
-    /// The record's data as delivered (base64 for Kinesis, the body for SQS), kept for the dead-letter copy.
-    pub raw: String,
+    pub data: Data,
+}
+
+/// A record's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Data {
+    /// Kinesis data decoded from base64, or an SQS body.
+    Bytes(Vec<u8>),
+    /// Kinesis data that is not base64, as delivered: the record is poison, the batch is not.
+    NotBase64(String),
 }
 
 /// Why an event could not be read as a batch at all.
@@ -39,6 +48,12 @@ pub enum BatchError {
     UnknownShape,
     #[error("record {index} is missing {field}")]
     MissingField { index: usize, field: &'static str },
+    #[error("record {index} is not a valid {service:?} record: {reason}")]
+    BadRecord {
+        index: usize,
+        service: Source,
+        reason: String,
+    },
 }
 
 impl tributary_shared::Classify for BatchError {
@@ -47,11 +62,9 @@ impl tributary_shared::Classify for BatchError {
     }
 }
 
-fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter().try_fold(v, |v, k| v.get(*k))?.as_str()
-}
-
-/// Reads a Kinesis or SQS Lambda event.
+/// Reads a Kinesis or SQS Lambda event, each record as `aws_lambda_events`' [`KinesisEventRecord`] or
+/// [`SqsMessage`]. On top of those types: which service sent the batch (from its first record), and a record whose
+/// Kinesis data is not base64 kept as poison rather than failing the whole batch.
 pub fn read_event(event: &Value) -> Result<(Source, Vec<Input>), BatchError> {
     let records = event
         .get("Records")
@@ -63,62 +76,107 @@ pub fn read_event(event: &Value) -> Result<(Source, Vec<Input>), BatchError> {
         Some(r) if r.get("body").is_some() => Source::Sqs,
         Some(_) => return Err(BatchError::UnknownShape),
     };
-    let missing = |index, field| BatchError::MissingField { index, field };
     let inputs = records
         .iter()
         .enumerate()
-        .map(|(i, r)| match source {
-            Source::Kinesis => {
-                let seq = text(r, &["kinesis", "sequenceNumber"])
-                    .ok_or_else(|| missing(i, "kinesis.sequenceNumber"))?;
-                let shard = text(r, &["eventID"])
-                    .and_then(|id| id.split(':').next())
-                    .unwrap_or("shardId-unknown");
-                let arrival = r["kinesis"]["approximateArrivalTimestamp"]
-                    .as_f64()
-                    .and_then(|s| {
-                        Utc.timestamp_millis_opt((s * 1000.0).round() as i64)
-                            .single()
-                    });
-                Ok(Input {
-                    item_id: seq.to_owned(),
-                    meta: RecordMeta {
-                        shard_id: shard.to_owned(),
-                        sequence_number: seq.to_owned(),
-                        partition_key: text(r, &["kinesis", "partitionKey"])
-                            .unwrap_or_default()
-                            .to_owned(),
-                        arrival: arrival.unwrap_or_else(Utc::now),
-                    },
-                    raw: text(r, &["kinesis", "data"])
-                        .ok_or_else(|| missing(i, "kinesis.data"))?
-                        .to_owned(),
-                })
-            }
-            Source::Sqs => {
-                let id = text(r, &["messageId"]).ok_or_else(|| missing(i, "messageId"))?;
-                let queue = text(r, &["eventSourceARN"])
-                    .and_then(|a| a.rsplit(':').next())
-                    .unwrap_or("sqs");
-                let sent = text(r, &["attributes", "SentTimestamp"])
-                    .and_then(|t| t.parse::<i64>().ok())
-                    .and_then(|ms| Utc.timestamp_millis_opt(ms).single());
-                Ok(Input {
-                    item_id: id.to_owned(),
-                    meta: RecordMeta {
-                        shard_id: queue.to_owned(),
-                        sequence_number: id.to_owned(),
-                        partition_key: String::new(),
-                        arrival: sent.unwrap_or_else(Utc::now),
-                    },
-                    raw: text(r, &["body"])
-                        .ok_or_else(|| missing(i, "body"))?
-                        .to_owned(),
-                })
-            }
+        .map(|(index, r)| match source {
+            Source::Kinesis => kinesis_input(index, r),
+            Source::Sqs => sqs_input(index, r),
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((source, inputs))
+}
+
+fn kinesis_input(index: usize, record: &Value) -> Result<Input, BatchError> {
+    let bad = |e: serde_json::Error| BatchError::BadRecord {
+        index,
+        service: Source::Kinesis,
+        reason: e.to_string(),
+    };
+    let (parsed, data) = match KinesisEventRecord::deserialize(record) {
+        Ok(mut r) => {
+            let bytes = std::mem::take(&mut r.kinesis.data.0);
+            (r, Data::Bytes(bytes))
+        }
+        Err(e) => {
+            // Data that is not base64 fails the typed parse; the rest of the record is read with empty data.
+            let delivered = record["kinesis"]["data"].as_str();
+            match delivered {
+                Some(text)
+                    if base64::engine::general_purpose::STANDARD
+                        .decode(text)
+                        .is_err() =>
+                {
+                    let mut rest = record.clone();
+                    rest["kinesis"]["data"] = Value::String(String::new());
+                    let r = KinesisEventRecord::deserialize(&rest).map_err(bad)?;
+                    (r, Data::NotBase64(text.to_owned()))
+                }
+                _ => return Err(bad(e)),
+            }
+        }
+    };
+    let k = parsed.kinesis;
+    if k.sequence_number.is_empty() {
+        return Err(BatchError::MissingField {
+            index,
+            field: "kinesis.sequenceNumber",
+        });
+    }
+    let shard = parsed
+        .event_id
+        .as_deref()
+        .and_then(|id| id.split(':').next())
+        .unwrap_or("shardId-unknown");
+    Ok(Input {
+        item_id: k.sequence_number.clone(),
+        meta: RecordMeta {
+            shard_id: shard.to_owned(),
+            sequence_number: k.sequence_number,
+            partition_key: k.partition_key,
+            arrival: arrival(record).unwrap_or(k.approximate_arrival_timestamp.0),
+        },
+        data,
+    })
+}
+
+/// `kinesis.approximateArrivalTimestamp`, seconds with a fraction, read here: `aws_lambda_events` 1.2 reads the
+/// fraction's digits as a count of milliseconds, so `…200.25` (as printed without its trailing zero) became 25 ms.
+fn arrival(record: &Value) -> Option<DateTime<Utc>> {
+    let seconds = record["kinesis"]["approximateArrivalTimestamp"].as_f64()?;
+    Utc.timestamp_millis_opt((seconds * 1000.0).round() as i64)
+        .single()
+}
+
+fn sqs_input(index: usize, record: &Value) -> Result<Input, BatchError> {
+    let m = SqsMessage::deserialize(record).map_err(|e| BatchError::BadRecord {
+        index,
+        service: Source::Sqs,
+        reason: e.to_string(),
+    })?;
+    let missing = |field| BatchError::MissingField { index, field };
+    let id = m.message_id.ok_or_else(|| missing("messageId"))?;
+    let body = m.body.ok_or_else(|| missing("body"))?;
+    let queue = m
+        .event_source_arn
+        .as_deref()
+        .and_then(|a| a.rsplit(':').next())
+        .unwrap_or("sqs");
+    let sent = m
+        .attributes
+        .get("SentTimestamp")
+        .and_then(|t| t.parse::<i64>().ok())
+        .and_then(|ms| Utc.timestamp_millis_opt(ms).single());
+    Ok(Input {
+        item_id: id.clone(),
+        meta: RecordMeta {
+            shard_id: queue.to_owned(),
+            sequence_number: id,
+            partition_key: String::new(),
+            arrival: sent.unwrap_or_else(Utc::now),
+        },
+        data: Data::Bytes(body.into_bytes()),
+    })
 }
 
 /// What became of one record.
@@ -156,15 +214,11 @@ impl Plan {
         let mut owners = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, input) in inputs.iter().enumerate() {
-            let decoded = match source {
-                Source::Kinesis => base64::engine::general_purpose::STANDARD
-                    .decode(input.raw.trim())
-                    .map_err(|_| Poison::BadBase64),
-                Source::Sqs => Ok(input.raw.clone().into_bytes()),
+            let normalized = match &input.data {
+                Data::Bytes(bytes) => normalize(bytes, &input.meta, ingested_at, max_bytes),
+                Data::NotBase64(_) => Err(Poison::BadBase64),
             };
-            let fate = match decoded
-                .and_then(|bytes| normalize(&bytes, &input.meta, ingested_at, max_bytes))
-            {
+            let fate = match normalized {
                 Err(poison) => Fate::Poison(poison),
                 Ok(event) => match seen.get(&event.event_id) {
                     Some(&first) => Fate::Duplicate(first),
@@ -341,9 +395,20 @@ pub fn dead_letter(plan: &Plan, record: usize, poison: &Poison, prefix: &str) ->
         "sequence_number": m.sequence_number,
         "partition_key": m.partition_key,
         "approximate_arrival": format_time(m.arrival),
-        "data": input.raw,
+        "data": delivered(plan.source, &input.data),
     });
     (key, doc)
+}
+
+/// A record's data as it was delivered: base64 for Kinesis, the body for SQS.
+fn delivered(source: Source, data: &Data) -> String {
+    match (source, data) {
+        (_, Data::NotBase64(text)) => text.clone(),
+        (Source::Kinesis, Data::Bytes(bytes)) => {
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        }
+        (Source::Sqs, Data::Bytes(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// The partial-batch response, in `aws_lambda_events`' types, for the event source that sent the batch.
@@ -524,13 +589,27 @@ mod tests {
             read_event(&json!({"hello": 1})),
             Err(BatchError::UnknownShape)
         );
+        let mut event = kinesis_event(&["{}"]);
+        event["Records"][0]["kinesis"]
+            .as_object_mut()
+            .map(|k| k.remove("sequenceNumber"));
         assert_eq!(
-            read_event(&json!({"Records": [{"kinesis": {"data": "e30="}}]})),
+            read_event(&event),
             Err(BatchError::MissingField {
                 index: 0,
                 field: "kinesis.sequenceNumber"
             })
         );
+        match read_event(&json!({"Records": [{"kinesis": {"data": "e30="}}]})) {
+            Err(BatchError::BadRecord {
+                index: 0,
+                service: Source::Kinesis,
+                reason,
+            }) => {
+                assert!(reason.contains("approximateArrivalTimestamp"), "{reason}");
+            }
+            other => panic!("expected BadRecord, got {other:?}"),
+        }
     }
 
     #[test]
