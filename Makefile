@@ -13,7 +13,7 @@ TF_PLUGIN_DIR ?= /opt/tf-plugins
 # Tools installed into the project virtualenv (cargo-lambda, zig, moto_server) come first on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help check test build package demo bench tf-check clean
+.PHONY: help check test demo-unit build package demo bench tf-check clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,8 +49,11 @@ check: ## Formatting and lints (cargo fmt --check, clippy -D warnings)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-test: check $(VENV)/.test-deps $(VENV)/.lambda-deps infra/node_modules/.deps ## Checks, then unit, handler and integration tests, the demo included
+test: check demo-unit $(VENV)/.test-deps $(VENV)/.lambda-deps infra/node_modules/.deps ## Checks, then unit, handler and integration tests, the demo included
 	cargo test --workspace --all-features
+
+demo-unit: | $(VENV)/bin/python ## The demo's own unit tests (scripts/demo/test_*.py: its AWS emulation)
+	$(PYTHON) -m unittest discover -s scripts/demo -p 'test_*.py'
 
 build: ## Debug build of every crate
 	cargo build --workspace
@@ -61,7 +64,7 @@ package: $(VENV)/.lambda-deps ## arm64 Lambda zips: target/lambda/<function>/boo
 
 # DEMO_ARGS=--stay keeps the stack running after the report, for `cargo lambda invoke` by hand.
 demo: $(VENV)/.test-deps $(VENV)/.lambda-deps infra/node_modules/.deps ## The whole pipeline locally: moto, PostgreSQL, terraform, state machine, every function
-	$(PYTHON) scripts/demo.py $(DEMO_ARGS)
+	$(PYTHON) scripts/demo $(DEMO_ARGS)
 
 bench: $(VENV)/.bench-deps ## convert vs pandas/pyarrow/DuckDB/polars (BENCH_SIZES MB); normalize vs Python; load vs INSERTs; a burst of files
 	cargo build --release -p tributary-cli

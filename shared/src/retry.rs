@@ -29,6 +29,26 @@ impl Backoff {
     pub fn again(&self, attempt: u32) -> bool {
         attempt < self.attempts
     }
+
+    /// Runs `op` (given the attempt number, from 1) until it succeeds, fails with an error `retry` declines, or
+    /// the attempts run out; waits [`delay`](Self::delay) between attempts. `retry` is asked only when another
+    /// attempt is allowed, so it is the place to log one.
+    pub async fn retry<T, E>(
+        &self,
+        mut op: impl AsyncFnMut(u32) -> Result<T, E>,
+        mut retry: impl FnMut(&E, u32) -> bool,
+    ) -> Result<T, E> {
+        let mut attempt = 1;
+        loop {
+            match op(attempt).await {
+                Err(e) if self.again(attempt) && retry(&e, attempt) => {
+                    tokio::time::sleep(self.delay(attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -52,5 +72,48 @@ mod tests {
             "jitter spans the range"
         );
         assert!(b.again(4) && !b.again(5));
+    }
+
+    const QUICK: Backoff = Backoff {
+        attempts: 3,
+        base: Duration::from_millis(1),
+        cap: Duration::from_millis(2),
+    };
+
+    #[tokio::test]
+    async fn retries_what_it_is_told_to_until_the_attempts_run_out() {
+        let mut seen = Vec::new();
+        let out: Result<(), u32> = QUICK
+            .retry(
+                async |attempt| Err(attempt),
+                |_, attempt| {
+                    seen.push(attempt);
+                    true
+                },
+            )
+            .await;
+        assert_eq!((out, seen), (Err(3), vec![1, 2]));
+    }
+
+    #[tokio::test]
+    async fn stops_at_success_or_at_an_error_it_must_not_retry() {
+        let ok: Result<u32, &str> = QUICK
+            .retry(
+                async |a| if a < 2 { Err("busy") } else { Ok(a) },
+                |_, _| true,
+            )
+            .await;
+        assert_eq!(ok, Ok(2));
+        let mut calls = 0;
+        let fatal: Result<(), &str> = QUICK
+            .retry(
+                async |_| {
+                    calls += 1;
+                    Err("denied")
+                },
+                |e, _| *e != "denied",
+            )
+            .await;
+        assert_eq!((fatal, calls), (Err("denied"), 1));
     }
 }

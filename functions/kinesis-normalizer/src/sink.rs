@@ -98,42 +98,39 @@ async fn put_newer(
         .get("seq_sort")
         .cloned()
         .unwrap_or(AttributeValue::Null(true));
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let put = client
-            .put_item()
-            .table_name(table)
-            .set_item(Some(item.clone()))
-            // Never let an older event overwrite a newer one: by event time, then by sequence number.
-            .condition_expression("attribute_not_exists(entity_id) OR event_time < :t OR (event_time = :t AND seq_sort < :s)")
-            .expression_attribute_values(":t", time.clone())
-            .expression_attribute_values(":s", seq.clone())
-            .send()
-            .await;
-        match put {
-            Ok(_) => return Ok(Written::Stored),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                return Ok(Written::Stale);
-            }
-            Err(e) => {
-                let err = AwsError::from_sdk("PutItem", table, &e);
-                let backoff = Backoff {
-                    attempts,
-                    ..WRITE_BACKOFF
-                };
-                if !err.kind.retryable() || !backoff.again(attempt) {
-                    return Err(err);
+    let backoff = Backoff {
+        attempts,
+        ..WRITE_BACKOFF
+    };
+    backoff
+        .retry(
+            async |_| {
+                let put = client
+                    .put_item()
+                    .table_name(table)
+                    .set_item(Some(item.clone()))
+                    // Never let an older event overwrite a newer one: by event time, then by sequence number.
+                    .condition_expression("attribute_not_exists(entity_id) OR event_time < :t OR (event_time = :t AND seq_sort < :s)")
+                    .expression_attribute_values(":t", time.clone())
+                    .expression_attribute_values(":s", seq.clone())
+                    .send()
+                    .await;
+                match put {
+                    Ok(_) => Ok(Written::Stored),
+                    Err(e)
+                        if matches!(
+                            e.as_service_error(),
+                            Some(PutItemError::ConditionalCheckFailedException(_))
+                        ) =>
+                    {
+                        Ok(Written::Stale)
+                    }
+                    Err(e) => Err(AwsError::from_sdk("PutItem", table, &e)),
                 }
-                tokio::time::sleep(backoff.delay(attempt)).await;
-            }
-        }
-    }
+            },
+            |err, _| err.kind.retryable(),
+        )
+        .await
 }
 
 #[cfg(test)]

@@ -264,97 +264,98 @@ async fn load_redshift(
         (Some(check), Some("ledger")) => Some(check.clone()),
         _ => None,
     };
-    let mut attempt = 1;
-    loop {
-        // Which files the ledger already holds.
-        let check = match resumed_check.take() {
-            Some(check) => check,
-            None => {
-                dataapi::execute(
-                    &deps.redshift,
-                    target,
-                    &select_loaded_param(&request.table),
-                    &[("table_name", &request.table.plain())],
-                )
-                .await?
-            }
-        };
-        let known: HashSet<(String, String)> =
-            match dataapi::poll(&deps.redshift, &check, until).await? {
-                Poll::Running => {
-                    let id = request
-                        .load_id
-                        .clone()
-                        .unwrap_or_else(|| load_id(&request.table, &files));
-                    return Ok(running(request, input, &check, "ledger", &id));
+    REDSHIFT_CONFLICT_RETRY
+        .retry(
+            async |attempt| {
+                // Which files the ledger already holds.
+                let check = match resumed_check.take() {
+                    Some(check) => check,
+                    None => {
+                        dataapi::execute(
+                            &deps.redshift,
+                            target,
+                            &select_loaded_param(&request.table),
+                            &[("table_name", &request.table.plain())],
+                        )
+                        .await?
+                    }
+                };
+                let known: HashSet<(String, String)> =
+                    match dataapi::poll(&deps.redshift, &check, until).await? {
+                        Poll::Running => {
+                            let id = request
+                                .load_id
+                                .clone()
+                                .unwrap_or_else(|| load_id(&request.table, &files));
+                            return Ok(running(request, input, &check, "ledger", &id));
+                        }
+                        Poll::Failed { error, .. } if ledger_missing(&error, &request.table) => {
+                            tracing::info!(%error, "no ledger yet; every file is new");
+                            HashSet::new()
+                        }
+                        Poll::Failed {
+                            status,
+                            error,
+                            statement,
+                            ..
+                        } => {
+                            return Err(Error::LoadFailed {
+                                table: request.table.plain(),
+                                status,
+                                error: format!("reading the load ledger: {error}"),
+                                statement: statement.or(Some(select_loaded_param(&request.table))),
+                                rejected_rows: Vec::new(),
+                            });
+                        }
+                        Poll::Finished => dataapi::rows(&deps.redshift, &check)
+                            .await?
+                            .into_iter()
+                            .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
+                            .collect(),
+                    };
+                let new: Vec<Resolved> = files
+                    .iter()
+                    .filter(|f| !known.contains(&(f.url.to_string(), f.etag.clone())))
+                    .cloned()
+                    .collect();
+                // A retry loads what is still missing, under a load id (and manifest) of its own.
+                let id = match (&request.load_id, attempt) {
+                    (Some(given), 1) => given.clone(),
+                    _ => load_id(&request.table, &new),
+                };
+                if new.is_empty() {
+                    return Ok(
+                        json!({"status": "loaded", "table": request.table.plain(), "files_loaded": 0, "files_skipped": files.len(), "load_id": id}),
+                    );
                 }
-                Poll::Failed { error, .. } if ledger_missing(&error, &request.table) => {
-                    tracing::info!(%error, "no ledger yet; every file is new");
-                    HashSet::new()
+                let (batch, manifest_url) = submit(request, target, copy_role, deps, &new, &id).await?;
+                match finish(deps, request, input, &batch, &id, until).await {
+                    Ok(mut result) => {
+                        if result["status"] == "loaded" {
+                            result["files_loaded"] = json!(new.len());
+                            result["files_skipped"] = json!(files.len() - new.len());
+                            result["manifest"] = json!(manifest_url);
+                        }
+                        Ok(result)
+                    }
+                    Err(Error::Conflict { table, error, .. }) => Err(Error::Conflict {
+                        table,
+                        attempts: attempt,
+                        error,
+                    }),
+                    Err(e) => Err(e),
                 }
-                Poll::Failed {
-                    status,
-                    error,
-                    statement,
-                    ..
-                } => {
-                    return Err(Error::LoadFailed {
-                        table: request.table.plain(),
-                        status,
-                        error: format!("reading the load ledger: {error}"),
-                        statement: statement.or(Some(select_loaded_param(&request.table))),
-                        rejected_rows: Vec::new(),
-                    });
+            },
+            |e, attempt| {
+                let again = matches!(e, Error::Conflict { .. })
+                    && Instant::now() + REDSHIFT_CONFLICT_RETRY.cap < until;
+                if again {
+                    tracing::info!(table = %request.table.plain(), attempt, error = %e, "load lost a race; retrying");
                 }
-                Poll::Finished => dataapi::rows(&deps.redshift, &check)
-                    .await?
-                    .into_iter()
-                    .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
-                    .collect(),
-            };
-        let new: Vec<Resolved> = files
-            .iter()
-            .filter(|f| !known.contains(&(f.url.to_string(), f.etag.clone())))
-            .cloned()
-            .collect();
-        // A retry loads what is still missing, under a load id (and manifest) of its own.
-        let id = match (&request.load_id, attempt) {
-            (Some(given), 1) => given.clone(),
-            _ => load_id(&request.table, &new),
-        };
-        if new.is_empty() {
-            return Ok(
-                json!({"status": "loaded", "table": request.table.plain(), "files_loaded": 0, "files_skipped": files.len(), "load_id": id}),
-            );
-        }
-        let (batch, manifest_url) = submit(request, target, copy_role, deps, &new, &id).await?;
-        match finish(deps, request, input, &batch, &id, until).await {
-            Ok(mut result) => {
-                if result["status"] == "loaded" {
-                    result["files_loaded"] = json!(new.len());
-                    result["files_skipped"] = json!(files.len() - new.len());
-                    result["manifest"] = json!(manifest_url);
-                }
-                return Ok(result);
-            }
-            Err(Error::Conflict { error, .. })
-                if REDSHIFT_CONFLICT_RETRY.again(attempt)
-                    && Instant::now() + REDSHIFT_CONFLICT_RETRY.cap < until =>
-            {
-                tracing::info!(table = %request.table.plain(), attempt, %error, "load lost a race; retrying");
-                tokio::time::sleep(REDSHIFT_CONFLICT_RETRY.delay(attempt)).await;
-                attempt += 1;
-            }
-            Err(Error::Conflict { table, error, .. }) => {
-                return Err(Error::Conflict {
-                    table,
-                    attempts: attempt,
-                    error,
-                });
-            }
-            Err(e) => return Err(e),
-        }
-    }
+                again
+            },
+        )
+        .await
 }
 
 /// Writes the manifest of `new` and submits the load's statements as one batch; returns the batch id and the
