@@ -17,6 +17,7 @@ use std::process::ExitCode;
   validate-order  order-validator
   normalize       kinesis-normalizer
   load            redshift-loader (its PostgreSQL path)
+  schema          the datasets' schema registry (a directory; Glue under Lambda)
 
 `tributary <command> --help` shows each one's options and examples."
 )]
@@ -35,6 +36,9 @@ enum Command {
     Normalize(commands::normalize::Args),
     /// Load Parquet files into PostgreSQL (append, merge or replace), idempotently.
     Load(commands::load::Args),
+    /// Show, check or register a dataset's schema versions in a registry directory.
+    #[command(subcommand)]
+    Schema(commands::schema::Command),
 }
 
 fn main() -> ExitCode {
@@ -44,5 +48,6 @@ fn main() -> ExitCode {
         Command::ValidateOrder(args) => commands::validate_order::run(&args),
         Command::Normalize(args) => commands::normalize::run(&args),
         Command::Load(args) => commands::load::run(&args),
+        Command::Schema(command) => commands::schema::run(&command),
     }
 }

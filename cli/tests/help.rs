@@ -9,7 +9,9 @@ use tributary_testkit::{Postgres, unique_database};
 
 /// The example command lines of `tributary COMMAND --help`, as argument lists after `tributary`.
 fn examples(command: &str) -> Vec<Vec<String>> {
-    let out = tributary(&[command, "--help"]);
+    let mut argv: Vec<&str> = command.split_whitespace().collect();
+    argv.push("--help");
+    let out = tributary(&argv);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).expect("utf-8");
     let (_, after) = text
@@ -41,6 +43,7 @@ fn the_top_level_help_names_the_function_behind_each_subcommand() {
         ("validate-order", "order-validator"),
         ("normalize", "kinesis-normalizer"),
         ("load", "redshift-loader"),
+        ("schema", "schema registry"),
     ] {
         assert!(
             text.lines()
@@ -59,6 +62,23 @@ fn every_offline_example_runs_as_written() {
             assert_eq!(
                 out.status.code(),
                 Some(if invalid_order { 3 } else { 0 }),
+                "tributary {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn the_schema_examples_run_as_written() {
+    // Registered first, then checked against and shown.
+    for sub in ["push", "check", "show"] {
+        for args in examples(&format!("schema {sub}")) {
+            let out = run(&args);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
                 "tributary {}: {}",
                 args.join(" "),
                 String::from_utf8_lossy(&out.stderr)

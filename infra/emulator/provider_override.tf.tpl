@@ -13,9 +13,11 @@ provider "aws" {
   max_retries                 = 3
 
   endpoints {
+    athena     = "ENDPOINT"
     cloudwatch = "ENDPOINT"
     dynamodb   = "ENDPOINT"
     events     = "ENDPOINT"
+    glue       = "ENDPOINT"
     iam        = "ENDPOINT"
     kinesis    = "ENDPOINT"
     kms        = "ENDPOINT"

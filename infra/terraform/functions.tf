@@ -16,6 +16,10 @@ locals {
           SCHEMA_PREFIX     = local.prefixes.schemas
           OUTPUT_BUCKET     = aws_s3_bucket.data.id
           MAX_REJECT_RATIO  = tostring(var.max_reject_ratio)
+          # The schema registry: one Glue table per dataset (catalog.tf).
+          GLUE_DATABASE        = aws_glue_catalog_database.datasets.name
+          SCHEMA_EVOLUTION     = var.schema_evolution
+          SCHEMA_COMPATIBILITY = var.schema_compatibility
         }
       }
       "kinesis-normalizer" = {

@@ -71,6 +71,17 @@ data "aws_iam_policy_document" "csv_to_parquet" {
     resources = [local.bucket_arn]
   }
 
+  statement {
+    sid = "RegisterDatasetSchemas"
+    # The schema registry: read, create and update the tables of the datasets' database, and nothing else in Glue.
+    actions = ["glue:GetTable", "glue:GetTableVersions", "glue:CreateTable", "glue:UpdateTable"]
+    resources = [
+      "${local.glue_arn}:catalog",
+      aws_glue_catalog_database.datasets.arn,
+      "${local.glue_arn}:table/${local.glue_database}/*",
+    ]
+  }
+
   dynamic "statement" {
     for_each = local.warehouse ? [] : [aws_sqs_queue.async_failures.arn]
     content {

@@ -32,7 +32,12 @@ locals {
     orders_validated = "orders/validated/"
     orders_rejected  = "orders/rejected/"
     manifests        = "manifests/"
+    athena_results   = "athena-results/"
   }
+
+  # The datasets' Glue database (catalog.tf): Glue and Athena names take `_`, not `-`.
+  glue_database = replace("${var.name_prefix}_datasets", "-", "_")
+  glue_arn      = "arn:${local.partition}:glue:${local.region}:${local.account}"
 
   # Suffixes that make a raw/ object a CSV input, for both trigger paths (filters are case-sensitive).
   csv_suffixes = [".csv", ".csv.gz"]

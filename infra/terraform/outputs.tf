@@ -65,3 +65,13 @@ output "copy_role_arn" {
   description = "Role Redshift assumes for COPY (created here unless redshift.copy_role_arn was given): associate it with the cluster or workgroup. Null without a warehouse."
   value       = local.copy_role_arn
 }
+
+output "glue_database" {
+  description = "The Glue database of the datasets: one table per dataset, queryable in Athena as <database>.<dataset> (`-` in a dataset's name becomes `_`)."
+  value       = aws_glue_catalog_database.datasets.name
+}
+
+output "athena_workgroup" {
+  description = "The Athena workgroup for queries over the datasets; results go to athena-results/ in the bucket, encrypted."
+  value       = aws_athena_workgroup.datasets.name
+}

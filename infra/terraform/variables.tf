@@ -168,6 +168,28 @@ variable "log_retention_days" {
 
 # --- data layout and function behaviour ----------------------------------------------------------------------------
 
+variable "schema_evolution" {
+  description = "csv-to-parquet: what a file with columns its dataset's registered schema lacks does: add-columns (register the next version with them, nullable) or none (fail with SchemaIncompatible)."
+  type        = string
+  default     = "add-columns"
+
+  validation {
+    condition     = contains(["add-columns", "none"], var.schema_evolution)
+    error_message = "schema_evolution must be add-columns or none."
+  }
+}
+
+variable "schema_compatibility" {
+  description = "csv-to-parquet: the compatibility mode a new dataset is registered with (BACKWARD, FULL or NONE); an existing dataset keeps its own."
+  type        = string
+  default     = "BACKWARD"
+
+  validation {
+    condition     = contains(["BACKWARD", "FULL", "NONE"], var.schema_compatibility)
+    error_message = "schema_compatibility must be BACKWARD, FULL or NONE."
+  }
+}
+
 variable "max_reject_ratio" {
   description = "csv-to-parquet's quality gate: above this share of rejected rows no curated output is written and the file fails with QualityGateFailed."
   type        = number

@@ -15,8 +15,14 @@ pub enum ErrorKind {
     InvalidInput,
     /// Too many rows were rejected; the curated output was not written.
     QualityGateFailed,
+    /// The file's schema is a change its dataset's compatibility mode refuses (or `SCHEMA_EVOLUTION=none` and the
+    /// file has new columns); nothing was written.
+    SchemaIncompatible,
     /// A warehouse load failed.
     LoadFailed,
+    /// The files do not fit the warehouse table (a type it cannot widen to, a required column they lack); nothing
+    /// was written.
+    SchemaMismatch,
     /// An object, bucket or table does not exist.
     NotFound,
     /// The function's role may not do what it tried.
@@ -38,12 +44,14 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, for documentation and for checks that state machines cover the retryable ones.
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 15] = [
         Self::InvalidEvent,
         Self::InvalidConfig,
         Self::InvalidInput,
         Self::QualityGateFailed,
+        Self::SchemaIncompatible,
         Self::LoadFailed,
+        Self::SchemaMismatch,
         Self::NotFound,
         Self::AccessDenied,
         Self::RequestRejected,
@@ -61,7 +69,9 @@ impl ErrorKind {
             Self::InvalidConfig => "InvalidConfig",
             Self::InvalidInput => "InvalidInput",
             Self::QualityGateFailed => "QualityGateFailed",
+            Self::SchemaIncompatible => "SchemaIncompatible",
             Self::LoadFailed => "LoadFailed",
+            Self::SchemaMismatch => "SchemaMismatch",
             Self::NotFound => "NotFound",
             Self::AccessDenied => "AccessDenied",
             Self::RequestRejected => "RequestRejected",

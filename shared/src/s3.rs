@@ -426,6 +426,8 @@ async fn upload(
     let target = target(&spec.bucket, &spec.key);
     let mut pending: Option<Bytes> = None;
     let mut upload_id: Option<String> = None;
+    // Spawned tasks, not a `futures` stream: parts must keep uploading while this loop waits on the channel for
+    // the converter's next part, and a stream makes progress only while it is polled.
     let mut in_flight: JoinSet<Result<CompletedPart, AwsError>> = JoinSet::new();
     let mut completed: Vec<CompletedPart> = Vec::new();
     let mut next_part = 1_i32;

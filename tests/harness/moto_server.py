@@ -19,6 +19,10 @@ moto behaviour it corrects; without them the real SDK rejects a response that re
   Against `tributary_noledger_<anything>` the ledger query fails as on a database whose ledger does not exist
   yet (batches finish); against `tributary_denied_<anything>` it fails as one the role may not read.
 
+- Glue: UpdateTable's VersionId is ignored by moto; here an update whose VersionId is not the table's current one
+  fails with ConcurrentModificationException, as in Glue, and CreateTable's check-then-add is atomic. Concurrent
+  schema registrations (csv-to-parquet's dataset registry) are settled by exactly these two guards.
+
 For `terraform apply` of infra/terraform (tests/harness/tests/terraform.rs), which reads back more than the SDK tests:
 
 - Step Functions: moto has no ValidateStateMachineDefinition (the AWS provider validates every definition before
@@ -35,11 +39,15 @@ For `terraform apply` of infra/terraform (tests/harness/tests/terraform.rs), whi
 
 import json
 import sys
+import threading
 from datetime import datetime, timezone
 
 from moto.core import serialize
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.awslambda import models as lambda_models
+from moto.glue import exceptions as glue_exceptions
+from moto.glue import models as glue_models
+from moto.glue import responses as glue_responses
 from moto.iam import access_control, policy_conditions
 from moto.kinesis import responses as kinesis_responses
 from moto.redshiftdata import models as redshiftdata_models
@@ -290,6 +298,53 @@ def _create_stream(self):
 
 
 kinesis_responses.KinesisResponse.create_stream = _create_stream
+
+# --- Glue: UpdateTable's optimistic lock -------------------------------------------------------------------------
+# moto ignores UpdateTable's VersionId; Glue refuses the update with ConcurrentModificationException when the table
+# is no longer at that version, which is how concurrent schema registrations are settled. Check and update hold one
+# lock, since moto_server serves requests on threads (CreateTable too: moto checks for the table, then adds it).
+
+_glue_lock = threading.Lock()
+_original_update_table = glue_models.GlueBackend.update_table
+
+
+class _ConcurrentModification(glue_exceptions.GlueClientError):
+    def __init__(self, message: str):
+        super().__init__("ConcurrentModificationException", message)
+
+
+def _update_table(self, database_name, table_name, table_input, version_id=None):
+    with _glue_lock:
+        if version_id is not None:
+            current = str(self.get_table(database_name, table_name)._current_version)
+            if str(version_id) != current:
+                raise _ConcurrentModification(
+                    f"Table {database_name}.{table_name} is at version {current}, not {version_id}"
+                )
+        return _original_update_table(self, database_name, table_name, table_input)
+
+
+def _update_table_response(self):
+    database_name = self.parameters.get("DatabaseName")
+    table_input = self.parameters.get("TableInput")
+    self.glue_backend.update_table(database_name, table_input.get("Name"), table_input,
+                                   self.parameters.get("VersionId"))
+    return EmptyResult()
+
+
+_original_create_table = glue_models.GlueBackend.create_table
+
+
+def _create_table(self, *args, **kwargs):
+    # moto checks for an existing table and then adds one; two concurrent CreateTable calls must not both win.
+    with _glue_lock:
+        return _original_create_table(self, *args, **kwargs)
+
+
+glue_models.GlueBackend.create_table = _create_table
+glue_models.GlueBackend.update_table = _update_table
+glue_responses.GlueResponse.update_table = _update_table_response
+
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -3,7 +3,10 @@
 use crate::output::{AtomicFile, LazyFile, error};
 use crate::progress::{self, Unit};
 use chrono::Utc;
-use csv_to_parquet::{Options, Schema, convert, quality_gate};
+use csv_to_parquet::registry::compat::Compatibility;
+use csv_to_parquet::registry::local::LocalStore;
+use csv_to_parquet::registry::{Evolution, Policy, Registration};
+use csv_to_parquet::{ConvertError, Options, Schema, convert, quality_gate};
 use serde_json::json;
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -16,8 +19,10 @@ use std::sync::atomic::AtomicU64;
 #[command(after_help = "Examples:
   tributary convert events/data/order_lines.csv /tmp/order_lines.parquet --schema events/data/order_lines.schema.json
   tributary convert events/data/order_lines.csv /tmp/inferred.parquet --quarantine /tmp/rejected.csv --max-reject-ratio 0.05
+  tributary convert events/data/order_lines.csv /tmp/order_lines.v.parquet --registry /tmp/tributary-registry --dataset order_lines
 
-Exit codes: 0 converted, 1 error, 2 quality gate failed (no output; the rejected rows are in the quarantine).")]
+Exit codes: 0 converted, 1 error, 2 quality gate failed (no output; the rejected rows are in the quarantine),
+4 the file's schema is a change the dataset's compatibility refuses (nothing written).")]
 pub struct Args {
     /// Input CSV, plain or gzip (detected from the bytes); `-` reads stdin.
     input: PathBuf,
@@ -39,6 +44,19 @@ pub struct Args {
     /// No progress display (it is shown on stderr only when stderr is a terminal).
     #[arg(long, short)]
     quiet: bool,
+    /// A schema registry directory: the file is typed by its dataset's registered schema version (the first file
+    /// registers version 1; new columns register the next version). Needs --dataset.
+    #[arg(long, requires = "dataset")]
+    registry: Option<PathBuf>,
+    /// The dataset the file belongs to, in --registry.
+    #[arg(long, requires = "registry")]
+    dataset: Option<String>,
+    /// What a file with columns the registered version lacks does: add-columns (as nullable) or none (exit 4).
+    #[arg(long, default_value = "add-columns", requires = "registry")]
+    schema_evolution: Evolution,
+    /// The compatibility mode a new dataset is registered with (BACKWARD, FULL or NONE).
+    #[arg(long, default_value = "BACKWARD", requires = "registry")]
+    compatibility: Compatibility,
 }
 
 fn parse_ratio(s: &str) -> Result<f64, String> {
@@ -84,6 +102,16 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
         let size = file.metadata().ok().map(|m| m.len());
         (Box::new(file), size)
     };
+    if let (Some(registry), Some(dataset)) = (&args.registry, &args.dataset) {
+        opts.registration = Some(Registration {
+            dataset: dataset.clone(),
+            store: Arc::new(LocalStore::new(registry)),
+            policy: Policy {
+                compatibility: args.compatibility,
+                evolution: args.schema_evolution,
+            },
+        });
+    }
     let rows = Arc::new(AtomicU64::new(0));
     opts.rows_read = Some(Arc::clone(&rows));
     let bar = progress::bar("converting", Unit::Bytes, size, rows, args.quiet);
@@ -98,7 +126,14 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
 
     let summary = convert(input, &mut output, &mut quarantine, &opts);
     bar.finish_and_clear();
-    let summary = summary.map_err(|e| format!("{}: {e}", args.input.display()))?;
+    let summary = match summary {
+        Ok(summary) => summary,
+        Err(ConvertError::Registry(e)) if e.is_incompatible() => {
+            crate::commands::schema::incompatible(&e);
+            return Ok(ExitCode::from(crate::commands::schema::INCOMPATIBLE));
+        }
+        Err(e) => return Err(format!("{}: {e}", args.input.display())),
+    };
     quarantine
         .flush()
         .map_err(|e| format!("cannot write {}: {e}", quarantine.path().display()))?;
@@ -119,6 +154,9 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
         "schema_source": summary.schema_source,
         "columns": summary.columns,
         "ignored_columns": summary.ignored_columns,
+        "dataset": args.dataset,
+        "schema_version": summary.schema_version,
+        "rejected_by_column": summary.rejected_by_column,
     });
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "{report}").map_err(|e| format!("cannot write summary: {e}"))?;

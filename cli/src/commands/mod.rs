@@ -3,4 +3,5 @@
 pub mod convert;
 pub mod load;
 pub mod normalize;
+pub mod schema;
 pub mod validate_order;

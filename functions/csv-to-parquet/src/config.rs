@@ -1,6 +1,7 @@
 //! The function's configuration, read once at cold start.
 
 use crate::layout::Prefixes;
+use crate::registry::Policy;
 use tributary_shared::config::{ConfigError, Env, optional, outside_trigger, parse, prefix, ratio};
 
 /// Settings from the environment; every one has a default.
@@ -21,6 +22,12 @@ pub struct Config {
     pub batch_rows: usize,
     /// `INFER_SAMPLE_ROWS`: rows sampled when no schema file exists.
     pub sample_rows: usize,
+    /// `GLUE_DATABASE`: the Glue database of the datasets' tables, which is the schema registry. Unset: no
+    /// registry, and each file is typed on its own (by its schema file, else by inference).
+    pub glue_database: Option<String>,
+    /// `SCHEMA_EVOLUTION` (`add-columns`, the default, or `none`) and `SCHEMA_COMPATIBILITY` (`BACKWARD`, the
+    /// default, `FULL` or `NONE`, for datasets registered from now on).
+    pub schema_policy: Policy,
 }
 
 const MIB: usize = 1024 * 1024;
@@ -43,6 +50,11 @@ impl Config {
             row_group_bytes: parse(env, "ROW_GROUP_MB", 32_usize)?.max(1) * MIB,
             batch_rows: parse(env, "BATCH_ROWS", 32_768_usize)?.max(1),
             sample_rows: parse(env, "INFER_SAMPLE_ROWS", 10_000_usize)?,
+            glue_database: optional(env, "GLUE_DATABASE"),
+            schema_policy: Policy {
+                evolution: parse(env, "SCHEMA_EVOLUTION", Default::default())?,
+                compatibility: parse(env, "SCHEMA_COMPATIBILITY", Default::default())?,
+            },
         };
         if config.output_bucket.is_none() {
             let p = &config.prefixes;

@@ -35,7 +35,7 @@ pub enum Error {
         key: String,
         quarantine_key: String,
         #[source]
-        source: QualityGateError,
+        source: Box<QualityGateError>,
     },
     #[error("internal error: {0}")]
     Internal(String),
@@ -47,6 +47,10 @@ impl Classify for Error {
             Self::Event(e) => e.kind(),
             Self::Config(e) => e.kind(),
             Self::Aws(e) => e.kind(),
+            Self::Convert {
+                source: ConvertError::Registry(e),
+                ..
+            } => e.kind(),
             Self::Convert { source, .. } if source.is_input_error() => ErrorKind::InvalidInput,
             Self::Convert {
                 source: ConvertError::Read(_),

@@ -6,10 +6,13 @@ use crate::config::Config;
 use crate::convert::{Options, Summary, convert, quality_gate};
 use crate::error::Error;
 use crate::layout::{Targets, targets};
+use crate::registry::Registration;
+use crate::registry::glue::GlueStore;
 use crate::schema::Schema;
 use chrono::Utc;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
@@ -23,6 +26,8 @@ use tributary_shared::s3::{
 #[derive(Debug)]
 pub struct Deps {
     pub s3: aws_sdk_s3::Client,
+    /// The Glue client of the schema registry, when `GLUE_DATABASE` is set.
+    pub glue: Option<aws_sdk_glue::Client>,
     pub config: Config,
 }
 
@@ -130,6 +135,19 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
     opts.row_group_bytes = config.row_group_bytes;
     opts.sample_rows = config.sample_rows;
     opts.metadata = vec![("tributary.source_etag".into(), etag.clone())];
+    if let (Some(glue), Some(database)) = (&deps.glue, &config.glue_database) {
+        opts.registration = Some(Registration {
+            dataset: t.dataset.clone(),
+            store: Arc::new(GlueStore::new(
+                glue.clone(),
+                database,
+                &out_bucket,
+                &config.prefixes.curated,
+                Handle::current(),
+            )),
+            policy: config.schema_policy,
+        });
+    }
 
     let metadata: HashMap<String, String> = [
         (SOURCE_ETAG_META.to_owned(), etag.clone()),
@@ -165,6 +183,7 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
         RESUME_ATTEMPTS,
     ));
     let max_reject_ratio = config.max_reject_ratio;
+    let t_dataset = t.dataset.clone();
     let (bucket, key) = (object.bucket.clone(), object.key.clone());
 
     let summary = tokio::task::spawn_blocking(move || {
@@ -193,6 +212,10 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
     o.quarantine_key = summary.quarantine_key;
     o.schema_source = Some(summary.summary.schema_source);
     o.columns = summary.summary.columns;
+    if let Some(version) = summary.summary.schema_version {
+        o.dataset = Some(t_dataset);
+        o.schema_version = Some(version);
+    }
     tracing::info!(
         bucket = %o.bucket, key = %o.source_key, output = ?o.output_key, rows_in = o.rows_in, rows_out = o.rows_out,
         rows_rejected = o.rows_rejected, bytes_in = o.bytes_in, bytes_out = o.bytes_out, duration_ms = o.duration_ms,
@@ -272,7 +295,7 @@ fn run_blocking(
             bucket: bucket.to_owned(),
             key: key.to_owned(),
             quarantine_key: t.quarantine_key.clone(),
-            source,
+            source: Box::new(source),
         });
     }
     output.finish()?;

@@ -8,6 +8,7 @@ pub mod convert;
 pub mod infer;
 pub mod layout;
 pub mod outcome;
+pub mod registry;
 pub mod schema;
 mod tokenize;
 pub mod values;

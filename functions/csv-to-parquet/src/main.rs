@@ -16,6 +16,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let deps = Deps {
         s3: tributary_shared::s3::client(&sdk),
+        glue: config
+            .glue_database
+            .is_some()
+            .then(|| aws_sdk_glue::Client::new(&sdk)),
         config,
     };
     serve(deps, |event: LambdaEvent<Value>, deps| {

@@ -38,6 +38,11 @@ pub struct Outcome {
     pub schema_source: Option<crate::convert::SchemaSource>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<crate::schema::Column>,
+    /// The dataset and its schema version the file was typed by, when the registry is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<u32>,
 }
 
 impl Outcome {
@@ -66,6 +71,8 @@ impl Outcome {
             duration_ms: 0,
             schema_source: None,
             columns: Vec::new(),
+            dataset: None,
+            schema_version: None,
         }
     }
 }

@@ -153,7 +153,7 @@ impl Schema {
         Ok(schema)
     }
 
-    fn check(&self) -> Result<(), SchemaError> {
+    pub(crate) fn check(&self) -> Result<(), SchemaError> {
         if self.columns.is_empty() {
             return Err(SchemaError::Empty);
         }

@@ -4,6 +4,7 @@
 //! run the same stage / apply / ledger SQL, built by pure functions in [`sql`].
 
 pub mod encode;
+pub mod evolve;
 pub mod manifest;
 pub mod request;
 pub mod sql;

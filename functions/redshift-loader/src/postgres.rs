@@ -2,7 +2,8 @@
 //! ledger logic as the Redshift path, in one transaction, with the Parquet rows streamed through
 //! `COPY … FROM STDIN` instead of COPY from S3.
 
-use crate::encode::{check_schema, pg_type, write_csv};
+use crate::encode::{check_schema, write_csv};
+use crate::evolve::{self, Mismatch, TableColumn};
 use crate::sql::{
     Ident, LedgerEntry, Mode, SqlError, TableName, apply, create_ledger, record, select_loaded,
     stage_name,
@@ -48,6 +49,11 @@ pub enum LoadError {
     Sql(#[from] SqlError),
     #[error("{0}")]
     Schema(String),
+    #[error("the files do not fit table {table}: {}", mismatches.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    SchemaMismatch {
+        table: String,
+        mismatches: Vec<Mismatch>,
+    },
     #[error("reading Parquet {url}: {source}")]
     Parquet {
         url: String,
@@ -106,6 +112,7 @@ impl Classify for LoadError {
     fn kind(&self) -> ErrorKind {
         match self {
             Self::Sql(_) | Self::Schema(_) | Self::Parquet { .. } => ErrorKind::InvalidInput,
+            Self::SchemaMismatch { .. } => ErrorKind::SchemaMismatch,
             e if e.is_conflict() => ErrorKind::Conflict,
             // The server ended the session (shutdown, an operator's pg_terminate_backend) or the connection
             // broke: nothing was committed, and the same load can succeed later.
@@ -186,14 +193,6 @@ impl parquet::file::reader::ChunkReader for ParquetDataReader {
     }
 }
 
-fn same_columns(a: &SchemaRef, b: &SchemaRef) -> bool {
-    a.fields().len() == b.fields().len()
-        && a.fields()
-            .iter()
-            .zip(b.fields())
-            .all(|(x, y)| x.name() == y.name() && x.data_type() == y.data_type())
-}
-
 /// Retries of a load that lost a race: up to 6 attempts over a few seconds.
 pub const CONFLICT_RETRY: Backoff = Backoff {
     attempts: 6,
@@ -216,20 +215,23 @@ pub async fn load(
     load_id: &str,
     rows_sent: Option<&AtomicU64>,
 ) -> Result<Loaded, LoadError> {
-    let mut attempt = 1;
-    loop {
-        if let Some(sent) = rows_sent {
-            sent.store(0, Ordering::Relaxed);
-        }
-        match load_once(client, table, mode, files, load_id, rows_sent).await {
-            Err(e) if e.is_conflict() && CONFLICT_RETRY.again(attempt) => {
-                tracing::info!(table = %table.plain(), attempt, error = %e, "load lost a race; retrying");
-                tokio::time::sleep(CONFLICT_RETRY.delay(attempt)).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
+    CONFLICT_RETRY
+        .retry(
+            async |_| {
+                if let Some(sent) = rows_sent {
+                    sent.store(0, Ordering::Relaxed);
+                }
+                load_once(client, table, mode, files, load_id, rows_sent).await
+            },
+            |e, attempt| {
+                let conflict = e.is_conflict();
+                if conflict {
+                    tracing::info!(table = %table.plain(), attempt, error = %e, "load lost a race; retrying");
+                }
+                conflict
+            },
+        )
+        .await
 }
 
 /// Creates the schema and the ledger when missing, in a short transaction of its own. Tributary's loads into
@@ -293,30 +295,31 @@ async fn load_once(
         });
     }
 
-    let schema = builder(new[0])?.schema().clone();
-    check_schema(&schema).map_err(LoadError::Schema)?;
-    for f in &new[1..] {
-        if !same_columns(&schema, builder(f)?.schema()) {
-            return Err(LoadError::Schema(format!(
-                "{} has other columns than {}",
-                f.url, new[0].url
-            )));
-        }
-    }
-    let columns = schema
-        .fields()
+    // The files may come from several schema versions of their dataset: the load's columns are their union.
+    let schemas = new
         .iter()
-        .map(|f| Ident::parse("column", f.name()))
+        .map(|f| Ok(builder(f)?.schema().clone()))
+        .collect::<Result<Vec<SchemaRef>, LoadError>>()?;
+    for s in &schemas {
+        check_schema(s).map_err(LoadError::Schema)?;
+    }
+    let mismatch = |mismatches| LoadError::SchemaMismatch {
+        table: table.plain(),
+        mismatches,
+    };
+    let united = evolve::union(schemas.iter().map(AsRef::as_ref)).map_err(|m| mismatch(vec![m]))?;
+    let columns = united
+        .iter()
+        .map(|c| Ident::parse("column", &c.name))
         .collect::<Result<Vec<_>, _>>()?;
-    let definitions: Vec<String> = schema
-        .fields()
+    let definitions: Vec<String> = united
         .iter()
         .zip(&columns)
-        .map(|(f, c)| {
+        .map(|(c, ident)| {
             format!(
-                "{c} {}{}",
-                pg_type(f.data_type()),
-                if f.is_nullable() { "" } else { " NOT NULL" }
+                "{ident} {}{}",
+                c.pg_type,
+                if c.nullable { "" } else { " NOT NULL" }
             )
         })
         .collect();
@@ -325,25 +328,50 @@ async fn load_once(
         definitions.join(", ")
     ))
     .await?;
+    // The table follows the dataset's schema, before a row is written: new columns, widened types.
+    let schema_name = table.schema.as_ref().map(|s| s.as_str().to_owned());
+    let current: Vec<TableColumn> = tx
+        .query(
+            evolve::describe_sql(),
+            &[&schema_name, &table.table.as_str()],
+        )
+        .await?
+        .iter()
+        .map(|r| TableColumn {
+            name: r.get(0),
+            pg_type: evolve::table_type(r.get(1), r.get(2), r.get(3)),
+            nullable: r.get(4),
+        })
+        .collect();
+    for change in evolve::reconcile(&current, &united).map_err(mismatch)? {
+        tracing::info!(table = %table.plain(), ?change, "the table follows the files' schema");
+        tx.batch_execute(&evolve::statement(&table.to_string(), &change, |c| {
+            format!("\"{c}\"")
+        }))
+        .await?;
+    }
     let stage = stage_name(load_id);
     tx.batch_execute(&format!(
         "CREATE TEMP TABLE {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"
     ))
     .await?;
 
-    let column_list = columns
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sink = tx
-        .copy_in(&format!(
-            "COPY {stage} ({column_list}) FROM STDIN WITH (FORMAT csv)"
-        ))
-        .await?;
-    futures_util::pin_mut!(sink);
-    let mut buf = Vec::with_capacity(1 << 20);
-    for file in &new {
+    // One COPY per file, naming that file's own columns: a column it lacks stays NULL.
+    let mut rows = 0;
+    for (file, schema) in new.iter().zip(&schemas) {
+        let column_list = schema
+            .fields()
+            .iter()
+            .map(|f| Ident::parse("column", f.name()).map(|i| i.to_string()))
+            .collect::<Result<Vec<_>, _>>()?
+            .join(", ");
+        let sink = tx
+            .copy_in(&format!(
+                "COPY {stage} ({column_list}) FROM STDIN WITH (FORMAT csv)"
+            ))
+            .await?;
+        futures_util::pin_mut!(sink);
+        let mut buf = Vec::with_capacity(1 << 20);
         for batch in builder(file)?
             .with_batch_size(8192)
             .build()
@@ -368,11 +396,11 @@ async fn load_once(
                 .await?;
             }
         }
+        if !buf.is_empty() {
+            sink.send(Bytes::from(buf)).await?;
+        }
+        rows += sink.finish().await?;
     }
-    if !buf.is_empty() {
-        sink.send(Bytes::from(buf)).await?;
-    }
-    let rows = sink.finish().await?;
 
     for statement in apply(table, &stage, &columns, mode) {
         tx.batch_execute(&statement).await?;

@@ -107,6 +107,18 @@ fn state_machine_retries_exactly_the_retryable_error_types() {
         .expect("Load retries Conflict on its own");
     assert_eq!(conflict["JitterStrategy"], "FULL");
     assert!(conflict["MaxAttempts"].as_u64().unwrap_or_default() >= 6);
+    // A schema change the dataset refuses, or files the warehouse table cannot take, fail at once: never
+    // retried, caught, notified, like a failed quality gate.
+    for kind in [
+        ErrorKind::QualityGateFailed,
+        ErrorKind::SchemaIncompatible,
+        ErrorKind::SchemaMismatch,
+    ] {
+        assert!(
+            !kind.retryable() && !expected.contains(kind.as_str()),
+            "{kind}"
+        );
+    }
     assert_eq!(states["Notify failure"]["Next"], "Failed");
     assert_eq!(states["Failed"]["Type"], "Fail");
 }
@@ -400,6 +412,11 @@ fn check_outputs(d: &Deployed) {
         d.out_str("state_machine_arn")
             .ends_with(&format!(":stateMachine:{p}-csv-pipeline"))
     );
+    assert_eq!(
+        d.out("glue_database"),
+        format!("{}_datasets", p.replace('-', "_"))
+    );
+    assert_eq!(d.out("athena_workgroup"), format!("{p}-datasets"));
 }
 
 /// The runtime, architecture and log format asked for, the zip's hash as Lambda computed it, the environment.
@@ -427,6 +444,27 @@ fn check_functions(d: &Deployed) {
     assert_eq!(
         converter["environment"][0]["variables"]["RAW_PREFIX"],
         "raw/"
+    );
+    // The schema registry is the datasets' Glue database, which Athena queries through its workgroup.
+    let vars = &converter["environment"][0]["variables"];
+    assert_eq!(vars["GLUE_DATABASE"], d.out("glue_database"));
+    assert_eq!(
+        (
+            vars["SCHEMA_EVOLUTION"].as_str(),
+            vars["SCHEMA_COMPATIBILITY"].as_str()
+        ),
+        (Some("add-columns"), Some("BACKWARD"))
+    );
+    let workgroup = &d.values("aws_athena_workgroup.datasets")["configuration"][0];
+    assert_eq!(workgroup["enforce_workgroup_configuration"], true);
+    let results = &workgroup["result_configuration"][0];
+    assert_eq!(
+        results["output_location"],
+        format!("s3://{}/athena-results/", d.out_str("bucket_name"))
+    );
+    assert_eq!(
+        results["encryption_configuration"][0]["encryption_option"],
+        "SSE_S3"
     );
     assert_eq!(
         converter["dead_letter_config"],
@@ -560,9 +598,9 @@ fn check_state_machine(d: &Deployed) {
     assert_eq!(machine["logging_configuration"][0]["level"], "ERROR");
 }
 
-/// A resource of `expected_grants.json`, its placeholder filled from what was deployed.
+/// A resource of `expected_grants.json`, its placeholders filled from what was deployed.
 fn resolve(d: &Deployed, resource: &str) -> String {
-    let Some(inner) = resource.strip_prefix('{') else {
+    let Some((before, inner)) = resource.split_once('{') else {
         return resource.to_owned();
     };
     let (placeholder, rest) = inner.split_once('}').expect("a closed placeholder");
@@ -575,9 +613,10 @@ fn resolve(d: &Deployed, resource: &str) -> String {
         "out" => d.out_str(arg),
         "function" => d.function_arn(arg),
         "redshift" => "arn:aws:redshift:us-east-1:123456789012".to_owned(),
+        "glue" => "arn:aws:glue:us-east-1:123456789012".to_owned(),
         other => panic!("unknown placeholder {other} in expected_grants.json"),
     };
-    format!("{value}{rest}")
+    format!("{before}{value}{}", resolve(d, rest))
 }
 
 /// Every role's policy, action by action and resource by resource (`expected_grants.json`, data), and the

@@ -24,6 +24,7 @@ use plan::*;
 use rows::*;
 
 use crate::infer::Inferred;
+use crate::registry::{Proposal, Registration, RegistryError, settle};
 use crate::schema::{
     Column, ColumnType, INGESTED_AT_COLUMN, SOURCE_KEY_COLUMN, Schema, SchemaError,
 };
@@ -76,6 +77,9 @@ pub struct Options {
     pub max_record_bytes: usize,
     /// Where to publish the number of rows read so far (converted or quarantined), for a progress display.
     pub rows_read: Option<Arc<AtomicU64>>,
+    /// The dataset's schema registry: the file is typed by the dataset's registered version (registering the
+    /// first, an evolution, or a changed declared `schema`) instead of by its own inference.
+    pub registration: Option<Registration>,
 }
 
 impl Options {
@@ -91,6 +95,7 @@ impl Options {
             metadata: Vec::new(),
             max_record_bytes: 64 * 1024 * 1024,
             rows_read: None,
+            registration: None,
         }
     }
 }
@@ -101,6 +106,8 @@ impl Options {
 pub enum SchemaSource {
     Declared,
     Inferred,
+    /// The dataset's registered version.
+    Registered,
 }
 
 /// What a conversion read and wrote.
@@ -120,6 +127,12 @@ pub struct Summary {
     pub columns: Vec<Column>,
     /// Input columns the declared schema does not name; they are not in the output.
     pub ignored_columns: Vec<String>,
+    /// The dataset's schema version the file was typed by (with a registry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<u32>,
+    /// For each column with rejected values, how many rows it rejected.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected_by_column: Vec<(String, u64)>,
 }
 
 impl Summary {
@@ -135,12 +148,28 @@ impl Summary {
 
 /// The quality gate: too large a share of the rows was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("quality gate failed: {rejected} of {total} rows rejected ({ratio:.4} > max {max})")]
+#[error(
+    "quality gate failed: {rejected} of {total} rows rejected ({ratio:.4} > max {max}){}",
+    responsible(columns)
+)]
 pub struct QualityGateError {
     pub rejected: u64,
     pub total: u64,
     pub ratio: f64,
     pub max: f64,
+    /// The columns whose values were rejected, most rejections first.
+    pub columns: Vec<(String, u64)>,
+}
+
+fn responsible(columns: &[(String, u64)]) -> String {
+    if columns.is_empty() {
+        return String::new();
+    }
+    let named: Vec<String> = columns
+        .iter()
+        .map(|(name, n)| format!("{name:?} ({n})"))
+        .collect();
+    format!("; rejected values by column: {}", named.join(", "))
 }
 
 /// Applies the quality gate to a finished conversion.
@@ -152,6 +181,7 @@ pub fn quality_gate(summary: &Summary, max_reject_ratio: f64) -> Result<(), Qual
             total: summary.rows_in,
             ratio,
             max: max_reject_ratio,
+            columns: summary.rejected_by_column.clone(),
         })
     } else {
         Ok(())
@@ -167,6 +197,8 @@ pub enum ConvertError {
     HeaderNotUtf8,
     #[error("invalid schema: {0}")]
     Schema(#[from] SchemaError),
+    #[error(transparent)]
+    Registry(Box<RegistryError>),
     #[error("the input has no column {0:?}, which the schema declares non-nullable")]
     MissingColumn(String),
     #[error("the input has a column named {0:?}, which is reserved for lineage")]
@@ -185,6 +217,12 @@ pub enum ConvertError {
     Arrow(#[from] arrow_schema::ArrowError),
 }
 
+impl From<RegistryError> for ConvertError {
+    fn from(e: RegistryError) -> Self {
+        Self::Registry(Box::new(e))
+    }
+}
+
 impl ConvertError {
     /// Whether the input itself is at fault (as opposed to the environment).
     pub fn is_input_error(&self) -> bool {
@@ -195,6 +233,7 @@ impl ConvertError {
             | Self::MissingColumn(_)
             | Self::ReservedColumn(_)
             | Self::RecordTooLarge { .. } => true,
+            Self::Registry(e) => e.is_incompatible() || matches!(**e, RegistryError::BadDataset(_)),
             // A corrupt or truncated gzip stream is the input's fault; other read errors are transport trouble.
             Self::Read(e) => matches!(
                 e.kind(),
@@ -244,9 +283,32 @@ where
             .read_into(&mut sample, opts.sample_rows, usize::MAX)
             .map_err(ConvertError::from)?;
     }
-    let plan = Plan::new(&header, opts.schema.as_ref(), &sample)?;
+    let (plan, version) = match &opts.registration {
+        None => (Plan::new(&header, opts.schema.as_ref(), &sample)?, None),
+        Some(registration) => {
+            // The file proposes its declared schema, else its own columns as inferred; it is then typed by
+            // whatever version the registry settles on.
+            let observed;
+            let proposal = match &opts.schema {
+                Some(declared) => Proposal::Declared(declared),
+                None => {
+                    observed = Plan::new(&header, None, &sample)?.schema;
+                    Proposal::Observed(&observed)
+                }
+            };
+            let version = settle(
+                &*registration.store,
+                &registration.dataset,
+                proposal,
+                registration.policy,
+            )?;
+            let mut plan = Plan::new(&header, Some(&version.schema()), &sample)?;
+            plan.source = SchemaSource::Registered;
+            (plan, Some(version.version))
+        }
+    };
     let schema = plan.schema.arrow_schema();
-    let props = writer_properties(opts);
+    let props = writer_properties(opts, version);
 
     // Raw batches are small: they only carry work between threads, and memory should go to the Arrow batches.
     let raw_batch_bytes = opts.batch_bytes.clamp(1, RAW_BATCH_BYTES);
@@ -310,6 +372,8 @@ where
                 schema_source: plan.source,
                 columns: plan.schema.columns.clone(),
                 ignored_columns: plan.ignored.clone(),
+                schema_version: version,
+                rejected_by_column: counts.rejected_by_column,
             }),
         }
     })
@@ -327,6 +391,8 @@ enum Raw {
 struct Counts {
     rows_in: u64,
     rows_out: u64,
+    /// `(column, rows)` for each column with rejected values, most first.
+    rejected_by_column: Vec<(String, u64)>,
 }
 
 /// The builder thread: raw batches in, typed Arrow batches out (and rejected rows to the quarantine). Returns
@@ -346,9 +412,18 @@ fn build<Q: Write + Send>(
     rows.flush_batch(&tx)?;
     rows.finish_quarantine()?;
     tx.send(Msg::Done).map_err(|_| encoder_gone())?;
+    let mut rejected_by_column: Vec<(String, u64)> = rows
+        .names
+        .iter()
+        .cloned()
+        .zip(rows.rejected_by_column.iter().copied())
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    rejected_by_column.sort_by_key(|c| std::cmp::Reverse(c.1));
     Ok(Some(Counts {
         rows_in: rows.rows_in,
         rows_out: rows.rows_out,
+        rejected_by_column,
     }))
 }
 
@@ -356,11 +431,24 @@ fn encoder_gone() -> ConvertError {
     ConvertError::Write(io::Error::new(io::ErrorKind::BrokenPipe, "encoder stopped"))
 }
 
-fn writer_properties(opts: &Options) -> WriterProperties {
+/// The footer key naming the dataset's schema version the file was typed by.
+pub const SCHEMA_VERSION_KEY: &str = "tributary.schema_version";
+
+fn writer_properties(opts: &Options, version: Option<u32>) -> WriterProperties {
     let mut metadata = vec![KeyValue::new(
         "tributary.source_key".to_owned(),
         opts.source_key.clone(),
     )];
+    if let (Some(registration), Some(version)) = (&opts.registration, version) {
+        metadata.push(KeyValue::new(
+            "tributary.dataset".to_owned(),
+            registration.dataset.clone(),
+        ));
+        metadata.push(KeyValue::new(
+            SCHEMA_VERSION_KEY.to_owned(),
+            version.to_string(),
+        ));
+    }
     metadata.extend(
         opts.metadata
             .iter()

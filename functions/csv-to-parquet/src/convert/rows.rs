@@ -24,6 +24,8 @@ pub(super) struct RowSink<'q, Q: Write> {
     pub(super) rows_read: Option<Arc<AtomicU64>>,
     pub(super) quarantine: Quarantine<'q, Q>,
     pub(super) reasons: Vec<FieldError>,
+    /// Rows rejected for each output column's value (a row with two bad values counts in both).
+    pub(super) rejected_by_column: Vec<u64>,
 }
 
 impl<'q, Q: Write> RowSink<'q, Q> {
@@ -68,6 +70,7 @@ impl<'q, Q: Write> RowSink<'q, Q> {
                 header: header.to_vec(),
             },
             reasons: Vec::new(),
+            rejected_by_column: vec![0; plan.schema.columns.len()],
         }
     }
 
@@ -165,6 +168,7 @@ impl<'q, Q: Write> RowSink<'q, Q> {
             };
             if let Err(reason) = checked {
                 self.reasons.push(reason);
+                self.rejected_by_column[j] += 1;
             }
         }
         if !self.reasons.is_empty() {

@@ -1,0 +1,398 @@
+//! The warehouse follows the dataset's schema: what a load's files need of its target table, decided before a
+//! row is written.
+//!
+//! The files of one load may come from several schema versions of their dataset; their columns are united by name.
+//! A column the table lacks is added (nullable: the table's existing rows have no value for it). A column whose
+//! type the table holds narrower is widened where the warehouse can change it in place (PostgreSQL: integers and
+//! floats to wider ones, a decimal's precision at the same scale). A column the table requires and the files lack,
+//! or a type that does not fit, is a [`Mismatch`] naming the column and both types; nothing is changed then.
+
+use arrow_schema::Schema;
+use std::fmt;
+
+/// A column of the load: the union of its files' columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadColumn {
+    pub name: String,
+    /// The PostgreSQL type, as [`crate::encode::pg_type`] names it.
+    pub pg_type: String,
+    pub nullable: bool,
+}
+
+/// A column of the target table, from `information_schema.columns`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableColumn {
+    pub name: String,
+    /// Normalised by [`table_type`].
+    pub pg_type: String,
+    pub nullable: bool,
+}
+
+/// A change the load makes to the target table, inside its transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Add {
+        column: String,
+        pg_type: String,
+    },
+    Widen {
+        column: String,
+        from: String,
+        to: String,
+    },
+    /// The dataset made a required column nullable.
+    DropNotNull {
+        column: String,
+    },
+}
+
+/// A column the load cannot put in the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    pub column: String,
+    /// The table's type (or where the other type comes from).
+    pub table: String,
+    pub file: String,
+    pub reason: &'static str,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "column {:?}: {} is {}, the files have {}",
+            self.column, self.reason, self.table, self.file
+        )
+    }
+}
+
+/// The normalised name of a type `information_schema.columns` reports.
+pub fn table_type(data_type: &str, precision: Option<i32>, scale: Option<i32>) -> String {
+    match data_type {
+        "timestamp with time zone" => "timestamptz".into(),
+        "timestamp without time zone" => "timestamp".into(),
+        "numeric" => match (precision, scale) {
+            (Some(p), Some(s)) => format!("numeric({p},{s})"),
+            _ => "numeric".into(),
+        },
+        other => other.into(),
+    }
+}
+
+fn numeric(t: &str) -> Option<(u32, u32)> {
+    let (p, s) = t
+        .strip_prefix("numeric(")?
+        .strip_suffix(')')?
+        .split_once(',')?;
+    Some((p.trim().parse().ok()?, s.trim().parse().ok()?))
+}
+
+fn rank(t: &str) -> Option<(u8, u8)> {
+    match t {
+        "smallint" => Some((0, 1)),
+        "integer" => Some((0, 2)),
+        "bigint" => Some((0, 3)),
+        "real" => Some((1, 1)),
+        "double precision" => Some((1, 2)),
+        _ => None,
+    }
+}
+
+/// How a value of type `from` fits a column of type `to`: as is, after widening the column, or not at all.
+#[derive(Debug, PartialEq, Eq)]
+enum Fit {
+    AsIs,
+    Widen,
+    No,
+}
+
+fn fit(from: &str, to: &str) -> Fit {
+    if from == to {
+        return Fit::AsIs;
+    }
+    if let (Some((p1, s1)), Some((p2, s2))) = (numeric(from), numeric(to)) {
+        return match (s1 == s2, p1 <= p2) {
+            (false, _) => Fit::No,
+            (true, true) => Fit::AsIs,
+            (true, false) => Fit::Widen,
+        };
+    }
+    if to == "numeric" && numeric(from).is_some() {
+        return Fit::AsIs;
+    }
+    match (rank(from), rank(to)) {
+        (Some((k1, r1)), Some((k2, r2))) if k1 == k2 => {
+            if r1 <= r2 {
+                Fit::AsIs
+            } else {
+                Fit::Widen
+            }
+        }
+        _ => Fit::No,
+    }
+}
+
+/// The columns of a load's files, united by name in first-seen order, each with the widest of its types.
+pub fn union<'a>(
+    schemas: impl IntoIterator<Item = &'a Schema>,
+) -> Result<Vec<LoadColumn>, Mismatch> {
+    let mut columns: Vec<LoadColumn> = Vec::new();
+    for schema in schemas {
+        for field in schema.fields() {
+            let t = crate::encode::pg_type(field.data_type());
+            match columns.iter_mut().find(|c| c.name == *field.name()) {
+                None => columns.push(LoadColumn {
+                    name: field.name().clone(),
+                    pg_type: t,
+                    nullable: field.is_nullable(),
+                }),
+                Some(c) => {
+                    match fit(&t, &c.pg_type) {
+                        Fit::AsIs => {}
+                        Fit::Widen => c.pg_type = t,
+                        Fit::No if fit(&c.pg_type, &t) != Fit::No => c.pg_type = t,
+                        Fit::No => {
+                            return Err(Mismatch {
+                                column: c.name.clone(),
+                                table: format!("{} in one file", c.pg_type),
+                                file: format!("{t} in another"),
+                                reason: "the files disagree: its type",
+                            });
+                        }
+                    }
+                    c.nullable |= field.is_nullable();
+                }
+            }
+        }
+    }
+    Ok(columns)
+}
+
+/// What the table needs so the load fits, or every column that cannot.
+pub fn reconcile(table: &[TableColumn], load: &[LoadColumn]) -> Result<Vec<Change>, Vec<Mismatch>> {
+    let mut changes = Vec::new();
+    let mut mismatches = Vec::new();
+    for c in load {
+        match table.iter().find(|t| t.name == c.name) {
+            None => changes.push(Change::Add {
+                column: c.name.clone(),
+                pg_type: c.pg_type.clone(),
+            }),
+            Some(t) => {
+                match fit(&c.pg_type, &t.pg_type) {
+                    Fit::AsIs => {}
+                    Fit::Widen => changes.push(Change::Widen {
+                        column: c.name.clone(),
+                        from: t.pg_type.clone(),
+                        to: c.pg_type.clone(),
+                    }),
+                    Fit::No => mismatches.push(Mismatch {
+                        column: c.name.clone(),
+                        table: t.pg_type.clone(),
+                        file: c.pg_type.clone(),
+                        reason: "its type in the table",
+                    }),
+                }
+                if c.nullable && !t.nullable {
+                    changes.push(Change::DropNotNull {
+                        column: c.name.clone(),
+                    });
+                }
+            }
+        }
+    }
+    for t in table {
+        if !t.nullable && !load.iter().any(|c| c.name == t.name) {
+            mismatches.push(Mismatch {
+                column: t.name.clone(),
+                table: format!("{} NOT NULL", t.pg_type),
+                file: "no such column".into(),
+                reason: "required in the table: its type",
+            });
+        }
+    }
+    if mismatches.is_empty() {
+        Ok(changes)
+    } else {
+        Err(mismatches)
+    }
+}
+
+/// The change as one PostgreSQL statement on `table` (already quoted), with `quote` for column names.
+pub fn statement(table: &str, change: &Change, quote: impl Fn(&str) -> String) -> String {
+    match change {
+        Change::Add { column, pg_type } => {
+            format!(
+                "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {} {pg_type}",
+                quote(column)
+            )
+        }
+        Change::Widen { column, to, .. } => {
+            format!(
+                "ALTER TABLE {table} ALTER COLUMN {} TYPE {to}",
+                quote(column)
+            )
+        }
+        Change::DropNotNull { column } => {
+            format!(
+                "ALTER TABLE {table} ALTER COLUMN {} DROP NOT NULL",
+                quote(column)
+            )
+        }
+    }
+}
+
+/// The target table's columns.
+pub fn describe_sql() -> &'static str {
+    "SELECT column_name::text, data_type::text, numeric_precision::int, numeric_scale::int, \
+     (is_nullable = 'YES') FROM information_schema.columns \
+     WHERE table_schema = coalesce($1, current_schema()) AND table_name = $2 ORDER BY ordinal_position"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_schema::{DataType, Field};
+
+    fn table(cols: &[(&str, &str, bool)]) -> Vec<TableColumn> {
+        cols.iter()
+            .map(|(n, t, null)| TableColumn {
+                name: (*n).into(),
+                pg_type: (*t).into(),
+                nullable: *null,
+            })
+            .collect()
+    }
+
+    fn load(cols: &[(&str, &str, bool)]) -> Vec<LoadColumn> {
+        cols.iter()
+            .map(|(n, t, null)| LoadColumn {
+                name: (*n).into(),
+                pg_type: (*t).into(),
+                nullable: *null,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_new_column_is_added_and_one_the_files_lack_loads_as_null() {
+        let changes = reconcile(
+            &table(&[("order_id", "bigint", true), ("note", "text", true)]),
+            &load(&[("order_id", "bigint", true), ("channel", "text", true)]),
+        )
+        .expect("fits");
+        assert_eq!(
+            changes,
+            [Change::Add {
+                column: "channel".into(),
+                pg_type: "text".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn narrower_values_fit_and_wider_ones_widen_the_column() {
+        let changes = reconcile(
+            &table(&[
+                ("a", "numeric(10,2)", true),
+                ("b", "bigint", true),
+                ("c", "integer", true),
+            ]),
+            &load(&[
+                ("a", "numeric(18,2)", true),
+                ("b", "integer", true),
+                ("c", "bigint", true),
+            ]),
+        )
+        .expect("fits");
+        assert_eq!(
+            changes,
+            [
+                Change::Widen {
+                    column: "a".into(),
+                    from: "numeric(10,2)".into(),
+                    to: "numeric(18,2)".into()
+                },
+                Change::Widen {
+                    column: "c".into(),
+                    from: "integer".into(),
+                    to: "bigint".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn every_column_that_cannot_fit_is_named_with_both_types() {
+        let err = reconcile(
+            &table(&[
+                ("qty", "bigint", true),
+                ("price", "numeric(10,2)", true),
+                ("id", "text", false),
+            ]),
+            &load(&[("qty", "text", true), ("price", "numeric(10,4)", true)]),
+        )
+        .expect_err("mismatch");
+        let named: Vec<String> = err.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            named,
+            [
+                "column \"qty\": its type in the table is bigint, the files have text",
+                "column \"price\": its type in the table is numeric(10,2), the files have numeric(10,4)",
+                "column \"id\": required in the table: its type is text NOT NULL, the files have no such column",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_column_made_nullable_drops_not_null() {
+        let changes = reconcile(
+            &table(&[("id", "bigint", false)]),
+            &load(&[("id", "bigint", true)]),
+        )
+        .expect("fits");
+        assert_eq!(
+            changes,
+            [Change::DropNotNull {
+                column: "id".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn files_of_two_versions_unite_by_name_with_the_wider_type() {
+        let v1 = Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("price", DataType::Decimal128(10, 2), true),
+        ]);
+        let v2 = Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("price", DataType::Decimal128(18, 2), true),
+            Field::new("channel", DataType::Utf8, true),
+        ]);
+        let united = union([&v1, &v2]).expect("unites");
+        assert_eq!(
+            united,
+            load(&[
+                ("id", "bigint", true),
+                ("price", "numeric(18,2)", true),
+                ("channel", "text", true)
+            ])
+        );
+        let v3 = Schema::new(vec![Field::new("id", DataType::Utf8, true)]);
+        assert_eq!(union([&v1, &v3]).expect_err("disagree").column, "id");
+    }
+
+    #[test]
+    fn information_schema_types_are_named_as_the_loader_names_them() {
+        assert_eq!(table_type("numeric", Some(12), Some(2)), "numeric(12,2)");
+        assert_eq!(
+            table_type("timestamp with time zone", None, None),
+            "timestamptz"
+        );
+        assert_eq!(
+            table_type("double precision", Some(53), None),
+            "double precision"
+        );
+    }
+}
