@@ -18,6 +18,7 @@ use std::process::ExitCode;
   normalize       kinesis-normalizer
   load            redshift-loader (its PostgreSQL path)
   schema          the datasets' schema registry (a directory; Glue under Lambda)
+  replay          csv-to-parquet's replay of quarantined rows
 
 `tributary <command> --help` shows each one's options and examples."
 )]
@@ -36,6 +37,8 @@ enum Command {
     Normalize(commands::normalize::Args),
     /// Load Parquet files into PostgreSQL (append, merge or replace), idempotently.
     Load(commands::load::Args),
+    /// Replay quarantined rows through their dataset's current schema version.
+    Replay(commands::replay::Args),
     /// Show, check or register a dataset's schema versions in a registry directory.
     #[command(subcommand)]
     Schema(commands::schema::Command),
@@ -49,5 +52,6 @@ fn main() -> ExitCode {
         Command::Normalize(args) => commands::normalize::run(&args),
         Command::Load(args) => commands::load::run(&args),
         Command::Schema(command) => commands::schema::run(&command),
+        Command::Replay(args) => commands::replay::run(&args),
     }
 }

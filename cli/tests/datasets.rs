@@ -285,3 +285,74 @@ fn a_failed_quality_gate_names_the_columns_responsible() {
         stderr(&out)
     );
 }
+
+#[test]
+fn quarantined_rows_are_replayed_after_the_schema_changes_and_a_second_replay_changes_nothing() {
+    let d = Dataset::new();
+    let v1 = d.path("v1.json");
+    std::fs::write(
+        &v1,
+        r#"{"columns": [{"name": "id", "type": "int64", "nullable": false}, {"name": "price", "type": "decimal(5,2)"}]}"#,
+    )
+    .expect("write");
+    assert_eq!(d.schema(&["push", s(&v1)]).status.code(), Some(0));
+    // Too many digits for decimal(5,2), an empty required id, and a price that is no number at all.
+    let out = d.convert(
+        "f",
+        "id,price\n1,1.00\n2,1234.56\n,3.00\n4,abc\n",
+        &["--max-reject-ratio", "1"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let quarantine = d.path("f.quarantine.csv");
+
+    // Version 2 widens the decimal and makes id nullable: two of the three rows now fit.
+    let v2 = d.path("v2.json");
+    std::fs::write(
+        &v2,
+        r#"{"columns": [{"name": "id", "type": "int64"}, {"name": "price", "type": "decimal(8,2)"}]}"#,
+    )
+    .expect("write");
+    assert_eq!(d.schema(&["push", s(&v2)]).status.code(), Some(0));
+    let replayed = d.path("replayed.parquet");
+    let registry = d.registry();
+    let replay = || {
+        let out = tributary(&[
+            "replay",
+            s(&quarantine),
+            s(&replayed),
+            "--registry",
+            s(&registry),
+            "--dataset",
+            "orders",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice::<Value>(&out.stdout).expect("summary")
+    };
+    let first = replay();
+    assert_eq!(
+        (
+            first["rows_in"].as_u64(),
+            first["rows_out"].as_u64(),
+            first["rows_rejected"].as_u64()
+        ),
+        (Some(3), Some(2), Some(1))
+    );
+    assert_eq!(first["schema_version"], 2);
+    // The row that still does not fit keeps its line in the original file (5) and gets a fresh reason.
+    let still_bad = std::fs::read_to_string(d.path("replayed.quarantine.csv")).expect("still bad");
+    let mut lines = still_bad.lines();
+    assert_eq!(lines.next(), Some("_line,_reason,id,price"));
+    let row = lines.next().expect("one row");
+    assert!(
+        row.starts_with("5,") && row.contains("decimal(8,2)") && row.ends_with(",4,abc"),
+        "{row}"
+    );
+    assert_eq!(lines.next(), None);
+    let bytes = std::fs::read(&replayed).expect("replayed");
+    let second = replay();
+    assert_eq!(second["rows_out"], first["rows_out"]);
+    assert_eq!(
+        std::fs::read(&replayed).expect("replayed").len(),
+        bytes.len()
+    );
+}

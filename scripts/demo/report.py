@@ -37,6 +37,15 @@ def print_report(report: dict) -> None:
         if "warehouse" in csv_flow:
             w = csv_flow["warehouse"]
             p(f"  out  PostgreSQL {w['table']}: {w['rows']} rows; load ledger: {w['ledger_entries']} entries")
+        if "dataset" in csv_flow:
+            d = csv_flow["dataset"]
+            p(f"  out  Glue table {d['glue_table']}: schema version {d['schema_version']} "
+              f"(registered: {', '.join(map(str, d['registered_versions']))}); columns {', '.join(d['columns'])}")
+            p(f"  out  PostgreSQL columns now: {', '.join(d['warehouse_columns'])}")
+            if "query" in d:
+                p(f"  query {d['query']['sql']}")
+                for channel, rows in d["query"]["rows"]:
+                    p(f"       {channel}: {rows} rows")
         for n in report.get("notifications", []):
             p(f"  out  SNS: {n['subject']}")
     if "kinesis" in flows:

@@ -19,6 +19,8 @@ moto behaviour it corrects; without them the real SDK rejects a response that re
   Against `tributary_noledger_<anything>` the ledger query fails as on a database whose ledger does not exist
   yet (batches finish); against `tributary_denied_<anything>` it fails as one the role may not read.
 
+- Athena: ListTagsForResource of an untagged workgroup answers an empty list, not "Does Not Exist" (the provider
+  reads it after creating the datasets' workgroup).
 - Glue: UpdateTable's VersionId is ignored by moto; here an update whose VersionId is not the table's current one
   fails with ConcurrentModificationException, as in Glue, and CreateTable's check-then-add is atomic. Concurrent
   schema registrations (csv-to-parquet's dataset registry) are settled by exactly these two guards.
@@ -44,6 +46,7 @@ from datetime import datetime, timezone
 
 from moto.core import serialize
 from moto.core.responses import ActionResult, EmptyResult
+from moto.athena import responses as athena_responses
 from moto.awslambda import models as lambda_models
 from moto.glue import exceptions as glue_exceptions
 from moto.glue import models as glue_models
@@ -345,6 +348,24 @@ glue_models.GlueBackend.create_table = _create_table
 glue_models.GlueBackend.update_table = _update_table
 glue_responses.GlueResponse.update_table = _update_table_response
 
+
+
+# --- Athena: an untagged workgroup exists --------------------------------------------------------------------------
+# moto answers ListTagsForResource for a resource without tags with "Does Not Exist"; Athena answers an empty tag
+# list, which the AWS provider reads after creating a workgroup.
+
+_original_athena_list_tags = athena_responses.AthenaResponse.list_tags_for_resource
+
+
+def _athena_list_tags(self):
+    arn = self._get_param("ResourceARN") or ""
+    if not self.athena_backend.list_tags_for_resource(arn) and ":workgroup/" in arn:
+        if arn.rsplit(":workgroup/", 1)[1] in self.athena_backend.work_groups:
+            return json.dumps({"Tags": []})
+    return _original_athena_list_tags(self)
+
+
+athena_responses.AthenaResponse.list_tags_for_resource = _athena_list_tags
 
 if __name__ == "__main__":
     main(sys.argv[1:])

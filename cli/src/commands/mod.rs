@@ -3,5 +3,6 @@
 pub mod convert;
 pub mod load;
 pub mod normalize;
+pub mod replay;
 pub mod schema;
 pub mod validate_order;

@@ -3,7 +3,7 @@
 //! Step Functions can branch on.
 
 use crate::config::Config;
-use crate::convert::{Options, Summary, convert, quality_gate};
+use crate::convert::{ConvertError, Options, Summary, convert, quality_gate};
 use crate::error::Error;
 use crate::layout::{Targets, targets};
 use crate::registry::Registration;
@@ -19,7 +19,7 @@ use tokio_util::io::SyncIoBridge;
 use tributary_shared::event::{ObjectRef, objects_created};
 use tributary_shared::metrics::MetricSet;
 use tributary_shared::s3::{
-    RESUME_ATTEMPTS, S3Writer, UploadSpec, get_optional, get_stream, head, resuming_body,
+    RESUME_ATTEMPTS, S3Writer, UploadSpec, get_optional, get_stream, head, put, resuming_body,
 };
 
 /// Everything the handler needs, built once per cold start.
@@ -38,8 +38,16 @@ const MAX_SCHEMA_BYTES: u64 = 1024 * 1024;
 
 pub use crate::outcome::{Outcome, Status};
 
-/// Handles one event. A single object yields its outcome; several yield `{"results": [...]}`.
+/// Handles one event. A single object yields its outcome; several yield `{"results": [...]}`. An event
+/// `{"replay": "s3://bucket/quarantine/…csv"}` replays a quarantine object instead.
 pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
+    if let Some(url) = event.get("replay") {
+        let url = url.as_str().ok_or_else(|| {
+            Error::Event(tributary_shared::event::EventError::MissingField { field: "replay" })
+        })?;
+        let outcome = replay(url, deps).await?;
+        return serde_json::to_value(&outcome).map_err(|e| Error::Internal(e.to_string()));
+    }
     let objects = objects_created(&event)?;
     let mut outcomes = Vec::with_capacity(objects.len());
     for object in objects {
@@ -101,15 +109,7 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
         return Ok(o);
     }
 
-    let schema =
-        match get_optional(&deps.s3, &object.bucket, &t.schema_key, MAX_SCHEMA_BYTES).await? {
-            Some(bytes) => Some(Schema::from_json(&bytes).map_err(|source| Error::Schema {
-                bucket: object.bucket.clone(),
-                key: t.schema_key.clone(),
-                source,
-            })?),
-            None => None,
-        };
+    let schema = declared_schema(deps, &object.bucket, &t.schema_key).await?;
     let source = get_stream(&deps.s3, &object.bucket, &object.key).await?;
     let etag = source
         .etag
@@ -135,19 +135,7 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
     opts.row_group_bytes = config.row_group_bytes;
     opts.sample_rows = config.sample_rows;
     opts.metadata = vec![("tributary.source_etag".into(), etag.clone())];
-    if let (Some(glue), Some(database)) = (&deps.glue, &config.glue_database) {
-        opts.registration = Some(Registration {
-            dataset: t.dataset.clone(),
-            store: Arc::new(GlueStore::new(
-                glue.clone(),
-                database,
-                &out_bucket,
-                &config.prefixes.curated,
-                Handle::current(),
-            )),
-            policy: config.schema_policy,
-        });
-    }
+    opts.registration = registration(deps, &t.dataset, &out_bucket);
 
     let metadata: HashMap<String, String> = [
         (SOURCE_ETAG_META.to_owned(), etag.clone()),
@@ -228,6 +216,175 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
         .value("BytesIn", o.bytes_in as f64, "Bytes")
         .value("DurationMs", o.duration_ms as f64, "Milliseconds")
         .emit();
+    Ok(o)
+}
+
+/// The dataset's schema registry for `dataset`, when `GLUE_DATABASE` is set.
+fn registration(deps: &Deps, dataset: &str, out_bucket: &str) -> Option<Registration> {
+    let (glue, database) = (deps.glue.as_ref()?, deps.config.glue_database.as_ref()?);
+    Some(Registration {
+        dataset: dataset.to_owned(),
+        store: Arc::new(GlueStore::new(
+            glue.clone(),
+            database,
+            out_bucket,
+            &deps.config.prefixes.curated,
+            Handle::current(),
+        )),
+        policy: deps.config.schema_policy,
+    })
+}
+
+/// The dataset's declared schema, `schemas/<dataset>.json`, if any.
+async fn declared_schema(deps: &Deps, bucket: &str, key: &str) -> Result<Option<Schema>, Error> {
+    match get_optional(&deps.s3, bucket, key, MAX_SCHEMA_BYTES).await? {
+        Some(bytes) => Ok(Some(Schema::from_json(&bytes).map_err(|source| {
+            Error::Schema {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                source,
+            }
+        })?)),
+        None => Ok(None),
+    }
+}
+
+/// Replays a quarantine object through its dataset's current schema: rows that now fit go to a curated object
+/// beside the original's (`<name>.replay.parquet`), rows that still do not to `<name>.replay.csv` under the
+/// quarantine prefix, with fresh reasons and their original lines. The curated object records the quarantine
+/// object's ETag, so replaying it again changes nothing; the rows still bad are replayed from the new object.
+async fn replay(url: &str, deps: &Deps) -> Result<Outcome, Error> {
+    let started = Instant::now();
+    let config = &deps.config;
+    let bad = |reason: &str| {
+        Error::Event(tributary_shared::event::EventError::Invalid {
+            shape: "replay event",
+            reason: format!("{url:?}: {reason}"),
+        })
+    };
+    let (bucket, key) = url
+        .strip_prefix("s3://")
+        .and_then(|rest| rest.split_once('/'))
+        .ok_or_else(|| bad("expected s3://bucket/key"))?;
+    let rest = key
+        .strip_prefix(config.prefixes.quarantine.as_str())
+        .and_then(|r| r.strip_suffix(".csv"))
+        .ok_or_else(|| bad("expected a .csv object under the quarantine prefix"))?;
+    let dataset = rest
+        .split_once('/')
+        .map(|(d, _)| d)
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| bad("expected <quarantine prefix><dataset>/…"))?;
+    let out_bucket = config
+        .output_bucket
+        .clone()
+        .unwrap_or_else(|| bucket.to_owned());
+    let output_key = format!("{}{rest}.replay.parquet", config.prefixes.curated);
+    let still_bad_key = format!("{}{rest}.replay.csv", config.prefixes.quarantine);
+    let object = ObjectRef {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        etag: None,
+        size: None,
+        event_time: None,
+    };
+    let source = head(&deps.s3, bucket, key).await?.ok_or_else(|| {
+        Error::Aws(tributary_shared::aws::AwsError::other(
+            "HeadObject",
+            url,
+            tributary_shared::ErrorKind::NotFound,
+            "the quarantine object does not exist",
+        ))
+    })?;
+    let etag = source.etag.clone();
+    if let Some(existing) = head(&deps.s3, &out_bucket, &output_key).await?
+        && existing.metadata.get(SOURCE_ETAG_META) == Some(&etag)
+    {
+        let mut o = outcome(&object, &out_bucket, Status::Skipped, started);
+        o.source_etag = Some(etag);
+        o.output_key = Some(output_key);
+        o.bytes_out = existing.size;
+        o.reason = Some("this quarantine object was replayed before".into());
+        return Ok(o);
+    }
+    let body = get_optional(&deps.s3, bucket, key, crate::replay::MAX_REPLAY_BYTES)
+        .await?
+        .unwrap_or_default();
+    let unwrapped = crate::replay::unwrap(body.as_ref()).map_err(|e| Error::Convert {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        source: ConvertError::Read(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            e.to_string(),
+        )),
+    })?;
+    let schema_key = format!("{}{dataset}.json", config.prefixes.schemas);
+    let mut opts = Options::new(key, Utc::now());
+    opts.schema = declared_schema(deps, bucket, &schema_key).await?;
+    opts.registration = registration(deps, dataset, &out_bucket);
+    opts.metadata = vec![("tributary.source_etag".into(), etag.clone())];
+    let spec = UploadSpec {
+        bucket: out_bucket.clone(),
+        key: output_key.clone(),
+        content_type: "application/vnd.apache.parquet".to_owned(),
+        metadata: [
+            (SOURCE_ETAG_META.to_owned(), etag.clone()),
+            (SOURCE_KEY_META.to_owned(), key.to_owned()),
+        ]
+        .into(),
+        part_size: config.part_size,
+        concurrency: config.upload_concurrency,
+    };
+    let mut output = S3Writer::new(deps.s3.clone(), spec, Handle::current());
+    let (bucket_owned, key_owned) = (bucket.to_owned(), key.to_owned());
+    let (summary, still_bad) = tokio::task::spawn_blocking(move || {
+        let mut still_bad = Vec::new();
+        match convert(unwrapped.csv.as_slice(), &mut output, &mut still_bad, &opts) {
+            Ok(summary) => {
+                output.finish()?;
+                let still_bad = unwrapped
+                    .restore_lines(&still_bad)
+                    .map_err(|e| Error::Internal(format!("restoring quarantine lines: {e}")))?;
+                Ok((summary, still_bad))
+            }
+            Err(source) => {
+                output.abort()?;
+                Err(Error::Convert {
+                    bucket: bucket_owned,
+                    key: key_owned,
+                    source,
+                })
+            }
+        }
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("replay task failed: {e}")))??;
+    let mut o = outcome(&object, &out_bucket, Status::Converted, started);
+    if !still_bad.is_empty() {
+        put(
+            &deps.s3,
+            &out_bucket,
+            &still_bad_key,
+            still_bad.into(),
+            "text/csv",
+        )
+        .await?;
+        o.quarantine_key = Some(still_bad_key);
+    }
+    o.source_etag = Some(etag);
+    o.output_key = Some(output_key);
+    o.rows_in = summary.rows_in;
+    o.rows_out = summary.rows_out;
+    o.rows_rejected = summary.rows_rejected;
+    o.bytes_in = body.len() as u64;
+    o.bytes_out = summary.bytes_out;
+    o.schema_source = Some(summary.schema_source);
+    o.columns = summary.columns;
+    if let Some(version) = summary.schema_version {
+        o.dataset = Some(dataset.to_owned());
+        o.schema_version = Some(version);
+    }
+    tracing::info!(source = url, output = ?o.output_key, rows_out = o.rows_out, rows_rejected = o.rows_rejected, "replayed quarantined rows");
     Ok(o)
 }
 

@@ -9,6 +9,7 @@ pub mod infer;
 pub mod layout;
 pub mod outcome;
 pub mod registry;
+pub mod replay;
 pub mod schema;
 mod tokenize;
 pub mod values;

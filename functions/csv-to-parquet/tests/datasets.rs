@@ -313,3 +313,77 @@ async fn concurrent_files_agree_on_version_1_and_concurrent_evolutions_lose_no_c
         "each file registered one version"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_event_lands_rows_that_now_fit_and_replaying_again_changes_nothing() {
+    let (stack, _glue, database) = catalog("glue-replay").await;
+    let mut w = World {
+        stack,
+        function: converter(&database, &[("MAX_REJECT_RATIO", "1")]),
+    };
+    w.put(
+        "schemas/p.json",
+        br#"{"columns": [{"name": "id", "type": "int64", "nullable": false}, {"name": "price", "type": "decimal(5,2)"}]}"#
+            .to_vec(),
+    )
+    .await;
+    w.put(
+        "raw/p/a.csv",
+        b"id,price\n1,1.00\n2,1234.56\n,3.00\n4,abc\n".to_vec(),
+    )
+    .await;
+    let first = w
+        .invoke(&task(&w.bucket, "raw/p/a.csv"))
+        .expect("converted");
+    assert_eq!(first["rows_rejected"], 3);
+    let quarantine = first["quarantine_key"]
+        .as_str()
+        .expect("quarantine")
+        .to_owned();
+
+    // The declaration widens the decimal and makes id nullable: version 2.
+    w.put(
+        "schemas/p.json",
+        br#"{"columns": [{"name": "id", "type": "int64"}, {"name": "price", "type": "decimal(8,2)"}]}"#.to_vec(),
+    )
+    .await;
+    let event = json!({"replay": format!("s3://{}/{quarantine}", w.bucket)});
+    let replayed = w.invoke(&event).expect("replayed");
+    assert_eq!(
+        (
+            replayed["status"].as_str(),
+            replayed["rows_out"].as_u64(),
+            replayed["rows_rejected"].as_u64(),
+            replayed["schema_version"].as_u64()
+        ),
+        (Some("converted"), Some(2), Some(1), Some(2))
+    );
+    let output = replayed["output_key"].as_str().expect("output");
+    assert_eq!(
+        output,
+        quarantine
+            .replacen("quarantine/", "curated/", 1)
+            .replace(".csv", ".replay.parquet")
+    );
+    assert!(w.get(output).await.is_some());
+    let still_bad = w
+        .get(replayed["quarantine_key"].as_str().expect("still bad"))
+        .await
+        .expect("still-bad object");
+    let text = String::from_utf8(still_bad).expect("utf-8");
+    assert!(
+        text.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("5,") && l.ends_with(",4,abc")),
+        "{text}"
+    );
+
+    let again = w.invoke(&event).expect("replayed again");
+    assert_eq!(again["status"], "skipped");
+    assert_eq!(again["output_key"], output);
+    // Not a quarantine object: refused, nothing written.
+    let err = w
+        .invoke(&json!({"replay": format!("s3://{}/raw/p/a.csv", w.bucket)}))
+        .expect_err("refused");
+    assert_eq!(err.error_type, "InvalidEvent");
+}

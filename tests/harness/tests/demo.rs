@@ -72,7 +72,7 @@ fn the_demo_runs_every_flow_end_to_end() {
     // CSV: the good file through every state, the gate failure caught and notified, the redelivery a no-op.
     let csv = &report["flows"]["csv"];
     let executions = csv["executions"].as_array().expect("executions");
-    assert_eq!(executions.len(), 3);
+    assert_eq!(executions.len(), 4);
     assert_eq!(
         strings(&executions[0]["path"]),
         [
@@ -105,7 +105,21 @@ fn the_demo_runs_every_flow_end_to_end() {
         executions[2]["output"]["transform"]["status"], "skipped",
         "the redelivered event"
     );
-    assert_eq!(csv["warehouse"]["rows"], good_rows, "loaded once");
+    // The next day's file brings a column: the dataset's version 2, in Glue and in the warehouse table.
+    let next = &csv["files"][2];
+    assert_eq!(executions[3]["output"]["transform"]["schema_version"], 2);
+    let dataset = &csv["dataset"];
+    assert_eq!(dataset["registered_versions"], serde_json::json!([1, 2]));
+    assert!(strings(&dataset["warehouse_columns"]).contains(&"channel"));
+    let total = good_rows + next["rows"].as_u64().expect("rows");
+    assert_eq!(csv["warehouse"]["rows"], total, "each file loaded once");
+    let queried: u64 = dataset["query"]["rows"]
+        .as_array()
+        .expect("query rows")
+        .iter()
+        .filter_map(|r| r[1].as_u64())
+        .sum();
+    assert_eq!(queried, total, "one query reads both versions");
     let curated: Vec<&str> = csv["objects"]
         .as_array()
         .expect("objects")
@@ -113,8 +127,8 @@ fn the_demo_runs_every_flow_end_to_end() {
         .filter_map(|o| o["key"].as_str())
         .filter(|k| k.starts_with("curated/"))
         .collect();
-    assert_eq!(curated.len(), 1, "{curated:?}");
-    assert_eq!(report["notifications"].as_array().map(Vec::len), Some(3));
+    assert_eq!(curated.len(), 2, "{curated:?}");
+    assert_eq!(report["notifications"].as_array().map(Vec::len), Some(4));
 
     // Kinesis: every distinct event in the latest-state table, the poison record dead-lettered.
     let kinesis = &report["flows"]["kinesis"];
