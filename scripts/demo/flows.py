@@ -362,8 +362,8 @@ class Demo:
                 messages.append({"subject": body.get("Subject"), "outcome": message.get("outcome")})
         self.report["notifications"] = messages
         outcomes = sorted(m["outcome"] for m in messages)
-        self.expect("csv", "SNS delivered two success and one failure notification",
-                    outcomes == ["failed", "loaded", "loaded"], f"{outcomes}")
+        self.expect("csv", "SNS delivered three success notifications and one failure notification",
+                    outcomes == ["failed", "loaded", "loaded", "loaded"], f"{outcomes}")
 
     def subscribe_notifications(self) -> str:
         sqs, sns = self.client("sqs"), self.client("sns")

@@ -162,6 +162,8 @@ impl<'q, Q: Write> RowSink<'q, Q> {
         let committed = self.rows();
         for (j, builder) in self.builders.iter_mut().enumerate() {
             let checked = match self.sources[j] {
+                // Strings are appended only once the whole row passed (a string builder cannot drop a value).
+                None if builder.is_string() => builder.check_str(&self.names[j], ""),
                 None => builder.push_null(&self.names[j]),
                 Some(i) if builder.is_string() => builder.check_str(&self.names[j], field(i)),
                 Some(i) => builder.push(&self.names[j], field(i)),
@@ -180,8 +182,9 @@ impl<'q, Q: Write> RowSink<'q, Q> {
             return reject(&mut self.quarantine, &reason);
         }
         for (builder, source) in self.builders.iter_mut().zip(&self.sources) {
-            if let (true, Some(i)) = (builder.is_string(), source) {
-                builder.push_str(field(*i));
+            if builder.is_string() {
+                // A column the file lacks is null ("" is null for a string).
+                builder.push_str(source.map_or("", |i| field(i)));
             }
         }
         self.pending_bytes += raw_len;

@@ -420,6 +420,21 @@ fn a_missing_non_nullable_column_is_an_error() {
 }
 
 #[test]
+fn a_declared_string_column_the_file_lacks_is_null_even_beside_rejected_rows() {
+    // Regression: the missing string column was appended before the row was checked, and a rejected row left
+    // its null behind ("all columns in a record batch must have the same length").
+    let mut o = opts();
+    o.schema = schema(
+        r#"{"columns":[{"name":"n","type":"int64"},{"name":"channel","type":"string","nullable":true}]}"#,
+    );
+    let out = ok(b"n\n1\nx\n3\n", &o);
+    let b = batch(&out.parquet);
+    assert_eq!(ints(&b, "n"), [Some(1), Some(3)]);
+    assert_eq!(strings(&b, "channel"), [None, None]);
+    assert_eq!(out.summary.rows_rejected, 1);
+}
+
+#[test]
 fn lineage_names_in_the_input_are_refused() {
     assert!(matches!(
         run(b"a,_source_key\n1,2\n", &opts()),
