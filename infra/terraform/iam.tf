@@ -77,8 +77,8 @@ data "aws_iam_policy_document" "csv_to_parquet" {
     actions = ["glue:GetTable", "glue:GetTableVersions", "glue:CreateTable", "glue:UpdateTable"]
     resources = [
       "${local.glue_arn}:catalog",
-      aws_glue_catalog_database.datasets.arn,
-      "${local.glue_arn}:table/${local.glue_database}/*",
+      "${local.glue_arn}:database/${aws_glue_catalog_database.datasets.name}",
+      "${local.glue_arn}:table/${aws_glue_catalog_database.datasets.name}/*",
     ]
   }
 

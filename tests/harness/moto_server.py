@@ -20,7 +20,8 @@ moto behaviour it corrects; without them the real SDK rejects a response that re
   yet (batches finish); against `tributary_denied_<anything>` it fails as one the role may not read.
 
 - Athena: ListTagsForResource of an untagged workgroup answers an empty list, not "Does Not Exist" (the provider
-  reads it after creating the datasets' workgroup).
+  reads it after creating the datasets' workgroup). Athena and Glue tags are found by ARNs with an empty account
+  field, as the provider builds them when it skips the account lookup.
 - Glue: UpdateTable's VersionId is ignored by moto; here an update whose VersionId is not the table's current one
   fails with ConcurrentModificationException, as in Glue, and CreateTable's check-then-add is atomic. Concurrent
   schema registrations (csv-to-parquet's dataset registry) are settled by exactly these two guards.
@@ -46,6 +47,7 @@ from datetime import datetime, timezone
 
 from moto.core import serialize
 from moto.core.responses import ActionResult, EmptyResult
+from moto.athena import models as athena_models
 from moto.athena import responses as athena_responses
 from moto.awslambda import models as lambda_models
 from moto.glue import exceptions as glue_exceptions
@@ -366,6 +368,31 @@ def _athena_list_tags(self):
 
 
 athena_responses.AthenaResponse.list_tags_for_resource = _athena_list_tags
+
+
+# --- Tags by ARNs without an account ------------------------------------------------------------------------------
+# With skip_requesting_account_id the AWS provider builds Athena workgroup and Glue database ARNs with an empty
+# account field; moto keys tags by ARNs with its account, so the provider's default tags would read back as missing
+# and every plan would show drift. An ARN with an empty account is taken as this account's.
+
+
+def _with_account(arn, account_id):
+    parts = (arn or "").split(":")
+    if len(parts) > 5 and parts[4] == "":
+        parts[4] = account_id
+    return ":".join(parts)
+
+
+def _by_account_arn(method):
+    def wrapped(self, resource_arn, *args, **kwargs):
+        return method(self, _with_account(resource_arn, self.account_id), *args, **kwargs)
+    return wrapped
+
+
+for _backend, _names in ((athena_models.AthenaBackend, ("list_tags_for_resource", "tag_resource", "untag_resource")),
+                         (glue_models.GlueBackend, ("get_tags", "tag_resource", "untag_resource"))):
+    for _name in _names:
+        setattr(_backend, _name, _by_account_arn(getattr(_backend, _name)))
 
 if __name__ == "__main__":
     main(sys.argv[1:])
