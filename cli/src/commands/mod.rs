@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod convert;
+pub mod convert_many;
 pub mod load;
 pub mod normalize;
 pub mod replay;
