@@ -45,6 +45,16 @@ pub fn run(args: &Args) -> ExitCode {
 }
 
 fn execute(args: &Args) -> Result<ExitCode, String> {
+    let quarantine = args.output.with_extension("quarantine.csv");
+    let same = |a: &std::path::Path, b: &std::path::Path| {
+        a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    };
+    if same(&args.output, &args.input) || same(&quarantine, &args.input) {
+        return Err(format!(
+            "{} would overwrite the quarantine being replayed; choose another OUT",
+            args.output.display()
+        ));
+    }
     let file = File::open(&args.input)
         .map_err(|e| format!("cannot open {}: {e}", args.input.display()))?;
     let unwrapped = unwrap(file).map_err(|e| format!("{}: {e}", args.input.display()))?;
@@ -65,7 +75,6 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
         }
         Err(e) => return Err(format!("{}: {e}", args.input.display())),
     };
-    let quarantine = args.output.with_extension("quarantine.csv");
     if still_bad.is_empty() {
         let _ = std::fs::remove_file(&quarantine);
     } else {

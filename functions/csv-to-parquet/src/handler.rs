@@ -34,6 +34,8 @@ pub struct Deps {
 /// User metadata on the Parquet object naming the exact source version it was made from.
 pub const SOURCE_ETAG_META: &str = "source-etag";
 const SOURCE_KEY_META: &str = "source-key";
+/// The bucket of the source, on curated and quarantine objects (replay reads the declared schema beside it).
+const SOURCE_BUCKET_META: &str = "source-bucket";
 const MAX_SCHEMA_BYTES: u64 = 1024 * 1024;
 
 pub use crate::outcome::{Outcome, Status};
@@ -140,6 +142,7 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
     let metadata: HashMap<String, String> = [
         (SOURCE_ETAG_META.to_owned(), etag.clone()),
         (SOURCE_KEY_META.to_owned(), object.key.clone()),
+        (SOURCE_BUCKET_META.to_owned(), object.bucket.clone()),
     ]
     .into();
     let spec = |key: &str, content_type: &str| UploadSpec {
@@ -318,10 +321,22 @@ async fn replay(url: &str, deps: &Deps) -> Result<Outcome, Error> {
             e.to_string(),
         )),
     })?;
+    // The declaration lives beside the raw source, which may be another bucket than the quarantine's.
+    let schema_bucket = source
+        .metadata
+        .get(SOURCE_BUCKET_META)
+        .map_or(bucket, String::as_str);
     let schema_key = format!("{}{dataset}.json", config.prefixes.schemas);
     let mut opts = Options::new(key, Utc::now());
-    opts.schema = declared_schema(deps, bucket, &schema_key).await?;
+    opts.schema = declared_schema(deps, schema_bucket, &schema_key).await?;
     opts.registration = registration(deps, dataset, &out_bucket);
+    // Without the dataset's schema, the rows would be typed by inference from the rows that failed.
+    if opts.schema.is_none() && opts.registration.is_none() {
+        return Err(bad(&format!(
+            "a replay types rows by the dataset's schema, and {dataset:?} has none here: set GLUE_DATABASE or \
+             declare s3://{schema_bucket}/{schema_key}"
+        )));
+    }
     opts.metadata = vec![("tributary.source_etag".into(), etag.clone())];
     let spec = UploadSpec {
         bucket: out_bucket.clone(),
@@ -335,16 +350,34 @@ async fn replay(url: &str, deps: &Deps) -> Result<Outcome, Error> {
         part_size: config.part_size,
         concurrency: config.upload_concurrency,
     };
-    let mut output = S3Writer::new(deps.s3.clone(), spec, Handle::current());
+    let runtime = Handle::current();
+    let mut output = S3Writer::new(deps.s3.clone(), spec, runtime.clone());
     let (bucket_owned, key_owned) = (bucket.to_owned(), key.to_owned());
+    let (s3, still_bad_bucket, still_bad_target) =
+        (deps.s3.clone(), out_bucket.clone(), still_bad_key.clone());
     let (summary, still_bad) = tokio::task::spawn_blocking(move || {
         let mut still_bad = Vec::new();
         match convert(unwrapped.csv.as_slice(), &mut output, &mut still_bad, &opts) {
             Ok(summary) => {
-                output.finish()?;
                 let still_bad = unwrapped
                     .restore_lines(&still_bad)
                     .map_err(|e| Error::Internal(format!("restoring quarantine lines: {e}")))?;
+                // The rows still bad are stored before the curated object completes: that object is what marks
+                // the replay done, so a replay that fails in between runs again rather than losing them.
+                if !still_bad.is_empty() {
+                    let stored = runtime.block_on(put(
+                        &s3,
+                        &still_bad_bucket,
+                        &still_bad_target,
+                        still_bad.clone().into(),
+                        "text/csv",
+                    ));
+                    if let Err(e) = stored {
+                        output.abort()?;
+                        return Err(Error::Aws(e));
+                    }
+                }
+                output.finish()?;
                 Ok((summary, still_bad))
             }
             Err(source) => {
@@ -361,14 +394,6 @@ async fn replay(url: &str, deps: &Deps) -> Result<Outcome, Error> {
     .map_err(|e| Error::Internal(format!("replay task failed: {e}")))??;
     let mut o = outcome(&object, &out_bucket, Status::Converted, started);
     if !still_bad.is_empty() {
-        put(
-            &deps.s3,
-            &out_bucket,
-            &still_bad_key,
-            still_bad.into(),
-            "text/csv",
-        )
-        .await?;
         o.quarantine_key = Some(still_bad_key);
     }
     o.source_etag = Some(etag);

@@ -387,3 +387,122 @@ async fn a_replay_event_lands_rows_that_now_fit_and_replaying_again_changes_noth
         .expect_err("refused");
     assert_eq!(err.error_type, "InvalidEvent");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_that_cannot_store_its_still_bad_rows_fails_and_runs_again_rather_than_losing_them()
+ {
+    let (stack, _glue, database) = catalog("glue-replay-fault").await;
+    let proxy = tributary_testkit::FaultProxy::start(&Moto::shared().endpoint());
+    let function = LambdaProcess::start(
+        Path::new(env!("CARGO_BIN_EXE_csv-to-parquet")),
+        &proxy.endpoint(),
+        &[
+            ("GLUE_DATABASE", database.as_str()),
+            ("MAX_REJECT_RATIO", "1"),
+        ],
+    );
+    let mut w = World { stack, function };
+    w.put(
+        "schemas/q.json",
+        br#"{"columns": [{"name": "id", "type": "int64"}, {"name": "price", "type": "decimal(5,2)"}]}"#.to_vec(),
+    )
+    .await;
+    w.put("raw/q/a.csv", b"id,price\n1,1.00\n2,x\n".to_vec())
+        .await;
+    let first = w
+        .invoke(&task(&w.bucket, "raw/q/a.csv"))
+        .expect("converted");
+    let quarantine = first["quarantine_key"]
+        .as_str()
+        .expect("quarantine")
+        .to_owned();
+    let event = json!({"replay": format!("s3://{}/{quarantine}", w.bucket)});
+
+    // Every write of the still-bad rows fails: the replay fails, and no curated object marks it done.
+    proxy.set(json!([{"method": "PUT", "path": "\\.replay\\.csv", "status": 503, "times": 100}]));
+    let err = w
+        .invoke(&event)
+        .expect_err("the still-bad rows could not be stored");
+    assert_eq!(
+        err.error_type, "ServiceUnavailable",
+        "{}",
+        err.error_message
+    );
+    let replay_output = quarantine
+        .replacen("quarantine/", "curated/", 1)
+        .replace(".csv", ".replay.parquet");
+    assert!(w.get(&replay_output).await.is_none(), "not marked done");
+
+    proxy.set(json!([]));
+    let again = w.invoke(&event).expect("replayed");
+    assert_eq!(
+        (again["status"].as_str(), again["rows_rejected"].as_u64()),
+        (Some("converted"), Some(1))
+    );
+    assert!(
+        w.get(again["quarantine_key"].as_str().expect("still bad"))
+            .await
+            .is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn glue_refuses_an_update_from_a_stale_version_and_a_second_create() {
+    use csv_to_parquet::registry::glue::GlueStore;
+    use csv_to_parquet::registry::{Store, Version};
+    use csv_to_parquet::schema::{Column, ColumnType};
+    let (stack, glue, database) = catalog("glue-stale").await;
+    let store = GlueStore::new(
+        glue,
+        &database,
+        &stack.bucket,
+        "curated/",
+        tokio::runtime::Handle::current(),
+    );
+    let version = |n: u32, names: &[&str]| Version {
+        version: n,
+        compatibility: Default::default(),
+        columns: names
+            .iter()
+            .map(|name| Column {
+                name: (*name).into(),
+                column_type: ColumnType::Int64,
+                nullable: true,
+            })
+            .collect(),
+        token: None,
+    };
+    tokio::task::block_in_place(|| {
+        assert!(
+            store
+                .create("d", None, &version(1, &["a"]))
+                .expect("create")
+        );
+        assert!(
+            !store
+                .create("d", None, &version(1, &["b"]))
+                .expect("second create"),
+            "AlreadyExists: lost"
+        );
+        let base = store.current("d").expect("read").expect("v1");
+        assert!(base.token.is_some(), "GetTable's VersionId is kept");
+        assert!(
+            store
+                .create("d", Some(&base), &version(2, &["a", "x"]))
+                .expect("update")
+        );
+        // The same stale base again: the table moved on, the update is refused and changes nothing.
+        assert!(
+            !store
+                .create("d", Some(&base), &version(2, &["a", "y"]))
+                .expect("stale update")
+        );
+        let current = store.current("d").expect("read").expect("v2");
+        let names: Vec<&str> = current.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!((current.version, names), (2, vec!["a", "x"]));
+        assert_eq!(
+            store.get("d", 1).expect("history").map(|v| v.columns.len()),
+            Some(1)
+        );
+    });
+}

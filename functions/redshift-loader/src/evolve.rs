@@ -17,6 +17,8 @@ pub struct LoadColumn {
     /// The PostgreSQL type, as [`crate::encode::pg_type`] names it.
     pub pg_type: String,
     pub nullable: bool,
+    /// False when some file of the load lacks the column (its rows load NULL there).
+    pub in_every_file: bool,
 }
 
 /// A column of the target table, from `information_schema.columns`.
@@ -26,6 +28,8 @@ pub struct TableColumn {
     /// Normalised by [`table_type`].
     pub pg_type: String,
     pub nullable: bool,
+    /// A default, identity or generated column: rows that lack it still get a value.
+    pub has_default: bool,
 }
 
 /// A change the load makes to the target table, inside its transaction.
@@ -106,8 +110,16 @@ enum Fit {
     No,
 }
 
+/// The types the loader writes; a table column of another type (varchar, uuid, jsonb, …) is left to COPY's own
+/// casts, as before the loader compared types.
+fn known(t: &str) -> bool {
+    rank(t).is_some()
+        || numeric(t).is_some()
+        || matches!(t, "text" | "boolean" | "date" | "timestamp" | "timestamptz")
+}
+
 fn fit(from: &str, to: &str) -> Fit {
-    if from == to {
+    if from == to || !known(to) {
         return Fit::AsIs;
     }
     if let (Some((p1, s1)), Some((p2, s2))) = (numeric(from), numeric(to)) {
@@ -137,16 +149,25 @@ pub fn union<'a>(
     schemas: impl IntoIterator<Item = &'a Schema>,
 ) -> Result<Vec<LoadColumn>, Mismatch> {
     let mut columns: Vec<LoadColumn> = Vec::new();
+    let mut files_with: Vec<usize> = Vec::new();
+    let mut files = 0;
     for schema in schemas {
+        files += 1;
         for field in schema.fields() {
             let t = crate::encode::pg_type(field.data_type());
-            match columns.iter_mut().find(|c| c.name == *field.name()) {
-                None => columns.push(LoadColumn {
-                    name: field.name().clone(),
-                    pg_type: t,
-                    nullable: field.is_nullable(),
-                }),
-                Some(c) => {
+            match columns.iter().position(|c| c.name == *field.name()) {
+                None => {
+                    columns.push(LoadColumn {
+                        name: field.name().clone(),
+                        pg_type: t,
+                        nullable: field.is_nullable(),
+                        in_every_file: true,
+                    });
+                    files_with.push(1);
+                }
+                Some(i) => {
+                    let c = &mut columns[i];
+                    files_with[i] += 1;
                     match fit(&t, &c.pg_type) {
                         Fit::AsIs => {}
                         Fit::Widen => c.pg_type = t,
@@ -165,6 +186,13 @@ pub fn union<'a>(
             }
         }
     }
+    // A column some file lacks loads NULL from that file's rows.
+    for (c, n) in columns.iter_mut().zip(files_with) {
+        if n < files {
+            c.in_every_file = false;
+            c.nullable = true;
+        }
+    }
     Ok(columns)
 }
 
@@ -173,36 +201,55 @@ pub fn reconcile(table: &[TableColumn], load: &[LoadColumn]) -> Result<Vec<Chang
     let mut changes = Vec::new();
     let mut mismatches = Vec::new();
     for c in load {
-        match table.iter().find(|t| t.name == c.name) {
-            None => changes.push(Change::Add {
+        let Some(t) = table.iter().find(|t| t.name == c.name) else {
+            // Adding "OrderId" beside a table's orderid would split one column in two.
+            if let Some(t) = table.iter().find(|t| t.name.eq_ignore_ascii_case(&c.name)) {
+                mismatches.push(Mismatch {
+                    column: c.name.clone(),
+                    table: format!("{:?}", t.name),
+                    file: format!("{:?}", c.name),
+                    reason: "its name differs only in case: the table's",
+                });
+            } else {
+                changes.push(Change::Add {
+                    column: c.name.clone(),
+                    pg_type: c.pg_type.clone(),
+                });
+            }
+            continue;
+        };
+        match fit(&c.pg_type, &t.pg_type) {
+            Fit::AsIs => {}
+            Fit::Widen => changes.push(Change::Widen {
                 column: c.name.clone(),
-                pg_type: c.pg_type.clone(),
+                from: t.pg_type.clone(),
+                to: c.pg_type.clone(),
             }),
-            Some(t) => {
-                match fit(&c.pg_type, &t.pg_type) {
-                    Fit::AsIs => {}
-                    Fit::Widen => changes.push(Change::Widen {
-                        column: c.name.clone(),
-                        from: t.pg_type.clone(),
-                        to: c.pg_type.clone(),
-                    }),
-                    Fit::No => mismatches.push(Mismatch {
-                        column: c.name.clone(),
-                        table: t.pg_type.clone(),
-                        file: c.pg_type.clone(),
-                        reason: "its type in the table",
-                    }),
-                }
-                if c.nullable && !t.nullable {
-                    changes.push(Change::DropNotNull {
-                        column: c.name.clone(),
-                    });
-                }
+            Fit::No => mismatches.push(Mismatch {
+                column: c.name.clone(),
+                table: t.pg_type.clone(),
+                file: c.pg_type.clone(),
+                reason: "its type in the table",
+            }),
+        }
+        if !t.nullable && !t.has_default {
+            if !c.in_every_file {
+                mismatches.push(Mismatch {
+                    column: c.name.clone(),
+                    table: format!("{} NOT NULL", t.pg_type),
+                    file: "it in some files only".into(),
+                    reason: "required in the table: its type",
+                });
+            } else if c.nullable {
+                // The dataset made the column nullable.
+                changes.push(Change::DropNotNull {
+                    column: c.name.clone(),
+                });
             }
         }
     }
     for t in table {
-        if !t.nullable && !load.iter().any(|c| c.name == t.name) {
+        if !t.nullable && !t.has_default && !load.iter().any(|c| c.name == t.name) {
             mismatches.push(Mismatch {
                 column: t.name.clone(),
                 table: format!("{} NOT NULL", t.pg_type),
@@ -245,7 +292,8 @@ pub fn statement(table: &str, change: &Change, quote: impl Fn(&str) -> String) -
 /// The target table's columns.
 pub fn describe_sql() -> &'static str {
     "SELECT column_name::text, data_type::text, numeric_precision::int, numeric_scale::int, \
-     (is_nullable = 'YES') FROM information_schema.columns \
+     (is_nullable = 'YES'), (column_default IS NOT NULL OR is_identity = 'YES' OR is_generated <> 'NEVER') \
+     FROM information_schema.columns \
      WHERE table_schema = coalesce($1, current_schema()) AND table_name = $2 ORDER BY ordinal_position"
 }
 
@@ -260,6 +308,7 @@ mod tests {
                 name: (*n).into(),
                 pg_type: (*t).into(),
                 nullable: *null,
+                has_default: false,
             })
             .collect()
     }
@@ -270,6 +319,7 @@ mod tests {
                 name: (*n).into(),
                 pg_type: (*t).into(),
                 nullable: *null,
+                in_every_file: true,
             })
             .collect()
     }
@@ -371,16 +421,49 @@ mod tests {
             Field::new("channel", DataType::Utf8, true),
         ]);
         let united = union([&v1, &v2]).expect("unites");
-        assert_eq!(
-            united,
-            load(&[
-                ("id", "bigint", true),
-                ("price", "numeric(18,2)", true),
-                ("channel", "text", true)
-            ])
-        );
+        let mut expected = load(&[
+            ("id", "bigint", true),
+            ("price", "numeric(18,2)", true),
+            ("channel", "text", true),
+        ]);
+        expected[2].in_every_file = false;
+        assert_eq!(united, expected);
         let v3 = Schema::new(vec![Field::new("id", DataType::Utf8, true)]);
         assert_eq!(union([&v1, &v3]).expect_err("disagree").column, "id");
+    }
+
+    #[test]
+    fn a_name_that_differs_only_in_case_is_refused_not_added_beside() {
+        let err = reconcile(
+            &table(&[("orderid", "bigint", true)]),
+            &load(&[("OrderId", "bigint", true)]),
+        )
+        .expect_err("mismatch");
+        assert_eq!(
+            err[0].to_string(),
+            "column \"OrderId\": its name differs only in case: the table's is \"orderid\", the files have \"OrderId\""
+        );
+    }
+
+    #[test]
+    fn defaults_fill_what_the_files_lack_and_types_the_loader_does_not_write_are_left_to_copy() {
+        let mut t = table(&[
+            ("id", "bigint", false),
+            ("loaded_at", "timestamptz", false),
+            ("tag", "uuid", true),
+        ]);
+        t[1].has_default = true;
+        let changes =
+            reconcile(&t, &load(&[("id", "bigint", false), ("tag", "text", true)])).expect("fits");
+        assert!(changes.is_empty(), "{changes:?}");
+    }
+
+    #[test]
+    fn a_required_column_only_some_files_have_is_a_mismatch() {
+        let mut l = load(&[("id", "bigint", true)]);
+        l[0].in_every_file = false;
+        let err = reconcile(&table(&[("id", "bigint", false)]), &l).expect_err("mismatch");
+        assert_eq!(err[0].column, "id");
     }
 
     #[test]

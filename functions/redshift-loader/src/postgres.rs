@@ -341,6 +341,7 @@ async fn load_once(
             name: r.get(0),
             pg_type: evolve::table_type(r.get(1), r.get(2), r.get(3)),
             nullable: r.get(4),
+            has_default: r.get(5),
         })
         .collect();
     for change in evolve::reconcile(&current, &united).map_err(mismatch)? {

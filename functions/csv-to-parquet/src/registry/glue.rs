@@ -72,9 +72,7 @@ impl GlueStore {
         match out {
             Ok(out) => Ok(out.table),
             Err(e) if e.code() == Some("EntityNotFoundException") => Ok(None),
-            Err(e) => {
-                Err(self.store_error(AwsError::from_sdk("GetTable", self.target(dataset), &e)))
-            }
+            Err(e) => Err(self.store_error(glue_error("GetTable", self.target(dataset), &e))),
         }
     }
 
@@ -181,6 +179,30 @@ impl GlueStore {
     }
 }
 
+/// Whether Glue refused a create or update because another writer got there first.
+fn lost_race(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("AlreadyExistsException" | "ConcurrentModificationException")
+    )
+}
+
+/// An SDK error classified, with Glue's own timeout (sent as HTTP 400) as the retryable `Timeout` it is.
+fn glue_error<E>(
+    operation: &'static str,
+    target: String,
+    e: &aws_sdk_glue::error::SdkError<E, aws_sdk_glue::config::http::HttpResponse>,
+) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let mut error = AwsError::from_sdk(operation, target, e);
+    if e.code() == Some("OperationTimeoutException") {
+        error.kind = tributary_shared::ErrorKind::Timeout;
+    }
+    error
+}
+
 /// A dataset's table: Athena's names take `_`, not `-`.
 pub fn table_name(dataset: &str) -> String {
     dataset.replace('-', "_")
@@ -230,7 +252,7 @@ impl Store for GlueStore {
                 Ok(page) => page,
                 Err(e) if e.code() == Some("EntityNotFoundException") => return Ok(None),
                 Err(e) => {
-                    return Err(self.store_error(AwsError::from_sdk(
+                    return Err(self.store_error(glue_error(
                         "GetTableVersions",
                         self.target(dataset),
                         &e,
@@ -270,31 +292,37 @@ impl Store for GlueStore {
                 );
                 match out {
                     Ok(_) => Ok(true),
-                    Err(e) if e.code() == Some("AlreadyExistsException") => Ok(false),
-                    Err(e) => Err(self.store_error(AwsError::from_sdk(
-                        "CreateTable",
-                        self.target(dataset),
-                        &e,
-                    ))),
+                    Err(e) if lost_race(e.code()) => Ok(false),
+                    Err(e) => {
+                        Err(self.store_error(glue_error("CreateTable", self.target(dataset), &e)))
+                    }
                 }
             }
             Some(base) => {
+                // Without the version read, an update could overwrite a concurrent one: never unconditional.
+                let Some(token) = base.token.clone() else {
+                    return Err(RegistryError::Store {
+                        kind: tributary_shared::ErrorKind::Internal,
+                        message: format!(
+                            "{}: no table VersionId to update against",
+                            self.target(dataset)
+                        ),
+                    });
+                };
                 let out = self.runtime.block_on(
                     self.client
                         .update_table()
                         .database_name(&self.database)
                         .table_input(input)
-                        .set_version_id(base.token.clone())
+                        .version_id(token)
                         .send(),
                 );
                 match out {
                     Ok(_) => Ok(true),
-                    Err(e) if e.code() == Some("ConcurrentModificationException") => Ok(false),
-                    Err(e) => Err(self.store_error(AwsError::from_sdk(
-                        "UpdateTable",
-                        self.target(dataset),
-                        &e,
-                    ))),
+                    Err(e) if lost_race(e.code()) => Ok(false),
+                    Err(e) => {
+                        Err(self.store_error(glue_error("UpdateTable", self.target(dataset), &e)))
+                    }
                 }
             }
         }

@@ -106,6 +106,16 @@ pub enum RegistryError {
         version: u32,
         columns: Vec<String>,
     },
+    #[error(
+        "dataset {dataset:?}: the file shares no column with version {version} (its header: {}); a wrong delimiter or \
+         the wrong dataset's folder?",
+        header.join(", ")
+    )]
+    Disjoint {
+        dataset: String,
+        version: u32,
+        header: Vec<String>,
+    },
     #[error("dataset name {0:?} cannot name a table: use lowercase letters, digits, _ and -")]
     BadDataset(String),
     #[error("dataset {dataset:?}: registered version {version} is unusable: {reason}")]
@@ -126,13 +136,18 @@ pub enum RegistryError {
 impl RegistryError {
     /// Whether the schema itself is at fault (a change the dataset's rules refuse), not the store.
     pub fn is_incompatible(&self) -> bool {
-        matches!(self, Self::Incompatible { .. } | Self::NewColumns { .. })
+        matches!(
+            self,
+            Self::Incompatible { .. } | Self::NewColumns { .. } | Self::Disjoint { .. }
+        )
     }
 
     /// The error's class: an incompatible change is `SchemaIncompatible`; a store's failure keeps its own.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Incompatible { .. } | Self::NewColumns { .. } => ErrorKind::SchemaIncompatible,
+            Self::Incompatible { .. } | Self::NewColumns { .. } | Self::Disjoint { .. } => {
+                ErrorKind::SchemaIncompatible
+            }
             Self::BadDataset(_) => ErrorKind::InvalidInput,
             Self::Corrupt { .. } => ErrorKind::Internal,
             Self::Store { kind, .. } => *kind,
@@ -238,6 +253,15 @@ pub fn settle(
                     .collect();
                 if added.is_empty() {
                     return Ok(cur.clone());
+                }
+                // Evolution adds columns to a dataset's; a file with none of them is not this dataset's shape
+                // (a `;` export read as one column, a file in the wrong folder), and would land as all nulls.
+                if added.len() == file.columns.len() {
+                    return Err(RegistryError::Disjoint {
+                        dataset: dataset.to_owned(),
+                        version: cur.version,
+                        header: file.columns.iter().map(|c| c.name.clone()).collect(),
+                    });
                 }
                 if policy.evolution == Evolution::None {
                     return Err(RegistryError::NewColumns {
@@ -457,6 +481,32 @@ mod tests {
         assert_eq!(v.version, 3);
         let names: Vec<&str> = v.columns.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["id", "x", "y"]);
+    }
+
+    #[test]
+    fn a_file_sharing_no_column_with_the_dataset_is_refused_not_evolved() {
+        let store = Memory::default();
+        let first = schema(vec![
+            col("order_id", ColumnType::Int64, true),
+            col("qty", ColumnType::Int64, true),
+        ]);
+        settle(&store, "d", Proposal::Observed(&first), Policy::default()).expect("v1");
+        let semicolons = schema(vec![col("order_id;qty", ColumnType::String, true)]);
+        let refused = settle(
+            &store,
+            "d",
+            Proposal::Observed(&semicolons),
+            Policy::default(),
+        );
+        assert!(
+            matches!(refused, Err(RegistryError::Disjoint { version: 1, .. })),
+            "{refused:?}"
+        );
+        assert_eq!(
+            store.versions.lock().expect("lock").len(),
+            1,
+            "nothing registered"
+        );
     }
 
     #[test]
