@@ -312,7 +312,14 @@ async fn replay(url: &str, deps: &Deps) -> Result<Outcome, Error> {
     }
     let body = get_optional(&deps.s3, bucket, key, crate::replay::MAX_REPLAY_BYTES)
         .await?
-        .unwrap_or_default();
+        .ok_or_else(|| {
+            Error::Aws(tributary_shared::aws::AwsError::other(
+                "GetObject",
+                url,
+                tributary_shared::ErrorKind::NotFound,
+                "the quarantine object was deleted while being replayed",
+            ))
+        })?;
     let unwrapped = crate::replay::unwrap(body.as_ref()).map_err(|e| Error::Convert {
         bucket: bucket.to_owned(),
         key: key.to_owned(),
@@ -327,7 +334,12 @@ async fn replay(url: &str, deps: &Deps) -> Result<Outcome, Error> {
         .get(SOURCE_BUCKET_META)
         .map_or(bucket, String::as_str);
     let schema_key = format!("{}{dataset}.json", config.prefixes.schemas);
-    let mut opts = Options::new(key, Utc::now());
+    // Lineage names the raw object the rows came from, which the quarantine object records.
+    let raw_key = source
+        .metadata
+        .get(SOURCE_KEY_META)
+        .map_or(key, String::as_str);
+    let mut opts = Options::new(raw_key, Utc::now());
     opts.schema = declared_schema(deps, schema_bucket, &schema_key).await?;
     opts.registration = registration(deps, dataset, &out_bucket);
     // Without the dataset's schema, the rows would be typed by inference from the rows that failed.

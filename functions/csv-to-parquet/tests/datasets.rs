@@ -365,7 +365,24 @@ async fn a_replay_event_lands_rows_that_now_fit_and_replaying_again_changes_noth
             .replacen("quarantine/", "curated/", 1)
             .replace(".csv", ".replay.parquet")
     );
-    assert!(w.get(output).await.is_some());
+    // Lineage names the raw object the rows came from, not the quarantine.
+    let parquet = w.get(output).await.expect("replayed object");
+    let batches: Vec<arrow_array::RecordBatch> =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(Bytes::from(
+            parquet,
+        ))
+        .expect("parquet")
+        .build()
+        .expect("reader")
+        .collect::<Result<_, _>>()
+        .expect("batches");
+    for b in &batches {
+        let keys = b
+            .column_by_name("_source_key")
+            .and_then(|c| c.as_any().downcast_ref::<arrow_array::StringArray>())
+            .expect("lineage column");
+        assert!(keys.iter().all(|k| k == Some("raw/p/a.csv")), "{keys:?}");
+    }
     let still_bad = w
         .get(replayed["quarantine_key"].as_str().expect("still bad"))
         .await
