@@ -117,17 +117,18 @@ pub fn ratio(env: &impl Env, name: &str, default: f64) -> Result<f64, ConfigErro
     }
 }
 
+/// An environment from `(name, value)` pairs, for tests of a `from_env`.
+pub fn env_of(pairs: &[(&str, &str)]) -> std::collections::HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    use super::env_of as env;
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
 
     #[test]
     fn unset_values_fall_back_to_defaults() {

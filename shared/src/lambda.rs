@@ -13,6 +13,31 @@ pub async fn cold_start() -> crate::aws::SdkConfig {
     crate::aws::load_config().await
 }
 
+/// A function's whole process: cold start, its configuration read once (`config`; when unusable, every invocation
+/// is answered with the error instead, see [`refuse_every_event`]), its dependencies built once (`deps`), then
+/// events served with `handler` (see [`serve`]).
+#[cfg(feature = "aws")]
+pub async fn run<C, CE, D, A, H, F, R, E>(
+    config: impl FnOnce(&crate::config::ProcessEnv) -> Result<C, CE>,
+    deps: impl FnOnce(&crate::aws::SdkConfig, C) -> D,
+    handler: H,
+) -> Result<(), lambda_runtime::Error>
+where
+    CE: crate::Classify + std::error::Error,
+    A: DeserializeOwned + Send + 'static,
+    D: Send + Sync + 'static,
+    H: Fn(LambdaEvent<A>, &'static D) -> F,
+    F: Future<Output = Result<R, E>>,
+    R: serde::Serialize,
+    E: crate::Classify + std::error::Error,
+{
+    let sdk = cold_start().await;
+    match config(&crate::config::ProcessEnv) {
+        Ok(config) => serve(deps(&sdk, config), handler).await,
+        Err(e) => refuse_every_event(e).await,
+    }
+}
+
 /// Serves events with `handler`, which gets each event and the dependencies built at cold start. The
 /// dependencies live as long as the process, so they are handed out as `&'static`. A handler's error reaches
 /// Lambda as its class (`errorType`, which Step Functions matches) and its message with every source.

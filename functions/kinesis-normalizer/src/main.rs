@@ -4,29 +4,23 @@ use kinesis_normalizer::config::Config;
 use kinesis_normalizer::handler::{Deps, handle};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
-use tributary_shared::config::ProcessEnv;
-use tributary_shared::lambda::{cold_start, refuse_every_event, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let sdk = cold_start().await;
-    let config = match Config::from_env(&ProcessEnv) {
-        Ok(config) => config,
-        Err(e) => return refuse_every_event(e).await,
-    };
-    let deps = Deps {
-        s3: tributary_shared::s3::client(&sdk),
-        // One retry layer: the latest-state writes retry themselves (sink::WRITE_BACKOFF, WRITE_ATTEMPTS),
-        // so the client's own retries are off.
-        dynamodb: aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&sdk)
-                .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
-                .build(),
-        ),
-        config,
-    };
-    serve(deps, |event: LambdaEvent<Value>, deps| {
-        handle(event.payload, deps)
-    })
+    tributary_shared::lambda::run(
+        Config::from_env,
+        |sdk, config| Deps {
+            s3: tributary_shared::s3::client(sdk),
+            // One retry layer: the latest-state writes retry themselves (sink::WRITE_BACKOFF, WRITE_ATTEMPTS),
+            // so the client's own retries are off.
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(sdk)
+                    .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+                    .build(),
+            ),
+            config,
+        },
+        |event: LambdaEvent<Value>, deps| handle(event.payload, deps),
+    )
     .await
 }

@@ -5,28 +5,24 @@ use redshift_loader::config::Config;
 use redshift_loader::handler::{Deps, handle};
 use serde_json::Value;
 use std::time::{Duration, SystemTime};
-use tributary_shared::config::ProcessEnv;
-use tributary_shared::lambda::{cold_start, refuse_every_event, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let sdk = cold_start().await;
-    let config = match Config::from_env(&ProcessEnv) {
-        Ok(config) => config,
-        Err(e) => return refuse_every_event(e).await,
-    };
-    let deps = Deps {
-        s3: tributary_shared::s3::client(&sdk),
-        redshift: aws_sdk_redshiftdata::Client::new(&sdk),
-        config,
-    };
-    serve(deps, |event: LambdaEvent<Value>, deps| {
-        // Polling stops in time to answer: the deadline bounds how long a load is waited for.
-        let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(event.context.deadline);
-        let remaining = deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default();
-        handle(event.payload, remaining, deps)
-    })
+    tributary_shared::lambda::run(
+        Config::from_env,
+        |sdk, config| Deps {
+            s3: tributary_shared::s3::client(sdk),
+            redshift: aws_sdk_redshiftdata::Client::new(sdk),
+            config,
+        },
+        |event: LambdaEvent<Value>, deps| {
+            // Polling stops in time to answer: the deadline bounds how long a load is waited for.
+            let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(event.context.deadline);
+            let remaining = deadline
+                .duration_since(SystemTime::now())
+                .unwrap_or_default();
+            handle(event.payload, remaining, deps)
+        },
+    )
     .await
 }
