@@ -523,3 +523,26 @@ async fn glue_refuses_an_update_from_a_stale_version_and_a_second_create() {
         );
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_datasets_that_would_share_one_glue_table_are_told_apart() {
+    let (stack, _glue, database) = catalog("glue-twins").await;
+    let mut w = World {
+        stack,
+        function: converter(&database, &[]),
+    };
+    w.put("raw/a-b/x.csv", b"id\n1\n".to_vec()).await;
+    w.invoke(&task(&w.bucket, "raw/a-b/x.csv"))
+        .expect("converted");
+    w.put("raw/a_b/y.csv", b"id\n2\n".to_vec()).await;
+    let err = w
+        .invoke(&task(&w.bucket, "raw/a_b/y.csv"))
+        .expect_err("refused");
+    assert_eq!(err.error_type, "InvalidInput");
+    assert!(
+        err.error_message.contains("belongs to dataset \"a-b\""),
+        "{}",
+        err.error_message
+    );
+    assert!(w.keys("curated/a_b/").await.is_empty());
+}

@@ -233,7 +233,13 @@ impl ConvertError {
             | Self::MissingColumn(_)
             | Self::ReservedColumn(_)
             | Self::RecordTooLarge { .. } => true,
-            Self::Registry(e) => e.is_incompatible() || matches!(**e, RegistryError::BadDataset(_)),
+            Self::Registry(e) => {
+                e.is_incompatible()
+                    || matches!(
+                        **e,
+                        RegistryError::BadDataset(_) | RegistryError::Clash { .. }
+                    )
+            }
             // A corrupt or truncated gzip stream is the input's fault; other read errors are transport trouble.
             Self::Read(e) => matches!(
                 e.kind(),

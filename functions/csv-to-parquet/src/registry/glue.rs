@@ -21,6 +21,8 @@ use tributary_shared::aws::AwsError;
 pub const VERSION_PARAM: &str = "tributary.schema_version";
 pub const COMPATIBILITY_PARAM: &str = "tributary.compatibility";
 pub const SCHEMA_PARAM: &str = "tributary.schema";
+/// The dataset the table belongs to: `a-b` and `a_b` would name one table.
+pub const DATASET_PARAM: &str = "tributary.dataset";
 
 /// A Glue database holding one table per dataset.
 #[derive(Debug, Clone)]
@@ -138,6 +140,7 @@ impl GlueStore {
             ),
             (VERSION_PARAM, version.version.to_string()),
             (COMPATIBILITY_PARAM, version.compatibility.to_string()),
+            (DATASET_PARAM, dataset.to_owned()),
             (
                 SCHEMA_PARAM,
                 serde_json::to_string(version).unwrap_or_default(),
@@ -233,6 +236,14 @@ impl Store for GlueStore {
         let Some(table) = self.read_table(dataset)? else {
             return Ok(None);
         };
+        let owner = table.parameters().and_then(|p| p.get(DATASET_PARAM));
+        if let Some(owner) = owner.filter(|owner| owner.as_str() != dataset) {
+            return Err(RegistryError::Clash {
+                dataset: dataset.to_owned(),
+                owner: owner.clone(),
+                table: self.target(dataset),
+            });
+        }
         let mut version = Self::version_of(dataset, table.parameters())?;
         version.token = table.version_id;
         Ok(Some(version))

@@ -116,6 +116,15 @@ pub enum RegistryError {
         version: u32,
         header: Vec<String>,
     },
+    #[error(
+        "dataset {dataset:?}: its table {table} belongs to dataset {owner:?} (names that differ only in - and _ share \
+         one table); rename one folder"
+    )]
+    Clash {
+        dataset: String,
+        owner: String,
+        table: String,
+    },
     #[error("dataset name {0:?} cannot name a table: use lowercase letters, digits, _ and -")]
     BadDataset(String),
     #[error("dataset {dataset:?}: registered version {version} is unusable: {reason}")]
@@ -148,7 +157,7 @@ impl RegistryError {
             Self::Incompatible { .. } | Self::NewColumns { .. } | Self::Disjoint { .. } => {
                 ErrorKind::SchemaIncompatible
             }
-            Self::BadDataset(_) => ErrorKind::InvalidInput,
+            Self::BadDataset(_) | Self::Clash { .. } => ErrorKind::InvalidInput,
             Self::Corrupt { .. } => ErrorKind::Internal,
             Self::Store { kind, .. } => *kind,
             Self::Contended(_) => ErrorKind::Conflict,
