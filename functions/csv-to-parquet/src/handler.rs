@@ -194,19 +194,9 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
 
     let mut o = outcome(&object, &out_bucket, Status::Converted, started);
     o.source_etag = Some(etag);
-    o.rows_in = summary.summary.rows_in;
-    o.rows_out = summary.summary.rows_out;
-    o.rows_rejected = summary.summary.rows_rejected;
-    o.bytes_in = summary.summary.bytes_in;
-    o.bytes_out = summary.summary.bytes_out;
     o.output_key = Some(summary.output_key);
     o.quarantine_key = summary.quarantine_key;
-    o.schema_source = Some(summary.summary.schema_source);
-    o.columns = summary.summary.columns;
-    if let Some(version) = summary.summary.schema_version {
-        o.dataset = Some(t_dataset);
-        o.schema_version = Some(version);
-    }
+    o.record(summary.summary, &t_dataset);
     tracing::info!(
         bucket = %o.bucket, key = %o.source_key, output = ?o.output_key, rows_in = o.rows_in, rows_out = o.rows_out,
         rows_rejected = o.rows_rejected, bytes_in = o.bytes_in, bytes_out = o.bytes_out, duration_ms = o.duration_ms,
@@ -410,17 +400,9 @@ async fn replay(url: &str, deps: &Deps) -> Result<Outcome, Error> {
     }
     o.source_etag = Some(etag);
     o.output_key = Some(output_key);
-    o.rows_in = summary.rows_in;
-    o.rows_out = summary.rows_out;
-    o.rows_rejected = summary.rows_rejected;
+    o.record(summary, dataset);
+    // What was read: the quarantine object, not the CSV it unwrapped to.
     o.bytes_in = body.len() as u64;
-    o.bytes_out = summary.bytes_out;
-    o.schema_source = Some(summary.schema_source);
-    o.columns = summary.columns;
-    if let Some(version) = summary.schema_version {
-        o.dataset = Some(dataset.to_owned());
-        o.schema_version = Some(version);
-    }
     tracing::info!(source = url, output = ?o.output_key, rows_out = o.rows_out, rows_rejected = o.rows_rejected, "replayed quarantined rows");
     Ok(o)
 }

@@ -75,4 +75,19 @@ impl Outcome {
             schema_version: None,
         }
     }
+
+    /// Takes a finished conversion's counts, schema and, with the registry on, the dataset's version.
+    pub fn record(&mut self, summary: crate::convert::Summary, dataset: &str) {
+        self.rows_in = summary.rows_in;
+        self.rows_out = summary.rows_out;
+        self.rows_rejected = summary.rows_rejected;
+        self.bytes_in = summary.bytes_in;
+        self.bytes_out = summary.bytes_out;
+        self.schema_source = Some(summary.schema_source);
+        self.columns = summary.columns;
+        if let Some(version) = summary.schema_version {
+            self.dataset = Some(dataset.to_owned());
+            self.schema_version = Some(version);
+        }
+    }
 }
