@@ -176,6 +176,36 @@ pub async fn get_optional(
     Ok(Some(data.into_bytes()))
 }
 
+/// Bytes `first..first + len` of `key` (fewer at the object's end), read only while its ETag is still `etag`:
+/// a replaced object fails with S3's PreconditionFailed instead of answering bytes of another version.
+pub async fn get_range(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    first: u64,
+    len: u64,
+    etag: &str,
+) -> Result<Bytes, AwsError> {
+    let out = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .range(format!("bytes={first}-{}", first + len.max(1) - 1))
+        .if_match(format!("\"{etag}\""))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("GetObject", target(bucket, key), &e))?;
+    let data = out.body.collect().await.map_err(|e| {
+        AwsError::other(
+            "GetObject",
+            target(bucket, key),
+            ErrorKind::ServiceUnavailable,
+            e.to_string(),
+        )
+    })?;
+    Ok(data.into_bytes())
+}
+
 /// An object's size and user metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectHead {

@@ -18,6 +18,14 @@ moto behaviour it corrects; without them the real SDK rejects a response that re
   violation, on the INSERT into the target), and later ones finish; single statements finish with no rows.
   Against `tributary_noledger_<anything>` the ledger query fails as on a database whose ledger does not exist
   yet (batches finish); against `tributary_denied_<anything>` it fails as one the role may not read.
+- Redshift over PostgreSQL: statements against a database named `tributary_pg_<port>_<name>` really run, on the
+  PostgreSQL database `<name>` at 127.0.0.1:<port> (user postgres), in the background as Redshift runs them:
+  STARTED, then FINISHED with a result or FAILED with `ERROR: <PostgreSQL's message>`. A batch is one
+  transaction; a failed sub-statement carries the error, the ones after it are ABORTED. Named parameters
+  (`:name`) are bound; `GETDATE()` is `now()`. `COPY <table> FROM '<manifest>' … FORMAT AS PARQUET MANIFEST` reads
+  the manifest and its Parquet files from this emulator's S3 and inserts their rows by position, refusing a file
+  whose column count differs from the table's, as Redshift's COPY from Parquet does. The loader's whole
+  transaction (ledger, guard, DDL, stages, merge) thus runs on a real database; only COPY's reading is emulated.
 
 - Athena: ListTagsForResource of an untagged workgroup answers an empty list, not "Does Not Exist" (the provider
   reads it after creating the datasets' workgroup). Athena and Glue tags are found by ARNs with an empty account
@@ -41,6 +49,7 @@ For `terraform apply` of infra/terraform (tests/harness/tests/terraform.rs), whi
 """
 
 import json
+import re
 import sys
 import threading
 from datetime import datetime, timezone
@@ -93,6 +102,98 @@ COPY_ERROR = "ERROR: Load into table 'tributary_stage' failed. Check 'sys_load_e
 LOAD_ERROR_ROW = [{"longValue": 2}, {"stringValue": "qty"}, {"longValue": 1207},
                   {"stringValue": "Invalid digit, Value 'x', Pos 0, Type: Long"}, {"stringValue": "s3://bucket/a.parquet"}]
 _Response = redshiftdata_responses.RedshiftDataAPIServiceResponse
+PG_DATABASE = "tributary_pg_"
+_in_batch = threading.local()
+_COPY = re.compile(r"^COPY (\S+) FROM '([^']*)' IAM_ROLE '[^']*' FORMAT AS PARQUET MANIFEST$")
+_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _pg_conninfo(database):
+    port, _, name = database[len(PG_DATABASE):].partition("_")
+    return f"host=127.0.0.1 port={port} dbname={name} user=postgres"
+
+
+def _s3_object(url):
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+    bucket, _, key = url[len("s3://"):].partition("/")
+    return s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_object(bucket, key).value
+
+
+def _copy_parquet(cursor, table, manifest_url):
+    import duckdb
+    import tempfile
+    with cursor.connection.cursor() as probe:
+        probe.execute(f"SELECT * FROM {table} LIMIT 0")
+        width = len(probe.description)
+    for entry in json.loads(_s3_object(manifest_url))["entries"]:
+        with tempfile.NamedTemporaryFile(suffix=".parquet") as f:
+            f.write(_s3_object(entry["url"]))
+            f.flush()
+            # Every value as text, which PostgreSQL casts to the column's type as COPY would convert it.
+            with duckdb.connect() as db:
+                result = db.sql(f"SELECT COLUMNS(*)::VARCHAR FROM read_parquet('{f.name}')")
+                columns, rows = result.columns, result.fetchall()
+        if len(columns) != width:
+            raise ValueError(f"the Parquet file {entry['url']} has {len(columns)} columns, table {table} has "
+                             f"{width}: COPY from Parquet needs as many, in the table's order")
+        if rows:
+            cursor.executemany(f"INSERT INTO {table} VALUES ({', '.join(['%s'] * width)})", rows)
+
+
+def _field(value):
+    if value is None:
+        return {"isNull": True}
+    if isinstance(value, bool):
+        return {"booleanValue": value}
+    if isinstance(value, int):
+        return {"longValue": value}
+    if isinstance(value, float):
+        return {"doubleValue": value}
+    return {"stringValue": str(value)}
+
+
+def _run_on_postgres(statement, sqls, parameters):
+    import psycopg
+    values = {p["name"]: p["value"] for p in parameters or []}
+    statement.pg_records = []
+    failed_at, error = None, None
+    try:
+        with psycopg.connect(_pg_conninfo(statement.database)) as conn:
+            with conn.cursor() as cursor:
+                for i, sql in enumerate(sqls):
+                    try:
+                        copy = _COPY.match(sql)
+                        if copy:
+                            _copy_parquet(cursor, copy.group(1), copy.group(2))
+                            continue
+                        sql = sql.replace("GETDATE()", "now()")
+                        if values:
+                            sql = _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+                        cursor.execute(sql, values or None)
+                        if cursor.description:
+                            statement.pg_records = [[_field(v) for v in row] for row in cursor.fetchall()]
+                    except Exception as e:  # noqa: BLE001 - every failure is the statement's, as in Redshift
+                        failed_at = i
+                        message = (e.diag.message_primary if isinstance(e, psycopg.Error)
+                                   else f"{type(e).__name__}: {e}")
+                        error = f"ERROR: {message}"
+                        conn.rollback()
+                        break
+    except Exception as e:  # noqa: BLE001 - a connection that fails fails the statement
+        failed_at, error = 0, f"ERROR: {type(e).__name__}: {e}"
+    for i, sub in enumerate(getattr(statement, "sub_statements", None) or []):
+        sub["Status"] = ("FINISHED" if failed_at is None or i < failed_at
+                         else "FAILED" if i == failed_at else "ABORTED")
+        if i == failed_at:
+            sub["Error"] = error
+    statement.error = error
+    statement.status = "FAILED" if error else "FINISHED"
+
+
+def _start_on_postgres(statement, sqls, parameters):
+    statement.status = "STARTED"
+    threading.Thread(target=_run_on_postgres, args=(statement, sqls, parameters), daemon=True).start()
 
 
 def _epoch(value):
@@ -122,19 +223,25 @@ def _with_epoch_times(method):
 
 def _batch_execute_statement(self):
     sqls = self._get_param("Sqls") or []
-    statement = self.redshiftdata_backend.execute_statement(
-        cluster_identifier=self._get_param("ClusterIdentifier"),
-        database=self._get_param("Database"),
-        db_user=self._get_param("DbUser"),
-        parameters=[],
-        secret_arn=self._get_param("SecretArn"),
-        sql=";\n".join(sqls),
-    )
+    _in_batch.active = True
+    try:
+        statement = self.redshiftdata_backend.execute_statement(
+            cluster_identifier=self._get_param("ClusterIdentifier"),
+            database=self._get_param("Database"),
+            db_user=self._get_param("DbUser"),
+            parameters=[],
+            secret_arn=self._get_param("SecretArn"),
+            sql=";\n".join(sqls),
+        )
+    finally:
+        _in_batch.active = False
     statement.sub_statements = [
         {"Id": f"{statement.id}:{i}", "QueryString": sql, "Status": statement.status,
          "CreatedAt": statement.created_at, "UpdatedAt": statement.updated_at}
         for i, sql in enumerate(sqls, 1)
     ]
+    if statement.database.startswith(PG_DATABASE):
+        _start_on_postgres(statement, sqls, [])
     if statement.database.startswith(CONFLICT_DATABASE):
         left = _conflicts_left.setdefault(statement.database, int(statement.database.split("_")[2]))
         if left > 0:
@@ -161,6 +268,10 @@ _original_statement_init = redshiftdata_models.Statement.__init__
 def _statement_init(self, *args, **kwargs):
     _original_statement_init(self, *args, **kwargs)
     self.error = None
+    if self.database.startswith(PG_DATABASE):
+        if not getattr(_in_batch, "active", False):
+            _start_on_postgres(self, [self.query_string], self.query_parameters)
+        return
     if self.database in (FINISHED_DATABASE, FAILED_DATABASE) or self.database.startswith(
             (CONFLICT_DATABASE, NO_LEDGER_DATABASE, DENIED_DATABASE)):
         # Batches against tributary_failed and tributary_conflict_* fail in _batch_execute_statement.
@@ -185,6 +296,9 @@ _original_get_result = redshiftdata_models.RedshiftDataAPIServiceBackend.get_sta
 def _get_statement_result(self, statement_id):
     result = _original_get_result(self, statement_id)
     statement = self.statements[statement_id]
+    if statement.database.startswith(PG_DATABASE):
+        records = getattr(statement, "pg_records", None) or []
+        return redshiftdata_models.StatementResult([], records, len(records))
     if statement.database == FAILED_DATABASE and statement.query_string.startswith("SELECT line_number"):
         return redshiftdata_models.StatementResult([], [LOAD_ERROR_ROW], 1)
     if statement.database in (FINISHED_DATABASE, FAILED_DATABASE) or statement.database.startswith(

@@ -14,8 +14,9 @@ pub enum Error {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Aws(#[from] AwsError),
+    /// A load's own error: PostgreSQL's, or one found before any SQL ran (a schema mismatch, unreadable Parquet).
     #[error(transparent)]
-    Postgres(#[from] LoadError),
+    Load(#[from] LoadError),
     #[error(
         "load into {table} failed ({status}): {error}{}{}",
         statement.as_ref().map(|s| format!(" in statement: {s}")).unwrap_or_default(),
@@ -45,7 +46,7 @@ impl Classify for Error {
             Self::Request(e) => e.kind(),
             Self::Config(e) => e.kind(),
             Self::Aws(e) => e.kind(),
-            Self::Postgres(e) => e.kind(),
+            Self::Load(e) => e.kind(),
             Self::LoadFailed { .. } => ErrorKind::LoadFailed,
             Self::Conflict { .. } => ErrorKind::Conflict,
             Self::Internal(_) => ErrorKind::Internal,

@@ -6,6 +6,11 @@
 //! type the table holds narrower is widened where the warehouse can change it in place (PostgreSQL: integers and
 //! floats to wider ones, a decimal's precision at the same scale). A column the table requires and the files lack,
 //! or a type that does not fit, is a [`Mismatch`] naming the column and both types; nothing is changed then.
+//!
+//! Redshift changes less in place ([`Warehouse::Redshift`]): it adds columns, but alters a type only to lengthen
+//! a VARCHAR (which a Parquet schema cannot ask for) and never drops NOT NULL. A widening is a mismatch there, and
+//! a column the dataset made nullable stays NOT NULL in the table, so a null in it fails the load with Redshift's
+//! own error.
 
 use arrow_schema::Schema;
 use std::fmt;
@@ -30,6 +35,13 @@ pub struct TableColumn {
     pub nullable: bool,
     /// A default, identity or generated column: rows that lack it still get a value.
     pub has_default: bool,
+}
+
+/// The warehouse a load's table lives in: they differ in what they change in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Warehouse {
+    Postgres,
+    Redshift,
 }
 
 /// A change the load makes to the target table, inside its transaction.
@@ -197,7 +209,11 @@ pub fn union<'a>(
 }
 
 /// What the table needs so the load fits, or every column that cannot.
-pub fn reconcile(table: &[TableColumn], load: &[LoadColumn]) -> Result<Vec<Change>, Vec<Mismatch>> {
+pub fn reconcile(
+    table: &[TableColumn],
+    load: &[LoadColumn],
+    warehouse: Warehouse,
+) -> Result<Vec<Change>, Vec<Mismatch>> {
     let mut changes = Vec::new();
     let mut mismatches = Vec::new();
     for c in load {
@@ -220,10 +236,16 @@ pub fn reconcile(table: &[TableColumn], load: &[LoadColumn]) -> Result<Vec<Chang
         };
         match fit(&c.pg_type, &t.pg_type) {
             Fit::AsIs => {}
-            Fit::Widen => changes.push(Change::Widen {
+            Fit::Widen if warehouse == Warehouse::Postgres => changes.push(Change::Widen {
                 column: c.name.clone(),
                 from: t.pg_type.clone(),
                 to: c.pg_type.clone(),
+            }),
+            Fit::Widen => mismatches.push(Mismatch {
+                column: c.name.clone(),
+                table: t.pg_type.clone(),
+                file: c.pg_type.clone(),
+                reason: "Redshift changes a type in place only to lengthen a VARCHAR; its type in the table",
             }),
             Fit::No => mismatches.push(Mismatch {
                 column: c.name.clone(),
@@ -240,7 +262,7 @@ pub fn reconcile(table: &[TableColumn], load: &[LoadColumn]) -> Result<Vec<Chang
                     file: "it in some files only".into(),
                     reason: "required in the table: its type",
                 });
-            } else if c.nullable {
+            } else if c.nullable && warehouse == Warehouse::Postgres {
                 // The dataset made the column nullable.
                 changes.push(Change::DropNotNull {
                     column: c.name.clone(),
@@ -265,15 +287,36 @@ pub fn reconcile(table: &[TableColumn], load: &[LoadColumn]) -> Result<Vec<Chang
     }
 }
 
-/// The change as one PostgreSQL statement on `table` (already quoted), with `quote` for column names.
-pub fn statement(table: &str, change: &Change, quote: impl Fn(&str) -> String) -> String {
+/// The Redshift type for a column the loader names by its PostgreSQL type: the same name, but for text, which
+/// Redshift would make VARCHAR(256); a string column gets Redshift's widest VARCHAR, so no value is cut.
+pub fn redshift_type(pg_type: &str) -> &str {
+    match pg_type {
+        "text" => "VARCHAR(65535)",
+        other => other,
+    }
+}
+
+/// The change as one statement on `table` (already quoted), with `quote` for column names. Redshift has no
+/// `ADD COLUMN IF NOT EXISTS`: a concurrent load that added the column first makes this one fail, and it is
+/// retried as a lost race (see `handler::redshift_conflict`).
+pub fn statement(
+    table: &str,
+    change: &Change,
+    quote: impl Fn(&str) -> String,
+    warehouse: Warehouse,
+) -> String {
     match change {
-        Change::Add { column, pg_type } => {
-            format!(
+        Change::Add { column, pg_type } => match warehouse {
+            Warehouse::Postgres => format!(
                 "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {} {pg_type}",
                 quote(column)
-            )
-        }
+            ),
+            Warehouse::Redshift => format!(
+                "ALTER TABLE {table} ADD COLUMN {} {}",
+                quote(column),
+                redshift_type(pg_type)
+            ),
+        },
         Change::Widen { column, to, .. } => {
             format!(
                 "ALTER TABLE {table} ALTER COLUMN {} TYPE {to}",
@@ -287,6 +330,39 @@ pub fn statement(table: &str, change: &Change, quote: impl Fn(&str) -> String) -
             )
         }
     }
+}
+
+/// The target table's columns, through the Data API: named parameters `:table_name` and, when the table names
+/// one, `:table_schema`. Redshift's `information_schema` has no identity or generation columns; an identity
+/// column's default is `"identity"(…)`, so `column_default` covers both.
+pub fn redshift_describe_sql(schema_named: bool) -> String {
+    format!(
+        "SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale, \
+         is_nullable, column_default FROM information_schema.columns \
+         WHERE table_schema = {} AND table_name = :table_name ORDER BY ordinal_position",
+        if schema_named {
+            ":table_schema"
+        } else {
+            "current_schema()"
+        }
+    )
+}
+
+/// A row of [`redshift_describe_sql`], every field as text as the Data API adapter returns it.
+pub fn redshift_table_column(row: &[Option<String>]) -> Option<TableColumn> {
+    let field = |i: usize| row.get(i).cloned().flatten();
+    let int = |i: usize| field(i).and_then(|v| v.parse::<i32>().ok());
+    let data_type = field(1)?;
+    let pg_type = match (data_type.as_str(), int(2)) {
+        ("character varying" | "character", Some(n)) => format!("{data_type}({n})"),
+        _ => table_type(&data_type, int(3), int(4)),
+    };
+    Some(TableColumn {
+        name: field(0)?,
+        pg_type,
+        nullable: field(5).is_none_or(|v| v.eq_ignore_ascii_case("yes")),
+        has_default: field(6).is_some(),
+    })
 }
 
 /// The target table's columns.
@@ -313,6 +389,13 @@ mod tests {
             .collect()
     }
 
+    fn reconcile_pg(
+        table: &[TableColumn],
+        load: &[LoadColumn],
+    ) -> Result<Vec<Change>, Vec<Mismatch>> {
+        reconcile(table, load, Warehouse::Postgres)
+    }
+
     fn load(cols: &[(&str, &str, bool)]) -> Vec<LoadColumn> {
         cols.iter()
             .map(|(n, t, null)| LoadColumn {
@@ -326,7 +409,7 @@ mod tests {
 
     #[test]
     fn a_new_column_is_added_and_one_the_files_lack_loads_as_null() {
-        let changes = reconcile(
+        let changes = reconcile_pg(
             &table(&[("order_id", "bigint", true), ("note", "text", true)]),
             &load(&[("order_id", "bigint", true), ("channel", "text", true)]),
         )
@@ -342,7 +425,7 @@ mod tests {
 
     #[test]
     fn narrower_values_fit_and_wider_ones_widen_the_column() {
-        let changes = reconcile(
+        let changes = reconcile_pg(
             &table(&[
                 ("a", "numeric(10,2)", true),
                 ("b", "bigint", true),
@@ -374,7 +457,7 @@ mod tests {
 
     #[test]
     fn every_column_that_cannot_fit_is_named_with_both_types() {
-        let err = reconcile(
+        let err = reconcile_pg(
             &table(&[
                 ("qty", "bigint", true),
                 ("price", "numeric(10,2)", true),
@@ -396,7 +479,7 @@ mod tests {
 
     #[test]
     fn a_column_made_nullable_drops_not_null() {
-        let changes = reconcile(
+        let changes = reconcile_pg(
             &table(&[("id", "bigint", false)]),
             &load(&[("id", "bigint", true)]),
         )
@@ -434,7 +517,7 @@ mod tests {
 
     #[test]
     fn a_name_that_differs_only_in_case_is_refused_not_added_beside() {
-        let err = reconcile(
+        let err = reconcile_pg(
             &table(&[("orderid", "bigint", true)]),
             &load(&[("OrderId", "bigint", true)]),
         )
@@ -453,8 +536,8 @@ mod tests {
             ("tag", "uuid", true),
         ]);
         t[1].has_default = true;
-        let changes =
-            reconcile(&t, &load(&[("id", "bigint", false), ("tag", "text", true)])).expect("fits");
+        let changes = reconcile_pg(&t, &load(&[("id", "bigint", false), ("tag", "text", true)]))
+            .expect("fits");
         assert!(changes.is_empty(), "{changes:?}");
     }
 
@@ -462,7 +545,7 @@ mod tests {
     fn a_required_column_only_some_files_have_is_a_mismatch() {
         let mut l = load(&[("id", "bigint", true)]);
         l[0].in_every_file = false;
-        let err = reconcile(&table(&[("id", "bigint", false)]), &l).expect_err("mismatch");
+        let err = reconcile_pg(&table(&[("id", "bigint", false)]), &l).expect_err("mismatch");
         assert_eq!(err[0].column, "id");
     }
 
@@ -477,5 +560,97 @@ mod tests {
             table_type("double precision", Some(53), None),
             "double precision"
         );
+    }
+
+    #[test]
+    fn redshift_adds_columns_but_widens_nothing_and_keeps_not_null() {
+        let t = table(&[
+            ("order_id", "character varying(64)", false),
+            ("qty", "integer", true),
+            ("price", "numeric(10,2)", true),
+        ]);
+        // Widenings PostgreSQL would make are mismatches, each named with both types.
+        let err = reconcile(
+            &t,
+            &load(&[
+                ("order_id", "text", true),
+                ("qty", "bigint", true),
+                ("price", "numeric(18,2)", true),
+            ]),
+            Warehouse::Redshift,
+        )
+        .expect_err("Redshift cannot widen");
+        let named: Vec<String> = err.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            named,
+            [
+                "column \"qty\": Redshift changes a type in place only to lengthen a VARCHAR; its type in the table is integer, the files have bigint",
+                "column \"price\": Redshift changes a type in place only to lengthen a VARCHAR; its type in the table is numeric(10,2), the files have numeric(18,2)",
+            ]
+        );
+        // A new column is added with a Redshift type; a nullable file column leaves NOT NULL in place.
+        let changes = reconcile(
+            &t,
+            &load(&[("order_id", "text", true), ("channel", "text", true)]),
+            Warehouse::Redshift,
+        )
+        .expect("fits");
+        assert_eq!(
+            changes,
+            [Change::Add {
+                column: "channel".into(),
+                pg_type: "text".into()
+            }]
+        );
+        assert_eq!(
+            statement(
+                "\"a\".\"t\"",
+                &changes[0],
+                |c| format!("\"{c}\""),
+                Warehouse::Redshift
+            ),
+            "ALTER TABLE \"a\".\"t\" ADD COLUMN \"channel\" VARCHAR(65535)"
+        );
+    }
+
+    #[test]
+    fn redshift_describe_rows_are_named_as_the_loader_names_them() {
+        let row = |v: &[Option<&str>]| -> Vec<Option<String>> {
+            v.iter().map(|f| f.map(str::to_owned)).collect()
+        };
+        let varchar = redshift_table_column(&row(&[
+            Some("order_id"),
+            Some("character varying"),
+            Some("64"),
+            None,
+            None,
+            Some("NO"),
+            None,
+        ]))
+        .expect("column");
+        assert_eq!(
+            varchar,
+            TableColumn {
+                name: "order_id".into(),
+                pg_type: "character varying(64)".into(),
+                nullable: false,
+                has_default: false
+            }
+        );
+        let price = redshift_table_column(&row(&[
+            Some("price"),
+            Some("numeric"),
+            None,
+            Some("12"),
+            Some("2"),
+            Some("YES"),
+            Some("0"),
+        ]))
+        .expect("column");
+        assert_eq!(
+            (price.pg_type.as_str(), price.nullable, price.has_default),
+            ("numeric(12,2)", true, true)
+        );
+        assert_eq!(redshift_table_column(&row(&[None])), None);
     }
 }

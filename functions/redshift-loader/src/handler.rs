@@ -6,11 +6,17 @@
 use crate::config::{Backend, Config};
 use crate::dataapi::{self, Poll, Target};
 use crate::error::Error;
+use crate::evolve::{TableColumn, redshift_describe_sql, redshift_table_column};
 use crate::manifest::{manifest, manifest_key};
+use crate::plan::{Plan, plan};
 use crate::postgres::{ParquetData, SourceFile};
 use crate::request::{Files, LoadRequest, S3Url, parse};
-use crate::sql::{GUARD_MARK, LedgerEntry, TableName, redshift_load, select_loaded_param};
+use crate::sql::{
+    CopySet, GUARD_MARK, LedgerEntry, RedshiftLoad, TableName, redshift_load, select_loaded_param,
+};
+use arrow_schema::Schema;
 use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -238,6 +244,9 @@ pub fn redshift_conflict(error: &str, statement: Option<&str>) -> bool {
     let e = error.to_ascii_lowercase();
     (statement.is_some_and(|s| s.contains(GUARD_MARK))
         && (e.contains("division by zero") || e.contains("divide by zero")))
+        // A concurrent load added the same column, or created the table, after this one read the table.
+        || (statement.is_some_and(|s| s.starts_with("ALTER TABLE") || s.starts_with("CREATE TABLE IF NOT EXISTS"))
+            && (e.contains("already exists") || e.contains("duplicate key")))
         || e.contains("serializable isolation violation")
         || e.contains("error: 1023")
         || e.contains("deadlock detected")
@@ -280,6 +289,8 @@ async fn load_redshift(
                         .await?
                     }
                 };
+                // The table's columns, read while the ledger query runs (each attempt reads them afresh).
+                let describe = describe_table(deps, target, &request.table).await?;
                 let known: HashSet<(String, String)> =
                     match dataapi::poll(&deps.redshift, &check, until).await? {
                         Poll::Running => {
@@ -328,13 +339,22 @@ async fn load_redshift(
                         json!({"status": "loaded", "table": request.table.plain(), "files_loaded": 0, "files_skipped": files.len(), "load_id": id}),
                     );
                 }
-                let (batch, manifest_url) = submit(request, target, copy_role, deps, &new, &id).await?;
+                let schemas = read_schemas(deps, &new).await?;
+                let table = match table_columns(deps, &request.table, &describe, until).await? {
+                    Some(table) => table,
+                    None => return Ok(running(request, input, &check, "ledger", &id)),
+                };
+                let plan = plan(&request.table, &table, &schemas)?;
+                let (batch, manifests) =
+                    submit(request, target, copy_role, deps, &new, &id, &plan).await?;
                 match finish(deps, request, input, &batch, &id, until).await {
                     Ok(mut result) => {
                         if result["status"] == "loaded" {
                             result["files_loaded"] = json!(new.len());
                             result["files_skipped"] = json!(files.len() - new.len());
-                            result["manifest"] = json!(manifest_url);
+                            result["manifest"] = json!(manifests[0]);
+                            result["manifests"] = json!(manifests);
+                            result["schema_changes"] = json!(plan.ddl);
                         }
                         Ok(result)
                     }
@@ -358,8 +378,63 @@ async fn load_redshift(
         .await
 }
 
-/// Writes the manifest of `new` and submits the load's statements as one batch; returns the batch id and the
-/// manifest's URL.
+/// Starts reading the target table's columns; returns the statement's id.
+async fn describe_table(deps: &Deps, target: &Target, table: &TableName) -> Result<String, Error> {
+    let name = table.table.as_str().to_owned();
+    let mut params = vec![("table_name", name.as_str())];
+    if let Some(schema) = &table.schema {
+        params.push(("table_schema", schema.as_str()));
+    }
+    let sql = redshift_describe_sql(table.schema.is_some());
+    Ok(dataapi::execute(&deps.redshift, target, &sql, &params).await?)
+}
+
+/// The target table's columns (none when it does not exist), or `None` when the query is still running at
+/// `until`.
+async fn table_columns(
+    deps: &Deps,
+    table: &TableName,
+    describe: &str,
+    until: Instant,
+) -> Result<Option<Vec<TableColumn>>, Error> {
+    match dataapi::poll(&deps.redshift, describe, until).await? {
+        Poll::Running => Ok(None),
+        Poll::Failed {
+            status,
+            error,
+            statement,
+            ..
+        } => Err(Error::LoadFailed {
+            table: table.plain(),
+            status,
+            error: format!("reading the table's columns: {error}"),
+            statement,
+            rejected_rows: Vec::new(),
+        }),
+        Poll::Finished => Ok(Some(
+            dataapi::rows(&deps.redshift, describe)
+                .await?
+                .iter()
+                .filter_map(|row| redshift_table_column(row))
+                .collect(),
+        )),
+    }
+}
+
+/// The schema of every file from its footer (ranged GETs of the version the ledger will record), 8 at a time.
+async fn read_schemas(deps: &Deps, files: &[Resolved]) -> Result<Vec<Schema>, Error> {
+    futures_util::stream::iter(
+        files.iter().map(|f| {
+            crate::footer::read_schema(&deps.s3, &f.url.bucket, &f.url.key, f.size, &f.etag)
+        }),
+    )
+    .buffered(8)
+    .try_collect()
+    .await
+}
+
+/// Writes one manifest per column list of `new` and submits the load's statements as one batch; returns the
+/// batch id and the manifests' URLs.
 async fn submit(
     request: &LoadRequest,
     target: &Target,
@@ -367,26 +442,40 @@ async fn submit(
     deps: &Deps,
     new: &[Resolved],
     id: &str,
-) -> Result<(String, String), Error> {
+    plan: &Plan,
+) -> Result<(String, Vec<String>), Error> {
     let bucket = deps
         .config
         .manifest_bucket
         .clone()
         .unwrap_or_else(|| new[0].url.bucket.clone());
-    let key = manifest_key(&deps.config.manifest_prefix, &request.table.plain(), id);
-    let entries: Vec<(String, u64)> = new.iter().map(|f| (f.url.to_string(), f.size)).collect();
-    let body = serde_json::to_vec_pretty(&manifest(&entries))
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    s3::put(
-        &deps.s3,
-        &bucket,
-        &key,
-        Bytes::from(body),
-        "application/json",
-    )
-    .await?;
-    let manifest_url = format!("s3://{bucket}/{key}");
-
+    let mut sets = Vec::with_capacity(plan.sets.len());
+    for (k, (columns, files)) in plan.sets.iter().enumerate() {
+        let name = if plan.sets.len() == 1 {
+            id.to_owned()
+        } else {
+            format!("{id}-{}", k + 1)
+        };
+        let key = manifest_key(&deps.config.manifest_prefix, &request.table.plain(), &name);
+        let entries: Vec<(String, u64)> = files
+            .iter()
+            .map(|&i| (new[i].url.to_string(), new[i].size))
+            .collect();
+        let body = serde_json::to_vec_pretty(&manifest(&entries))
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        s3::put(
+            &deps.s3,
+            &bucket,
+            &key,
+            Bytes::from(body),
+            "application/json",
+        )
+        .await?;
+        sets.push(CopySet {
+            manifest_url: format!("s3://{bucket}/{key}"),
+            columns: columns.clone(),
+        });
+    }
     let ledger: Vec<LedgerEntry> = new
         .iter()
         .map(|f| LedgerEntry {
@@ -394,15 +483,17 @@ async fn submit(
             etag: f.etag.clone(),
         })
         .collect();
-    let statements = redshift_load(
-        &request.table,
-        &[],
-        &request.mode,
-        &manifest_url,
-        copy_role,
-        &ledger,
-        id,
-    );
+    let statements = redshift_load(&RedshiftLoad {
+        target: &request.table,
+        ddl: plan.ddl.clone(),
+        table_columns: plan.table_columns.clone(),
+        sets: sets.clone(),
+        columns: plan.columns.clone(),
+        mode: &request.mode,
+        iam_role: copy_role,
+        entries: &ledger,
+        load_id: id,
+    });
     let batch = dataapi::execute_batch(
         &deps.redshift,
         target,
@@ -410,8 +501,9 @@ async fn submit(
         &format!("tributary-load-{id}"),
     )
     .await?;
-    tracing::info!(table = %request.table.plain(), statement = %batch, files = new.len(), manifest = %manifest_url, "load submitted");
-    Ok((batch, manifest_url))
+    let manifests: Vec<String> = sets.into_iter().map(|s| s.manifest_url).collect();
+    tracing::info!(table = %request.table.plain(), statement = %batch, files = new.len(), manifests = ?manifests, schema_changes = ?plan.ddl, "load submitted");
+    Ok((batch, manifests))
 }
 
 /// Redshift's own account of the rows a failed COPY rejected, when the log has it in time; best effort, a

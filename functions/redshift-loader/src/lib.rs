@@ -5,10 +5,13 @@
 
 pub mod encode;
 pub mod evolve;
+pub mod footer;
 pub mod manifest;
 pub mod request;
 pub mod sql;
 
+#[cfg(feature = "postgres")]
+pub mod plan;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 

@@ -3,7 +3,7 @@
 //! `COPY … FROM STDIN` instead of COPY from S3.
 
 use crate::encode::{check_schema, write_csv};
-use crate::evolve::{self, Mismatch, TableColumn};
+use crate::evolve::{self, Mismatch, TableColumn, Warehouse};
 use crate::sql::{
     Ident, LedgerEntry, Mode, SqlError, TableName, apply, create_ledger, record, select_loaded,
     stage_name,
@@ -344,11 +344,14 @@ async fn load_once(
             has_default: r.get(5),
         })
         .collect();
-    for change in evolve::reconcile(&current, &united).map_err(mismatch)? {
+    for change in evolve::reconcile(&current, &united, Warehouse::Postgres).map_err(mismatch)? {
         tracing::info!(table = %table.plain(), ?change, "the table follows the files' schema");
-        tx.batch_execute(&evolve::statement(&table.to_string(), &change, |c| {
-            format!("\"{c}\"")
-        }))
+        tx.batch_execute(&evolve::statement(
+            &table.to_string(),
+            &change,
+            |c| format!("\"{c}\""),
+            Warehouse::Postgres,
+        ))
         .await?;
     }
     let stage = stage_name(load_id);

@@ -302,32 +302,79 @@ pub fn guard(target: &TableName, entries: &[LedgerEntry]) -> String {
     )
 }
 
+/// Files with one column list (names in file order), copied from one manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopySet {
+    pub manifest_url: String,
+    pub columns: Vec<Ident>,
+}
+
+/// One Redshift load, as [`redshift_load`] writes its statements.
+#[derive(Debug)]
+pub struct RedshiftLoad<'a> {
+    pub target: &'a TableName,
+    /// Creates the table or adds columns to it, after the ledger is locked and before the stage exists.
+    pub ddl: Vec<String>,
+    /// The table's columns in order once `ddl` ran (empty when unknown): a set whose files have exactly these
+    /// is copied straight into the stage.
+    pub table_columns: Vec<Ident>,
+    pub sets: Vec<CopySet>,
+    /// The columns applied to the table (empty: all of them).
+    pub columns: Vec<Ident>,
+    pub mode: &'a Mode,
+    pub iam_role: &'a str,
+    pub entries: &'a [LedgerEntry],
+    pub load_id: &'a str,
+}
+
 /// The Redshift statements of one load, for BatchExecuteStatement (which runs them as one transaction): lock
-/// the ledger, check again that no file is in it ([`guard`]), stage with COPY from the manifest, apply, record,
-/// drop the stage.
-pub fn redshift_load(
-    target: &TableName,
-    columns: &[Ident],
-    mode: &Mode,
-    manifest_url: &str,
-    iam_role: &str,
-    entries: &[LedgerEntry],
-    load_id: &str,
-) -> Vec<String> {
-    let stage = stage_name(load_id);
+/// the ledger, check again that no file is in it ([`guard`]), make the table fit the files, stage with COPY from
+/// each set's manifest, apply, record, drop the stage.
+///
+/// Redshift's COPY from Parquet fills a table's columns by position and needs as many as the file has. A set
+/// whose files hold other columns, or the same in another order, is copied into a stage of its own shape (made
+/// from the main stage's columns, so with the table's types) and moved into the main stage by name; the columns
+/// it lacks take their default or NULL there.
+pub fn redshift_load(load: &RedshiftLoad) -> Vec<String> {
+    let target = load.target;
+    let stage = stage_name(load.load_id);
+    let copy = |into: &Ident, manifest_url: &str| {
+        format!(
+            "COPY {into} FROM {} IAM_ROLE {} FORMAT AS PARQUET MANIFEST",
+            literal(manifest_url),
+            literal(load.iam_role)
+        )
+    };
     let mut statements = vec![
         create_ledger(target, "VARCHAR(1024)", "TIMESTAMP"),
         format!("LOCK {}", target.ledger()),
-        guard(target, entries),
-        format!("CREATE TEMP TABLE {stage} (LIKE {target})"),
-        format!(
-            "COPY {stage} FROM {} IAM_ROLE {} FORMAT AS PARQUET MANIFEST",
-            literal(manifest_url),
-            literal(iam_role)
-        ),
+        guard(target, load.entries),
     ];
-    statements.extend(apply(target, &stage, columns, mode));
-    statements.extend(record(target, entries, load_id, "GETDATE()"));
+    statements.extend(load.ddl.iter().cloned());
+    statements.push(format!(
+        "CREATE TEMP TABLE {stage} (LIKE {target} INCLUDING DEFAULTS)"
+    ));
+    for (k, set) in load.sets.iter().enumerate() {
+        if load.table_columns.is_empty() || set.columns == load.table_columns {
+            statements.push(copy(&stage, &set.manifest_url));
+            continue;
+        }
+        let shaped = Ident(format!("{}_{}", stage.0, k + 1));
+        let cols = set
+            .columns
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        statements.extend([
+            format!("CREATE TEMP TABLE {shaped} AS SELECT {cols} FROM {stage} WHERE 1 = 0"),
+            copy(&shaped, &set.manifest_url),
+            format!("INSERT INTO {stage} ({cols}) SELECT {cols} FROM {shaped}"),
+            format!("DROP TABLE {shaped}"),
+        ]);
+    }
+    statements.extend(apply(target, &stage, &load.columns, load.mode));
+    statements.extend(record(target, load.entries, load.load_id, "GETDATE()"));
     statements.push(format!("DROP TABLE {stage}"));
     statements
 }
@@ -438,15 +485,22 @@ mod tests {
             url: "s3://b/x.parquet".into(),
             etag: "e".into(),
         }];
-        let s = redshift_load(
-            &t("a.t"),
-            &cols(&["x"]),
-            &Mode::Append,
-            "s3://b/manifests/a.t/L1.json",
-            "arn:aws:iam::1:role/r",
-            &entries,
-            "L1",
-        );
+        let one = |columns: &[&str]| CopySet {
+            manifest_url: "s3://b/manifests/a.t/L1.json".into(),
+            columns: cols(columns),
+        };
+        let load = RedshiftLoad {
+            target: &t("a.t"),
+            ddl: Vec::new(),
+            table_columns: cols(&["x"]),
+            sets: vec![one(&["x"])],
+            columns: cols(&["x"]),
+            mode: &Mode::Append,
+            iam_role: "arn:aws:iam::1:role/r",
+            entries: &entries,
+            load_id: "L1",
+        };
+        let s = redshift_load(&load);
         assert!(s[0].starts_with("CREATE TABLE IF NOT EXISTS \"a\".\"tributary_load_ledger\""));
         assert_eq!(s[1], "LOCK \"a\".\"tributary_load_ledger\"");
         assert_eq!(
@@ -455,7 +509,7 @@ mod tests {
         );
         assert_eq!(
             s[3],
-            "CREATE TEMP TABLE \"tributary_stage_L1\" (LIKE \"a\".\"t\")"
+            "CREATE TEMP TABLE \"tributary_stage_L1\" (LIKE \"a\".\"t\" INCLUDING DEFAULTS)"
         );
         assert_eq!(
             s[4],
@@ -464,6 +518,33 @@ mod tests {
         assert!(s[5].starts_with("INSERT INTO \"a\".\"t\""));
         assert!(s[6].starts_with("INSERT INTO \"a\".\"tributary_load_ledger\""));
         assert_eq!(s[7], "DROP TABLE \"tributary_stage_L1\"");
+        assert_eq!(s.len(), 8);
+
+        // Files of another shape: DDL after the guard, and a stage of their own shape, moved in by name.
+        let evolved = RedshiftLoad {
+            ddl: vec!["ALTER TABLE \"a\".\"t\" ADD COLUMN \"y\" VARCHAR(65535)".into()],
+            table_columns: cols(&["x", "y"]),
+            sets: vec![one(&["x"]), one(&["y", "x"]), one(&["x", "y"])],
+            columns: cols(&["x", "y"]),
+            ..load
+        };
+        let s = redshift_load(&evolved);
+        assert_eq!(
+            &s[3..13],
+            [
+                "ALTER TABLE \"a\".\"t\" ADD COLUMN \"y\" VARCHAR(65535)",
+                "CREATE TEMP TABLE \"tributary_stage_L1\" (LIKE \"a\".\"t\" INCLUDING DEFAULTS)",
+                "CREATE TEMP TABLE \"tributary_stage_L1_1\" AS SELECT \"x\" FROM \"tributary_stage_L1\" WHERE 1 = 0",
+                "COPY \"tributary_stage_L1_1\" FROM 's3://b/manifests/a.t/L1.json' IAM_ROLE 'arn:aws:iam::1:role/r' FORMAT AS PARQUET MANIFEST",
+                "INSERT INTO \"tributary_stage_L1\" (\"x\") SELECT \"x\" FROM \"tributary_stage_L1_1\"",
+                "DROP TABLE \"tributary_stage_L1_1\"",
+                "CREATE TEMP TABLE \"tributary_stage_L1_2\" AS SELECT \"y\", \"x\" FROM \"tributary_stage_L1\" WHERE 1 = 0",
+                "COPY \"tributary_stage_L1_2\" FROM 's3://b/manifests/a.t/L1.json' IAM_ROLE 'arn:aws:iam::1:role/r' FORMAT AS PARQUET MANIFEST",
+                "INSERT INTO \"tributary_stage_L1\" (\"y\", \"x\") SELECT \"y\", \"x\" FROM \"tributary_stage_L1_2\"",
+                "DROP TABLE \"tributary_stage_L1_2\"",
+            ]
+        );
+        assert!(s[13].starts_with("COPY \"tributary_stage_L1\" FROM"));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 
 use redshift_loader::handler::redshift_conflict;
 use redshift_loader::postgres::connect;
-use redshift_loader::sql::{LedgerEntry, Mode, TableName, redshift_load, stage_name};
+use redshift_loader::sql::{
+    CopySet, LedgerEntry, Mode, RedshiftLoad, TableName, redshift_load, stage_name,
+};
 use std::time::Duration;
 use tributary_testkit::{Postgres, unique_database};
 
@@ -17,15 +19,20 @@ fn statements(load_id: &str) -> Vec<String> {
         etag: "e1".into(),
     }];
     let stage = stage_name(load_id);
-    redshift_load(
-        &table,
-        &[],
-        &Mode::Append,
-        "s3://b/manifests/analytics.lines/x.json",
-        "arn:aws:iam::1:role/copy",
-        &entries,
+    redshift_load(&RedshiftLoad {
+        target: &table,
+        ddl: Vec::new(),
+        table_columns: Vec::new(),
+        sets: vec![CopySet {
+            manifest_url: "s3://b/manifests/analytics.lines/x.json".into(),
+            columns: Vec::new(),
+        }],
+        columns: Vec::new(),
+        mode: &Mode::Append,
+        iam_role: "arn:aws:iam::1:role/copy",
+        entries: &entries,
         load_id,
-    )
+    })
     .into_iter()
     .map(|s| {
         if s.starts_with("COPY ") {
