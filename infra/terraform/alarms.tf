@@ -116,11 +116,18 @@ resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
   ok_actions          = local.alarm_actions
 }
 
-resource "aws_cloudwatch_metric_alarm" "state_machine_failures" {
-  count = local.warehouse ? 1 : 0
+locals {
+  state_machines = merge(
+    local.warehouse ? { "csv-pipeline" = aws_sfn_state_machine.csv_pipeline[0].arn } : {},
+    local.webhook ? { "orders" = aws_sfn_state_machine.orders[0].arn } : {},
+  )
+}
 
-  alarm_name          = "${var.name_prefix}-csv-pipeline-failures"
-  alarm_description   = "CSV state machine executions failed, timed out or were aborted."
+resource "aws_cloudwatch_metric_alarm" "state_machine_failures" {
+  for_each = local.state_machines
+
+  alarm_name          = "${var.name_prefix}-${each.key}-failures"
+  alarm_description   = "${each.key} state machine executions failed, timed out or were aborted."
   evaluation_periods  = 1
   threshold           = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
@@ -143,7 +150,7 @@ resource "aws_cloudwatch_metric_alarm" "state_machine_failures" {
       metric {
         namespace   = "AWS/States"
         metric_name = metric_query.value
-        dimensions  = { StateMachineArn = aws_sfn_state_machine.csv_pipeline[0].arn }
+        dimensions  = { StateMachineArn = each.value }
         stat        = "Sum"
         period      = 300
       }

@@ -1,4 +1,4 @@
-# The four functions from `make package` (target/lambda/<function>/bootstrap.zip, byte-reproducible), their log
+# The functions from `make package` (target/lambda/<function>/bootstrap.zip, byte-reproducible), their log
 # groups, and where asynchronous invocations that still fail end up.
 
 locals {
@@ -67,6 +67,19 @@ locals {
           MANIFEST_BUCKET     = aws_s3_bucket.data.id
           MANIFEST_PREFIX     = local.prefixes.manifests
         } : k => v if v != null && v != "" }
+      }
+    } : {},
+    local.webhook ? {
+      "order-webhook" = {
+        description = "POST /orders (API Gateway): signed purchase-order webhooks -> one orders state machine execution each"
+        settings    = var.order_webhook
+        async       = false
+        environment = {
+          WEBHOOK_SECRET_ARN       = aws_secretsmanager_secret.webhook[0].arn
+          ORDERS_STATE_MACHINE_ARN = local.orders_machine_arn
+          SIGNATURE_TOLERANCE_SECS = tostring(var.order_webhook.signature_tolerance_seconds)
+          MAX_BODY_BYTES           = tostring(var.order_webhook.max_body_bytes)
+        }
       }
     } : {},
   )

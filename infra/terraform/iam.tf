@@ -40,6 +40,7 @@ resource "aws_iam_role_policy" "fn" {
     "kinesis-normalizer" = data.aws_iam_policy_document.kinesis_normalizer.json
     "order-validator"    = data.aws_iam_policy_document.order_validator.json
     "redshift-loader"    = one(data.aws_iam_policy_document.redshift_loader[*].json)
+    "order-webhook"      = one(data.aws_iam_policy_document.order_webhook[*].json)
   }[each.key]
 }
 
@@ -278,6 +279,50 @@ data "aws_iam_policy_document" "redshift_loader" {
       actions   = ["redshift-serverless:GetCredentials"]
       resources = [statement.value]
     }
+  }
+}
+
+# --- order-webhook -------------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "order_webhook" {
+  count = local.webhook ? 1 : 0
+
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.fn["order-webhook"].arn}:*"]
+  }
+
+  statement {
+    sid       = "ReadSigningSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.webhook[0].arn]
+  }
+
+  # The secret's key, only as Secrets Manager uses it to decrypt the secret.
+  statement {
+    sid       = "DecryptSigningSecret"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.webhook[0].arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${local.region}.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "StartOrders"
+    actions   = ["states:StartExecution"]
+    resources = [local.orders_machine_arn]
+  }
+
+  # A retried delivery whose execution has ended: its input tells a retry from another body under the same id.
+  statement {
+    sid       = "ReadOwnExecutions"
+    actions   = ["states:DescribeExecution"]
+    resources = [local.orders_executions]
   }
 }
 

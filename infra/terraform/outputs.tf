@@ -75,3 +75,18 @@ output "athena_workgroup" {
   description = "The Athena workgroup for queries over the datasets; results go to athena-results/ in the bucket, encrypted."
   value       = aws_athena_workgroup.datasets.name
 }
+
+output "webhook_url" {
+  description = "Where senders POST signed purchase orders (null when order_webhook.enabled = false)."
+  value       = local.webhook ? "${aws_apigatewayv2_stage.webhook[0].invoke_url}orders" : null
+}
+
+output "orders_state_machine_arn" {
+  description = "ARN of the orders state machine each webhook delivery starts (null without the webhook)."
+  value       = one(aws_sfn_state_machine.orders[*].arn)
+}
+
+output "webhook_secret_arn" {
+  description = "The webhook's signing secret: put its value before the first delivery (null without the webhook)."
+  value       = one(aws_secretsmanager_secret.webhook[*].arn)
+}

@@ -124,6 +124,41 @@ variable "order_validator" {
   }
 }
 
+variable "order_webhook" {
+  description = "order-webhook and its HTTP API: whether they exist, memory (MB), timeout (s), reserved concurrency (null: unreserved), extra environment (SECRET_CACHE_SECS), the route's throttling, the signature's timestamp tolerance and the largest body (at most 256000 bytes: the body travels in a Step Functions input)."
+  type = object({
+    enabled                     = optional(bool, true)
+    memory_mb                   = optional(number, 256)
+    timeout_seconds             = optional(number, 10)
+    reserved_concurrency        = optional(number)
+    environment                 = optional(map(string), {})
+    throttle_rate_per_second    = optional(number, 50)
+    throttle_burst              = optional(number, 100)
+    signature_tolerance_seconds = optional(number, 300)
+    max_body_bytes              = optional(number, 131072)
+  })
+  default = {}
+
+  validation {
+    condition     = var.order_webhook.memory_mb >= 128 && var.order_webhook.memory_mb <= 10240 && var.order_webhook.timeout_seconds >= 1 && var.order_webhook.timeout_seconds <= 30
+    error_message = "memory_mb must be 128-10240 and timeout_seconds 1-30 (API Gateway waits 30 s at most)."
+  }
+  validation {
+    condition     = var.order_webhook.max_body_bytes >= 1 && var.order_webhook.max_body_bytes <= 256000 && var.order_webhook.signature_tolerance_seconds >= 1
+    error_message = "max_body_bytes must be 1-256000 and signature_tolerance_seconds at least 1."
+  }
+  validation {
+    condition     = var.order_webhook.reserved_concurrency == null ? true : var.order_webhook.reserved_concurrency >= 0
+    error_message = "reserved_concurrency must be null (unreserved) or >= 0."
+  }
+}
+
+variable "secret_recovery_window_days" {
+  description = "Days a deleted secret (the webhook's signing secret) can be restored; 0 deletes it at once (test stacks)."
+  type        = number
+  default     = 30
+}
+
 variable "redshift_loader" {
   description = "redshift-loader: memory (MB), timeout (s; one invocation polls its statement until shortly before this), reserved concurrency (default 4: protects the warehouse, where each load takes a table lock and COPY slots; the state machine retries throttled invocations with backoff) and extra environment (POLL_SECONDS)."
   type = object({

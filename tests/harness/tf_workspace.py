@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "infra/terraform"
 EMULATOR = ROOT / "infra/emulator"
-FUNCTIONS = ("csv-to-parquet", "kinesis-normalizer", "order-validator", "redshift-loader")
+# Every function of the workspace (functions/<name>/), each of which the module deploys.
+FUNCTIONS = tuple(sorted(p.parent.name for p in (ROOT / "functions").glob("*/Cargo.toml")))
 
 
 def _module_files(directory: str, names: list[str]) -> set[str]:

@@ -14,11 +14,12 @@ use std::time::Instant;
 use tributary_shared::ErrorKind;
 use tributary_testkit::{Moto, dynamodb_client, python, s3_client, workspace_root};
 
-const FUNCTIONS: [&str; 4] = [
+const FUNCTIONS: [&str; 5] = [
     "csv-to-parquet",
     "kinesis-normalizer",
     "order-validator",
     "redshift-loader",
+    "order-webhook",
 ];
 
 /// Errors Lambda itself raises for an invocation that may succeed when repeated (AWS's documented retry set for
@@ -34,8 +35,8 @@ fn module_dir() -> PathBuf {
     workspace_root().join("infra/terraform")
 }
 
-fn asl() -> Value {
-    let path = module_dir().join("statemachine/csv_pipeline.asl.json");
+fn asl(file: &str) -> Value {
+    let path = module_dir().join("statemachine").join(file);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
@@ -52,22 +53,22 @@ fn strings(value: &Value) -> Vec<String> {
     }
 }
 
-#[test]
-fn state_machine_retries_exactly_the_retryable_error_types() {
+/// Every Lambda task of `definition` retries exactly the retryable error types, outlasts Lambda's timeout and
+/// catches the rest into "Notify failure", which ends in a Fail state.
+fn check_lambda_tasks(definition: &Value, tasks: &[&str]) {
     let expected: BTreeSet<String> = ErrorKind::ALL
         .iter()
         .filter(|k| k.retryable())
         .map(|k| k.as_str().to_owned())
         .chain(LAMBDA_TRANSIENT.iter().map(|s| (*s).to_owned()))
         .collect();
-    let definition = asl();
     let states = definition["States"].as_object().expect("States");
     let lambda_tasks: Vec<(&String, &Value)> = states
         .iter()
         .filter(|(_, s)| s["Resource"] == "arn:aws:states:::lambda:invoke")
         .collect();
     let names: BTreeSet<&str> = lambda_tasks.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, BTreeSet::from(["Load", "Transform"]));
+    assert_eq!(names, tasks.iter().copied().collect::<BTreeSet<&str>>());
 
     for (name, state) in lambda_tasks {
         let retriers = state["Retry"].as_array().expect("Retry");
@@ -97,6 +98,20 @@ fn state_machine_retries_exactly_the_retryable_error_types() {
         assert_eq!(strings(&catch[0]["ErrorEquals"]), ["States.ALL"]);
         assert_eq!(catch[0]["Next"], "Notify failure", "{name}");
     }
+    assert_eq!(states["Notify failure"]["Next"], "Failed");
+    assert_eq!(states["Failed"]["Type"], "Fail");
+}
+
+#[test]
+fn state_machine_retries_exactly_the_retryable_error_types() {
+    let definition = asl("csv_pipeline.asl.json");
+    check_lambda_tasks(&definition, &["Load", "Transform"]);
+    let states = &definition["States"];
+    let expected: BTreeSet<String> = ErrorKind::ALL
+        .iter()
+        .filter(|k| k.retryable())
+        .map(|k| k.as_str().to_owned())
+        .collect();
     // A burst of loads into one table: what the loader could not settle by retrying goes out as Conflict, and
     // the state machine keeps trying, spread out, for minutes before it gives up.
     let conflict = states["Load"]["Retry"]
@@ -119,8 +134,36 @@ fn state_machine_retries_exactly_the_retryable_error_types() {
             "{kind}"
         );
     }
-    assert_eq!(states["Notify failure"]["Next"], "Failed");
-    assert_eq!(states["Failed"]["Type"], "Fail");
+}
+
+#[test]
+fn the_orders_state_machine_accepts_valid_and_duplicate_orders_and_notifies_the_rest() {
+    let definition = asl("orders.asl.json");
+    check_lambda_tasks(&definition, &["Validate"]);
+    let states = &definition["States"];
+    assert_eq!(states["Validate"]["Parameters"]["Payload.$"], "$.order");
+    let decide = &states["Decide"]["Choices"];
+    let outcomes = |i: usize| -> Vec<String> {
+        decide[i]["Or"]
+            .as_array()
+            .expect("Or")
+            .iter()
+            .map(|c| {
+                assert_eq!(c["Variable"], "$.validation.result.status");
+                string(&c["StringEquals"]).to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(outcomes(0), ["valid", "duplicate"]);
+    assert_eq!(decide[0]["Next"], "Accepted");
+    assert_eq!(outcomes(1), ["invalid", "conflict"]);
+    assert_eq!(decide[1]["Next"], "Notify rejection");
+    assert_eq!(
+        states["Notify rejection"]["Parameters"]["Message"]["errors.$"],
+        "$.validation.result.errors",
+        "every reason is notified"
+    );
+    assert_eq!(states["Rejected"]["Type"], "Succeed");
 }
 
 // --- Terraform against the emulator ----------------------------------------------------------------------------
@@ -356,6 +399,7 @@ fn terraform_apply_builds_the_pipeline_on_the_emulator_and_destroy_removes_it() 
     runtime.block_on(check_triggers(&deployed));
     check_event_source_mapping(&deployed);
     check_state_machine(&deployed);
+    check_webhook(&deployed);
     check_least_privilege(&deployed);
     runtime.block_on(check_tables(&deployed));
 
@@ -598,6 +642,72 @@ fn check_state_machine(d: &Deployed) {
     assert_eq!(machine["logging_configuration"][0]["level"], "ERROR");
 }
 
+/// The order webhook: the HTTP API's route, integration, stage (access logs, throttling) and permission, the
+/// function's environment, and the orders state machine it starts.
+fn check_webhook(d: &Deployed) {
+    let p = &d.prefix;
+    let api = d.values("aws_apigatewayv2_api.webhook[0]");
+    assert_eq!(api["protocol_type"], "HTTP");
+    let route = d.values("aws_apigatewayv2_route.webhook[0]");
+    assert_eq!(route["route_key"], "POST /orders");
+    let integration = d.values("aws_apigatewayv2_integration.webhook[0]");
+    assert_eq!(
+        route["target"],
+        format!("integrations/{}", string(&integration["id"]))
+    );
+    assert_eq!(integration["integration_type"], "AWS_PROXY");
+    assert_eq!(integration["payload_format_version"], "2.0");
+    assert_eq!(
+        integration["integration_uri"],
+        d.function("order-webhook")["invoke_arn"]
+    );
+    let stage = d.values("aws_apigatewayv2_stage.webhook[0]");
+    assert_eq!(stage["name"], "$default");
+    assert_eq!(
+        stage["access_log_settings"][0]["destination_arn"],
+        d.arn("aws_cloudwatch_log_group.webhook_access[0]")
+    );
+    let throttling = &stage["default_route_settings"][0];
+    assert_eq!(
+        (
+            throttling["throttling_rate_limit"].as_f64(),
+            throttling["throttling_burst_limit"].as_i64()
+        ),
+        (Some(50.0), Some(100))
+    );
+    let permission = d.values("aws_lambda_permission.webhook[0]");
+    assert_eq!(permission["principal"], "apigateway.amazonaws.com");
+    assert_eq!(
+        permission["source_arn"],
+        format!("{}/*/POST/orders", string(&api["execution_arn"]))
+    );
+    assert!(d.out_str("webhook_url").ends_with("/orders"));
+
+    let machine_arn = d.out_str("orders_state_machine_arn");
+    assert!(machine_arn.ends_with(&format!(":stateMachine:{p}-orders")));
+    let env = &d.function("order-webhook")["environment"][0]["variables"];
+    assert_eq!(env["ORDERS_STATE_MACHINE_ARN"], machine_arn.as_str());
+    assert_eq!(env["WEBHOOK_SECRET_ARN"], d.out("webhook_secret_arn"));
+    assert_eq!(env["SIGNATURE_TOLERANCE_SECS"], "300");
+    let secret = d.values("aws_secretsmanager_secret.webhook[0]");
+    assert_eq!(secret["kms_key_id"], d.arn("aws_kms_key.webhook[0]").as_str());
+    let machine = d.values("aws_sfn_state_machine.orders[0]");
+    assert_eq!(machine["type"], "STANDARD", "only standard workflows refuse a second execution of one name");
+    let text = string(&machine["definition"]);
+    assert!(!text.contains("${"), "every template variable is rendered");
+    let definition: Value = serde_json::from_str(text).expect("definition JSON");
+    assert_eq!(
+        definition["States"]["Validate"]["Parameters"]["FunctionName"],
+        d.function_arn("order-validator")
+    );
+    assert_eq!(
+        definition["States"]["Notify rejection"]["Parameters"]["TopicArn"],
+        d.out("notifications_topic_arn")
+    );
+    let alarm = d.values("aws_cloudwatch_metric_alarm.state_machine_failures[\"orders\"]");
+    assert_eq!(alarm["alarm_actions"][0], d.out("notifications_topic_arn"));
+}
+
 /// A resource of `expected_grants.json`, its placeholders filled from what was deployed.
 fn resolve(d: &Deployed, resource: &str) -> String {
     let Some((before, inner)) = resource.split_once('{') else {
@@ -614,6 +724,10 @@ fn resolve(d: &Deployed, resource: &str) -> String {
         "function" => d.function_arn(arg),
         "redshift" => "arn:aws:redshift:us-east-1:123456789012".to_owned(),
         "glue" => "arn:aws:glue:us-east-1:123456789012".to_owned(),
+        "executions" => format!(
+            "arn:aws:states:us-east-1:123456789012:execution:{}-{arg}:*",
+            d.prefix
+        ),
         other => panic!("unknown placeholder {other} in expected_grants.json"),
     };
     format!("{before}{value}{}", resolve(d, rest))
@@ -748,6 +862,20 @@ fn check_no_warehouse_plan(ws: &Workspace, d: &Deployed) {
         change("aws_lambda_permission.s3[\"csv-to-parquet\"]").0,
         ["create"]
     );
+    // The order webhook does not need the warehouse.
+    let kept = plan["resource_changes"]
+        .as_array()
+        .expect("resource_changes")
+        .iter()
+        .filter(|c| {
+            c["address"]
+                .as_str()
+                .is_some_and(|a| a.contains("webhook") || a.contains("orders"))
+        })
+        .filter(|c| strings(&c["change"]["actions"]) != ["no-op"])
+        .map(|c| string(&c["address"]).to_owned())
+        .collect::<Vec<_>>();
+    assert!(kept.is_empty(), "{kept:?}");
     let (actions, after) = change("aws_s3_bucket_notification.data");
     assert_eq!(actions, ["update"]);
     assert_eq!(after["eventbridge"], false);
