@@ -56,8 +56,14 @@ mod tests {
     use tributary_shared::config::env_of as env;
 
     const BASE: [(&str, &str); 2] = [
-        ("WEBHOOK_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:1:secret:w"),
-        ("ORDERS_STATE_MACHINE_ARN", "arn:aws:states:eu-west-1:1:stateMachine:o"),
+        (
+            "WEBHOOK_SECRET_ARN",
+            "arn:aws:secretsmanager:eu-west-1:1:secret:w",
+        ),
+        (
+            "ORDERS_STATE_MACHINE_ARN",
+            "arn:aws:states:eu-west-1:1:stateMachine:o",
+        ),
     ];
 
     #[test]

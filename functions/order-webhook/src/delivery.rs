@@ -87,7 +87,10 @@ pub fn answer(status: u16, body: &Value) -> ApiGatewayV2httpResponse {
     response
 }
 
-fn header<'a>(request: &'a ApiGatewayV2httpRequest, name: &'static str) -> Result<&'a str, Rejected> {
+fn header<'a>(
+    request: &'a ApiGatewayV2httpRequest,
+    name: &'static str,
+) -> Result<&'a str, Rejected> {
     request
         .headers
         .get(name)
@@ -216,9 +219,7 @@ mod tests {
     #[test]
     fn each_refusal_has_its_status() {
         let status = |r: &ApiGatewayV2httpRequest| {
-            check(r, b"k", NOW, LIMITS)
-                .expect_err("refused")
-                .status()
+            check(r, b"k", NOW, LIMITS).expect_err("refused").status()
         };
         // Unsigned, wrongly signed, or with a header missing: 401.
         assert_eq!(status(&request("{}", &[])), 401);

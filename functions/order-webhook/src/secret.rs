@@ -42,14 +42,17 @@ impl SecretKey {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("GetSecretValue", &self.arn, &e))?;
-        let secret = out.secret_string().filter(|s| !s.is_empty()).ok_or_else(|| {
-            AwsError::other(
-                "GetSecretValue",
-                &self.arn,
-                ErrorKind::InvalidConfig,
-                "the secret has no string value",
-            )
-        })?;
+        let secret = out
+            .secret_string()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                AwsError::other(
+                    "GetSecretValue",
+                    &self.arn,
+                    ErrorKind::InvalidConfig,
+                    "the secret has no string value",
+                )
+            })?;
         let key = Arc::new(crate::signature::key(secret));
         *cached = Some((Instant::now(), key.clone()));
         Ok(key)

@@ -62,7 +62,10 @@ pub fn verify(
     now: i64,
     tolerance: i64,
 ) -> Result<(), Refusal> {
-    let sent: i64 = timestamp.trim().parse().map_err(|_| Refusal::BadTimestamp)?;
+    let sent: i64 = timestamp
+        .trim()
+        .parse()
+        .map_err(|_| Refusal::BadTimestamp)?;
     let age = now - sent;
     if age.abs() > tolerance {
         return Err(Refusal::Stale { age, tolerance });
@@ -87,7 +90,15 @@ mod tests {
     const NOW: i64 = 1_796_000_000;
 
     fn ok(signatures: &str, body: &[u8]) -> Result<(), Refusal> {
-        verify(b"s3cret", "msg_1", &NOW.to_string(), signatures, body, NOW, 300)
+        verify(
+            b"s3cret",
+            "msg_1",
+            &NOW.to_string(),
+            signatures,
+            body,
+            NOW,
+            300,
+        )
     }
 
     #[test]
@@ -102,7 +113,10 @@ mod tests {
         let other_key = sign(b"other", "msg_1", &NOW.to_string(), body);
         assert_eq!(ok(&other_key, body), Err(Refusal::Mismatch));
         // Rotation: any of several signatures; other versions and garbage are skipped.
-        assert_eq!(ok(&format!("v2,abc v1,%%% {other_key} {good}"), body), Ok(()));
+        assert_eq!(
+            ok(&format!("v2,abc v1,%%% {other_key} {good}"), body),
+            Ok(())
+        );
         assert_eq!(ok("", body), Err(Refusal::Mismatch));
     }
 
@@ -111,7 +125,15 @@ mod tests {
         let body = b"{}";
         let at = |t: i64| {
             let ts = t.to_string();
-            verify(b"k", "id", &ts, &sign(b"k", "id", &ts, body), body, NOW, 300)
+            verify(
+                b"k",
+                "id",
+                &ts,
+                &sign(b"k", "id", &ts, body),
+                body,
+                NOW,
+                300,
+            )
         };
         assert_eq!(at(NOW - 300), Ok(()));
         assert_eq!(at(NOW + 300), Ok(()));
@@ -122,7 +144,10 @@ mod tests {
                 tolerance: 300
             })
         );
-        assert!(matches!(at(NOW + 3600), Err(Refusal::Stale { age: -3600, .. })));
+        assert!(matches!(
+            at(NOW + 3600),
+            Err(Refusal::Stale { age: -3600, .. })
+        ));
         assert_eq!(
             verify(b"k", "id", "soon", "v1,x", body, NOW, 300),
             Err(Refusal::BadTimestamp)

@@ -6,13 +6,15 @@ pub mod fault;
 pub mod lambda;
 pub mod moto;
 pub mod postgres;
+pub mod states;
 
 pub use fault::FaultProxy;
 pub use lambda::{InvokeError, LambdaProcess};
 pub use moto::{Moto, python};
 pub use postgres::Postgres;
+pub use states::{InvokeApi, run_state_machine};
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The workspace root.
@@ -21,6 +23,24 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// A sample event from `events/`, parsed.
+/// Another package's binary from the same build (`target/<profile>/<name>`), for tests that drive two functions:
+/// `cargo test --workspace` builds every member's binaries before any test runs.
+pub fn sibling_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    // target/<profile>/deps/<test>-<hash>
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("a test binary under target/<profile>/deps/");
+    let binary = profile.join(name);
+    assert!(
+        binary.exists(),
+        "{} is not built: run the tests with `cargo test --workspace` (as `make test` does)",
+        binary.display()
+    );
+    binary
+}
+
 pub fn fixture(name: &str) -> serde_json::Value {
     let path = workspace_root().join("events").join(name);
     let text = std::fs::read_to_string(&path)

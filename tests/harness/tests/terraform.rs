@@ -690,9 +690,15 @@ fn check_webhook(d: &Deployed) {
     assert_eq!(env["WEBHOOK_SECRET_ARN"], d.out("webhook_secret_arn"));
     assert_eq!(env["SIGNATURE_TOLERANCE_SECS"], "300");
     let secret = d.values("aws_secretsmanager_secret.webhook[0]");
-    assert_eq!(secret["kms_key_id"], d.arn("aws_kms_key.webhook[0]").as_str());
+    assert_eq!(
+        secret["kms_key_id"],
+        d.arn("aws_kms_key.webhook[0]").as_str()
+    );
     let machine = d.values("aws_sfn_state_machine.orders[0]");
-    assert_eq!(machine["type"], "STANDARD", "only standard workflows refuse a second execution of one name");
+    assert_eq!(
+        machine["type"], "STANDARD",
+        "only standard workflows refuse a second execution of one name"
+    );
     let text = string(&machine["definition"]);
     assert!(!text.contains("${"), "every template variable is rendered");
     let definition: Value = serde_json::from_str(text).expect("definition JSON");
