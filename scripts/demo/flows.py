@@ -1,6 +1,6 @@
 """The demo's flows through the real function code, on the stack: CSV files through the state machine, Kinesis
-records through the event source mapping, purchase orders through the bucket's notifications, the sample events
-through `cargo lambda invoke`; what each must produce (the checks), and what is read back for the report."""
+records through the event source mapping, purchase orders through the bucket's notifications and as signed
+webhooks (webhook.py), the sample events through `cargo lambda invoke`; what each must produce (the checks), and what is read back for the report."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from .lambda_api import FunctionError, invoke
 from .report import print_report
 from .settings import BUCKET, FUNCTIONS, REGION, ROOT
 from .stack import Stack
+from .webhook import webhook_flow
 from .supervisor import DemoError, Processes, log, timed
 
 
@@ -193,9 +194,10 @@ class Demo:
                     sum(n for _, n in result) == table_rows and any(c == "(none: version 1)" for c, _ in result),
                     json.dumps(result))
 
-    def run_state_machine(self, definition: str, machine_arn: str, event: dict) -> dict:
-        name = f"demo-{uuid.uuid4().hex[:12]}"
-        execution_arn = machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+    def run_state_machine(self, definition: str, machine_arn: str, event: dict, execution_arn: str | None = None) -> dict:
+        if execution_arn is None:
+            name = f"demo-{uuid.uuid4().hex[:12]}"
+            execution_arn = machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
         arns = {self.stack.tf["function_names"][f]: f for f in FUNCTIONS}
         account = machine_arn.split(":")[4]
         functions = {f"arn:aws:lambda:{REGION}:{account}:function:{name}": f for name, f in arns.items()}
@@ -360,11 +362,16 @@ class Demo:
             for m in got["Messages"]:
                 body = json.loads(m["Body"])
                 message = json.loads(body.get("Message", "{}"))
-                messages.append({"subject": body.get("Subject"), "outcome": message.get("outcome")})
+                messages.append({"subject": body.get("Subject"), "outcome": message.get("outcome"),
+                                 "order_id": message.get("order_id"), "errors": len(message.get("errors") or [])})
         self.report["notifications"] = messages
-        outcomes = sorted(m["outcome"] for m in messages)
+        outcomes = sorted(m["outcome"] for m in messages if "CSV" in (m["subject"] or ""))
         self.expect("csv", "SNS delivered three success notifications and one failure notification",
                     outcomes == ["failed", "loaded", "loaded", "loaded"], f"{outcomes}")
+        rejected = [m for m in messages if m["subject"] == "Tributary: purchase order rejected"]
+        self.expect("webhook", "SNS delivered one rejection, for PO-3002, with its reasons",
+                    [(m["order_id"], m["outcome"]) for m in rejected] == [("PO-3002", "invalid")]
+                    and rejected[0]["errors"] >= 1, json.dumps(rejected))
 
     def subscribe_notifications(self) -> str:
         sqs, sns = self.client("sqs"), self.client("sns")
@@ -396,6 +403,8 @@ class Demo:
         ("order-validator", "sfn-validate-order.json", "status duplicate"),
         ("kinesis-normalizer", "kinesis-batch.json", "no batchItemFailures"),
         ("kinesis-normalizer", "sqs-batch.json", "no batchItemFailures"),
+        # A recorded delivery: its signature is good, its timestamp (2026-11-30 10:00 UTC) past the tolerance.
+        ("order-webhook", "apigw-order-webhook.json", "statusCode 401 or 202"),
     ]
 
     def samples_flow(self) -> None:
@@ -422,8 +431,9 @@ class Demo:
                 "status converted or skipped": answer.get("status") in ("converted", "skipped"),
                 "status duplicate": answer.get("status") == "duplicate",
                 "no batchItemFailures": answer == {"batchItemFailures": []},
+                "statusCode 401 or 202": answer.get("statusCode") in (401, 202),
             }[expected]
-            shown = answer.get("status") or (json.dumps(answer) if answer else failure[-300:])
+            shown = answer.get("status") or answer.get("statusCode") or (json.dumps(answer) if answer else failure[-300:])
             flow["invocations"].append({"function": function, "sample": sample, "answer": shown})
             self.expect("samples", f"cargo lambda invoke {function} --data-file events/{sample}: {expected}", ok,
                         f"got {shown}")
@@ -443,6 +453,8 @@ class Demo:
                 self.kinesis_flow()
             with self.timed("orders flow"):
                 self.orders_flow()
+            with self.timed("webhook flow"):
+                webhook_flow(self)
             self.notifications(queue_url)
             with self.timed("sample events (cargo lambda invoke)"):
                 self.samples_flow()

@@ -6,6 +6,7 @@ import json
 import sys
 
 from .settings import BUCKET
+from .webhook import print_webhook
 
 
 def print_report(report: dict) -> None:
@@ -75,6 +76,8 @@ def print_report(report: dict) -> None:
         p(f"  out  {o.get('table_items')} orders in the orders table; "
           f"{sum(1 for x in o.get('objects', []) if 'validated/' in x['key'])} validated and "
           f"{sum(1 for x in o.get('objects', []) if 'rejected/' in x['key'])} rejected objects")
+    if "webhook" in flows:
+        print_webhook(flows["webhook"], p)
     if "samples" in flows:
         p("\nSample events (cargo lambda invoke --data-file events/...)")
         for i in flows["samples"]["invocations"]:

@@ -8,4 +8,5 @@ ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 NAME_PREFIX = "tributary"
 BUCKET = "tributary-demo"  # the bucket the sample events in events/ name
-FUNCTIONS = ("csv-to-parquet", "kinesis-normalizer", "order-validator", "redshift-loader")
+# Every function of the workspace (functions/<name>/).
+FUNCTIONS = tuple(sorted(p.parent.name for p in (ROOT / "functions").glob("*/Cargo.toml")))

@@ -125,7 +125,7 @@ class Stack:
     stopped with everything else `procs` started."""
 
     TERRAFORM_OUTPUTS = ("bucket_name", "stream_name", "state_machine_arn", "latest_table_name", "orders_table_name",
-                         "notifications_topic_arn", "function_names")
+                         "notifications_topic_arn", "function_names", "orders_state_machine_arn", "webhook_url")
 
     def __init__(self, base: Path, procs: Processes, timings: dict[str, float]):
         self.base = base
@@ -215,6 +215,7 @@ The emulator, PostgreSQL and the functions keep running until Ctrl-C. In another
   cargo lambda invoke order-validator {invoke_args} --data-file events/s3-object-created-order.json
   cargo lambda invoke csv-to-parquet {invoke_args} --data-file events/s3-object-created-csv.json
   cargo lambda invoke kinesis-normalizer {invoke_args} --data-file events/kinesis-batch.json
+  curl -i -X POST {self.lambda_endpoint}/lambda-url/order-webhook/orders ... (signed as the README shows)
 (the sample events name bucket {BUCKET}, which the demo created). To reach the emulator with boto3 or the AWS CLI:
   export AWS_ENDPOINT_URL={self.endpoint} AWS_REGION={REGION} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 The warehouse: psql {self.pg.url}

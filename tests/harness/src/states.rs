@@ -20,7 +20,9 @@ pub struct InvokeApi {
 
 impl std::fmt::Debug for InvokeApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InvokeApi").field("port", &self.port).finish()
+        f.debug_struct("InvokeApi")
+            .field("port", &self.port)
+            .finish()
     }
 }
 

@@ -128,7 +128,8 @@ fn the_demo_runs_every_flow_end_to_end() {
         .filter(|k| k.starts_with("curated/"))
         .collect();
     assert_eq!(curated.len(), 2, "{curated:?}");
-    assert_eq!(report["notifications"].as_array().map(Vec::len), Some(4));
+    // Four for the CSV files, one for the webhook's rejected order.
+    assert_eq!(report["notifications"].as_array().map(Vec::len), Some(5));
 
     // Kinesis: every distinct event in the latest-state table, the poison record dead-lettered.
     let kinesis = &report["flows"]["kinesis"];
@@ -158,6 +159,50 @@ fn the_demo_runs_every_flow_end_to_end() {
         })
         .count();
     assert_eq!(validated, valid);
+
+    // The order webhook: each answer, one execution per accepted delivery, each run to its outcome.
+    let webhook = &report["flows"]["webhook"];
+    let answers: Vec<(u64, &str)> = webhook["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .map(|d| {
+            (
+                d["status"].as_u64().expect("status"),
+                d["answer"]["status"]
+                    .as_str()
+                    .or(d["answer"]["error"].as_str())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            (202, "accepted"),
+            (202, "accepted"),
+            (401, "unauthorized"),
+            (401, "unauthorized"),
+            (202, "accepted")
+        ]
+    );
+    let runs: Vec<(&str, Vec<&str>)> = webhook["executions"]
+        .as_array()
+        .expect("executions")
+        .iter()
+        .map(|e| (e["delivery_id"].as_str().expect("id"), strings(&e["path"])))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            ("msg_demo_3001", vec!["Validate", "Decide", "Accepted"]),
+            (
+                "msg_demo_3002",
+                vec!["Validate", "Decide", "Notify rejection", "Rejected"]
+            ),
+        ]
+    );
+    assert_eq!(webhook["stored"]["total"], "50.00");
 
     // The outputs a user opens.
     let out = root.join("target/demo");
