@@ -379,10 +379,12 @@ async fn load_redshift(
 }
 
 /// Starts reading the target table's columns; returns the statement's id.
+/// Names in lower case: Redshift folds identifiers, quoted ones too, and its catalog holds them folded.
 async fn describe_table(deps: &Deps, target: &Target, table: &TableName) -> Result<String, Error> {
-    let name = table.table.as_str().to_owned();
+    let name = table.table.as_str().to_lowercase();
+    let schema = table.schema.as_ref().map(|s| s.as_str().to_lowercase());
     let mut params = vec![("table_name", name.as_str())];
-    if let Some(schema) = &table.schema {
+    if let Some(schema) = &schema {
         params.push(("table_schema", schema.as_str()));
     }
     let sql = redshift_describe_sql(table.schema.is_some());
@@ -486,7 +488,6 @@ async fn submit(
     let statements = redshift_load(&RedshiftLoad {
         target: &request.table,
         ddl: plan.ddl.clone(),
-        table_columns: plan.table_columns.clone(),
         sets: sets.clone(),
         columns: plan.columns.clone(),
         mode: &request.mode,

@@ -1,6 +1,7 @@
 //! What a Redshift load does to its table so that its files fit, decided from the files' footers and the table's
 //! columns before anything is submitted: create the table on a first load, add the columns the files bring, and
-//! group the files by column list, since Redshift's COPY from Parquet fills columns by position.
+//! group the files by column list, since Redshift's COPY from Parquet fills columns by position (each list gets a
+//! stage of its shape, see [`crate::sql::redshift_load`]).
 //!
 //! Redshift folds unquoted and quoted identifiers to lower case (unless a cluster turns
 //! `enable_case_sensitive_identifier` on), so the files' column names are compared in lower case.
@@ -15,8 +16,6 @@ use arrow_schema::{Field, Schema};
 pub struct Plan {
     /// `CREATE TABLE IF NOT EXISTS` or `ALTER TABLE … ADD COLUMN`s, in the load's transaction.
     pub ddl: Vec<String>,
-    /// The table's columns in order once `ddl` has run.
-    pub table_columns: Vec<Ident>,
     /// The columns the files hold, applied to the table.
     pub columns: Vec<Ident>,
     /// Each distinct column list of the files, with the indexes of the files that have it, in first-seen order.
@@ -54,7 +53,7 @@ pub fn plan(
     };
     let united = evolve::union(&lowered).map_err(|m| mismatch(vec![m]))?;
     let columns = idents(united.iter().map(|c| c.name.as_str()))?;
-    let (ddl, table_columns) = if table.is_empty() {
+    let ddl = if table.is_empty() {
         let definitions: Vec<String> = united
             .iter()
             .zip(&columns)
@@ -66,16 +65,13 @@ pub fn plan(
                 )
             })
             .collect();
-        (
-            vec![format!(
-                "CREATE TABLE IF NOT EXISTS {target} ({})",
-                definitions.join(", ")
-            )],
-            columns.clone(),
-        )
+        vec![format!(
+            "CREATE TABLE IF NOT EXISTS {target} ({})",
+            definitions.join(", ")
+        )]
     } else {
-        let changes = evolve::reconcile(table, &united, Warehouse::Redshift).map_err(mismatch)?;
-        let ddl = changes
+        evolve::reconcile(table, &united, Warehouse::Redshift)
+            .map_err(mismatch)?
             .iter()
             .map(|c| {
                 evolve::statement(
@@ -85,13 +81,7 @@ pub fn plan(
                     Warehouse::Redshift,
                 )
             })
-            .collect();
-        let added = changes.iter().filter_map(|c| match c {
-            evolve::Change::Add { column, .. } => Some(column.as_str()),
-            _ => None,
-        });
-        let names = table.iter().map(|t| t.name.as_str()).chain(added);
-        (ddl, idents(names)?)
+            .collect()
     };
     let mut sets: Vec<(Vec<Ident>, Vec<usize>)> = Vec::new();
     for (i, schema) in lowered.iter().enumerate() {
@@ -101,12 +91,7 @@ pub fn plan(
             None => sets.push((cols, vec![i])),
         }
     }
-    Ok(Plan {
-        ddl,
-        table_columns,
-        columns,
-        sets,
-    })
+    Ok(Plan { ddl, columns, sets })
 }
 
 #[cfg(test)]
@@ -154,7 +139,6 @@ mod tests {
                 "CREATE TABLE IF NOT EXISTS \"analytics\".\"orders\" (\"order_id\" VARCHAR(65535) NOT NULL, \"qty\" bigint, \"price\" numeric(12,2))"
             ]
         );
-        assert_eq!(names(&p.table_columns), ["order_id", "qty", "price"]);
         assert_eq!(p.sets.len(), 1);
     }
 
@@ -178,7 +162,6 @@ mod tests {
             p.ddl,
             ["ALTER TABLE \"analytics\".\"orders\" ADD COLUMN \"channel\" VARCHAR(65535)"]
         );
-        assert_eq!(names(&p.table_columns), ["order_id", "qty", "channel"]);
         assert_eq!(names(&p.columns), ["order_id", "qty", "channel"]);
         let sets: Vec<(Vec<&str>, Vec<usize>)> =
             p.sets.iter().map(|(c, f)| (names(c), f.clone())).collect();

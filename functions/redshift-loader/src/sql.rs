@@ -315,9 +315,7 @@ pub struct RedshiftLoad<'a> {
     pub target: &'a TableName,
     /// Creates the table or adds columns to it, after the ledger is locked and before the stage exists.
     pub ddl: Vec<String>,
-    /// The table's columns in order once `ddl` ran (empty when unknown): a set whose files have exactly these
-    /// is copied straight into the stage.
-    pub table_columns: Vec<Ident>,
+    /// One per column list; a set without columns (unknown) is copied straight into the stage, by position.
     pub sets: Vec<CopySet>,
     /// The columns applied to the table (empty: all of them).
     pub columns: Vec<Ident>,
@@ -331,10 +329,11 @@ pub struct RedshiftLoad<'a> {
 /// the ledger, check again that no file is in it ([`guard`]), make the table fit the files, stage with COPY from
 /// each set's manifest, apply, record, drop the stage.
 ///
-/// Redshift's COPY from Parquet fills a table's columns by position and needs as many as the file has. A set
-/// whose files hold other columns, or the same in another order, is copied into a stage of its own shape (made
-/// from the main stage's columns, so with the table's types) and moved into the main stage by name; the columns
-/// it lacks take their default or NULL there.
+/// Redshift's COPY from Parquet fills a table's columns by position and needs as many as the file has. So each
+/// set is copied into a stage of its own shape (made from the main stage's columns, so with the table's types, as
+/// the table is inside this transaction) and moved into the main stage by name; the columns it lacks take their
+/// default or NULL there. By name always, never by position into the table's stage: the table's columns were read
+/// before this transaction, and a load that changed them since must not shift values into other columns.
 pub fn redshift_load(load: &RedshiftLoad) -> Vec<String> {
     let target = load.target;
     let stage = stage_name(load.load_id);
@@ -355,7 +354,7 @@ pub fn redshift_load(load: &RedshiftLoad) -> Vec<String> {
         "CREATE TEMP TABLE {stage} (LIKE {target} INCLUDING DEFAULTS)"
     ));
     for (k, set) in load.sets.iter().enumerate() {
-        if load.table_columns.is_empty() || set.columns == load.table_columns {
+        if set.columns.is_empty() {
             statements.push(copy(&stage, &set.manifest_url));
             continue;
         }
@@ -492,8 +491,7 @@ mod tests {
         let load = RedshiftLoad {
             target: &t("a.t"),
             ddl: Vec::new(),
-            table_columns: cols(&["x"]),
-            sets: vec![one(&["x"])],
+            sets: vec![one(&[])],
             columns: cols(&["x"]),
             mode: &Mode::Append,
             iam_role: "arn:aws:iam::1:role/r",
@@ -520,11 +518,11 @@ mod tests {
         assert_eq!(s[7], "DROP TABLE \"tributary_stage_L1\"");
         assert_eq!(s.len(), 8);
 
-        // Files of another shape: DDL after the guard, and a stage of their own shape, moved in by name.
+        // Files with known columns: DDL after the guard, and each set in a stage of its own shape, moved in by
+        // name.
         let evolved = RedshiftLoad {
             ddl: vec!["ALTER TABLE \"a\".\"t\" ADD COLUMN \"y\" VARCHAR(65535)".into()],
-            table_columns: cols(&["x", "y"]),
-            sets: vec![one(&["x"]), one(&["y", "x"]), one(&["x", "y"])],
+            sets: vec![one(&["x"]), one(&["y", "x"])],
             columns: cols(&["x", "y"]),
             ..load
         };
@@ -544,7 +542,7 @@ mod tests {
                 "DROP TABLE \"tributary_stage_L1_2\"",
             ]
         );
-        assert!(s[13].starts_with("COPY \"tributary_stage_L1\" FROM"));
+        assert!(s[13].starts_with("INSERT INTO \"a\".\"t\" (\"x\", \"y\")"));
     }
 
     #[test]

@@ -235,20 +235,32 @@ async fn the_redshift_path_sends_one_transaction_of_ledger_stage_copy_merge_and_
             "CREATE TEMP TABLE {stage} (LIKE \"analytics\".\"order_lines\" INCLUDING DEFAULTS)"
         )
     );
+    // The file's columns, by name: a stage of the file's shape, copied by position, moved in by name.
+    let shaped = format!("{}_1\"", stage.trim_end_matches('"'));
     assert_eq!(
         sent[4],
-        format!(
-            "COPY {stage} FROM '{manifest_url}' IAM_ROLE 'arn:aws:iam::123456789012:role/copy' FORMAT AS PARQUET MANIFEST"
-        )
+        format!("CREATE TEMP TABLE {shaped} AS SELECT {columns} FROM {stage} WHERE 1 = 0")
     );
     assert_eq!(
         sent[5],
+        format!(
+            "COPY {shaped} FROM '{manifest_url}' IAM_ROLE 'arn:aws:iam::123456789012:role/copy' FORMAT AS PARQUET MANIFEST"
+        )
+    );
+    assert_eq!(
+        sent[6],
+        format!("INSERT INTO {stage} ({columns}) SELECT {columns} FROM {shaped}")
+    );
+    assert_eq!(sent[7], format!("DROP TABLE {shaped}"));
+    let sent = [&sent[..4], &sent[8..]].concat();
+    assert_eq!(
+        sent[4],
         format!(
             "DELETE FROM \"analytics\".\"order_lines\" USING {stage} WHERE \"analytics\".\"order_lines\".\"order_id\" = {stage}.\"order_id\""
         )
     );
     assert_eq!(
-        sent[6],
+        sent[5],
         format!(
             "INSERT INTO \"analytics\".\"order_lines\" ({columns}) SELECT {columns} FROM {stage}"
         )
@@ -259,11 +271,11 @@ async fn the_redshift_path_sends_one_transaction_of_ledger_stage_copy_merge_and_
         .trim_matches('"')
         .to_owned();
     assert!(
-        sent[7].contains(&format!("'{a}', '{etag}'")),
+        sent[6].contains(&format!("'{a}', '{etag}'")),
         "the ledger records the file and its ETag: {}",
-        sent[7]
+        sent[6]
     );
-    assert_eq!(sent[8], format!("DROP TABLE {stage}"));
+    assert_eq!(sent[7], format!("DROP TABLE {stage}"));
     assert_eq!(batch.database(), Some("tributary_finished"));
 }
 

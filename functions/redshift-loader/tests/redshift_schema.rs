@@ -240,6 +240,94 @@ async fn a_table_with_other_column_order_and_a_default_is_filled_by_name() {
     );
 }
 
+/// Invokes two loaders at once while the test holds the ledger's lock (which must exist), so that both read the
+/// table and submit their batches before either commits; then releases it.
+async fn at_once(
+    db: &str,
+    (first, task_a): (&mut World, Value),
+    (second, task_b): (&mut World, Value),
+) -> (
+    Result<Value, tributary_testkit::InvokeError>,
+    Result<Value, tributary_testkit::InvokeError>,
+) {
+    let pg = Postgres::shared();
+    let mut holder = connect(&pg.database_url(db)).await.expect("connect");
+    let held = holder.transaction().await.expect("begin");
+    held.batch_execute("LOCK analytics.tributary_load_ledger")
+        .await
+        .expect("lock");
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::block_in_place(|| {
+        std::thread::scope(|s| {
+            let one = s.spawn(|| first.invoke(&task_a));
+            let two = s.spawn(|| second.invoke(&task_b));
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while pg.psql(db, "SELECT count(*) FROM pg_locks WHERE NOT granted") != "2" {
+                assert!(Instant::now() < deadline, "both loads wait on the ledger");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            handle.block_on(held.commit()).expect("release the lock");
+            (one.join().expect("first"), two.join().expect("second"))
+        })
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_first_loads_with_columns_in_other_orders_fill_each_column_by_name() {
+    let (mut first, db) = redshift("rs_first").await;
+    let pg = Postgres::shared();
+    let mut second = loader(&db).await;
+    // The ledger exists (another table's load); analytics.orders does not.
+    let other = parquet(
+        &first,
+        "curated/other/o.parquet",
+        v1(),
+        "order_id,qty\nX,1\n",
+    )
+    .await;
+    first
+        .invoke(&json!({"table": "analytics.other", "files": [other]}))
+        .expect("ledger made");
+    let a = parquet(
+        &first,
+        "curated/orders/a.parquet",
+        v1(),
+        "order_id,qty\nPO-1,3\n",
+    )
+    .await;
+    // The same columns, declared in another order: both loads plan to create the table, each in its order.
+    let reversed = json!([{"name": "qty", "type": "int64"}, {"name": "order_id", "type": "string", "nullable": false}]);
+    let b = parquet(
+        &second,
+        "curated/orders/b.parquet",
+        reversed,
+        "qty,order_id\n5,PO-2\n",
+    )
+    .await;
+    let (one, two) = at_once(
+        &db,
+        (
+            &mut first,
+            json!({"table": "analytics.orders", "files": [a]}),
+        ),
+        (
+            &mut second,
+            json!({"table": "analytics.orders", "files": [b]}),
+        ),
+    )
+    .await;
+    for out in [one.expect("first load"), two.expect("second load")] {
+        assert_eq!(out["status"], "loaded", "{out}");
+    }
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT string_agg(order_id || '=' || qty, ',' ORDER BY order_id) FROM analytics.orders"
+        ),
+        "PO-1=3,PO-2=5"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_loads_that_bring_the_same_new_column_at_once_both_commit_and_add_it_once() {
     let (mut first, db) = redshift("rs_race").await;
@@ -270,27 +358,18 @@ async fn two_loads_that_bring_the_same_new_column_at_once_both_commit_and_add_it
         "order_id,qty,channel\nPO-2,5,app\n",
     )
     .await;
-    // Hold the ledger's lock, so that both loads read the table and submit before either commits.
-    let mut holder = connect(&pg.database_url(&db)).await.expect("connect");
-    let held = holder.transaction().await.expect("begin");
-    held.batch_execute("LOCK analytics.tributary_load_ledger")
-        .await
-        .expect("lock");
-    let handle = tokio::runtime::Handle::current();
-    let (one, two) = tokio::task::block_in_place(|| {
-        std::thread::scope(|s| {
-            let one = s.spawn(|| first.invoke(&json!({"table": "analytics.orders", "files": [a]})));
-            let two =
-                s.spawn(|| second.invoke(&json!({"table": "analytics.orders", "files": [b]})));
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while pg.psql(&db, "SELECT count(*) FROM pg_locks WHERE NOT granted") != "2" {
-                assert!(Instant::now() < deadline, "both loads wait on the ledger");
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            handle.block_on(held.commit()).expect("release the lock");
-            (one.join().expect("first"), two.join().expect("second"))
-        })
-    });
+    let (one, two) = at_once(
+        &db,
+        (
+            &mut first,
+            json!({"table": "analytics.orders", "files": [a]}),
+        ),
+        (
+            &mut second,
+            json!({"table": "analytics.orders", "files": [b]}),
+        ),
+    )
+    .await;
     for out in [one.expect("first load"), two.expect("second load")] {
         assert_eq!(
             (&out["status"], &out["files_loaded"]),

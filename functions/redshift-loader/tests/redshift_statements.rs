@@ -22,7 +22,6 @@ fn statements(load_id: &str) -> Vec<String> {
     redshift_load(&RedshiftLoad {
         target: &table,
         ddl: Vec::new(),
-        table_columns: Vec::new(),
         sets: vec![CopySet {
             manifest_url: "s3://b/manifests/analytics.lines/x.json".into(),
             columns: Vec::new(),
