@@ -123,6 +123,12 @@ locals {
   )
 }
 
+# The CSV pipeline's alarm was once `count`-based: keep its history through the change to `for_each`.
+moved {
+  from = aws_cloudwatch_metric_alarm.state_machine_failures[0]
+  to   = aws_cloudwatch_metric_alarm.state_machine_failures["csv-pipeline"]
+}
+
 resource "aws_cloudwatch_metric_alarm" "state_machine_failures" {
   for_each = local.state_machines
 

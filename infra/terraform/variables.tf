@@ -125,9 +125,9 @@ variable "order_validator" {
 }
 
 variable "order_webhook" {
-  description = "order-webhook and its HTTP API: whether they exist, memory (MB), timeout (s), reserved concurrency (null: unreserved), extra environment (SECRET_CACHE_SECS), the route's throttling, the signature's timestamp tolerance and the largest body (at most 256000 bytes: the body travels in a Step Functions input)."
+  description = "order-webhook and its HTTP API: whether they exist (default false: a public endpoint is opt-in), memory (MB), timeout (s), reserved concurrency (null: unreserved), extra environment (SECRET_CACHE_SECS), the route's throttling, the signature's timestamp tolerance and the largest body (at most 256000 bytes: the body travels in a Step Functions input)."
   type = object({
-    enabled                     = optional(bool, true)
+    enabled                     = optional(bool, false)
     memory_mb                   = optional(number, 256)
     timeout_seconds             = optional(number, 10)
     reserved_concurrency        = optional(number)

@@ -1,6 +1,7 @@
 # Purchase orders by webhook: an API Gateway HTTP API (POST /orders) -> order-webhook, which checks each request's
 # signature and starts the orders state machine (statemachine/orders.asl.json) -> order-validator -> DynamoDB and
-# orders/validated/, or a notification with every reason. Nothing here exists when order_webhook.enabled = false.
+# orders/validated/, or a notification with every reason. Opt-in (order_webhook.enabled): it is a public endpoint,
+# and its secret must be given a value before the first delivery.
 
 locals {
   webhook = var.order_webhook.enabled
@@ -170,7 +171,8 @@ resource "aws_apigatewayv2_integration" "webhook" {
   integration_type       = "AWS_PROXY"
   integration_uri        = aws_lambda_function.fn["order-webhook"].invoke_arn
   payload_format_version = "2.0"
-  timeout_milliseconds   = 10000
+  # As long as the function may run (at most 30 s, API Gateway's own limit).
+  timeout_milliseconds = var.order_webhook.timeout_seconds * 1000
 }
 
 resource "aws_apigatewayv2_route" "webhook" {

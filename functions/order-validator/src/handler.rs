@@ -38,12 +38,7 @@ pub async fn handle(event: &RawValue, deps: &Deps) -> Result<Value, Error> {
     let now = Utc::now();
     let shape: Value =
         serde_json::from_str(event.get()).map_err(|e| Error::NotJson(e.to_string()))?;
-    let is_object_ref = shape.get("Records").is_some()
-        || shape.get("detail-type").is_some()
-        || (shape.get("bucket").is_some()
-            && shape.get("key").is_some()
-            && shape.get("line_items").is_none());
-    if !is_object_ref {
+    if !crate::shape::names_objects(&shape) {
         return process(
             Bytes::copy_from_slice(event.get().as_bytes()),
             Source::Payload,

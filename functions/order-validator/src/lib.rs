@@ -6,6 +6,7 @@
 
 pub mod currency;
 pub mod money;
+pub mod shape;
 pub mod validate;
 
 #[cfg(feature = "lambda")]

@@ -156,6 +156,12 @@ pub fn check(
     let body = String::from_utf8(body)
         .map_err(|_| Rejected::BadRequest("the body is not UTF-8 text".into()))?;
     match serde_json::from_str::<Value>(&body) {
+        // order-validator would read such a document as a reference to objects, not as an order.
+        Ok(order) if order_validator::shape::names_objects(&order) => Err(Rejected::BadRequest(
+            "the body has the shape of an S3 or EventBridge event (top-level Records or detail-type, or bucket \
+             and key without line_items), not of an order"
+                .into(),
+        )),
         Ok(Value::Object(_)) => Ok(Delivery {
             id: id.to_owned(),
             body,
@@ -237,6 +243,7 @@ mod tests {
         assert_eq!(status(&signed("msg_1", "not json")), 400);
         assert_eq!(status(&signed("msg_1", "[1, 2]")), 400);
         assert_eq!(status(&signed("msg:1", "{}")), 400);
+        assert_eq!(status(&signed("msg_1", r#"{"Records": []}"#)), 400);
         let response = check(&signed("msg_1", "[1]"), b"k", NOW, LIMITS)
             .expect_err("refused")
             .response();

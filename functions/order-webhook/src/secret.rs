@@ -53,7 +53,15 @@ impl SecretKey {
                     "the secret has no string value",
                 )
             })?;
-        let key = Arc::new(crate::signature::key(secret));
+        let key = crate::signature::key(secret).map_err(|reason| {
+            AwsError::other(
+                "GetSecretValue",
+                &self.arn,
+                ErrorKind::InvalidConfig,
+                reason,
+            )
+        })?;
+        let key = Arc::new(key);
         *cached = Some((Instant::now(), key.clone()));
         Ok(key)
     }

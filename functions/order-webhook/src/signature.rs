@@ -24,12 +24,19 @@ pub enum Refusal {
 }
 
 /// The HMAC key of a secret: a Standard Webhooks secret (`whsec_` then base64) is the bytes it encodes; any other
-/// secret is its own UTF-8 bytes (what `openssl dgst -hmac` takes).
-pub fn key(secret: &str) -> Vec<u8> {
-    secret
-        .strip_prefix("whsec_")
-        .and_then(|b64| STANDARD.decode(b64.trim()).ok())
-        .unwrap_or_else(|| secret.as_bytes().to_vec())
+/// secret is its own UTF-8 bytes (what `openssl dgst -hmac` takes). An empty key, which anyone could sign with,
+/// and a `whsec_` secret that is not base64 are refused.
+pub fn key(secret: &str) -> Result<Vec<u8>, String> {
+    let key = match secret.strip_prefix("whsec_") {
+        Some(b64) => STANDARD.decode(b64.trim()).map_err(|e| {
+            format!("the secret starts with whsec_ but the rest is not base64: {e}")
+        })?,
+        None => secret.as_bytes().to_vec(),
+    };
+    if key.is_empty() {
+        return Err("the secret is empty: anyone could sign with it".into());
+    }
+    Ok(key)
 }
 
 fn mac(key: &[u8], id: &str, timestamp: &str, body: &[u8]) -> HmacSha256 {
@@ -66,9 +73,11 @@ pub fn verify(
         .trim()
         .parse()
         .map_err(|_| Refusal::BadTimestamp)?;
-    let age = now - sent;
-    if age.abs() > tolerance {
-        return Err(Refusal::Stale { age, tolerance });
+    if now.abs_diff(sent) > tolerance.unsigned_abs() {
+        return Err(Refusal::Stale {
+            age: now.saturating_sub(sent),
+            tolerance,
+        });
     }
     let expected = mac(key, id, timestamp, body);
     let matches = signatures
@@ -152,14 +161,33 @@ mod tests {
             verify(b"k", "id", "soon", "v1,x", body, NOW, 300),
             Err(Refusal::BadTimestamp)
         );
+        // The far ends of the range are refused, never overflowed.
+        for extreme in [i64::MIN, i64::MAX] {
+            let ts = extreme.to_string();
+            assert!(matches!(
+                verify(
+                    b"k",
+                    "id",
+                    &ts,
+                    &sign(b"k", "id", &ts, body),
+                    body,
+                    NOW,
+                    300
+                ),
+                Err(Refusal::Stale { .. })
+            ));
+        }
     }
 
     #[test]
     fn standard_webhooks_secrets_are_their_decoded_bytes() {
-        assert_eq!(key("whsec_c2VjcmV0"), b"secret");
-        assert_eq!(key("plain secret"), b"plain secret");
+        assert_eq!(key("whsec_c2VjcmV0").as_deref(), Ok(&b"secret"[..]));
+        assert_eq!(key("plain secret").as_deref(), Ok(&b"plain secret"[..]));
+        assert!(key("whsec_").is_err(), "an empty key");
+        assert!(key("").is_err());
+        assert!(key("whsec_not base64!").is_err());
         // The specification's own example.
-        let key = key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        let key = key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("key");
         let body = br#"{"test": 2432232314}"#;
         assert_eq!(
             sign(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", body),

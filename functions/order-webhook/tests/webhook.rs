@@ -130,7 +130,7 @@ async fn webhook(s: &Setup, extra: &[(&str, &str)]) -> World {
 
 /// The sample API Gateway event with `body`, signed for `id` at `timestamp` with `secret`.
 fn request(id: &str, body: &str, timestamp: i64, secret: &str) -> Value {
-    let key = order_webhook::signature::key(secret);
+    let key = order_webhook::signature::key(secret).expect("a usable secret");
     let ts = timestamp.to_string();
     let mut event = fixture("apigw-order-webhook.json");
     event["body"] = json!(body);
