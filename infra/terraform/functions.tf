@@ -29,6 +29,8 @@ locals {
         environment = {
           EVENTS_BUCKET      = aws_s3_bucket.data.id
           LATEST_TABLE       = aws_dynamodb_table.latest.name
+          SEEN_TABLE         = aws_dynamodb_table.events_seen.name
+          DEDUP_WINDOW_SECS  = tostring(var.stream_dedup_window_seconds)
           ENTITY_KEY         = var.entity_key
           EVENTS_PREFIX      = local.prefixes.events
           DEAD_LETTER_PREFIX = local.prefixes.dead_letter

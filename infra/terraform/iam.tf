@@ -130,10 +130,11 @@ data "aws_iam_policy_document" "kinesis_normalizer" {
     resources = [local.objects.events]
   }
 
+  # Latest state, and the dedup window's claims (one conditional write per event).
   statement {
-    sid       = "LatestState"
+    sid       = "LatestStateAndSeenEvents"
     actions   = ["dynamodb:PutItem"]
-    resources = [aws_dynamodb_table.latest.arn]
+    resources = [aws_dynamodb_table.latest.arn, aws_dynamodb_table.events_seen.arn]
   }
 
   # The event source mapping's on-failure destination is sent with the function's role.

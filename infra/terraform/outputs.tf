@@ -90,3 +90,8 @@ output "webhook_secret_arn" {
   description = "The webhook's signing secret: put its value before the first delivery (null without the webhook)."
   value       = one(aws_secretsmanager_secret.webhook[*].arn)
 }
+
+output "seen_table_name" {
+  description = "kinesis-normalizer's dedup window table (event_id, TTL on expires_at)."
+  value       = aws_dynamodb_table.events_seen.name
+}

@@ -247,6 +247,17 @@ variable "dedup_window_seconds" {
   }
 }
 
+variable "stream_dedup_window_seconds" {
+  description = "kinesis-normalizer: how long an event_id blocks another record with the same id, across batches and shards (one conditional DynamoDB write per event; 0 turns it off, leaving dedup within each batch)."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.stream_dedup_window_seconds >= 0 && floor(var.stream_dedup_window_seconds) == var.stream_dedup_window_seconds
+    error_message = "stream_dedup_window_seconds must be a whole number >= 0."
+  }
+}
+
 variable "entity_key" {
   description = "kinesis-normalizer: the event field naming the entity whose latest state is kept in the events table."
   type        = string

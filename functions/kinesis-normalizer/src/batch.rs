@@ -188,6 +188,8 @@ pub enum Fate {
     Duplicate(usize),
     /// Cannot become an event: goes to the dead-letter path.
     Poison(Poison),
+    /// Its `event_id` was claimed by a record of another batch within the dedup window: dropped, and done.
+    Seen,
 }
 
 /// The normalized batch.
@@ -241,11 +243,55 @@ impl Plan {
         }
     }
 
+    /// Records whose event is a duplicate of one earlier in the batch.
     pub fn duplicates(&self) -> usize {
         self.fates
             .iter()
             .filter(|f| matches!(f, Fate::Duplicate(_)))
             .count()
+    }
+
+    /// Records dropped because another batch's record claimed their `event_id` within the dedup window.
+    pub fn seen_before(&self) -> usize {
+        self.fates.iter().filter(|f| **f == Fate::Seen).count()
+    }
+
+    /// The record that produced `events[event]`, as a claim names it: `<shard or queue>/<sequence or message id>`.
+    /// The same on every delivery of the record.
+    pub fn origin(&self, event: usize) -> String {
+        let meta = &self.inputs[self.owners[event]].meta;
+        format!("{}/{}", meta.shard_id, meta.sequence_number)
+    }
+
+    /// Drops the events marked in `seen` (by index into [`Plan::events`]): their records, and the records that
+    /// duplicate them in this batch, become [`Fate::Seen`], and the remaining events are renumbered.
+    pub fn drop_seen(&mut self, seen: &[bool]) {
+        let mut renumbered = Vec::with_capacity(self.events.len());
+        let mut kept = 0;
+        for &dropped in seen {
+            renumbered.push((!dropped).then(|| {
+                kept += 1;
+                kept - 1
+            }));
+        }
+        let events = std::mem::take(&mut self.events);
+        let owners = std::mem::take(&mut self.owners);
+        for ((event, owner), dropped) in events.into_iter().zip(owners).zip(seen) {
+            if !dropped {
+                self.events.push(event);
+                self.owners.push(owner);
+            }
+        }
+        for fate in &mut self.fates {
+            let renumber = match &*fate {
+                Fate::Event(e) => Some(renumbered[*e].map_or(Fate::Seen, Fate::Event)),
+                Fate::Duplicate(e) => Some(renumbered[*e].map_or(Fate::Seen, Fate::Duplicate)),
+                Fate::Poison(_) | Fate::Seen => None,
+            };
+            if let Some(renumbered) = renumber {
+                *fate = renumbered;
+            }
+        }
     }
 
     /// Keys that kept their own spelling, per record that has any (duplicates are not counted again).
@@ -527,6 +573,7 @@ pub fn record_outcomes(
         .map(|(i, fate)| match fate {
             Fate::Event(e) | Fate::Duplicate(e) => event_ok[*e],
             Fate::Poison(_) => poison_ok.get(&i).copied().unwrap_or(false),
+            Fate::Seen => true,
         })
         .collect()
 }
@@ -610,6 +657,31 @@ mod tests {
             }
             other => panic!("expected BadRecord, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn events_seen_in_another_batch_are_dropped_with_their_duplicates_and_count_as_done() {
+        let mut p = plan(&[
+            r#"{"id": "1"}"#,
+            r#"{"id": "2"}"#,
+            r#"{"id": "1"}"#,
+            r#"{"id": "3"}"#,
+        ]);
+        assert_eq!(p.origin(1), "shardId-000000000003/101");
+        p.drop_seen(&[true, false, false]);
+        assert_eq!(
+            p.fates,
+            [Fate::Seen, Fate::Event(0), Fate::Seen, Fate::Event(1)]
+        );
+        let ids: Vec<&str> = p.events.iter().map(|e| e.event_id.as_str()).collect();
+        assert_eq!(ids, ["2", "3"]);
+        assert_eq!(p.owners, [1, 3]);
+        assert_eq!((p.seen_before(), p.duplicates()), (2, 0));
+        // Dropped records are done: only a failed event's record comes again.
+        assert_eq!(
+            record_outcomes(&p, &[true, false], &HashMap::new()),
+            [true, true, true, false]
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The function's configuration, read once at cold start.
 
-use tributary_shared::config::{ConfigError, Env, parse, prefix, required, string};
+use tributary_shared::config::{ConfigError, Env, optional, parse, prefix, required, string};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -21,6 +21,17 @@ pub struct Config {
     pub write_concurrency: usize,
     /// `WRITE_ATTEMPTS`: tries per write when DynamoDB throttles or fails.
     pub write_attempts: u32,
+    /// The stream's dedup window: `SEEN_TABLE` (partition key `event_id`, TTL on `expires_at`) and
+    /// `DEDUP_WINDOW_SECS` (default 3600). An `event_id` claimed by another record within the window is dropped.
+    /// `None` without a table, or with a window of 0: duplicates are then dropped within a batch only.
+    pub dedup: Option<Dedup>,
+}
+
+/// Where and for how long event ids are remembered across batches and shards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dedup {
+    pub table: String,
+    pub window_secs: i64,
 }
 
 impl Config {
@@ -35,6 +46,13 @@ impl Config {
             max_record_bytes: parse(env, "MAX_RECORD_BYTES", 1024 * 1024_usize)?,
             write_concurrency: parse(env, "WRITE_CONCURRENCY", 16_usize)?.max(1),
             write_attempts: parse(env, "WRITE_ATTEMPTS", 6_u32)?.max(1),
+            dedup: match (
+                optional(env, "SEEN_TABLE"),
+                parse(env, "DEDUP_WINDOW_SECS", 3600_i64)?,
+            ) {
+                (Some(table), window_secs) if window_secs > 0 => Some(Dedup { table, window_secs }),
+                _ => None,
+            },
         })
     }
 }
@@ -55,5 +73,16 @@ mod tests {
             (c.entity_key.as_str(), c.events_prefix.as_str(), c.gzip),
             ("event_id", "events/", false)
         );
+        assert_eq!(c.dedup, None, "no seen table, no window");
+        env.insert("SEEN_TABLE".into(), "seen".into());
+        assert_eq!(
+            Config::from_env(&env).expect("valid").dedup,
+            Some(Dedup {
+                table: "seen".into(),
+                window_secs: 3600
+            })
+        );
+        env.insert("DEDUP_WINDOW_SECS".into(), "0".into());
+        assert_eq!(Config::from_env(&env).expect("valid").dedup, None);
     }
 }

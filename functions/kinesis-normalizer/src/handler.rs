@@ -7,7 +7,7 @@ use crate::batch::{
 };
 use crate::config::Config;
 use crate::error::Error;
-use crate::sink::write_latest;
+use crate::sink::{Claim, claim, write_latest};
 use bytes::Bytes;
 use chrono::Utc;
 use futures_util::{StreamExt, stream};
@@ -50,8 +50,50 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<BatchResponse, Error> {
     if inputs.is_empty() {
         return Ok(BatchResponse::Kinesis(Default::default()));
     }
-    let plan = Plan::new(source, inputs, Utc::now(), c.max_record_bytes);
+    let now = Utc::now();
+    let mut plan = Plan::new(source, inputs, now, c.max_record_bytes);
     let mut errors: Vec<AwsError> = Vec::new();
+
+    // The dedup window: an event whose id another record claimed within the window is dropped. An event whose
+    // claim could not be made is not stored now; its record comes again.
+    let mut claim_failed = vec![false; plan.events.len()];
+    if let Some(dedup) = &c.dedup {
+        let claims: Vec<(&str, String)> = plan
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.event_id.as_str(), plan.origin(i)))
+            .collect();
+        let answers = claim(
+            &deps.dynamodb,
+            &dedup.table,
+            &claims,
+            now.timestamp(),
+            dedup.window_secs,
+            c.write_concurrency,
+            c.write_attempts,
+        )
+        .await;
+        let mut seen = vec![false; answers.len()];
+        for (i, answer) in answers.into_iter().enumerate() {
+            match answer {
+                Ok(Claim::Mine) => {}
+                Ok(Claim::Seen) => seen[i] = true,
+                Err(e) => {
+                    tracing::warn!(event_id = %plan.events[i].event_id, error = %e, "dedup claim not made");
+                    claim_failed[i] = true;
+                    errors.push(e);
+                }
+            }
+        }
+        claim_failed = claim_failed
+            .into_iter()
+            .zip(&seen)
+            .filter(|(_, dropped)| !**dropped)
+            .map(|(failed, _)| failed)
+            .collect();
+        plan.drop_seen(&seen);
+    }
 
     // Poison records first, each to its own dead-letter object (its key is the record's, so a redelivery
     // rewrites the same one): whether each one is done decides which records come again, below.
@@ -87,7 +129,7 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<BatchResponse, Error> {
         }
     }
 
-    let mut event_ok = vec![true; plan.events.len()];
+    let mut event_ok: Vec<bool> = claim_failed.iter().map(|failed| !failed).collect();
 
     // Latest state first, the newest event per entity: conditional writes, so a redelivery repeats them
     // harmlessly.
@@ -171,6 +213,7 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<BatchResponse, Error> {
         records = plan.inputs.len(),
         events = plan.events.len(),
         duplicates = plan.duplicates(),
+        seen_before = plan.seen_before(),
         dead_lettered,
         key_collisions = collisions,
         failed,
@@ -180,6 +223,11 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<BatchResponse, Error> {
         .dimension("Function", "kinesis-normalizer")
         .value("RecordsIn", plan.inputs.len() as f64, "Count")
         .value("Duplicates", plan.duplicates() as f64, "Count")
+        .value(
+            "DuplicatesDropped",
+            (plan.duplicates() + plan.seen_before()) as f64,
+            "Count",
+        )
         .value("KeyCollisions", collisions as f64, "Count")
         .value("DeadLettered", dead_lettered as f64, "Count")
         .value("RecordsFailed", failed as f64, "Count")

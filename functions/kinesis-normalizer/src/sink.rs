@@ -1,5 +1,6 @@
-//! The DynamoDB adapter: conditional latest-state writes, a bounded number at a time, with the one retry layer
-//! (the client's own retries are off). Events and dead letters go to S3 through `tributary_shared::s3`.
+//! The DynamoDB adapter: conditional latest-state writes and the dedup window's claims, a bounded number at a
+//! time, with the one retry layer (the client's own retries are off). Events and dead letters go to S3 through
+//! `tributary_shared::s3`.
 
 use crate::batch::{EntityWrite, Plan, sortable_sequence};
 use crate::normalize::format_time;
@@ -130,6 +131,77 @@ async fn put_newer(
             },
             |err, _| err.kind.retryable(),
         )
+        .await
+}
+
+/// What the seen table said about one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The first record with this `event_id` within the window, or this same record again: store the event.
+    Mine,
+    /// Another record claimed this `event_id` within the window: drop the event.
+    Seen,
+}
+
+/// Claims each `(event_id, origin)` in the seen table, `concurrency` at a time; one result per claim, in order.
+/// `origin` names the record (`<shard or queue>/<sequence number or message id>`).
+///
+/// A claim is one conditional write that succeeds when no unexpired claim exists or the claim is this record's
+/// own. That makes a redelivered batch converge: a batch that claimed its events and then failed to store them
+/// comes again and claims them again, while another record with one of those ids is dropped, since the record
+/// that claimed it first stores it. A record whose retries run out goes to the failure queue with its claim in
+/// place: its event is found there, never lost in silence.
+pub async fn claim(
+    client: &Client,
+    table: &str,
+    claims: &[(&str, String)],
+    now: i64,
+    window_secs: i64,
+    concurrency: usize,
+    attempts: u32,
+) -> Vec<Result<Claim, AwsError>> {
+    let backoff = Backoff {
+        attempts,
+        ..WRITE_BACKOFF
+    };
+    stream::iter(claims)
+        .map(|(event_id, origin)| async move {
+            backoff
+                .retry(
+                    async |_| {
+                        let put = client
+                            .put_item()
+                            .table_name(table)
+                            .item("event_id", AttributeValue::S((*event_id).to_owned()))
+                            .item("origin", AttributeValue::S(origin.clone()))
+                            .item("expires_at", AttributeValue::N((now + window_secs).to_string()))
+                            // A lapsed claim may still be there (TTL deletion is lazy): it no longer counts.
+                            .condition_expression(
+                                "attribute_not_exists(event_id) OR expires_at < :now OR origin = :origin",
+                            )
+                            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+                            .expression_attribute_values(":origin", AttributeValue::S(origin.clone()))
+                            .send()
+                            .await;
+                        match put {
+                            Ok(_) => Ok(Claim::Mine),
+                            Err(e)
+                                if matches!(
+                                    e.as_service_error(),
+                                    Some(PutItemError::ConditionalCheckFailedException(_))
+                                ) =>
+                            {
+                                Ok(Claim::Seen)
+                            }
+                            Err(e) => Err(AwsError::from_sdk("PutItem", table, &e)),
+                        }
+                    },
+                    |err, _| err.kind.retryable(),
+                )
+                .await
+        })
+        .buffered(concurrency.max(1))
+        .collect()
         .await
 }
 

@@ -516,3 +516,80 @@ async fn a_dead_letter_that_cannot_be_written_holds_back_the_events_after_it() {
     assert!(stored.values().all(|n| *n == 1), "{stored:?}");
     assert_eq!(w.objects("dead-letter/").await.len(), 1);
 }
+
+/// A Kinesis batch of `(shard, sequence number, payload)` records.
+fn records(records: &[(&str, &str, Value)]) -> Value {
+    let mut event = fixture("kinesis-batch.json");
+    let template = event["Records"][0].clone();
+    event["Records"] = records
+        .iter()
+        .map(|(shard, seq, payload)| {
+            let mut r = template.clone();
+            r["eventID"] = json!(format!("{shard}:{seq}"));
+            r["kinesis"]["sequenceNumber"] = json!(seq);
+            r["kinesis"]["data"] =
+                json!(base64::engine::general_purpose::STANDARD.encode(payload.to_string()));
+            r
+        })
+        .collect();
+    event
+}
+
+/// How many times each event id is stored under events/.
+async fn stored_ids(w: &World) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for body in w.objects("events/").await.values() {
+        for event in ndjson(body) {
+            *counts
+                .entry(event["event_id"].as_str().unwrap_or_default().to_owned())
+                .or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_id_another_record_sent_within_the_window_is_dropped_across_batches_and_shards() {
+    let seen = tributary_testkit::unique_bucket("seen");
+    tributary_testkit::create_table(
+        &tributary_testkit::dynamodb_client().await,
+        &seen,
+        "event_id",
+    )
+    .await;
+    let mut w = world(&[("SEEN_TABLE", &seen)]).await;
+    let click = |id: &str, customer: &str| json!({"id": id, "type": "click", "customer_id": customer, "ts": "2026-11-30T10:00:00Z"});
+    let first = records(&[("shardId-000000000000", "100", click("E1", "c1"))]);
+    let out = w.invoke(&first).expect("first batch");
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    // A producer's retry of E1 arrives on another shard, in another batch, beside a new event.
+    let second = records(&[
+        ("shardId-000000000001", "7", click("E1", "c1")),
+        ("shardId-000000000001", "8", click("E2", "c2")),
+    ]);
+    let out = w.invoke(&second).expect("second batch");
+    assert_eq!(
+        out,
+        json!({"batchItemFailures": []}),
+        "a dropped record is done"
+    );
+    // The first batch delivered again (its record's own claim): it converges to the same objects.
+    w.invoke(&first).expect("redelivered");
+    let stored = stored_ids(&w).await;
+    assert_eq!(
+        (stored.get("E1"), stored.get("E2")),
+        (Some(&1), Some(&1)),
+        "{stored:?}"
+    );
+    let log = w.function.log_text();
+    assert!(
+        log.contains("\"DuplicatesDropped\":1"),
+        "the second batch reports its dropped duplicate: {log}"
+    );
+
+    // Without the window (DEDUP_WINDOW_SECS=0), only duplicates within a batch are dropped.
+    let mut off = world(&[("SEEN_TABLE", &seen), ("DEDUP_WINDOW_SECS", "0")]).await;
+    off.invoke(&first).expect("first batch");
+    off.invoke(&second).expect("second batch");
+    assert_eq!(stored_ids(&off).await.get("E1"), Some(&2));
+}

@@ -819,18 +819,34 @@ async fn check_tables(d: &Deployed) {
             .map(|s| s.as_str().to_owned());
         assert_eq!(pitr.as_deref(), Some("ENABLED"), "{table}");
     }
-    let ttl = ddb
-        .describe_time_to_live()
-        .table_name(d.out_str("orders_table_name"))
+    // Both dedup windows expire their items on expires_at; the stream's is keyed by event id.
+    let seen = d.out_str("seen_table_name");
+    let described = ddb
+        .describe_table()
+        .table_name(&seen)
         .send()
         .await
-        .expect("describe TTL");
-    let ttl = ttl.time_to_live_description().expect("TTL");
-    assert_eq!(ttl.attribute_name(), Some("expires_at"));
-    assert_eq!(
-        ttl.time_to_live_status().map(|s| s.as_str()),
-        Some("ENABLED")
-    );
+        .expect("describe table");
+    let schema = described.table().expect("table").key_schema();
+    assert_eq!(schema[0].attribute_name(), "event_id");
+    for table in [d.out_str("orders_table_name"), seen] {
+        let ttl = ddb
+            .describe_time_to_live()
+            .table_name(&table)
+            .send()
+            .await
+            .expect("describe TTL");
+        let ttl = ttl.time_to_live_description().expect("TTL");
+        assert_eq!(ttl.attribute_name(), Some("expires_at"), "{table}");
+        assert_eq!(
+            ttl.time_to_live_status().map(|s| s.as_str()),
+            Some("ENABLED"),
+            "{table}"
+        );
+    }
+    let env = &d.function("kinesis-normalizer")["environment"][0]["variables"];
+    assert_eq!(env["SEEN_TABLE"], d.out("seen_table_name"));
+    assert_eq!(env["DEDUP_WINDOW_SECS"], "3600");
 }
 
 /// Without a warehouse, raw/ CSVs take the S3 notification instead, and only it: the bucket stops sending events to
