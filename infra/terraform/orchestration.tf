@@ -43,18 +43,9 @@ resource "aws_iam_role" "state_machine" {
   assume_role_policy = data.aws_iam_policy_document.states_assume.json
 }
 
-data "aws_iam_policy_document" "state_machine" {
-  count = local.warehouse ? 1 : 0
-
-  statement {
-    sid     = "InvokeSteps"
-    actions = ["lambda:InvokeFunction"]
-    resources = [
-      aws_lambda_function.fn["csv-to-parquet"].arn,
-      aws_lambda_function.fn["redshift-loader"].arn,
-    ]
-  }
-
+# What every state machine's role may do besides invoking its functions: publish notifications and deliver its
+# execution logs.
+data "aws_iam_policy_document" "state_machine_common" {
   statement {
     sid       = "Notify"
     actions   = ["sns:Publish"]
@@ -83,6 +74,21 @@ data "aws_iam_policy_document" "state_machine" {
       "logs:UpdateLogDelivery",
     ]
     resources = ["*"]
+  }
+}
+
+data "aws_iam_policy_document" "state_machine" {
+  count = local.warehouse ? 1 : 0
+
+  source_policy_documents = [data.aws_iam_policy_document.state_machine_common.json]
+
+  statement {
+    sid     = "InvokeSteps"
+    actions = ["lambda:InvokeFunction"]
+    resources = [
+      aws_lambda_function.fn["csv-to-parquet"].arn,
+      aws_lambda_function.fn["redshift-loader"].arn,
+    ]
   }
 }
 

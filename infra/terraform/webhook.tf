@@ -79,38 +79,12 @@ resource "aws_iam_role" "orders_machine" {
 }
 
 data "aws_iam_policy_document" "orders_machine" {
+  source_policy_documents = [data.aws_iam_policy_document.state_machine_common.json]
+
   statement {
     sid       = "InvokeValidator"
     actions   = ["lambda:InvokeFunction"]
     resources = [aws_lambda_function.fn["order-validator"].arn]
-  }
-
-  statement {
-    sid       = "Notify"
-    actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.notifications.arn]
-  }
-
-  statement {
-    sid       = "NotifyEncrypted"
-    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-    resources = [aws_kms_key.notifications.arn]
-  }
-
-  # As for the CSV state machine: the log delivery API has no resource-level permissions.
-  statement {
-    sid = "ExecutionLogDelivery"
-    actions = [
-      "logs:CreateLogDelivery",
-      "logs:DeleteLogDelivery",
-      "logs:DescribeLogGroups",
-      "logs:DescribeResourcePolicies",
-      "logs:GetLogDelivery",
-      "logs:ListLogDeliveries",
-      "logs:PutResourcePolicy",
-      "logs:UpdateLogDelivery",
-    ]
-    resources = ["*"]
   }
 }
 

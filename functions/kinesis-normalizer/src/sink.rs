@@ -99,39 +99,51 @@ async fn put_newer(
         .get("seq_sort")
         .cloned()
         .unwrap_or(AttributeValue::Null(true));
-    let backoff = Backoff {
+    let written = put_if(table, attempts, || {
+        client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item.clone()))
+            // Never let an older event overwrite a newer one: by event time, then by sequence number.
+            .condition_expression("attribute_not_exists(entity_id) OR event_time < :t OR (event_time = :t AND seq_sort < :s)")
+            .expression_attribute_values(":t", time.clone())
+            .expression_attribute_values(":s", seq.clone())
+    })
+    .await?;
+    Ok(if written {
+        Written::Stored
+    } else {
+        Written::Stale
+    })
+}
+
+/// One conditional `PutItem`, through the one retry layer (throttling, timeouts and 5xx, `attempts` in all):
+/// `Ok(true)` when written, `Ok(false)` when its condition refused it.
+async fn put_if(
+    table: &str,
+    attempts: u32,
+    request: impl Fn() -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
+) -> Result<bool, AwsError> {
+    Backoff {
         attempts,
         ..WRITE_BACKOFF
-    };
-    backoff
-        .retry(
-            async |_| {
-                let put = client
-                    .put_item()
-                    .table_name(table)
-                    .set_item(Some(item.clone()))
-                    // Never let an older event overwrite a newer one: by event time, then by sequence number.
-                    .condition_expression("attribute_not_exists(entity_id) OR event_time < :t OR (event_time = :t AND seq_sort < :s)")
-                    .expression_attribute_values(":t", time.clone())
-                    .expression_attribute_values(":s", seq.clone())
-                    .send()
-                    .await;
-                match put {
-                    Ok(_) => Ok(Written::Stored),
-                    Err(e)
-                        if matches!(
-                            e.as_service_error(),
-                            Some(PutItemError::ConditionalCheckFailedException(_))
-                        ) =>
-                    {
-                        Ok(Written::Stale)
-                    }
-                    Err(e) => Err(AwsError::from_sdk("PutItem", table, &e)),
-                }
-            },
-            |err, _| err.kind.retryable(),
-        )
-        .await
+    }
+    .retry(
+        async |_| match request().send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(AwsError::from_sdk("PutItem", table, &e)),
+        },
+        |err, _| err.kind.retryable(),
+    )
+    .await
 }
 
 /// What the seen table said about one event.
@@ -160,45 +172,25 @@ pub async fn claim(
     concurrency: usize,
     attempts: u32,
 ) -> Vec<Result<Claim, AwsError>> {
-    let backoff = Backoff {
-        attempts,
-        ..WRITE_BACKOFF
-    };
     stream::iter(claims)
         .map(|(event_id, origin)| async move {
-            backoff
-                .retry(
-                    async |_| {
-                        let put = client
-                            .put_item()
-                            .table_name(table)
-                            .item("event_id", AttributeValue::S((*event_id).to_owned()))
-                            .item("origin", AttributeValue::S(origin.clone()))
-                            .item("expires_at", AttributeValue::N((now + window_secs).to_string()))
-                            // A lapsed claim may still be there (TTL deletion is lazy): it no longer counts.
-                            .condition_expression(
-                                "attribute_not_exists(event_id) OR expires_at < :now OR origin = :origin",
-                            )
-                            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-                            .expression_attribute_values(":origin", AttributeValue::S(origin.clone()))
-                            .send()
-                            .await;
-                        match put {
-                            Ok(_) => Ok(Claim::Mine),
-                            Err(e)
-                                if matches!(
-                                    e.as_service_error(),
-                                    Some(PutItemError::ConditionalCheckFailedException(_))
-                                ) =>
-                            {
-                                Ok(Claim::Seen)
-                            }
-                            Err(e) => Err(AwsError::from_sdk("PutItem", table, &e)),
-                        }
-                    },
-                    |err, _| err.kind.retryable(),
-                )
-                .await
+            let mine =
+                put_if(table, attempts, || {
+                    client
+                    .put_item()
+                    .table_name(table)
+                    .item("event_id", AttributeValue::S((*event_id).to_owned()))
+                    .item("origin", AttributeValue::S(origin.clone()))
+                    .item("expires_at", AttributeValue::N((now + window_secs).to_string()))
+                    // A lapsed claim may still be there (TTL deletion is lazy): it no longer counts.
+                    .condition_expression(
+                        "attribute_not_exists(event_id) OR expires_at < :now OR origin = :origin",
+                    )
+                    .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+                    .expression_attribute_values(":origin", AttributeValue::S(origin.clone()))
+                })
+                .await?;
+            Ok(if mine { Claim::Mine } else { Claim::Seen })
         })
         .buffered(concurrency.max(1))
         .collect()

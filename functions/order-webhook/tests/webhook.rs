@@ -45,30 +45,14 @@ struct Setup {
     queue: String,
 }
 
-/// Runs `script` with boto3 against the emulator (SNS and SQS, which only this test's setup uses); returns its
-/// standard output.
+/// Runs `script` with boto3 (SNS and SQS, which only this test's setup uses) against the emulator.
 fn boto(script: &str, args: &[&str]) -> String {
-    let out = std::process::Command::new(tributary_testkit::python())
-        .arg("-c")
-        .arg(format!(
-            "import boto3, json, sys\nsns = boto3.client('sns')\nsqs = boto3.client('sqs')\n{script}"
-        ))
-        .args(args)
-        .env("AWS_ENDPOINT_URL", Moto::shared().endpoint())
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("UTF-8")
-        .trim()
-        .to_owned()
+    tributary_testkit::boto3(
+        &format!("import boto3, json, sys\nsns = boto3.client('sns')\nsqs = boto3.client('sqs')\n{script}"),
+        args,
+    )
+    .trim()
+    .to_owned()
 }
 
 async fn setup() -> Setup {

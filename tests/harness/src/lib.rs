@@ -10,7 +10,7 @@ pub mod states;
 
 pub use fault::FaultProxy;
 pub use lambda::{InvokeError, LambdaProcess};
-pub use moto::{Moto, python};
+pub use moto::{Moto, boto3, python};
 pub use postgres::Postgres;
 pub use states::{InvokeApi, run_state_machine};
 
@@ -303,22 +303,7 @@ pub fn cargo_lambda_deploy(
 ) -> serde_json::Value {
     let endpoint = Moto::shared().endpoint();
     let role = "arn:aws:iam::123456789012:role/tributary-cargo-lambda";
-    let boto = |script: &str| {
-        let out = std::process::Command::new(python())
-            .args(["-c", script])
-            .env("ENDPOINT", &endpoint)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .output()
-            .expect("python runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
-    };
+    let boto = |script: &str| boto3(script, &[]);
     boto(
         r#"
 import json, os, boto3

@@ -30,6 +30,30 @@ pub fn python() -> PathBuf {
     }
 }
 
+/// Runs the Python `script` with `args` (as `sys.argv[1:]`) against the shared emulator, with boto3 importable and
+/// configured for it (`AWS_ENDPOINT_URL`, and `ENDPOINT` for scripts that pass it themselves); returns its
+/// standard output. Panics with the script's error output when it fails.
+pub fn boto3(script: &str, args: &[&str]) -> String {
+    let endpoint = Moto::shared().endpoint();
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("ENDPOINT", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
 /// `moto_server.py` beside this crate: moto's server with the response fixes the Rust SDK needs.
 fn wrapper() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto_server.py")
