@@ -163,3 +163,123 @@ resource "aws_cloudwatch_metric_alarm" "state_machine_failures" {
     }
   }
 }
+
+# --- alarms on the data, not only on errors --------------------------------------------------------------------------
+# From the functions' EMF metrics (namespace Tributary): kinesis-normalizer's per batch, csv-to-parquet's per dataset.
+
+resource "aws_cloudwatch_metric_alarm" "stream_data" {
+  for_each = {
+    dead-letters = {
+      metric      = "DeadLettered"
+      description = "kinesis-normalizer dead-lettered records it could not read (poison): see dead-letter/kinesis/."
+    }
+    failed-records = {
+      metric      = "RecordsFailed"
+      description = "kinesis-normalizer could not store records (they are retried, then sent to the failure queue)."
+    }
+  }
+
+  alarm_name          = "${var.name_prefix}-kinesis-normalizer-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = "Tributary"
+  metric_name         = each.value.metric
+  dimensions          = { Function = "kinesis-normalizer" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# A dataset's rejection ratio over the last hour, failed quality gates included.
+resource "aws_cloudwatch_metric_alarm" "dataset_rejections" {
+  for_each = toset(var.data_alarms.datasets)
+
+  alarm_name          = "${var.name_prefix}-dataset-${each.key}-rejections"
+  alarm_description   = "More than ${var.data_alarms.rejection_ratio * 100} % of dataset ${each.key}'s rows were rejected in the last hour (see quarantine/${each.key}/)."
+  evaluation_periods  = 1
+  threshold           = var.data_alarms.rejection_ratio
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  metric_query {
+    id          = "ratio"
+    expression  = "IF(rows_in > 0, rejected / rows_in, 0)"
+    label       = "Rejected share of rows"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = { rows_in = "RowsIn", rejected = "RowsRejected" }
+    content {
+      id = metric_query.key
+
+      metric {
+        namespace   = "Tributary"
+        metric_name = metric_query.value
+        dimensions  = { Function = "csv-to-parquet", Dataset = each.key }
+        stat        = "Sum"
+        period      = 3600
+      }
+    }
+  }
+}
+
+# Freshness: no curated file for the dataset within freshness_hours (missing data is breaching: silence is the alarm).
+resource "aws_cloudwatch_metric_alarm" "dataset_freshness" {
+  for_each = toset(var.data_alarms.datasets)
+
+  alarm_name          = "${var.name_prefix}-dataset-${each.key}-freshness"
+  alarm_description   = "No curated file for dataset ${each.key} in the last ${var.data_alarms.freshness_hours} h."
+  namespace           = "Tributary"
+  metric_name         = "FilesConverted"
+  dimensions          = { Function = "csv-to-parquet", Dataset = each.key }
+  statistic           = "Sum"
+  period              = 3600
+  evaluation_periods  = var.data_alarms.freshness_hours
+  datapoints_to_alarm = var.data_alarms.freshness_hours
+  threshold           = 1
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# Volume: a file's rows far from the dataset's recent level, by CloudWatch anomaly detection on rows out.
+resource "aws_cloudwatch_metric_alarm" "dataset_volume" {
+  for_each = toset(var.data_alarms.datasets)
+
+  alarm_name          = "${var.name_prefix}-dataset-${each.key}-volume"
+  alarm_description   = "Dataset ${each.key}'s rows out left the band of its recent level (anomaly detection, ${var.data_alarms.volume_band_width} standard deviations)."
+  evaluation_periods  = 1
+  threshold_metric_id = "band"
+  comparison_operator = "LessThanLowerOrGreaterThanUpperThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  metric_query {
+    id          = "band"
+    expression  = "ANOMALY_DETECTION_BAND(rows, ${var.data_alarms.volume_band_width})"
+    label       = "Expected rows out"
+    return_data = true
+  }
+
+  metric_query {
+    id          = "rows"
+    return_data = true
+
+    metric {
+      namespace   = "Tributary"
+      metric_name = "RowsOut"
+      dimensions  = { Function = "csv-to-parquet", Dataset = each.key }
+      stat        = "Maximum"
+      period      = 3600
+    }
+  }
+}

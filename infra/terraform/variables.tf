@@ -247,6 +247,26 @@ variable "dedup_window_seconds" {
   }
 }
 
+variable "data_alarms" {
+  description = "Alarms on the data, to the notifications topic: for each dataset in datasets (raw/<dataset>/), its rejection ratio over an hour above rejection_ratio, no curated file for freshness_hours, and rows out outside an anomaly band volume_band_width standard deviations wide. The stream's dead letters and failed records alarm whatever this says."
+  type = object({
+    datasets          = optional(list(string), [])
+    rejection_ratio   = optional(number, 0.01)
+    freshness_hours   = optional(number, 24)
+    volume_band_width = optional(number, 2)
+  })
+  default = {}
+
+  validation {
+    condition     = var.data_alarms.rejection_ratio > 0 && var.data_alarms.rejection_ratio < 1 && var.data_alarms.freshness_hours >= 1 && var.data_alarms.freshness_hours <= 24 && var.data_alarms.volume_band_width > 0
+    error_message = "rejection_ratio must be in (0, 1), freshness_hours 1-24 (CloudWatch evaluates at most a day of hourly periods) and volume_band_width > 0."
+  }
+  validation {
+    condition     = alltrue([for d in var.data_alarms.datasets : can(regex("^[a-z0-9][a-z0-9_-]*$", d))])
+    error_message = "datasets are raw/<dataset>/ folder names: lower-case letters, digits, - and _."
+  }
+}
+
 variable "stream_dedup_window_seconds" {
   description = "kinesis-normalizer: how long an event_id blocks another record with the same id, across batches and shards (one conditional DynamoDB write per event; 0 turns it off, leaving dedup within each batch)."
   type        = number

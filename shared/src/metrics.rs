@@ -4,11 +4,13 @@
 use serde_json::{Map, Value, json};
 use std::io::Write;
 
-/// One EMF record: a namespace, dimensions and named values.
+/// One EMF record: a namespace, dimensions and named values. Each value is a metric under every dimension set:
+/// all the dimensions, plus each roll-up added (a subset, such as the function alone beside function and dataset).
 #[derive(Debug, Clone)]
 pub struct MetricSet {
     namespace: String,
     dimensions: Vec<(String, String)>,
+    rollups: Vec<Vec<String>>,
     values: Vec<(String, f64, &'static str)>,
 }
 
@@ -17,12 +19,21 @@ impl MetricSet {
         Self {
             namespace: namespace.to_owned(),
             dimensions: Vec::new(),
+            rollups: Vec::new(),
             values: Vec::new(),
         }
     }
 
     pub fn dimension(mut self, name: &str, value: &str) -> Self {
         self.dimensions.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Also publishes every value under just these dimensions (names of dimensions already added), so that a
+    /// metric has a per-function total beside its per-dataset series.
+    pub fn rollup(mut self, names: &[&str]) -> Self {
+        self.rollups
+            .push(names.iter().map(|n| (*n).to_owned()).collect());
         self
     }
 
@@ -41,7 +52,14 @@ impl MetricSet {
         for (k, v, _) in &self.values {
             root.insert(k.clone(), json!(v));
         }
-        let dims: Vec<&str> = self.dimensions.iter().map(|(k, _)| k.as_str()).collect();
+        let all: Vec<&str> = self.dimensions.iter().map(|(k, _)| k.as_str()).collect();
+        let dims: Vec<Vec<&str>> = std::iter::once(all)
+            .chain(
+                self.rollups
+                    .iter()
+                    .map(|r| r.iter().map(String::as_str).collect()),
+            )
+            .collect();
         let metrics: Vec<Value> = self
             .values
             .iter()
@@ -51,7 +69,7 @@ impl MetricSet {
             "_aws".to_owned(),
             json!({
                 "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{"Namespace": self.namespace, "Dimensions": [dims], "Metrics": metrics}],
+                "CloudWatchMetrics": [{"Namespace": self.namespace, "Dimensions": dims, "Metrics": metrics}],
             }),
         );
         Value::Object(root)
@@ -86,6 +104,24 @@ mod tests {
         assert_eq!(
             doc["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"],
             "Count"
+        );
+    }
+
+    #[test]
+    fn a_rollup_is_a_second_dimension_set_of_the_same_values() {
+        let doc = MetricSet::new("Tributary")
+            .dimension("Function", "csv-to-parquet")
+            .dimension("Dataset", "orders")
+            .rollup(&["Function"])
+            .value("RowsOut", 3.0, "Count")
+            .to_json(1);
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Function", "Dataset"], ["Function"]])
+        );
+        assert_eq!(
+            (&doc["Dataset"], &doc["RowsOut"]),
+            (&json!("orders"), &json!(3.0))
         );
     }
 }

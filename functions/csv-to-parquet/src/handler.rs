@@ -190,7 +190,21 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
         )
     })
     .await
-    .map_err(|e| Error::Internal(format!("conversion task failed: {e}")))??;
+    .map_err(|e| Error::Internal(format!("conversion task failed: {e}")))?;
+    let summary = match summary {
+        Ok(summary) => summary,
+        Err(e) => {
+            // A failed gate is data too: the dataset's rejection ratio alarm must see it.
+            if let Error::QualityGate { source, .. } = &e {
+                dataset_metrics(&t_dataset)
+                    .value("RowsIn", source.total as f64, "Count")
+                    .value("RowsRejected", source.rejected as f64, "Count")
+                    .value("QualityGateFailures", 1.0, "Count")
+                    .emit();
+            }
+            return Err(e);
+        }
+    };
 
     let mut o = outcome(&object, &out_bucket, Status::Converted, started);
     o.source_etag = Some(etag);
@@ -202,14 +216,23 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
         rows_rejected = o.rows_rejected, bytes_in = o.bytes_in, bytes_out = o.bytes_out, duration_ms = o.duration_ms,
         "converted object"
     );
-    MetricSet::new("Tributary")
-        .dimension("Function", "csv-to-parquet")
+    dataset_metrics(&t_dataset)
+        .value("FilesConverted", 1.0, "Count")
         .value("RowsIn", o.rows_in as f64, "Count")
+        .value("RowsOut", o.rows_out as f64, "Count")
         .value("RowsRejected", o.rows_rejected as f64, "Count")
         .value("BytesIn", o.bytes_in as f64, "Bytes")
         .value("DurationMs", o.duration_ms as f64, "Milliseconds")
         .emit();
     Ok(o)
+}
+
+/// Metrics per dataset (what the data alarms watch: rejection ratio, freshness, volume), and per function.
+fn dataset_metrics(dataset: &str) -> MetricSet {
+    MetricSet::new("Tributary")
+        .dimension("Function", "csv-to-parquet")
+        .dimension("Dataset", dataset)
+        .rollup(&["Function"])
 }
 
 /// The dataset's schema registry for `dataset`, when `GLUE_DATABASE` is set.

@@ -400,6 +400,7 @@ fn terraform_apply_builds_the_pipeline_on_the_emulator_and_destroy_removes_it() 
     check_event_source_mapping(&deployed);
     check_state_machine(&deployed);
     check_webhook(&deployed);
+    check_data_alarms(&deployed);
     check_least_privilege(&deployed);
     runtime.block_on(check_tables(&deployed));
 
@@ -712,6 +713,72 @@ fn check_webhook(d: &Deployed) {
     );
     let alarm = d.values("aws_cloudwatch_metric_alarm.state_machine_failures[\"orders\"]");
     assert_eq!(alarm["alarm_actions"][0], d.out("notifications_topic_arn"));
+}
+
+/// Alarms on the data (the emulator's tfvars watch dataset `orders`): the stream's dead letters and failed records,
+/// and the dataset's rejection ratio, freshness and volume, each to the notifications topic.
+fn check_data_alarms(d: &Deployed) {
+    let topic = d.out("notifications_topic_arn");
+    let alarm = |address: &str| {
+        let a = d.values(address);
+        assert_eq!(a["alarm_actions"], serde_json::json!([topic]), "{address}");
+        a
+    };
+    for (key, metric) in [
+        ("dead-letters", "DeadLettered"),
+        ("failed-records", "RecordsFailed"),
+    ] {
+        let a = alarm(&format!(
+            "aws_cloudwatch_metric_alarm.stream_data[\"{key}\"]"
+        ));
+        assert_eq!(
+            (&a["namespace"], &a["metric_name"], a["threshold"].as_f64()),
+            (
+                &serde_json::json!("Tributary"),
+                &serde_json::json!(metric),
+                Some(1.0)
+            )
+        );
+        assert_eq!(a["dimensions"]["Function"], "kinesis-normalizer");
+    }
+    let queries = |a: &Value| -> BTreeMap<String, Value> {
+        a["metric_query"]
+            .as_array()
+            .expect("metric_query")
+            .iter()
+            .map(|q| (string(&q["id"]).to_owned(), q.clone()))
+            .collect()
+    };
+    let rejections = alarm("aws_cloudwatch_metric_alarm.dataset_rejections[\"orders\"]");
+    assert_eq!(rejections["threshold"].as_f64(), Some(0.01));
+    let q = queries(rejections);
+    assert_eq!(
+        q["ratio"]["expression"],
+        "IF(rows_in > 0, rejected / rows_in, 0)"
+    );
+    assert_eq!(q["rejected"]["metric"][0]["metric_name"], "RowsRejected");
+    assert_eq!(q["rows_in"]["metric"][0]["dimensions"]["Dataset"], "orders");
+
+    let freshness = alarm("aws_cloudwatch_metric_alarm.dataset_freshness[\"orders\"]");
+    assert_eq!(
+        (
+            &freshness["metric_name"],
+            &freshness["treat_missing_data"],
+            freshness["evaluation_periods"].as_u64()
+        ),
+        (
+            &serde_json::json!("FilesConverted"),
+            &serde_json::json!("breaching"),
+            Some(24)
+        ),
+        "silence is the alarm"
+    );
+
+    let volume = alarm("aws_cloudwatch_metric_alarm.dataset_volume[\"orders\"]");
+    assert_eq!(volume["threshold_metric_id"], "band");
+    let q = queries(volume);
+    assert_eq!(q["band"]["expression"], "ANOMALY_DETECTION_BAND(rows, 2)");
+    assert_eq!(q["rows"]["metric"][0]["metric_name"], "RowsOut");
 }
 
 /// A resource of `expected_grants.json`, its placeholders filled from what was deployed.
