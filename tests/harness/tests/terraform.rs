@@ -401,6 +401,7 @@ fn terraform_apply_builds_the_pipeline_on_the_emulator_and_destroy_removes_it() 
     check_state_machine(&deployed);
     check_webhook(&deployed);
     check_data_alarms(&deployed);
+    check_dashboard(&deployed);
     check_least_privilege(&deployed);
     runtime.block_on(check_tables(&deployed));
 
@@ -779,6 +780,39 @@ fn check_data_alarms(d: &Deployed) {
     let q = queries(volume);
     assert_eq!(q["band"]["expression"], "ANOMALY_DETECTION_BAND(rows, 2)");
     assert_eq!(q["rows"]["metric"][0]["metric_name"], "RowsOut");
+}
+
+/// The dashboard: every function's duration percentiles, the rejection ratio of all datasets and of `orders`, the
+/// stream's dead letters and iterator age, both state machines' outcomes, the webhook's answers.
+fn check_dashboard(d: &Deployed) {
+    let board = d.values("aws_cloudwatch_dashboard.pipeline");
+    assert_eq!(board["dashboard_name"], format!("{}-pipeline", d.prefix));
+    let body: Value =
+        serde_json::from_str(string(&board["dashboard_body"])).expect("dashboard JSON");
+    let widgets = body["widgets"].as_array().expect("widgets");
+    let titled = |start: &str| -> &Value {
+        widgets
+            .iter()
+            .find(|w| string(&w["properties"]["title"]).starts_with(start))
+            .unwrap_or_else(|| panic!("no widget titled {start}…"))
+    };
+    let text = |w: &Value| w["properties"]["metrics"].to_string();
+    let latency = text(titled("Lambda duration p50"));
+    for name in FUNCTIONS {
+        for stat in ["p50", "p95", "p99"] {
+            assert!(latency.contains(&format!("{name} {stat}")), "{name} {stat}");
+        }
+    }
+    let ratio = text(titled("Rejection ratio"));
+    assert!(ratio.contains("IF(rows > 0, rejected / rows, 0)") && ratio.contains("\"orders\""));
+    let stream = text(titled("Stream:"));
+    assert!(stream.contains("DeadLettered") && stream.contains("IteratorAge"));
+    let outcomes = text(titled("State machine executions"));
+    assert!(
+        outcomes.contains("csv-pipeline ExecutionsFailed")
+            && outcomes.contains("orders ExecutionsSucceeded")
+    );
+    assert!(text(titled("Order webhook")).contains("Deliveries"));
 }
 
 /// A resource of `expected_grants.json`, its placeholders filled from what was deployed.

@@ -1,0 +1,129 @@
+# One CloudWatch dashboard for the on-call data engineer: latency percentiles per function and per conversion,
+# rows and the rejection ratio per dataset, the stream's dead letters, failed records and iterator age, each state
+# machine's executions by outcome, and the webhook's answers. Per-dataset widgets use SEARCH, so a new dataset shows
+# up without a change here.
+
+locals {
+  dashboard_region = local.region
+  lambda_names     = { for name, f in aws_lambda_function.fn : name => f.function_name }
+
+  percentile_metrics = flatten([
+    for name, fn in local.lambda_names : [
+      for stat in ["p50", "p95", "p99"] : ["AWS/Lambda", "Duration", "FunctionName", fn, { stat = stat, label = "${name} ${stat}" }]
+    ]
+  ])
+
+  dashboard_widgets = concat(
+    [
+      {
+        type = "metric", x = 0, y = 0, width = 12, height = 6
+        properties = {
+          title   = "Lambda duration p50 / p95 / p99 (ms), per function"
+          region  = local.dashboard_region
+          view    = "timeSeries"
+          period  = 300
+          metrics = local.percentile_metrics
+        }
+      },
+      {
+        type = "metric", x = 12, y = 0, width = 12, height = 6
+        properties = {
+          title  = "csv-to-parquet: read, convert and upload of one object (ms), p50 / p95 / p99"
+          region = local.dashboard_region
+          view   = "timeSeries"
+          period = 300
+          metrics = [for stat in ["p50", "p95", "p99"] :
+            ["Tributary", "DurationMs", "Function", "csv-to-parquet", { stat = stat, label = stat }]
+          ]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 6, width = 12, height = 6
+        properties = {
+          title  = "Rows in, out and rejected, per dataset"
+          region = local.dashboard_region
+          view   = "timeSeries"
+          period = 3600
+          stat   = "Sum"
+          metrics = [for m in ["RowsIn", "RowsOut", "RowsRejected"] :
+            [{ expression = "SEARCH('{Tributary,Dataset,Function} MetricName=\"${m}\"', 'Sum', 3600)", label = m, id = lower(m) }]
+          ]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 6, width = 12, height = 6
+        properties = {
+          title  = "Rejection ratio: all datasets, and each in data_alarms (their alarms' threshold: ${var.data_alarms.rejection_ratio})"
+          region = local.dashboard_region
+          view   = "timeSeries"
+          period = 3600
+          stat   = "Sum"
+          # Metric math divides one series by one series, so each ratio names its dataset.
+          metrics = concat(
+            [
+              ["Tributary", "RowsRejected", "Function", "csv-to-parquet", { id = "rejected", visible = false }],
+              ["Tributary", "RowsIn", "Function", "csv-to-parquet", { id = "rows", visible = false }],
+              [{ expression = "IF(rows > 0, rejected / rows, 0)", label = "all datasets", id = "ratio" }],
+            ],
+            flatten([for i, d in var.data_alarms.datasets : [
+              ["Tributary", "RowsRejected", "Function", "csv-to-parquet", "Dataset", d, { id = "rejected${i}", visible = false }],
+              ["Tributary", "RowsIn", "Function", "csv-to-parquet", "Dataset", d, { id = "rows${i}", visible = false }],
+              [{ expression = "IF(rows${i} > 0, rejected${i} / rows${i}, 0)", label = d, id = "ratio${i}" }],
+            ]]),
+          )
+        }
+      },
+      {
+        type = "metric", x = 0, y = 12, width = 12, height = 6
+        properties = {
+          title  = "Stream: dead letters, failed records, duplicates dropped; iterator age (ms, right)"
+          region = local.dashboard_region
+          view   = "timeSeries"
+          period = 300
+          metrics = [
+            ["Tributary", "DeadLettered", "Function", "kinesis-normalizer", { stat = "Sum" }],
+            ["Tributary", "RecordsFailed", "Function", "kinesis-normalizer", { stat = "Sum" }],
+            ["Tributary", "DuplicatesDropped", "Function", "kinesis-normalizer", { stat = "Sum" }],
+            ["AWS/Lambda", "IteratorAge", "FunctionName", local.lambda_names["kinesis-normalizer"], { stat = "Maximum", yAxis = "right" }],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 12, width = 12, height = 6
+        properties = {
+          title  = "State machine executions by outcome"
+          region = local.dashboard_region
+          view   = "timeSeries"
+          period = 300
+          stat   = "Sum"
+          metrics = flatten([
+            for machine, arn in local.state_machines : [
+              for outcome in ["ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"] :
+              ["AWS/States", outcome, "StateMachineArn", arn, { label = "${machine} ${outcome}" }]
+            ]
+          ])
+        }
+      },
+    ],
+    local.webhook ? [
+      {
+        type = "metric", x = 0, y = 18, width = 12, height = 6
+        properties = {
+          title  = "Order webhook: deliveries by answer"
+          region = local.dashboard_region
+          view   = "timeSeries"
+          period = 300
+          stat   = "Sum"
+          metrics = [
+            [{ expression = "SEARCH('{Tributary,Function,Outcome} Function=\"order-webhook\" MetricName=\"Deliveries\"', 'Sum', 300)", id = "deliveries" }],
+          ]
+        }
+      },
+    ] : [],
+  )
+}
+
+resource "aws_cloudwatch_dashboard" "pipeline" {
+  dashboard_name = "${var.name_prefix}-pipeline"
+  dashboard_body = jsonencode({ widgets = local.dashboard_widgets })
+}
