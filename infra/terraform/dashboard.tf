@@ -7,11 +7,12 @@ locals {
   dashboard_region = local.region
   lambda_names     = { for name, f in aws_lambda_function.fn : name => f.function_name }
 
-  percentile_metrics = flatten([
+  # Lists of metric rows joined one level deep (concat): flatten() would also flatten each row into its cells.
+  percentile_metrics = concat([], [
     for name, fn in local.lambda_names : [
       for stat in ["p50", "p95", "p99"] : ["AWS/Lambda", "Duration", "FunctionName", fn, { stat = stat, label = "${name} ${stat}" }]
     ]
-  ])
+  ]...)
 
   dashboard_widgets = concat(
     [
@@ -65,11 +66,11 @@ locals {
               ["Tributary", "RowsIn", "Function", "csv-to-parquet", { id = "rows", visible = false }],
               [{ expression = "IF(rows > 0, rejected / rows, 0)", label = "all datasets", id = "ratio" }],
             ],
-            flatten([for i, d in var.data_alarms.datasets : [
+            concat([], [for i, d in var.data_alarms.datasets : [
               ["Tributary", "RowsRejected", "Function", "csv-to-parquet", "Dataset", d, { id = "rejected${i}", visible = false }],
               ["Tributary", "RowsIn", "Function", "csv-to-parquet", "Dataset", d, { id = "rows${i}", visible = false }],
               [{ expression = "IF(rows${i} > 0, rejected${i} / rows${i}, 0)", label = d, id = "ratio${i}" }],
-            ]]),
+            ]]...),
           )
         }
       },
@@ -96,12 +97,12 @@ locals {
           view   = "timeSeries"
           period = 300
           stat   = "Sum"
-          metrics = flatten([
+          metrics = concat([], [
             for machine, arn in local.state_machines : [
               for outcome in ["ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"] :
               ["AWS/States", outcome, "StateMachineArn", arn, { label = "${machine} ${outcome}" }]
             ]
-          ])
+          ]...)
         }
       },
     ],

@@ -258,8 +258,8 @@ variable "data_alarms" {
   default = {}
 
   validation {
-    condition     = var.data_alarms.rejection_ratio > 0 && var.data_alarms.rejection_ratio < 1 && var.data_alarms.freshness_hours >= 1 && var.data_alarms.freshness_hours <= 24 && var.data_alarms.volume_band_width > 0
-    error_message = "rejection_ratio must be in (0, 1), freshness_hours 1-24 (CloudWatch evaluates at most a day of hourly periods) and volume_band_width > 0."
+    condition     = var.data_alarms.rejection_ratio > 0 && var.data_alarms.rejection_ratio < 1 && var.data_alarms.freshness_hours >= 1 && var.data_alarms.freshness_hours <= 168 && floor(var.data_alarms.freshness_hours) == var.data_alarms.freshness_hours && var.data_alarms.volume_band_width > 0
+    error_message = "rejection_ratio must be in (0, 1), freshness_hours a whole number 1-168 (CloudWatch evaluates at most 7 days of hourly periods) and volume_band_width > 0."
   }
   validation {
     condition     = alltrue([for d in var.data_alarms.datasets : can(regex("^[a-z0-9][a-z0-9_-]*$", d))])

@@ -161,8 +161,21 @@ pub enum Claim {
 /// A claim is one conditional write that succeeds when no unexpired claim exists or the claim is this record's
 /// own. That makes a redelivered batch converge: a batch that claimed its events and then failed to store them
 /// comes again and claims them again, while another record with one of those ids is dropped, since the record
-/// that claimed it first stores it. A record whose retries run out goes to the failure queue with its claim in
-/// place: its event is found there, never lost in silence.
+/// that claimed it first stores it. If that record's retries run out, its copies were dropped: it is in the
+/// failure queue (for Kinesis, as a shard and sequence range to read again from the stream; see the README).
+/// The seen table's key for an event id: the id itself, or, for an id longer than DynamoDB's 2048-byte partition
+/// key allows (with a margin), `sha256:` and its digest, so that no id can fail its record on every delivery.
+pub fn claim_key(event_id: &str) -> String {
+    if event_id.len() <= 1024 {
+        event_id.to_owned()
+    } else {
+        format!(
+            "sha256:{}",
+            tributary_shared::hash::sha256_hex([event_id.as_bytes()], 32)
+        )
+    }
+}
+
 pub async fn claim(
     client: &Client,
     table: &str,
@@ -179,7 +192,7 @@ pub async fn claim(
                     client
                     .put_item()
                     .table_name(table)
-                    .item("event_id", AttributeValue::S((*event_id).to_owned()))
+                    .item("event_id", AttributeValue::S(claim_key(event_id)))
                     .item("origin", AttributeValue::S(origin.clone()))
                     .item("expires_at", AttributeValue::N((now + window_secs).to_string()))
                     // A lapsed claim may still be there (TTL deletion is lazy): it no longer counts.
@@ -200,6 +213,16 @@ pub async fn claim(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_too_long_for_a_partition_key_are_claimed_by_digest() {
+        assert_eq!(claim_key("evt-1"), "evt-1");
+        let long = "x".repeat(5000);
+        let key = claim_key(&long);
+        assert!(key.starts_with("sha256:") && key.len() == 7 + 64, "{key}");
+        assert_eq!(claim_key(&long), key, "the same id, the same key");
+        assert_ne!(claim_key(&"y".repeat(5000)), key);
+    }
     use crate::batch::{Source, entity_writes, read_event};
     use base64::Engine;
 

@@ -796,6 +796,12 @@ fn check_dashboard(d: &Deployed) {
             .find(|w| string(&w["properties"]["title"]).starts_with(start))
             .unwrap_or_else(|| panic!("no widget titled {start}…"))
     };
+    // Every metric of every widget is a row (an array): CloudWatch refuses anything else.
+    for w in widgets {
+        for row in w["properties"]["metrics"].as_array().expect("metrics") {
+            assert!(row.is_array(), "{}: {row}", w["properties"]["title"]);
+        }
+    }
     let text = |w: &Value| w["properties"]["metrics"].to_string();
     let latency = text(titled("Lambda duration p50"));
     for name in FUNCTIONS {
