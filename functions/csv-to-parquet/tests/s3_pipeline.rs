@@ -88,7 +88,7 @@ async fn converts_the_sample_event_with_its_schema_and_quarantines_bad_rows() {
     let out = w.invoke(&event).expect("conversion succeeds");
     assert_eq!(out["status"], "converted");
     // Metrics per dataset (for the data alarms) and per function, in one EMF record.
-    let emf = emf_lines(&w);
+    let emf = w.emf();
     let converted = emf
         .iter()
         .find(|m| m["FilesConverted"] == 1.0)
@@ -329,7 +329,7 @@ async fn the_quality_gate_fails_the_invocation_and_writes_no_curated_output() {
         "a header and the four rejected rows"
     );
     // The dataset's rejection-ratio alarm sees the failed file too.
-    let emf = emf_lines(&w);
+    let emf = w.emf();
     assert!(
         emf.iter().any(|m| m["Dataset"] == "orders"
             && m["RowsIn"] == 209.0
@@ -337,16 +337,6 @@ async fn the_quality_gate_fails_the_invocation_and_writes_no_curated_output() {
             && m["QualityGateFailures"] == 1.0),
         "{emf:?}"
     );
-}
-
-/// The EMF records the function printed.
-fn emf_lines(w: &World) -> Vec<Value> {
-    w.function
-        .log_text()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v.get("_aws").is_some())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -270,6 +270,25 @@ async fn refused_requests_answer_401_413_or_400_and_start_nothing() {
         );
     }
     assert!(executions(&s).await.is_empty());
+    // One Deliveries record per answer, by outcome.
+    let outcomes: Vec<String> = w
+        .emf()
+        .iter()
+        .filter(|m| m["Deliveries"] == 1.0)
+        .map(|m| m["Outcome"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "unauthorized",
+            "unauthorized",
+            "too_large",
+            "bad_request",
+            "bad_request",
+            "unauthorized",
+            "unauthorized"
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 //! each shared by a test process, a Lambda Runtime API emulator that drives a function's real binary, and the
 //! sample events in `events/`.
 
+pub mod emf;
 pub mod fault;
 pub mod lambda;
 pub mod moto;
@@ -282,6 +283,22 @@ impl World {
     /// Invokes the function (blocking, from a multi-threaded Tokio test).
     pub fn invoke(&mut self, event: &serde_json::Value) -> Result<serde_json::Value, InvokeError> {
         tokio::task::block_in_place(|| self.function.invoke(event))
+    }
+
+    /// The EMF records the function printed so far, each checked against the format's rules (panics on one
+    /// CloudWatch would drop).
+    pub fn emf(&self) -> Vec<serde_json::Value> {
+        self.function
+            .log_text()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v.get("_aws").is_some())
+            .inspect(|v| {
+                if let Err(e) = emf::check(v) {
+                    panic!("invalid EMF record ({e}): {v}");
+                }
+            })
+            .collect()
     }
 }
 
