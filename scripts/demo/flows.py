@@ -20,6 +20,7 @@ from .lambda_api import FunctionError, invoke
 from .report import print_report
 from .settings import BUCKET, FUNCTIONS, REGION, ROOT
 from .stack import Stack
+from .latency import latency_table
 from .webhook import webhook_flow
 from .supervisor import DemoError, Processes, log, timed
 
@@ -458,6 +459,11 @@ class Demo:
             self.notifications(queue_url)
             with self.timed("sample events (cargo lambda invoke)"):
                 self.samples_flow()
+            self.report["latency"] = latency_table(self.stack.watch_log.read_text(errors="replace"))
+            steps = {r["step"] for r in self.report["latency"]}
+            self.expect("latency", "every function's EMF records give a latency row",
+                        {"csv-to-parquet", "kinesis-normalizer", "redshift-loader", "order-webhook"} <= steps,
+                        ", ".join(sorted(steps)))
             out = self.copy_outputs()
             self.report["outputs"] = str(out.relative_to(ROOT))
             ok = all(passed for _, passed, _ in self.checks)

@@ -6,6 +6,7 @@ import json
 import sys
 
 from .settings import BUCKET
+from .latency import print_latency
 from .webhook import print_webhook
 
 
@@ -82,6 +83,8 @@ def print_report(report: dict) -> None:
         p("\nSample events (cargo lambda invoke --data-file events/...)")
         for i in flows["samples"]["invocations"]:
             p(f"  run  {i['function']} {i['sample']}: {i['answer']}")
+    if report.get("latency"):
+        print_latency(report["latency"], p)
     p("\nTimings")
     for name, seconds in report.get("timings_s", {}).items():
         p(f"  {seconds:7.2f} s  {name}")

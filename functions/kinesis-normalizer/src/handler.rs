@@ -45,6 +45,7 @@ async fn put_all(
 
 /// Handles one Kinesis or SQS batch.
 pub async fn handle(event: Value, deps: &Deps) -> Result<BatchResponse, Error> {
+    let started = std::time::Instant::now();
     let c = &deps.config;
     let (source, inputs) = read_event(&event)?;
     if inputs.is_empty() {
@@ -231,6 +232,11 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<BatchResponse, Error> {
         .value("KeyCollisions", collisions as f64, "Count")
         .value("DeadLettered", dead_lettered as f64, "Count")
         .value("RecordsFailed", failed as f64, "Count")
+        .value(
+            "DurationMs",
+            started.elapsed().as_secs_f64() * 1000.0,
+            "Milliseconds",
+        )
         .emit();
     response(&plan, &outcomes).ok_or_else(|| {
         let first = errors.first();

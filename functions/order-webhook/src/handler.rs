@@ -29,18 +29,24 @@ fn seconds_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-fn emit(outcome: &str) {
+fn emit(outcome: &str, started: std::time::Instant) {
     MetricSet::new("Tributary")
         .dimension("Function", "order-webhook")
         .dimension("Outcome", outcome)
+        .rollup(&["Function"])
         .value("Deliveries", 1.0, "Count")
+        .value(
+            "DurationMs",
+            started.elapsed().as_secs_f64() * 1000.0,
+            "Milliseconds",
+        )
         .emit();
 }
 
 /// A passing failure: the sender is asked to retry.
-fn unavailable(e: &AwsError) -> ApiGatewayV2httpResponse {
+fn unavailable(e: &AwsError, started: std::time::Instant) -> ApiGatewayV2httpResponse {
     tracing::warn!(error = %e, "answering 503: a passing AWS failure");
-    emit("unavailable");
+    emit("unavailable", started);
     let mut response = answer(
         503,
         &json!({"error": "unavailable", "reason": "the service is briefly unavailable; retry"}),
@@ -56,10 +62,11 @@ pub async fn handle(
     request: ApiGatewayV2httpRequest,
     deps: &Deps,
 ) -> Result<ApiGatewayV2httpResponse, AwsError> {
+    let started = std::time::Instant::now();
     let c = &deps.config;
     let key = match deps.key.get().await {
         Ok(key) => key,
-        Err(e) if e.kind.retryable() => return Ok(unavailable(&e)),
+        Err(e) if e.kind.retryable() => return Ok(unavailable(&e, started)),
         Err(e) => return Err(e),
     };
     let limits = Limits {
@@ -70,15 +77,18 @@ pub async fn handle(
         Ok(delivery) => delivery,
         Err(rejected) => {
             tracing::info!(status = rejected.status(), reason = %rejected, request_id = ?request.request_context.request_id, "delivery refused");
-            emit(match rejected.status() {
-                401 => "unauthorized",
-                413 => "too_large",
-                _ => "bad_request",
-            });
+            emit(
+                match rejected.status() {
+                    401 => "unauthorized",
+                    413 => "too_large",
+                    _ => "bad_request",
+                },
+                started,
+            );
             return Ok(rejected.response());
         }
     };
-    let started = match start(
+    let execution = match start(
         &deps.sfn,
         &c.state_machine_arn,
         &delivery.id,
@@ -86,17 +96,17 @@ pub async fn handle(
     )
     .await
     {
-        Ok(started) => started,
-        Err(e) if e.kind.retryable() => return Ok(unavailable(&e)),
+        Ok(execution) => execution,
+        Err(e) if e.kind.retryable() => return Ok(unavailable(&e, started)),
         Err(e) => return Err(e),
     };
-    let (status, outcome, execution_arn) = match &started {
+    let (status, outcome, execution_arn) = match &execution {
         Started::New { execution_arn } => (202, "accepted", execution_arn),
         Started::Again { execution_arn } => (202, "duplicate_delivery", execution_arn),
         Started::Conflict { execution_arn } => (409, "conflict", execution_arn),
     };
     tracing::info!(delivery_id = %delivery.id, outcome, %execution_arn, "delivery answered");
-    emit(outcome);
+    emit(outcome, started);
     let body = if status == 409 {
         json!({"error": "conflict", "delivery_id": delivery.id, "execution_arn": execution_arn,
                "reason": "this webhook-id was received before with another body"})

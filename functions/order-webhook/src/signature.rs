@@ -17,7 +17,11 @@ pub enum Refusal {
     Missing(&'static str),
     #[error("webhook-timestamp is not a number of seconds since the epoch")]
     BadTimestamp,
-    #[error("webhook-timestamp is {age} s from now, outside the {tolerance} s tolerance")]
+    #[error(
+        "webhook-timestamp is {} s {}, outside the {tolerance} s tolerance",
+        age.unsigned_abs(),
+        if *age < 0 { "ahead of now" } else { "old" }
+    )]
     Stale { age: i64, tolerance: i64 },
     #[error("no v1 signature in webhook-signature matches the body")]
     Mismatch,

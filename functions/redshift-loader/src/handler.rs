@@ -43,8 +43,33 @@ struct Resolved {
 /// Time kept back from the deadline to answer.
 const MARGIN: Duration = Duration::from_secs(5);
 
-/// Handles one task. `remaining` is the invocation's remaining time.
+/// Handles one task. `remaining` is the invocation's remaining time. A finished load is also a metric record: files
+/// loaded and skipped, rows (PostgreSQL path) and the invocation's time, per function and per table.
 pub async fn handle(input: Value, remaining: Duration, deps: &Deps) -> Result<Value, Error> {
+    let started = Instant::now();
+    let answer = load(input, remaining, deps).await;
+    if let Ok(out) = &answer
+        && out["status"] == "loaded"
+    {
+        let count = |k: &str| out[k].as_u64().unwrap_or(0) as f64;
+        tributary_shared::metrics::MetricSet::new("Tributary")
+            .dimension("Function", "redshift-loader")
+            .dimension("Table", out["table"].as_str().unwrap_or("unknown"))
+            .rollup(&["Function"])
+            .value("FilesLoaded", count("files_loaded"), "Count")
+            .value("FilesSkipped", count("files_skipped"), "Count")
+            .value("RowsLoaded", count("rows_loaded"), "Count")
+            .value(
+                "DurationMs",
+                started.elapsed().as_secs_f64() * 1000.0,
+                "Milliseconds",
+            )
+            .emit();
+    }
+    answer
+}
+
+async fn load(input: Value, remaining: Duration, deps: &Deps) -> Result<Value, Error> {
     let c = &deps.config;
     let until = Instant::now()
         + remaining

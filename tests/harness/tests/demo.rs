@@ -204,6 +204,23 @@ fn the_demo_runs_every_flow_end_to_end() {
     );
     assert_eq!(webhook["stored"]["total"], "50.00");
 
+    // The latency table from the functions' EMF records: a row per function that reports durations.
+    let steps: Vec<&str> = report["latency"]
+        .as_array()
+        .expect("latency")
+        .iter()
+        .map(|r| r["step"].as_str().expect("step"))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "csv-to-parquet",
+            "kinesis-normalizer",
+            "order-webhook",
+            "redshift-loader"
+        ]
+    );
+
     // The outputs a user opens.
     let out = root.join("target/demo");
     assert!(out.join("functions.log").is_file());
