@@ -133,8 +133,14 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<BatchResponse, Error> {
     let mut event_ok: Vec<bool> = claim_failed.iter().map(|failed| !failed).collect();
 
     // Latest state first, the newest event per entity: conditional writes, so a redelivery repeats them
-    // harmlessly.
-    let writes = entity_writes(&plan, &c.entity_key);
+    // harmlessly. An entity whose newest event could not be claimed waits, with every event it covers, for that
+    // record's redelivery: the claim may yet say another record's copy is the one to keep.
+    let (writes, unclaimed): (Vec<_>, Vec<_>) = entity_writes(&plan, &c.entity_key)
+        .into_iter()
+        .partition(|w| !claim_failed[w.event]);
+    for write in &unclaimed {
+        write.covers.iter().for_each(|&i| event_ok[i] = false);
+    }
     let written = write_latest(
         &deps.dynamodb,
         &c.table,

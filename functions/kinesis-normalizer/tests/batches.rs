@@ -598,3 +598,41 @@ async fn an_event_id_another_record_sent_within_the_window_is_dropped_across_bat
     off.invoke(&second).expect("second batch");
     assert_eq!(stored_ids(&off).await.get("E1"), Some(&2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_whose_claims_fail_are_not_stored_anywhere_until_their_redelivery() {
+    let seen = tributary_testkit::unique_bucket("seen");
+    tributary_testkit::create_table(
+        &tributary_testkit::dynamodb_client().await,
+        &seen,
+        "event_id",
+    )
+    .await;
+    let proxy = FaultProxy::start(&Moto::shared().endpoint());
+    let mut w = world_at(
+        &proxy.endpoint(),
+        &[("SEEN_TABLE", &seen), ("WRITE_ATTEMPTS", "2")],
+    )
+    .await;
+    // Every claim is throttled (only claims carry an origin).
+    proxy.set(json!([{"target": "PutItem", "body_contains": "\"origin\":{\"S\"", "status": 400, "body": THROTTLED,
+        "headers": {"Content-Type": "application/x-amz-json-1.0"}}]));
+    let event = fixture("sqs-batch.json");
+    let out = w.invoke(&event).expect("a partial failure");
+    // Every record that holds an event fails (the poison record is dead-lettered, which needs no claim).
+    assert_eq!(failed_ids(&out).len(), 3, "{out}");
+    assert!(stored_events(&w).await.is_empty(), "no event in S3");
+    assert!(
+        state(&w).await.is_empty(),
+        "and none in the latest-state table"
+    );
+
+    // DynamoDB recovers and SQS delivers the batch again: every event, once.
+    proxy.set(json!([]));
+    assert_eq!(
+        failed_ids(&w.invoke(&event).expect("redelivery")),
+        Vec::<&str>::new()
+    );
+    assert!(stored_events(&w).await.values().all(|n| *n == 1));
+    assert!(!state(&w).await.is_empty());
+}
