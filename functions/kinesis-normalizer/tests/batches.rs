@@ -535,21 +535,8 @@ fn records(records: &[(&str, &str, Value)]) -> Value {
     event
 }
 
-/// How many times each event id is stored under events/.
-async fn stored_ids(w: &World) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for body in w.objects("events/").await.values() {
-        for event in ndjson(body) {
-            *counts
-                .entry(event["event_id"].as_str().unwrap_or_default().to_owned())
-                .or_insert(0) += 1;
-        }
-    }
-    counts
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_event_id_another_record_sent_within_the_window_is_dropped_across_batches_and_shards() {
+/// A fresh dedup-window table (`event_id`), for SEEN_TABLE.
+async fn seen_table() -> String {
     let seen = tributary_testkit::unique_bucket("seen");
     tributary_testkit::create_table(
         &tributary_testkit::dynamodb_client().await,
@@ -557,6 +544,12 @@ async fn an_event_id_another_record_sent_within_the_window_is_dropped_across_bat
         "event_id",
     )
     .await;
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_id_another_record_sent_within_the_window_is_dropped_across_batches_and_shards() {
+    let seen = seen_table().await;
     let mut w = world(&[("SEEN_TABLE", &seen)]).await;
     let click = |id: &str, customer: &str| json!({"id": id, "type": "click", "customer_id": customer, "ts": "2026-11-30T10:00:00Z"});
     let first = records(&[("shardId-000000000000", "100", click("E1", "c1"))]);
@@ -575,7 +568,7 @@ async fn an_event_id_another_record_sent_within_the_window_is_dropped_across_bat
     );
     // The first batch delivered again (its record's own claim): it converges to the same objects.
     w.invoke(&first).expect("redelivered");
-    let stored = stored_ids(&w).await;
+    let stored = stored_events(&w).await;
     assert_eq!(
         (stored.get("E1"), stored.get("E2")),
         (Some(&1), Some(&1)),
@@ -596,18 +589,12 @@ async fn an_event_id_another_record_sent_within_the_window_is_dropped_across_bat
     let mut off = world(&[("SEEN_TABLE", &seen), ("DEDUP_WINDOW_SECS", "0")]).await;
     off.invoke(&first).expect("first batch");
     off.invoke(&second).expect("second batch");
-    assert_eq!(stored_ids(&off).await.get("E1"), Some(&2));
+    assert_eq!(stored_events(&off).await.get("E1"), Some(&2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_whose_claims_fail_are_not_stored_anywhere_until_their_redelivery() {
-    let seen = tributary_testkit::unique_bucket("seen");
-    tributary_testkit::create_table(
-        &tributary_testkit::dynamodb_client().await,
-        &seen,
-        "event_id",
-    )
-    .await;
+    let seen = seen_table().await;
     let proxy = FaultProxy::start(&Moto::shared().endpoint());
     let mut w = world_at(
         &proxy.endpoint(),
