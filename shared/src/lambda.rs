@@ -24,7 +24,7 @@ pub async fn run<C, CE, D, A, H, F, R, E>(
 ) -> Result<(), lambda_runtime::Error>
 where
     CE: crate::Classify + std::error::Error,
-    A: DeserializeOwned + Send + 'static,
+    A: DeserializeOwned + crate::correlation::Correlate + Send + 'static,
     D: Send + Sync + 'static,
     H: Fn(LambdaEvent<A>, &'static D) -> F,
     F: Future<Output = Result<R, E>>,
@@ -43,7 +43,7 @@ where
 /// Lambda as its class (`errorType`, which Step Functions matches) and its message with every source.
 pub async fn serve<A, D, H, F, R, E>(deps: D, handler: H) -> Result<(), lambda_runtime::Error>
 where
-    A: DeserializeOwned + Send + 'static,
+    A: DeserializeOwned + crate::correlation::Correlate + Send + 'static,
     D: Send + Sync + 'static,
     H: Fn(LambdaEvent<A>, &'static D) -> F,
     F: Future<Output = Result<R, E>>,
@@ -52,9 +52,13 @@ where
 {
     let deps: &'static D = Box::leak(Box::new(deps));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<A>| {
+        let id = event
+            .payload
+            .correlation_id()
+            .unwrap_or_else(|| event.context.request_id.clone());
         // Boxed: the handler's future is deep, and nesting it whole in this one would overflow the
         // compiler's layout depth for the largest handler.
-        let answer = Box::pin(handler(event, deps));
+        let answer = Box::pin(crate::correlation::scope(id, handler(event, deps)));
         async move { answer.await.map_err(|e| crate::error::diagnostic(&e)) }
     }))
     .await

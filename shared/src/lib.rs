@@ -5,6 +5,7 @@
 //! conversion of errors into Lambda diagnostics. A crate that needs none of them compiles no SDK.
 
 pub mod config;
+pub mod correlation;
 pub mod error;
 pub mod event;
 pub mod hash;

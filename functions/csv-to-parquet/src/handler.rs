@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
+use tributary_shared::correlation;
 use tributary_shared::event::{ObjectRef, objects_created};
 use tributary_shared::metrics::MetricSet;
 use tributary_shared::s3::{
@@ -43,6 +44,8 @@ pub use crate::outcome::{Outcome, Status};
 /// Handles one event. A single object yields its outcome; several yield `{"results": [...]}`. An event
 /// `{"replay": "s3://bucket/quarantine/…csv"}` replays a quarantine object instead.
 pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
+    // The state machine wraps its event with the execution's id (see tributary_shared::correlation).
+    let event = correlation::unwrap(&event);
     if let Some(url) = event.get("replay") {
         let url = url.as_str().ok_or_else(|| {
             Error::Event(tributary_shared::event::EventError::MissingField { field: "replay" })
@@ -50,7 +53,7 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
         let outcome = replay(url, deps).await?;
         return serde_json::to_value(&outcome).map_err(|e| Error::Internal(e.to_string()));
     }
-    let objects = objects_created(&event)?;
+    let objects = objects_created(event)?;
     let mut outcomes = Vec::with_capacity(objects.len());
     for object in objects {
         outcomes.push(process(object, deps).await?);
@@ -67,6 +70,7 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
 fn outcome(object: &ObjectRef, output_bucket: &str, status: Status, started: Instant) -> Outcome {
     Outcome {
         duration_ms: elapsed_ms(started),
+        correlation_id: correlation::current(),
         ..Outcome::new(
             status,
             &object.bucket,
@@ -138,13 +142,15 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
     opts.sample_rows = config.sample_rows;
     opts.metadata = vec![("tributary.source_etag".into(), etag.clone())];
     opts.registration = registration(deps, &t.dataset, &out_bucket);
+    opts.correlation_id = correlation::current();
 
-    let metadata: HashMap<String, String> = [
+    let mut metadata: HashMap<String, String> = [
         (SOURCE_ETAG_META.to_owned(), etag.clone()),
         (SOURCE_KEY_META.to_owned(), object.key.clone()),
         (SOURCE_BUCKET_META.to_owned(), object.bucket.clone()),
     ]
     .into();
+    metadata.extend(correlation_meta());
     let spec = |key: &str, content_type: &str| UploadSpec {
         bucket: out_bucket.clone(),
         key: key.to_owned(),
@@ -225,6 +231,11 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
         .value("DurationMs", o.duration_ms as f64, "Milliseconds")
         .emit();
     Ok(o)
+}
+
+/// The invocation's correlation id as S3 user metadata, on every object it writes.
+fn correlation_meta() -> Option<(String, String)> {
+    correlation::current().map(|id| (correlation::META.to_owned(), id))
 }
 
 /// Metrics per dataset (what the data alarms watch: rejection ratio, freshness, volume), and per function.
@@ -363,6 +374,7 @@ async fn replay(url: &str, deps: &Deps) -> Result<Outcome, Error> {
         )));
     }
     opts.metadata = vec![("tributary.source_etag".into(), etag.clone())];
+    opts.correlation_id = correlation::current();
     let spec = UploadSpec {
         bucket: out_bucket.clone(),
         key: output_key.clone(),
@@ -371,7 +383,9 @@ async fn replay(url: &str, deps: &Deps) -> Result<Outcome, Error> {
             (SOURCE_ETAG_META.to_owned(), etag.clone()),
             (SOURCE_KEY_META.to_owned(), key.to_owned()),
         ]
-        .into(),
+        .into_iter()
+        .chain(correlation_meta())
+        .collect(),
         part_size: config.part_size,
         concurrency: config.upload_concurrency,
     };

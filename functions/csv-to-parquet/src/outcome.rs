@@ -34,6 +34,9 @@ pub struct Outcome {
     pub output_key: Option<String>,
     pub quarantine_key: Option<String>,
     pub duration_ms: u64,
+    /// The invocation's correlation id; the loader records it in its ledger.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema_source: Option<crate::convert::SchemaSource>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -69,6 +72,7 @@ impl Outcome {
             output_key: None,
             quarantine_key: None,
             duration_ms: 0,
+            correlation_id: None,
             schema_source: None,
             columns: Vec::new(),
             dataset: None,

@@ -124,6 +124,12 @@ pub struct Schema {
 pub const SOURCE_KEY_COLUMN: &str = "_source_key";
 /// Lineage column: when the row was converted (UTC).
 pub const INGESTED_AT_COLUMN: &str = "_ingested_at";
+/// Lineage column: the correlation id of the conversion (the state machine's execution ARN, the EventBridge event
+/// id or the S3 request id; null for a local `tributary convert`).
+pub const CORRELATION_ID_COLUMN: &str = "_correlation_id";
+/// Every lineage column, in output order (after the data columns).
+pub const LINEAGE_COLUMNS: [&str; 3] =
+    [SOURCE_KEY_COLUMN, INGESTED_AT_COLUMN, CORRELATION_ID_COLUMN];
 
 /// Why a schema is unusable.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -159,7 +165,7 @@ impl Schema {
         }
         let mut seen = std::collections::HashSet::new();
         for c in &self.columns {
-            if c.name == SOURCE_KEY_COLUMN || c.name == INGESTED_AT_COLUMN {
+            if LINEAGE_COLUMNS.contains(&c.name.as_str()) {
                 return Err(SchemaError::Reserved(c.name.clone()));
             }
             if !seen.insert(c.name.as_str()) {
@@ -182,6 +188,7 @@ impl Schema {
             ColumnType::Timestamp.arrow_type(),
             false,
         ));
+        fields.push(Field::new(CORRELATION_ID_COLUMN, DataType::Utf8, true));
         Arc::new(ArrowSchema::new(fields))
     }
 }
@@ -206,7 +213,7 @@ mod tests {
                 scale: 2
             }
         );
-        assert_eq!(s.arrow_schema().fields().len(), 9);
+        assert_eq!(s.arrow_schema().fields().len(), 7 + LINEAGE_COLUMNS.len());
     }
 
     #[test]

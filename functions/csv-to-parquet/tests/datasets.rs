@@ -118,7 +118,8 @@ async fn the_first_file_creates_the_athena_table_and_a_new_column_updates_it() {
             ("qty", "bigint"),
             ("discount", "bigint"),
             ("_source_key", "string"),
-            ("_ingested_at", "timestamp")
+            ("_ingested_at", "timestamp"),
+            ("_correlation_id", "string")
         ]
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );

@@ -377,6 +377,75 @@ async fn task_payloads_and_eventbridge_events_are_accepted() {
     );
 }
 
+/// The state machine's envelope names the execution: its ARN is in every log line of the invocation, on the
+/// curated object, in every row and in the answer the loader takes. Without an envelope, an EventBridge event's id
+/// is the correlation id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_correlation_id_reaches_the_logs_the_object_the_rows_and_the_answer() {
+    let mut w = world(&[]).await;
+    let key = "raw/orders/order lines 2026-11-21.csv";
+    w.put(key, read(DATA)).await;
+    let execution = "arn:aws:states:us-east-1:123456789012:execution:tributary-csv:0b1e6c1a";
+    let mut eb = fixture("eventbridge-object-created-csv.json");
+    eb["detail"]["bucket"]["name"] = json!(w.bucket);
+    let out = w
+        .invoke(&json!({"correlation_id": execution, "event": eb}))
+        .expect("an envelope converts");
+    assert_eq!(out["status"], "converted");
+    assert_eq!(out["correlation_id"], execution);
+
+    let output = out["output_key"].as_str().expect("output key");
+    let head =
+        w.s3.head_object()
+            .bucket(&w.bucket)
+            .key(output)
+            .send()
+            .await
+            .expect("curated object");
+    assert_eq!(
+        head.metadata()
+            .and_then(|m| m.get("correlation-id"))
+            .map(String::as_str),
+        Some(execution)
+    );
+    let batches = parquet_batches(w.get(output).await.expect("curated bytes"));
+    let ids: std::collections::BTreeSet<Option<String>> = batches
+        .iter()
+        .flat_map(|b| {
+            let column = b.column_by_name("_correlation_id").expect("lineage column");
+            column
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.map(str::to_owned))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(ids, [Some(execution.to_owned())].into());
+
+    let lines = w.log_lines();
+    let converted: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["message"] == "converted object")
+        .collect();
+    assert_eq!(converted.len(), 1, "{lines:?}");
+    assert_eq!(converted[0]["correlation_id"], execution);
+    // Every line the invocation wrote carries it (the runtime's own lines name its request id).
+    let invocation: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l.get("requestId").is_some())
+        .collect();
+    assert!(!invocation.is_empty(), "{lines:?}");
+    assert!(
+        invocation.iter().all(|l| l["correlation_id"] == execution),
+        "{invocation:?}"
+    );
+
+    // An EventBridge event on its own: its id. The source version was converted, so this one is skipped.
+    let again = w.invoke(&eb).expect("eventbridge event accepted");
+    assert_eq!(again["status"], "skipped");
+    assert_eq!(again["correlation_id"], eb["id"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_outside_raw_are_ignored_and_nothing_is_written() {
     let mut w = world(&[]).await;

@@ -9,8 +9,8 @@ use tributary_shared::config::{
 pub struct Config {
     /// `ORDERS_TABLE`: the DynamoDB table of accepted orders (partition key `order_id`, TTL on `expires_at`).
     pub table: String,
-    /// `ORDERS_BUCKET`: where results go for orders that arrive as a Step Functions payload (S3-triggered
-    /// orders write beside their source).
+    /// `ORDERS_BUCKET`: where results go (required for orders that arrive as a Step Functions payload; an
+    /// S3-triggered order's result goes beside its source when it is unset).
     pub bucket: Option<String>,
     /// `DEDUP_WINDOW_SECS`: how long an accepted order_id blocks a second copy.
     pub dedup_window_secs: i64,

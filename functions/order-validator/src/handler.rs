@@ -33,9 +33,21 @@ enum Source {
     Payload,
 }
 
+/// A task envelope from the orders state machine: the order, as sent, with the execution's correlation id (which
+/// the Lambda process has already put on every log line).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    #[serde(rename = "correlation_id")]
+    _correlation_id: &'a RawValue,
+    #[serde(borrow)]
+    event: &'a RawValue,
+}
+
 /// Handles one event: the raw JSON, so amounts keep their literal text.
 pub async fn handle(event: &RawValue, deps: &Deps) -> Result<Value, Error> {
     let now = Utc::now();
+    let event = serde_json::from_str::<Envelope>(event.get()).map_or(event, |e| e.event);
     let shape: Value =
         serde_json::from_str(event.get()).map_err(|e| Error::NotJson(e.to_string()))?;
     if !crate::shape::names_objects(&shape) {

@@ -332,14 +332,15 @@ pub fn statement(
     }
 }
 
-/// The target table's columns, through the Data API: named parameters `:table_name` and, when the table names
-/// one, `:table_schema`. Redshift's `information_schema` has no identity or generation columns; an identity
-/// column's default is `"identity"(…)`, so `column_default` covers both.
+/// The columns of the target table and of the load ledger beside it, through the Data API: named parameters
+/// `:table_name`, `:ledger_name` and, when the table names one, `:table_schema`. Each row is the table's name,
+/// then what [`redshift_table_column`] reads. Redshift's `information_schema` has no identity or generation
+/// columns; an identity column's default is `"identity"(…)`, so `column_default` covers both.
 pub fn redshift_describe_sql(schema_named: bool) -> String {
     format!(
-        "SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale, \
+        "SELECT table_name, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale, \
          is_nullable, column_default FROM information_schema.columns \
-         WHERE table_schema = {} AND table_name = :table_name ORDER BY ordinal_position",
+         WHERE table_schema = {} AND table_name IN (:table_name, :ledger_name) ORDER BY table_name, ordinal_position",
         if schema_named {
             ":table_schema"
         } else {

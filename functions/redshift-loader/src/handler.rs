@@ -12,7 +12,8 @@ use crate::plan::{Plan, plan};
 use crate::postgres::{ParquetData, SourceFile};
 use crate::request::{Files, LoadRequest, S3Url, parse};
 use crate::sql::{
-    CopySet, GUARD_MARK, LedgerEntry, RedshiftLoad, TableName, redshift_load, select_loaded_param,
+    CORRELATION_COLUMN, CopySet, GUARD_MARK, LEDGER, LedgerEntry, RedshiftLoad, TableName,
+    add_correlation_column, redshift_load, select_loaded_param,
 };
 use arrow_schema::Schema;
 use bytes::Bytes;
@@ -21,6 +22,7 @@ use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use tributary_shared::aws::AwsError;
+use tributary_shared::correlation;
 use tributary_shared::retry::Backoff;
 use tributary_shared::s3;
 
@@ -365,11 +367,14 @@ async fn load_redshift(
                     );
                 }
                 let schemas = read_schemas(deps, &new).await?;
-                let table = match table_columns(deps, &request.table, &describe, until).await? {
-                    Some(table) => table,
+                let described = match table_columns(deps, &request.table, &describe, until).await? {
+                    Some(described) => described,
                     None => return Ok(running(request, input, &check, "ledger", &id)),
                 };
-                let plan = plan(&request.table, &table, &schemas)?;
+                let mut plan = plan(&request.table, &described.table, &schemas)?;
+                if described.ledger_lacks_correlation() {
+                    plan.ddl.insert(0, add_correlation_column(&request.table, "VARCHAR(1024)", false));
+                }
                 let (batch, manifests) =
                     submit(request, target, copy_role, deps, &new, &id, &plan).await?;
                 match finish(deps, request, input, &batch, &id, until).await {
@@ -408,7 +413,7 @@ async fn load_redshift(
 async fn describe_table(deps: &Deps, target: &Target, table: &TableName) -> Result<String, Error> {
     let name = table.table.as_str().to_lowercase();
     let schema = table.schema.as_ref().map(|s| s.as_str().to_lowercase());
-    let mut params = vec![("table_name", name.as_str())];
+    let mut params = vec![("table_name", name.as_str()), ("ledger_name", LEDGER)];
     if let Some(schema) = &schema {
         params.push(("table_schema", schema.as_str()));
     }
@@ -416,14 +421,28 @@ async fn describe_table(deps: &Deps, target: &Target, table: &TableName) -> Resu
     Ok(dataapi::execute(&deps.redshift, target, &sql, &params).await?)
 }
 
-/// The target table's columns (none when it does not exist), or `None` when the query is still running at
-/// `until`.
+/// The columns of the target table and of its ledger, as [`describe_table`] read them.
+struct Described {
+    /// None when the table does not exist.
+    table: Vec<TableColumn>,
+    /// None when the ledger does not exist.
+    ledger: Vec<TableColumn>,
+}
+
+impl Described {
+    /// The ledger exists from before it recorded correlation ids: the load adds the column.
+    fn ledger_lacks_correlation(&self) -> bool {
+        !self.ledger.is_empty() && !self.ledger.iter().any(|c| c.name == CORRELATION_COLUMN)
+    }
+}
+
+/// The target table's and the ledger's columns, or `None` when the query is still running at `until`.
 async fn table_columns(
     deps: &Deps,
     table: &TableName,
     describe: &str,
     until: Instant,
-) -> Result<Option<Vec<TableColumn>>, Error> {
+) -> Result<Option<Described>, Error> {
     match dataapi::poll(&deps.redshift, describe, until).await? {
         Poll::Running => Ok(None),
         Poll::Failed {
@@ -438,13 +457,26 @@ async fn table_columns(
             statement,
             rejected_rows: Vec::new(),
         }),
-        Poll::Finished => Ok(Some(
-            dataapi::rows(&deps.redshift, describe)
-                .await?
-                .iter()
-                .filter_map(|row| redshift_table_column(row))
-                .collect(),
-        )),
+        Poll::Finished => {
+            let mut described = Described {
+                table: Vec::new(),
+                ledger: Vec::new(),
+            };
+            for row in dataapi::rows(&deps.redshift, describe).await? {
+                let Some((name, column)) = row.split_first() else {
+                    continue;
+                };
+                let Some(column) = redshift_table_column(column) else {
+                    continue;
+                };
+                if name.as_deref() == Some(LEDGER) {
+                    described.ledger.push(column);
+                } else {
+                    described.table.push(column);
+                }
+            }
+            Ok(Some(described))
+        }
     }
 }
 
@@ -519,6 +551,7 @@ async fn submit(
         iam_role: copy_role,
         entries: &ledger,
         load_id: id,
+        correlation_id: correlation::current().as_deref(),
     });
     let batch = dataapi::execute_batch(
         &deps.redshift,

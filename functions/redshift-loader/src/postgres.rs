@@ -5,8 +5,8 @@
 use crate::encode::{check_schema, write_csv};
 use crate::evolve::{self, Mismatch, TableColumn, Warehouse};
 use crate::sql::{
-    Ident, LedgerEntry, Mode, SqlError, TableName, apply, create_ledger, record, select_loaded,
-    stage_name,
+    Ident, LedgerEntry, Mode, SqlError, TableName, add_correlation_column, apply, create_ledger,
+    record, select_loaded, stage_name,
 };
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
@@ -249,6 +249,9 @@ async fn prepare(client: &mut Client, table: &TableName) -> Result<(), LoadError
     }
     tx.batch_execute(&create_ledger(table, "text", "timestamptz"))
         .await?;
+    // A ledger from before correlation ids: add the column.
+    tx.batch_execute(&add_correlation_column(table, "text", true))
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -416,7 +419,13 @@ async fn load_once(
             etag: f.etag.clone(),
         })
         .collect();
-    if let Some(statement) = record(table, &entries, load_id, "now()") {
+    if let Some(statement) = record(
+        table,
+        &entries,
+        load_id,
+        tributary_shared::correlation::current().as_deref(),
+        "now()",
+    ) {
         tx.batch_execute(&statement).await?;
     }
     tx.commit().await?;

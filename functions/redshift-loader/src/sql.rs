@@ -168,11 +168,25 @@ pub struct LedgerEntry {
     pub etag: String,
 }
 
+/// The ledger's column naming the correlation id of the load that recorded a file (the state machine's execution;
+/// null for a load run by hand). Added to a ledger created before it existed.
+pub const CORRELATION_COLUMN: &str = "correlation_id";
+
 /// `CREATE TABLE IF NOT EXISTS` for the ledger.
 pub fn create_ledger(target: &TableName, text: &str, timestamp: &str) -> String {
     format!(
-        "CREATE TABLE IF NOT EXISTS {} (table_name {text} NOT NULL, file_url {text} NOT NULL, etag {text} NOT NULL, load_id {text} NOT NULL, loaded_at {timestamp} NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS {} (table_name {text} NOT NULL, file_url {text} NOT NULL, etag {text} NOT NULL, load_id {text} NOT NULL, loaded_at {timestamp} NOT NULL, {CORRELATION_COLUMN} {text})",
         target.ledger()
+    )
+}
+
+/// Adds the correlation column to a ledger from before it. PostgreSQL runs it with `if_not_exists` on every
+/// load; Redshift has no such clause, so the loader adds it only when its description of the ledger lacks it.
+pub fn add_correlation_column(target: &TableName, text: &str, if_not_exists: bool) -> String {
+    format!(
+        "ALTER TABLE {} ADD COLUMN {}{CORRELATION_COLUMN} {text}",
+        target.ledger(),
+        if if_not_exists { "IF NOT EXISTS " } else { "" }
     )
 }
 
@@ -223,13 +237,15 @@ pub fn apply(target: &TableName, stage: &Ident, columns: &[Ident], mode: &Mode) 
     }
 }
 
-/// Records loaded files; `now` is the SQL for the current time.
+/// Records loaded files, with the load's correlation id; `now` is the SQL for the current time.
 pub fn record(
     target: &TableName,
     entries: &[LedgerEntry],
     load_id: &str,
+    correlation_id: Option<&str>,
     now: &str,
 ) -> Option<String> {
+    let correlation = correlation_id.map_or_else(|| "NULL".to_owned(), literal);
     if entries.is_empty() {
         return None;
     }
@@ -237,7 +253,7 @@ pub fn record(
         .iter()
         .map(|e| {
             format!(
-                "({}, {}, {}, {}, {now})",
+                "({}, {}, {}, {}, {now}, {correlation})",
                 literal(&target.plain()),
                 literal(&e.url),
                 literal(&e.etag),
@@ -246,7 +262,7 @@ pub fn record(
         })
         .collect();
     Some(format!(
-        "INSERT INTO {} (table_name, file_url, etag, load_id, loaded_at) VALUES {}",
+        "INSERT INTO {} (table_name, file_url, etag, load_id, loaded_at, {CORRELATION_COLUMN}) VALUES {}",
         target.ledger(),
         values.join(", ")
     ))
@@ -323,6 +339,7 @@ pub struct RedshiftLoad<'a> {
     pub iam_role: &'a str,
     pub entries: &'a [LedgerEntry],
     pub load_id: &'a str,
+    pub correlation_id: Option<&'a str>,
 }
 
 /// The Redshift statements of one load, for BatchExecuteStatement (which runs them as one transaction): lock
@@ -373,7 +390,13 @@ pub fn redshift_load(load: &RedshiftLoad) -> Vec<String> {
         ]);
     }
     statements.extend(apply(target, &stage, &load.columns, load.mode));
-    statements.extend(record(target, load.entries, load.load_id, "GETDATE()"));
+    statements.extend(record(
+        target,
+        load.entries,
+        load.load_id,
+        load.correlation_id,
+        "GETDATE()",
+    ));
     statements.push(format!("DROP TABLE {stage}"));
     statements
 }
@@ -466,12 +489,29 @@ mod tests {
                 etag: "e2".into(),
             },
         ];
-        let sql = record(&t("a.t"), &entries, "L1", "now()").expect("statement");
+        let sql = record(
+            &t("a.t"),
+            &entries,
+            "L1",
+            Some("arn:x:execution:m:e'1"),
+            "now()",
+        )
+        .expect("statement");
         assert_eq!(
             sql,
-            "INSERT INTO \"a\".\"tributary_load_ledger\" (table_name, file_url, etag, load_id, loaded_at) VALUES ('a.t', 's3://b/curated/o''k.parquet', 'e1', 'L1', now()), ('a.t', 's3://b/2.parquet', 'e2', 'L1', now())"
+            "INSERT INTO \"a\".\"tributary_load_ledger\" (table_name, file_url, etag, load_id, loaded_at, correlation_id) VALUES ('a.t', 's3://b/curated/o''k.parquet', 'e1', 'L1', now(), 'arn:x:execution:m:e''1'), ('a.t', 's3://b/2.parquet', 'e2', 'L1', now(), 'arn:x:execution:m:e''1')"
         );
-        assert_eq!(record(&t("a.t"), &[], "L1", "now()"), None);
+        let by_hand = record(&t("a.t"), &entries[1..], "L1", None, "now()").expect("statement");
+        assert!(by_hand.ends_with("'L1', now(), NULL)"), "{by_hand}");
+        assert_eq!(record(&t("a.t"), &[], "L1", None, "now()"), None);
+        assert_eq!(
+            add_correlation_column(&t("a.t"), "text", true),
+            "ALTER TABLE \"a\".\"tributary_load_ledger\" ADD COLUMN IF NOT EXISTS correlation_id text"
+        );
+        assert_eq!(
+            add_correlation_column(&t("a.t"), "VARCHAR(1024)", false),
+            "ALTER TABLE \"a\".\"tributary_load_ledger\" ADD COLUMN correlation_id VARCHAR(1024)"
+        );
         assert_eq!(
             select_loaded(&t("a.t")),
             "SELECT file_url, etag FROM \"a\".\"tributary_load_ledger\" WHERE table_name = 'a.t'"
@@ -497,6 +537,7 @@ mod tests {
             iam_role: "arn:aws:iam::1:role/r",
             entries: &entries,
             load_id: "L1",
+            correlation_id: Some("c1"),
         };
         let s = redshift_load(&load);
         assert!(s[0].starts_with("CREATE TABLE IF NOT EXISTS \"a\".\"tributary_load_ledger\""));
@@ -515,6 +556,7 @@ mod tests {
         );
         assert!(s[5].starts_with("INSERT INTO \"a\".\"t\""));
         assert!(s[6].starts_with("INSERT INTO \"a\".\"tributary_load_ledger\""));
+        assert!(s[6].ends_with(", 'c1')"), "{}", s[6]);
         assert_eq!(s[7], "DROP TABLE \"tributary_stage_L1\"");
         assert_eq!(s.len(), 8);
 

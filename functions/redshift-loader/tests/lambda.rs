@@ -55,11 +55,12 @@ async fn the_postgres_backend_loads_curated_parquet_from_s3_and_skips_known_file
     )
     .await;
     // The csv-to-parquet summary, as that function serializes it, passed straight through by the state machine.
-    let summary = serde_json::to_value(converted(
+    let mut summary = converted(
         &w.bucket,
         "curated/orders/year=2026/month=11/day=21/a.parquet",
-    ))
-    .expect("summary");
+    );
+    summary.correlation_id = Some(EXECUTION.to_owned());
+    let summary = serde_json::to_value(summary).expect("summary");
     let out = w.invoke(&summary).expect("loaded");
     assert_eq!(
         (
@@ -75,6 +76,17 @@ async fn the_postgres_backend_loads_curated_parquet_from_s3_and_skips_known_file
             "SELECT string_agg(order_id || '=' || qty, ',' ORDER BY order_id) FROM analytics.orders"
         ),
         "PO-1=3,PO-2=5"
+    );
+    // The ledger names the execution that loaded the file.
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT file_url || ' ' || correlation_id FROM analytics.tributary_load_ledger"
+        ),
+        format!(
+            "s3://{}/curated/orders/year=2026/month=11/day=21/a.parquet {EXECUTION}",
+            w.bucket
+        )
     );
 
     let again = w.invoke(&summary).expect("redelivered");
@@ -126,6 +138,41 @@ async fn an_injected_table_name_is_refused_with_a_clear_error() {
 }
 
 /// csv-to-parquet's own response for a converted object (its real type, so a change there shows here).
+const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:tributary-csv:7c1f";
+
+/// A ledger made before the ledger recorded correlation ids gains the column, and the load fills it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_from_before_correlation_ids_gains_the_column() {
+    let pg = Postgres::shared();
+    let db = unique_database("oldledger");
+    let url = pg.create_database(&db);
+    pg.psql(
+        &db,
+        "CREATE SCHEMA analytics; CREATE TABLE analytics.tributary_load_ledger (table_name text NOT NULL, \
+         file_url text NOT NULL, etag text NOT NULL, load_id text NOT NULL, loaded_at timestamptz NOT NULL)",
+    );
+    let mut w = world(&[
+        ("WAREHOUSE_URL", &url),
+        ("TARGET_TABLE", "analytics.{dataset}"),
+    ])
+    .await;
+    let key = "curated/orders/year=2026/month=11/day=21/a.parquet";
+    parquet(&w, key, "order_id,qty\nPO-1,3\n").await;
+    let mut summary = converted(&w.bucket, key);
+    summary.correlation_id = Some(EXECUTION.to_owned());
+    let out = w
+        .invoke(&serde_json::to_value(summary).expect("summary"))
+        .expect("loaded");
+    assert_eq!(out["status"], "loaded", "{out}");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT correlation_id FROM analytics.tributary_load_ledger"
+        ),
+        EXECUTION
+    );
+}
+
 fn converted(bucket: &str, output_key: &str) -> csv_to_parquet::outcome::Outcome {
     use csv_to_parquet::outcome::{Outcome, Status};
     Outcome {
@@ -222,11 +269,12 @@ async fn the_redshift_path_sends_one_transaction_of_ledger_stage_copy_merge_and_
     );
     let sent = [&sent[..2], &sent[3..]].concat();
     // The emulator's canned answer says the table has no columns: the load creates it from the files' footers.
-    let columns = "\"order_id\", \"qty\", \"_source_key\", \"_ingested_at\"";
+    let columns = "\"order_id\", \"qty\", \"_source_key\", \"_ingested_at\", \"_correlation_id\"";
     assert_eq!(
         sent[2],
         "CREATE TABLE IF NOT EXISTS \"analytics\".\"order_lines\" (\"order_id\" VARCHAR(65535) NOT NULL, \
-         \"qty\" bigint, \"_source_key\" VARCHAR(65535) NOT NULL, \"_ingested_at\" timestamptz NOT NULL)"
+         \"qty\" bigint, \"_source_key\" VARCHAR(65535) NOT NULL, \"_ingested_at\" timestamptz NOT NULL, \
+         \"_correlation_id\" VARCHAR(65535))"
     );
     assert_eq!(out["schema_changes"], json!([sent[2]]));
     assert_eq!(

@@ -85,7 +85,7 @@ async fn the_table_is_created_by_the_first_load_and_gains_the_column_a_later_ver
         first["schema_changes"],
         json!([
             "CREATE TABLE IF NOT EXISTS \"analytics\".\"orders\" (\"order_id\" VARCHAR(65535) NOT NULL, \"qty\" bigint, \
-             \"_source_key\" VARCHAR(65535) NOT NULL, \"_ingested_at\" timestamptz NOT NULL)"
+             \"_source_key\" VARCHAR(65535) NOT NULL, \"_ingested_at\" timestamptz NOT NULL, \"_correlation_id\" VARCHAR(65535))"
         ])
     );
     assert_eq!(
@@ -211,7 +211,8 @@ async fn a_table_with_other_column_order_and_a_default_is_filled_by_name() {
     pg.psql(
         &db,
         "CREATE TABLE analytics.orders (qty bigint, _ingested_at timestamptz, order_id varchar(64) NOT NULL, \
-         region varchar(8) NOT NULL DEFAULT 'eu', channel varchar(16), _source_key varchar(1024))",
+         region varchar(8) NOT NULL DEFAULT 'eu', channel varchar(16), _source_key varchar(1024), \
+         _correlation_id varchar(1024))",
     );
     let a = parquet(
         &w,
@@ -237,6 +238,63 @@ async fn a_table_with_other_column_order_and_a_default_is_filled_by_name() {
             "SELECT DISTINCT _source_key || ' ' || _ingested_at FROM analytics.orders"
         ),
         "curated/orders/a.parquet 2026-11-30 12:00:00+00"
+    );
+}
+
+/// On the Redshift path too: a ledger from before correlation ids gains the column (Redshift has no `ADD COLUMN IF
+/// NOT EXISTS`, so the loader reads the ledger's columns with the table's), and the load records its id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_from_before_correlation_ids_gains_the_column_and_records_the_execution() {
+    let (mut w, db) = redshift("rs_oldledger").await;
+    let pg = Postgres::shared();
+    pg.psql(
+        &db,
+        "CREATE TABLE analytics.tributary_load_ledger (table_name varchar(1024) NOT NULL, \
+         file_url varchar(1024) NOT NULL, etag varchar(1024) NOT NULL, load_id varchar(1024) NOT NULL, \
+         loaded_at timestamp NOT NULL)",
+    );
+    let a = parquet(
+        &w,
+        "curated/orders/a.parquet",
+        v1(),
+        "order_id,qty\nPO-1,3\n",
+    )
+    .await;
+    let execution = "arn:aws:states:us-east-1:123456789012:execution:tributary-csv:e1";
+    let out = w
+        .invoke(&json!({"table": "analytics.orders", "files": [a], "correlation_id": execution}))
+        .expect("loaded");
+    assert_eq!(out["status"], "loaded", "{out}");
+    assert_eq!(
+        out["schema_changes"][0],
+        "ALTER TABLE \"analytics\".\"tributary_load_ledger\" ADD COLUMN correlation_id VARCHAR(1024)"
+    );
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT correlation_id FROM analytics.tributary_load_ledger"
+        ),
+        execution
+    );
+
+    // The next load finds the column and changes nothing.
+    let b = parquet(
+        &w,
+        "curated/orders/b.parquet",
+        v1(),
+        "order_id,qty\nPO-2,4\n",
+    )
+    .await;
+    let next = w
+        .invoke(&json!({"table": "analytics.orders", "files": [b], "correlation_id": "e2"}))
+        .expect("loaded");
+    assert_eq!(next["schema_changes"], json!([]), "{next}");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT string_agg(correlation_id, ',' ORDER BY file_url) FROM analytics.tributary_load_ledger"
+        ),
+        format!("{execution},e2")
     );
 }
 

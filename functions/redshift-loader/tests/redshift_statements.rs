@@ -31,6 +31,7 @@ fn statements(load_id: &str) -> Vec<String> {
         iam_role: "arn:aws:iam::1:role/copy",
         entries: &entries,
         load_id,
+        correlation_id: Some("arn:aws:states:r:1:execution:m:e1"),
     })
     .into_iter()
     .map(|s| {

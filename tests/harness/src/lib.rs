@@ -285,6 +285,16 @@ impl World {
         tokio::task::block_in_place(|| self.function.invoke(event))
     }
 
+    /// The function's JSON log lines so far (not its EMF records), one object each.
+    pub fn log_lines(&self) -> Vec<serde_json::Value> {
+        self.function
+            .log_text()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v.get("_aws").is_none() && v.get("level").is_some())
+            .collect()
+    }
+
     /// The EMF records the function printed so far, each checked against the format's rules (panics on one
     /// CloudWatch would drop).
     pub fn emf(&self) -> Vec<serde_json::Value> {

@@ -25,9 +25,7 @@ use rows::*;
 
 use crate::infer::Inferred;
 use crate::registry::{Proposal, Registration, RegistryError, settle};
-use crate::schema::{
-    Column, ColumnType, INGESTED_AT_COLUMN, SOURCE_KEY_COLUMN, Schema, SchemaError,
-};
+use crate::schema::{Column, ColumnType, LINEAGE_COLUMNS, Schema, SchemaError};
 use crate::tokenize::{RawBatch, TokenizeError, Tokenizer};
 use crate::values::{
     DecimalError, parse_bool, parse_date, parse_decimal, parse_f64, parse_i64, parse_timestamp,
@@ -62,6 +60,8 @@ pub struct Options {
     pub source_key: String,
     /// Written to every row's `_ingested_at`.
     pub ingested_at: DateTime<Utc>,
+    /// Written to every row's `_correlation_id` (null when `None`).
+    pub correlation_id: Option<String>,
     /// Rows per Arrow batch handed to the encoder.
     pub batch_rows: usize,
     /// A batch is also handed over once its rows hold this many CSV bytes.
@@ -88,6 +88,7 @@ impl Options {
             schema: None,
             source_key: source_key.into(),
             ingested_at,
+            correlation_id: None,
             batch_rows: 32 * 1024,
             batch_bytes: 8 * 1024 * 1024,
             row_group_bytes: 32 * 1024 * 1024,
@@ -445,6 +446,12 @@ fn writer_properties(opts: &Options, version: Option<u32>) -> WriterProperties {
         "tributary.source_key".to_owned(),
         opts.source_key.clone(),
     )];
+    if let Some(id) = &opts.correlation_id {
+        metadata.push(KeyValue::new(
+            "tributary.correlation_id".to_owned(),
+            id.clone(),
+        ));
+    }
     if let (Some(registration), Some(version)) = (&opts.registration, version) {
         metadata.push(KeyValue::new(
             "tributary.dataset".to_owned(),

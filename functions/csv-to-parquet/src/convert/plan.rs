@@ -18,7 +18,7 @@ impl Plan {
     ) -> Result<Self, ConvertError> {
         if let Some(reserved) = header
             .iter()
-            .find(|h| *h == SOURCE_KEY_COLUMN || *h == INGESTED_AT_COLUMN)
+            .find(|h| LINEAGE_COLUMNS.contains(&h.as_str()))
         {
             return Err(ConvertError::ReservedColumn(reserved.clone()));
         }

@@ -16,6 +16,7 @@ pub(super) struct RowSink<'q, Q: Write> {
     /// The lineage columns are constant: built once at full batch length and sliced per batch.
     pub(super) source_key: ArrayRef,
     pub(super) ingested_at: ArrayRef,
+    pub(super) correlation_id: ArrayRef,
     pub(super) batch_rows: usize,
     pub(super) batch_bytes: usize,
     pub(super) pending_bytes: usize,
@@ -58,6 +59,10 @@ impl<'q, Q: Write> RowSink<'q, Q> {
                 ])
                 .with_timezone("UTC"),
             ),
+            correlation_id: Arc::new(StringArray::from(vec![
+                opts.correlation_id.as_deref();
+                capacity
+            ])),
             batch_rows: capacity,
             batch_bytes: opts.batch_bytes.max(1),
             pending_bytes: 0,
@@ -200,12 +205,13 @@ impl<'q, Q: Write> RowSink<'q, Q> {
         if n == 0 {
             return Ok(());
         }
-        let mut columns = Vec::with_capacity(self.builders.len() + 2);
+        let mut columns = Vec::with_capacity(self.builders.len() + LINEAGE_COLUMNS.len());
         for builder in &mut self.builders {
             columns.push(builder.finish(self.batch_rows)?);
         }
         columns.push(self.source_key.slice(0, n));
         columns.push(self.ingested_at.slice(0, n));
+        columns.push(self.correlation_id.slice(0, n));
         let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)?;
         self.pending_bytes = 0;
         tx.send(Msg::Batch(batch)).map_err(|_| encoder_gone())

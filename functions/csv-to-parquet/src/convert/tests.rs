@@ -1,6 +1,7 @@
 //! Bytes-in, bytes-out tests of the converter on the CSV shapes real feeds have.
 
 use super::*;
+use crate::schema::{CORRELATION_ID_COLUMN, INGESTED_AT_COLUMN, SOURCE_KEY_COLUMN};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Date32Type, Decimal128Type, Float64Type, Int64Type, TimestampMicrosecondType,
@@ -156,6 +157,29 @@ fn adds_lineage_columns() {
         .expect("lineage")
         .as_primitive::<TimestampMicrosecondType>();
     assert_eq!(at.value(0), opts().ingested_at.timestamp_micros());
+    // No correlation id (a local conversion): null, and the column is nullable.
+    assert_eq!(strings(&b, CORRELATION_ID_COLUMN), [None]);
+
+    let mut with_id = opts();
+    with_id.correlation_id = Some("arn:aws:states:r:1:execution:m:e1".into());
+    let out = ok(b"a\n1\n2\n", &with_id);
+    let b = batch(&out.parquet);
+    assert_eq!(
+        strings(&b, CORRELATION_ID_COLUMN),
+        [
+            Some("arn:aws:states:r:1:execution:m:e1".into()),
+            Some("arn:aws:states:r:1:execution:m:e1".into())
+        ]
+    );
+    let footer = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(out.parquet))
+        .expect("parquet")
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .cloned()
+        .unwrap_or_default();
+    assert!(footer.iter().any(|kv| kv.key == "tributary.correlation_id"
+        && kv.value.as_deref() == Some("arn:aws:states:r:1:execution:m:e1")));
 }
 
 #[test]
@@ -334,8 +358,8 @@ fn a_header_only_file_converts_to_zero_rows() {
     assert_eq!(meta.file_metadata().num_rows(), 0);
     assert_eq!(
         meta.file_metadata().schema_descr().num_columns(),
-        4,
-        "two data columns and two lineage columns"
+        5,
+        "two data columns and three lineage columns"
     );
 }
 

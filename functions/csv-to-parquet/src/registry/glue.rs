@@ -9,7 +9,7 @@
 //! another writer updated the table in between.
 
 use super::{RegistryError, Store, Version, check_dataset};
-use crate::schema::{ColumnType, INGESTED_AT_COLUMN, SOURCE_KEY_COLUMN};
+use crate::schema::{CORRELATION_ID_COLUMN, ColumnType, INGESTED_AT_COLUMN, SOURCE_KEY_COLUMN};
 use aws_sdk_glue::Client;
 use aws_sdk_glue::error::ProvideErrorMetadata;
 use aws_sdk_glue::types::{Column as GlueColumn, SerDeInfo, StorageDescriptor, Table, TableInput};
@@ -114,6 +114,11 @@ impl GlueStore {
             INGESTED_AT_COLUMN,
             ColumnType::Timestamp,
             "lineage: when the row was converted",
+        ));
+        columns.push(glue_column(
+            CORRELATION_ID_COLUMN,
+            ColumnType::String,
+            "lineage: the conversion's correlation id (state machine execution, event or request)",
         ));
         let partition = |name: &str| {
             GlueColumn::builder()
