@@ -1,4 +1,5 @@
-//! `tributary`: the functions' pure cores, offline. `main` only maps a command's result to an exit code.
+//! `tributary`: the functions' cores on local files, offline; and `redrive`, which works on the deployed stream.
+//! `main` only maps a command's result to an exit code.
 
 mod commands;
 mod output;
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 #[command(
     name = "tributary",
     version,
-    about = "Tributary data-pipeline tools, offline (no AWS needed)",
+    about = "Tributary data-pipeline tools: the functions' cores offline, and the stream's redrive",
     after_help = "Each subcommand runs one Lambda function's core on local files, with the same rules and output:
   convert         csv-to-parquet
   validate-order  order-validator
@@ -19,6 +20,7 @@ use std::process::ExitCode;
   load            redshift-loader (its PostgreSQL path)
   schema          the datasets' schema registry (a directory; Glue under Lambda)
   replay          csv-to-parquet's replay of quarantined rows
+  redrive         kinesis-normalizer's redrive of failed stream ranges (talks to AWS)
 
 `tributary <command> --help` shows each one's options and examples."
 )]
@@ -39,6 +41,8 @@ enum Command {
     Load(commands::load::Args),
     /// Replay quarantined rows through their dataset's current schema version.
     Replay(commands::replay::Args),
+    /// Redrive the stream's failed ranges from its on-failure queue into S3 and DynamoDB (talks to AWS).
+    Redrive(commands::redrive::Args),
     /// Show, check or register a dataset's schema versions in a registry directory.
     #[command(subcommand)]
     Schema(commands::schema::Command),
@@ -53,5 +57,6 @@ fn main() -> ExitCode {
         Command::Load(args) => commands::load::run(&args),
         Command::Schema(command) => commands::schema::run(&command),
         Command::Replay(args) => commands::replay::run(&args),
+        Command::Redrive(args) => commands::redrive::run(&args),
     }
 }

@@ -75,14 +75,26 @@ impl MetricSet {
         Value::Object(root)
     }
 
-    /// Writes the record to stdout as one line. Failures to write metrics never fail the caller.
+    /// Writes the record to stdout as one line (unless [`off`] was called). Failures to write metrics never fail
+    /// the caller.
     pub fn emit(&self) {
+        if OFF.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         let line = self
             .to_json(chrono::Utc::now().timestamp_millis())
             .to_string();
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
     }
+}
+
+static OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// No EMF records from this process: outside Lambda (the CLI running a function's code) they are not metrics, and
+/// stdout is the command's own output.
+pub fn off() {
+    OFF.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 #[cfg(test)]

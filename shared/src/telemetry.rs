@@ -124,7 +124,7 @@ mod tests {
 
     impl std::io::Write for Buffer {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
+            self.0.lock().expect("buffer").extend_from_slice(bytes);
             Ok(bytes.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -154,8 +154,8 @@ mod tests {
             let _inner = inner.enter();
             tracing::info!(rows = 3_u64, ok = true, key = %"raw/a b.csv", "converted object");
         });
-        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-        let line: Value = serde_json::from_str(text.trim()).unwrap();
+        let text = String::from_utf8(buffer.0.lock().expect("buffer").clone()).expect("UTF-8");
+        let line: Value = serde_json::from_str(text.trim()).expect("one JSON line");
         assert_eq!(line["level"], "INFO");
         assert_eq!(line["message"], "converted object");
         assert_eq!(line["rows"], 3);
@@ -164,7 +164,7 @@ mod tests {
         assert_eq!(line["step"], "convert");
         // The innermost span wins over an outer one of the same name.
         assert_eq!(line["correlation_id"], "inner");
-        assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
+        assert!(line["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
         assert_eq!(text.lines().count(), 1);
     }
 

@@ -328,23 +328,14 @@ pub fn objects(
     gzip: bool,
     include: impl Fn(usize) -> bool,
 ) -> std::io::Result<Vec<ObjectPlan>> {
-    let mut groups: Vec<((String, String), Vec<usize>)> = Vec::new();
-    for (i, e) in plan.events.iter().enumerate().filter(|(i, _)| include(*i)) {
-        let group = (e.event_type.clone(), hour_path(e.event_time));
-        match groups.iter_mut().find(|(g, _)| *g == group) {
-            Some((_, members)) => members.push(i),
-            None => groups.push((group, vec![i])),
-        }
-    }
-    groups
+    groups(plan, include)
         .into_iter()
         .map(|((event_type, hour), members)| {
             let first = &plan.inputs[plan.owners[members[0]]].meta;
             let last = &plan.inputs[plan.owners[members[members.len() - 1]]].meta;
             let name = format!(
-                "{}-{}-{}.jsonl{}",
-                first.shard_id,
-                first.sequence_number,
+                "{}{}.jsonl{}",
+                object_stem(first),
                 last.sequence_number,
                 if gzip { ".gz" } else { "" }
             );
@@ -368,6 +359,73 @@ pub fn objects(
             })
         })
         .collect()
+}
+
+/// The events `include` lets through, grouped by type and hour (the objects they go in), in batch order.
+fn groups(plan: &Plan, include: impl Fn(usize) -> bool) -> Vec<((String, String), Vec<usize>)> {
+    let mut groups: Vec<((String, String), Vec<usize>)> = Vec::new();
+    for (i, e) in plan.events.iter().enumerate().filter(|(i, _)| include(*i)) {
+        let group = (e.event_type.clone(), hour_path(e.event_time));
+        match groups.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((group, vec![i])),
+        }
+    }
+    groups
+}
+
+/// An event object's name up to its last sequence number: `<shard>-<first seq>-`.
+fn object_stem(first: &RecordMeta) -> String {
+    format!("{}-{}-", first.shard_id, first.sequence_number)
+}
+
+/// A redrive's view of what an earlier delivery of the same records already stored. Kinesis retries a batch from
+/// its first failed record, so what the last attempt stored is, in each object it wrote, a run of events from the
+/// group's first: that object is named `<shard>-<first seq>-<last seq>`. One per group: the key prefix such an
+/// object would have, and the group's events.
+pub fn earlier_objects(
+    plan: &Plan,
+    prefix: &str,
+    include: impl Fn(usize) -> bool,
+) -> Vec<(String, Vec<usize>)> {
+    groups(plan, include)
+        .into_iter()
+        .map(|((event_type, hour), members)| {
+            let first = &plan.inputs[plan.owners[members[0]]].meta;
+            let stem = join(&[prefix, &event_type, &hour, &object_stem(first)]);
+            (stem, members)
+        })
+        .collect()
+}
+
+/// The events an earlier delivery stored: for each group of [`earlier_objects`] and the keys found under its
+/// prefix, the events of records up to the highest last sequence number those keys name.
+pub fn stored_earlier(
+    plan: &Plan,
+    groups: &[(String, Vec<usize>)],
+    found: &[Vec<String>],
+) -> Vec<bool> {
+    let mut stored = vec![false; plan.events.len()];
+    for ((stem, members), keys) in groups.iter().zip(found) {
+        let Some(last) = keys
+            .iter()
+            .filter_map(|k| k.strip_prefix(stem.as_str()))
+            .filter_map(|rest| {
+                rest.strip_suffix(".jsonl.gz")
+                    .or_else(|| rest.strip_suffix(".jsonl"))
+            })
+            .filter(|seq| !seq.is_empty() && seq.bytes().all(|b| b.is_ascii_digit()))
+            .map(sortable_sequence)
+            .max()
+        else {
+            continue;
+        };
+        for &e in members {
+            let seq = &plan.inputs[plan.owners[e]].meta.sequence_number;
+            stored[e] = sortable_sequence(seq) <= last;
+        }
+    }
+    stored
 }
 
 /// Sortable form of a sequence number: left-padded with zeros, so longer (later) numbers sort after shorter ones.
@@ -744,6 +802,67 @@ mod tests {
         .expect("gzip");
         assert!(again[0].key.ends_with(".jsonl.gz"));
         assert_eq!(&again[0].body[..2], &[0x1f, 0x8b]);
+    }
+
+    /// The last attempt stored records 100 and 101 (its first failure was 102): a redrive of 100..=103 finds, for
+    /// each group, the object that attempt wrote, and stores only what came after it.
+    #[test]
+    fn a_redrive_finds_what_the_last_attempt_stored_in_each_group() {
+        let payloads = [
+            r#"{"id": "1", "type": "click", "ts": "2026-11-21T10:05:00Z"}"#,
+            r#"{"id": "2", "type": "view", "ts": "2026-11-21T10:06:00Z"}"#,
+            r#"{"id": "3", "type": "click", "ts": "2026-11-21T10:07:00Z"}"#,
+            r#"{"id": "4", "type": "view", "ts": "2026-11-21T10:08:00Z"}"#,
+        ];
+        let earlier = objects(&plan(&payloads[..2]), "events/", true, |_| true).expect("objects");
+        let p = plan(&payloads);
+        let groups = earlier_objects(&p, "events/", |_| true);
+        assert_eq!(
+            groups,
+            [
+                (
+                    "events/click/year=2026/month=11/day=21/hour=10/shardId-000000000003-100-"
+                        .to_owned(),
+                    vec![0, 2]
+                ),
+                (
+                    "events/view/year=2026/month=11/day=21/hour=10/shardId-000000000003-101-"
+                        .to_owned(),
+                    vec![1, 3]
+                ),
+            ]
+        );
+        // What a listing of each prefix returns: the earlier objects, and one key that only shares the prefix's
+        // text (a longer first sequence number).
+        let found: Vec<Vec<String>> = groups
+            .iter()
+            .map(|(stem, _)| {
+                let mut keys: Vec<String> = earlier
+                    .iter()
+                    .map(|o| o.key.clone())
+                    .filter(|k| k.starts_with(stem.as_str()))
+                    .collect();
+                keys.push(format!("{stem}x.jsonl"));
+                keys
+            })
+            .collect();
+        assert_eq!(
+            stored_earlier(&p, &groups, &found),
+            [true, true, false, false]
+        );
+        // Nothing found: nothing stored. Everything stored (a redrive that ran when nothing was): nothing again.
+        assert_eq!(stored_earlier(&p, &groups, &[vec![], vec![]]), [false; 4]);
+        let all = objects(&p, "events/", false, |_| true).expect("objects");
+        let found: Vec<Vec<String>> = groups
+            .iter()
+            .map(|(stem, _)| {
+                all.iter()
+                    .map(|o| o.key.clone())
+                    .filter(|k| k.starts_with(stem.as_str()))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(stored_earlier(&p, &groups, &found), [true; 4]);
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct Config {
     /// `DEDUP_WINDOW_SECS` (default 3600). An `event_id` claimed by another record within the window is dropped.
     /// `None` without a table, or with a window of 0: duplicates are then dropped within a batch only.
     pub dedup: Option<Dedup>,
+    /// `REDRIVE_QUEUE_URL`: the event source mapping's on-failure queue, which `{"redrive": {}}` reads.
+    pub redrive_queue_url: Option<String>,
 }
 
 /// Where and for how long event ids are remembered across batches and shards.
@@ -53,6 +55,7 @@ impl Config {
                 (Some(table), window_secs) if window_secs > 0 => Some(Dedup { table, window_secs }),
                 _ => None,
             },
+            redrive_queue_url: optional(env, "REDRIVE_QUEUE_URL"),
         })
     }
 }

@@ -13,6 +13,10 @@ pub enum Error {
     Config(#[from] ConfigError),
     #[error("every record of the batch failed; first failure: {first}")]
     AllFailed { kind: ErrorKind, first: String },
+    #[error(transparent)]
+    Aws(#[from] tributary_shared::aws::AwsError),
+    #[error("{0}")]
+    BadRequest(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -23,6 +27,8 @@ impl Classify for Error {
             Self::Batch(e) => e.kind(),
             Self::Config(e) => e.kind(),
             Self::AllFailed { kind, .. } => *kind,
+            Self::Aws(e) => e.kind(),
+            Self::BadRequest(_) => ErrorKind::InvalidEvent,
             Self::Internal(_) => ErrorKind::Internal,
         }
     }

@@ -2,8 +2,8 @@
 //! DynamoDB, and report every record that was not stored in `batchItemFailures`.
 
 use crate::batch::{
-    BatchResponse, Plan, dead_letter, entity_writes, events_of, objects, read_event,
-    record_outcomes, redelivered, response,
+    BatchResponse, Input, Plan, Source, dead_letter, earlier_objects, entity_writes, events_of,
+    objects, read_event, record_outcomes, redelivered, response, stored_earlier,
 };
 use crate::config::Config;
 use crate::error::Error;
@@ -22,6 +22,9 @@ use tributary_shared::s3;
 pub struct Deps {
     pub s3: aws_sdk_s3::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// For a redrive: the stream the failed records are read back from, and the on-failure queue.
+    pub kinesis: aws_sdk_kinesis::Client,
+    pub sqs: aws_sdk_sqs::Client,
     pub config: Config,
 }
 
@@ -43,11 +46,37 @@ async fn put_all(
         .await
 }
 
-/// Handles one Kinesis or SQS batch.
-pub async fn handle(event: Value, deps: &Deps) -> Result<BatchResponse, Error> {
+/// Handles one Kinesis or SQS batch, answering with the partial-batch response; or, given `{"redrive": {...}}`,
+/// redrives the stream's on-failure queue (see [`crate::redrive`]) and answers with its report.
+pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
+    if let Some(request) = event.get("redrive") {
+        let report = crate::redrive::run(request, deps).await?;
+        return serde_json::to_value(report).map_err(|e| Error::Internal(e.to_string()));
+    }
+    let (source, inputs) = read_event(&event)?;
+    let response = process(source, inputs, Delivery::Live, deps).await?;
+    serde_json::to_value(response).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// How the records came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// From the event source mapping: a redelivery is the mapping's retry of the same batch.
+    Live,
+    /// Fetched back from the stream by a redrive: the mapping's last attempt may have stored the first records
+    /// (see [`crate::batch::earlier_objects`]); those are not stored again.
+    Redrive,
+}
+
+/// Stores one batch of records: events and dead letters to S3, the newest event per entity to DynamoDB.
+pub async fn process(
+    source: Source,
+    inputs: Vec<Input>,
+    delivery: Delivery,
+    deps: &Deps,
+) -> Result<BatchResponse, Error> {
     let started = std::time::Instant::now();
     let c = &deps.config;
-    let (source, inputs) = read_event(&event)?;
     if inputs.is_empty() {
         return Ok(BatchResponse::Kinesis(Default::default()));
     }
@@ -165,8 +194,22 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<BatchResponse, Error> {
     for (ok, held) in event_ok.iter_mut().zip(held) {
         *ok &= !held;
     }
-    let planned = objects(&plan, &c.events_prefix, c.gzip, |e| event_ok[e])
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    // A redrive leaves out what the mapping's last attempt stored (those events count as done).
+    let stored = match delivery {
+        Delivery::Live => vec![false; plan.events.len()],
+        Delivery::Redrive => {
+            let groups = earlier_objects(&plan, &c.events_prefix, |e| event_ok[e]);
+            let mut found = Vec::with_capacity(groups.len());
+            for (stem, _) in &groups {
+                found.push(s3::list_keys(&deps.s3, &c.bucket, stem).await?);
+            }
+            stored_earlier(&plan, &groups, &found)
+        }
+    };
+    let planned = objects(&plan, &c.events_prefix, c.gzip, |e| {
+        event_ok[e] && !stored[e]
+    })
+    .map_err(|e| Error::Internal(e.to_string()))?;
     let content_type = if c.gzip {
         "application/gzip"
     } else {

@@ -6,6 +6,7 @@
 //! and its adapters are behind the `lambda` feature.
 
 pub mod batch;
+pub mod failure;
 pub mod json;
 pub mod normalize;
 
@@ -15,5 +16,7 @@ pub mod config;
 pub mod error;
 #[cfg(feature = "lambda")]
 pub mod handler;
+#[cfg(feature = "lambda")]
+pub mod redrive;
 #[cfg(feature = "lambda")]
 pub mod sink;

@@ -18,6 +18,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                     .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
                     .build(),
             ),
+            kinesis: aws_sdk_kinesis::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
             config,
         },
         |event: LambdaEvent<Value>, deps| handle(event.payload, deps),

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
+use tributary_testkit::streams::{failure_record, queue_bodies, queue_with, stream_with};
 use tributary_testkit::{FaultProxy, Moto, Stack, World, fixture};
 
 /// The normalizer against a fresh bucket and latest-state table, reaching AWS at `endpoint`.
@@ -622,4 +623,137 @@ async fn events_whose_claims_fail_are_not_stored_anywhere_until_their_redelivery
     );
     assert!(stored_events(&w).await.values().all(|n| *n == 1));
     assert!(!state(&w).await.is_empty());
+}
+
+// --- redrive from the stream ------------------------------------------------------------------------------------
+
+/// The mapping's last attempt stored the range's first two records (its first failure was the third); the range
+/// went to the on-failure queue. A redrive fetches the range back from the stream and stores what was not stored,
+/// once; a redrive of the same message again changes nothing; a message that is not an on-failure record stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redrive_stores_a_failed_range_from_the_stream_once_and_deletes_its_message() {
+    let click = |id: &str, customer: &str, minute: u32| json!({"id": id, "type": "click", "customer_id": customer, "ts": format!("2026-11-30T10:{minute:02}:00Z")});
+    let payloads = [
+        click("R1", "c1", 1),
+        json!({"id": "R2", "type": "view", "customer_id": "c2", "ts": "2026-11-30T10:02:00Z"}),
+        click("R3", "c1", 3),
+        click("R4", "c3", 4),
+    ];
+    let (arn, shard, seqs) = stream_with(&payloads).await;
+    let mut w = world(&[]).await;
+    // The last attempt, as stored: the records before its first failure.
+    let attempt = records(&[
+        (shard.as_str(), seqs[0].as_str(), payloads[0].clone()),
+        (shard.as_str(), seqs[1].as_str(), payloads[1].clone()),
+    ]);
+    assert_eq!(
+        w.invoke(&attempt).expect("attempt"),
+        json!({"batchItemFailures": []})
+    );
+    let record = failure_record(&arn, &shard, &seqs[0], &seqs[3]);
+    let (sqs, url) =
+        queue_with(&[record.clone(), "{\"not\": \"a failure record\"}".to_owned()]).await;
+
+    let report = w
+        .invoke(&json!({"redrive": {"queue_url": url}}))
+        .expect("redrive");
+    assert_eq!(
+        report["redriven"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+    assert_eq!(report["redriven"][0]["records"], 4);
+    assert_eq!(report["redriven"][0]["deleted"], true);
+    assert_eq!(
+        report["unreadable"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+    let stored = stored_events(&w).await;
+    assert_eq!(
+        stored,
+        [("R1", 1), ("R2", 1), ("R3", 1), ("R4", 1)]
+            .map(|(id, n)| (id.to_owned(), n))
+            .into(),
+        "each event of the range once"
+    );
+    assert_eq!(
+        state(&w).await,
+        [("c1", "R3"), ("c2", "R2"), ("c3", "R4")]
+            .map(|(e, id)| (e.to_owned(), id.to_owned()))
+            .into()
+    );
+    assert_eq!(
+        queue_bodies(&sqs, &url).await,
+        ["{\"not\": \"a failure record\"}"]
+    );
+
+    // The same range redriven again (its message delivered twice): nothing changes.
+    let objects = w.objects("events/").await.len();
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body(&record)
+        .send()
+        .await
+        .expect("send");
+    let again = w
+        .invoke(&json!({"redrive": {"queue_url": url}}))
+        .expect("redrive again");
+    assert_eq!(
+        again["redriven"].as_array().map(Vec::len),
+        Some(1),
+        "{again}"
+    );
+    assert_eq!(stored_events(&w).await, stored);
+    assert_eq!(w.objects("events/").await.len(), objects);
+}
+
+/// A range whose start the stream no longer holds, and one on a shard that is gone: both are reported by name and
+/// stay in the queue; what is left of the first is stored. With `delete_aged_out`, they are deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_that_aged_out_of_the_stream_is_reported_by_name_and_kept() {
+    let payloads =
+        [json!({"id": "A1", "type": "click", "customer_id": "c1", "ts": "2026-11-30T11:00:00Z"})];
+    let (arn, shard, seqs) = stream_with(&payloads).await;
+    let mut w = world(&[]).await;
+    // The emulator numbers records from 1: a range from 0 lost its start to retention.
+    let trimmed = failure_record(&arn, &shard, "0", &seqs[0]);
+    let gone = failure_record(&arn, "shardId-000000000009", &seqs[0], &seqs[0]);
+    let (sqs, url) = queue_with(&[trimmed, gone]).await;
+
+    let report = w
+        .invoke(&json!({"redrive": {"queue_url": url}}))
+        .expect("redrive");
+    let aged: Vec<&Value> = report["aged_out"]
+        .as_array()
+        .expect("aged_out")
+        .iter()
+        .collect();
+    assert_eq!(aged.len(), 2, "{report}");
+    let by_shard = |s: &str| {
+        aged.iter()
+            .find(|r| r["range"].as_str().is_some_and(|n| n.contains(s)))
+            .unwrap_or_else(|| panic!("{s} in {report}"))
+    };
+    assert_eq!(by_shard(&shard)["first_left"], json!(seqs[0]));
+    assert_eq!(by_shard(&shard)["records"], 1);
+    assert_eq!(by_shard("shardId-000000000009")["records"], 0);
+    assert!(report["redriven"].as_array().is_some_and(Vec::is_empty));
+    assert_eq!(stored_events(&w).await.get("A1"), Some(&1));
+    assert_eq!(
+        queue_bodies(&sqs, &url).await.len(),
+        2,
+        "both stay in the queue"
+    );
+
+    let deleted = w
+        .invoke(&json!({"redrive": {"queue_url": url, "delete_aged_out": true}}))
+        .expect("redrive");
+    assert_eq!(
+        deleted["aged_out"].as_array().map(Vec::len),
+        Some(2),
+        "{deleted}"
+    );
+    assert!(queue_bodies(&sqs, &url).await.is_empty());
+    assert_eq!(stored_events(&w).await.get("A1"), Some(&1));
 }

@@ -8,6 +8,7 @@ pub mod lambda;
 pub mod moto;
 pub mod postgres;
 pub mod states;
+pub mod streams;
 
 pub use fault::FaultProxy;
 pub use lambda::{InvokeError, LambdaProcess};

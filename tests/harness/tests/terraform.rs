@@ -6,7 +6,7 @@
 //! Needs `terraform` (>= 1.9; `$TERRAFORM`, else on `PATH`) and the AWS provider 5.100.0 in a local mirror
 //! (`$TF_PLUGIN_DIR`, default `/opt/tf-plugins`). When either is missing the test fails and says which: CI has both.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -107,6 +107,13 @@ fn state_machine_retries_exactly_the_retryable_error_types() {
     let definition = asl("csv_pipeline.asl.json");
     check_lambda_tasks(&definition, &["Load", "Transform"]);
     let states = &definition["States"];
+    // The event, in an envelope naming the execution: csv-to-parquet logs it, writes it into the curated rows
+    // and answers it, and the loader records it in its ledger.
+    assert_eq!(
+        states["Transform"]["Parameters"]["Payload"],
+        json!({"correlation_id.$": "$$.Execution.Id", "event.$": "$"})
+    );
+    assert_eq!(states["Prepare load"]["Parameters"]["request.$"], "$");
     let expected: BTreeSet<String> = ErrorKind::ALL
         .iter()
         .filter(|k| k.retryable())
@@ -141,7 +148,11 @@ fn the_orders_state_machine_accepts_valid_and_duplicate_orders_and_notifies_the_
     let definition = asl("orders.asl.json");
     check_lambda_tasks(&definition, &["Validate"]);
     let states = &definition["States"];
-    assert_eq!(states["Validate"]["Parameters"]["Payload.$"], "$.order");
+    // The order, in an envelope naming the execution (the correlation id every function logs).
+    assert_eq!(
+        states["Validate"]["Parameters"]["Payload"],
+        json!({"correlation_id.$": "$$.Execution.Id", "event.$": "$.order"})
+    );
     let decide = &states["Decide"]["Choices"];
     let outcomes = |i: usize| -> Vec<String> {
         decide[i]["Or"]
