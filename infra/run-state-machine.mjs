@@ -9,7 +9,10 @@
 //                                   the state with the function's errorType as Error and its error JSON as Cause.
 //   arn:aws:states:::sns:publish    SNS Publish through the AWS SDK (endpoint AWS_ENDPOINT_URL); a Message that is
 //                                   JSON, not a string, is sent serialized, as Step Functions does.
-// Any other Resource is refused before the execution starts.
+// Any other Resource is refused before the execution starts. A Map in DISTRIBUTED mode, which the interpreter does
+// not run, is emulated by distributed-map.mjs (ItemReader over S3, ItemBatcher, MaxConcurrency,
+// ToleratedFailurePercentage, ResultWriter), its child executions run by the interpreter; any field it does not
+// implement is refused before the execution starts.
 //
 // Input (stdin), one JSON object:
 //   definition     the ASL definition (object or string), e.g. from DescribeStateMachine
@@ -20,12 +23,19 @@
 //   waitMs         optional: every Wait state pauses this long instead (the demo does not wait 30 s)
 //   retryMs        optional: every Retry pause lasts this long instead
 // Output (stdout), one JSON object: {status: "SUCCEEDED" | "FAILED", output | error+cause, path: [state names in
-// the order entered], events: [{type, state, ms, error?}], invocations: [{state, function, ms, error?}]}.
+// the order entered], events: [{type, state, ms, error?}], invocations: [{state, function, ms, error?}],
+// maps: {children, failed, maxConcurrent, ms} (child executions of Distributed Maps)}.
 // Exit status 0 whatever the execution's outcome; 1 when the runner itself could not run it.
 
 import { readFileSync } from "node:fs";
 import { SNSClient, PublishCommand } from "@aws-sdk/client-sns";
 import { StateMachine, ExecutionError } from "aws-local-stepfunctions";
+import {
+  distributedMapHandler,
+  distributedMaps,
+  replaceDistributedMaps,
+  unsupported,
+} from "./distributed-map.mjs";
 
 // aws-local-stepfunctions 3 uses Promise.withResolvers (Node >= 22); Node 20 lacks it.
 if (typeof Promise.withResolvers !== "function") {
@@ -143,7 +153,15 @@ function handlers(job, invocations) {
 function overrides(job, definitionStates, taskHandlers) {
   const waitTimeOverrides = {};
   const retryIntervalOverrides = {};
-  for (const [name, state] of Object.entries(definitionStates)) {
+  const all = [];
+  const walk = (states) => {
+    for (const [name, state] of Object.entries(states)) {
+      all.push([name, state]);
+      if (state.ItemProcessor) walk(state.ItemProcessor.States);
+    }
+  };
+  walk(definitionStates);
+  for (const [name, state] of all) {
     if (state.Type === "Wait" && job.waitMs !== undefined) waitTimeOverrides[name] = job.waitMs;
     if (state.Retry && job.retryMs !== undefined) retryIntervalOverrides[name] = job.retryMs;
   }
@@ -162,11 +180,36 @@ async function main() {
     if (job[field] === undefined) fail(`the job has no ${field}`);
   }
 
+  for (const [name, state] of distributedMaps(job.definition.States)) {
+    const reason = unsupported(name, state);
+    if (reason) fail(reason);
+  }
   const invocations = [];
-  const machine = new StateMachine(job.definition);
+  const taskHandlers = handlers(job, invocations);
+  const taskOverrides = overrides(job, job.definition.States, taskHandlers);
+  const maps = { children: 0, failed: 0, maxConcurrent: 0, ms: 0 };
+  // One child execution of a Distributed Map, by the interpreter, with the same local handlers.
+  const runChild = async (child, input, executionArn) => {
+    const run = new StateMachine(child).run(input, {
+      overrides: taskOverrides,
+      context: { Execution: { Id: executionArn, Name: executionArn.split(":").pop() } },
+    });
+    try {
+      return { status: "SUCCEEDED", output: await run.result };
+    } catch (e) {
+      if (!(e instanceof ExecutionError)) throw e;
+      const cause = e.cause ?? e;
+      return { status: "FAILED", error: cause.name, cause: cause.message };
+    }
+  };
+  const replaced = replaceDistributedMaps(job.definition);
+  for (const [name, state] of Object.entries(replaced.maps)) {
+    taskOverrides.taskResourceLocalHandlers[name] = distributedMapHandler(name, state, job, runChild, maps);
+  }
+  const machine = new StateMachine(replaced.definition);
   const started = Date.now();
   const execution = machine.run(job.input, {
-    overrides: overrides(job, job.definition.States, handlers(job, invocations)),
+    overrides: taskOverrides,
     context: { Execution: { Id: job.executionArn, Name: job.executionArn.split(":").pop() } },
   });
 
@@ -198,6 +241,7 @@ async function main() {
   report.path = path;
   report.events = events;
   report.invocations = invocations;
+  if (maps.children > 0) report.maps = maps;
   report.ms = Date.now() - started;
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }

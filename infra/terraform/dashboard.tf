@@ -14,6 +14,17 @@ locals {
     ]
   ]...)
 
+  # Each function's steps from its EMF records (Tributary namespace, per function): the metric rows of one widget.
+  steps = {
+    "csv-to-parquet"  = ["S3ReadMs", "ConvertMs", "S3UploadMs", "DurationMs"]
+    "redshift-loader" = ["S3ReadMs", "CopyMs", "MergeMs", "DurationMs"]
+  }
+  step_metrics = { for fn, metrics in local.steps : fn => concat([], [
+    for m in metrics : [
+      for stat in ["p50", "p95", "p99"] : ["Tributary", m, "Function", fn, { stat = stat, label = "${m} ${stat}" }]
+    ]
+  ]...) }
+
   dashboard_widgets = concat(
     [
       {
@@ -29,13 +40,41 @@ locals {
       {
         type = "metric", x = 12, y = 0, width = 12, height = 6
         properties = {
-          title  = "csv-to-parquet: read, convert and upload of one object (ms), p50 / p95 / p99"
+          title   = "csv-to-parquet steps (ms), p50 / p95 / p99: S3 read, convert, S3 upload, and the whole object"
+          region  = local.dashboard_region
+          view    = "timeSeries"
+          period  = 300
+          metrics = local.step_metrics["csv-to-parquet"]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 24, width = 12, height = 6
+        properties = {
+          title   = "redshift-loader steps (ms), p50 / p95 / p99: S3 read (PostgreSQL path), COPY, merge, and the whole load"
+          region  = local.dashboard_region
+          view    = "timeSeries"
+          period  = 300
+          metrics = local.step_metrics["redshift-loader"]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 24, width = 12, height = 6
+        properties = {
+          title  = "State machine steps (ms), p50 / p95 / p99: the Lambda tasks (scheduled and run), each execution"
           region = local.dashboard_region
           view   = "timeSeries"
           period = 300
-          metrics = [for stat in ["p50", "p95", "p99"] :
-            ["Tributary", "DurationMs", "Function", "csv-to-parquet", { stat = stat, label = stat }]
-          ]
+          # The tasks use the optimized lambda:invoke integration, whose metrics are per integration, not per
+          # function (each function's own duration is in the first widget): SEARCH finds their dimension values.
+          metrics = concat(
+            [for stat in ["p50", "p95", "p99"] :
+              [{ expression = "SEARCH('{AWS/States,ServiceIntegrationResourceArn} MetricName=\"ServiceIntegrationTime\"', '${stat}', 300)", label = "Lambda tasks ${stat}", id = "tasks_${stat}" }]
+            ],
+            concat([], [for machine, arn in local.state_machines : [
+              for stat in ["p50", "p95", "p99"] :
+              ["AWS/States", "ExecutionTime", "StateMachineArn", arn, { stat = stat, label = "${machine} execution ${stat}" }]
+            ]]...),
+          )
         }
       },
       {

@@ -9,6 +9,7 @@ locals {
         settings    = var.csv_to_parquet
         # Invoked asynchronously by S3 only on the no-warehouse path; the state machine invokes it synchronously.
         async = !local.warehouse
+        # Sources are in the landing bucket, which it only reads: every output goes to OUTPUT_BUCKET, the data bucket.
         environment = {
           RAW_PREFIX        = local.prefixes.raw
           CURATED_PREFIX    = local.prefixes.curated
@@ -35,12 +36,15 @@ locals {
           EVENTS_PREFIX      = local.prefixes.events
           DEAD_LETTER_PREFIX = local.prefixes.dead_letter
           GZIP               = tostring(var.gzip_events)
+          # What {"redrive": {}} reads: the event source mapping's on-failure queue.
+          REDRIVE_QUEUE_URL = aws_sqs_queue.kinesis_failures.id
         }
       }
       "order-validator" = {
         description = "orders/incoming/*.json -> validated, deduplicated orders (DynamoDB and orders/validated/)"
         settings    = var.order_validator
         async       = true
+        # Incoming orders are in the landing bucket, which it only reads: results go to ORDERS_BUCKET, the data bucket.
         environment = {
           ORDERS_TABLE      = aws_dynamodb_table.orders.name
           ORDERS_BUCKET     = aws_s3_bucket.data.id
@@ -102,7 +106,7 @@ resource "aws_lambda_function" "fn" {
   #checkov:skip=CKV_AWS_117:No VPC: the functions reach only S3, DynamoDB, Kinesis, SQS and the Redshift Data API, all public AWS endpoints authorised by IAM; a VPC would add NAT or endpoints for no access gain.
   #checkov:skip=CKV_AWS_173:The environment holds names and prefixes only, no secrets (Redshift credentials come from Secrets Manager or IAM); Lambda encrypts it at rest with its service key.
   #checkov:skip=CKV_AWS_272:Code signing is not used: the zips are built reproducibly by `make package` and deployed by Terraform from the same checkout.
-  #checkov:skip=CKV_AWS_50:X-Ray is off: the Rust functions carry no X-Ray SDK, so traces would show only Lambda's own segment; JSON logs and EMF metrics are the observability path.
+  #checkov:skip=CKV_AWS_50:X-Ray is off: the Rust functions carry no X-Ray SDK, so traces would show only Lambda's own segment, not the S3 read, conversion, upload or COPY inside it; one correlation id in every log line, object, row and ledger entry, and per-step EMF metrics, are the observability path (README, Operations).
   for_each = local.functions
 
   function_name    = "${var.name_prefix}-${each.key}"

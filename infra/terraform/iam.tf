@@ -1,14 +1,23 @@
 # One role per function, each with exactly the actions it calls on exactly the resources and prefixes it uses, plus
-# the state machine's, EventBridge's and Redshift COPY's roles.
+# the state machine's, EventBridge's and Redshift COPY's roles (the S3 replication role is in replication.tf).
+#
+# The landing bucket (raw/, orders/incoming/) is read-only to every role: no s3:PutObject, s3:DeleteObject*,
+# s3:PutObjectRetention, s3:PutObjectLegalHold or s3:BypassGovernanceRetention there. Producers upload with their
+# own credentials.
 #
 # A note on s3:ListBucket: S3 answers a GET/HEAD of a missing key with 403 instead of 404 unless the caller may list
-# the bucket. csv-to-parquet (optional schemas/<dataset>.json, the existing-output check under curated/) and
-# order-validator (the validated/ copy restored after a crash) treat "missing" as a normal answer, so they need it;
-# it reveals key names, not contents.
+# the bucket. csv-to-parquet (a raw object gone before its event was handled, optional schemas/<dataset>.json, the
+# existing-output check under curated/) and order-validator (an incoming order gone, the validated/ copy restored
+# after a crash) treat "missing" as a normal answer, so they need it on both buckets; it reveals key names, not
+# contents.
 
 locals {
-  bucket_arn = aws_s3_bucket.data.arn
-  objects    = { for name, prefix in local.prefixes : name => "${aws_s3_bucket.data.arn}/${prefix}*" }
+  bucket_arn  = aws_s3_bucket.data.arn
+  landing_arn = aws_s3_bucket.landing.arn
+  # Each prefix's objects, in the bucket that holds the prefix.
+  objects = { for name, prefix in local.prefixes :
+    name => "${contains(local.landing_prefixes, name) ? local.landing_arn : local.bucket_arn}/${prefix}*"
+  }
 }
 
 data "aws_iam_policy_document" "lambda_assume" {
@@ -56,7 +65,8 @@ data "aws_iam_policy_document" "csv_to_parquet" {
   statement {
     sid     = "ReadSourcesSchemasAndExistingOutput"
     actions = ["s3:GetObject"]
-    # curated/: the HEAD that skips a source version already converted (HeadObject is authorised as GetObject).
+    # raw/ in the landing bucket; curated/: the HEAD that skips a source version already converted (HeadObject is
+    # authorised as GetObject).
     resources = [local.objects.raw, local.objects.schemas, local.objects.curated]
   }
 
@@ -69,7 +79,7 @@ data "aws_iam_policy_document" "csv_to_parquet" {
   statement {
     sid       = "MissingIsNotFound"
     actions   = ["s3:ListBucket"]
-    resources = [local.bucket_arn]
+    resources = [local.bucket_arn, local.landing_arn]
   }
 
   statement {
@@ -143,6 +153,27 @@ data "aws_iam_policy_document" "kinesis_normalizer" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.kinesis_failures.arn]
   }
+
+  # A redrive ({"redrive": {}}) reads that queue and deletes a message once its range is stored; the records come
+  # back from the stream with the grants above.
+  statement {
+    sid       = "RedriveFailedBatches"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]
+    resources = [aws_sqs_queue.kinesis_failures.arn]
+  }
+
+  # A redrive lists the event objects the mapping's last attempt wrote for a range, so it does not store them twice.
+  statement {
+    sid       = "ListEvents"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.prefixes.events}*"]
+    }
+  }
 }
 
 # --- order-validator -----------------------------------------------------------------------------------------------
@@ -157,7 +188,8 @@ data "aws_iam_policy_document" "order_validator" {
   statement {
     sid     = "ReadOrders"
     actions = ["s3:GetObject"]
-    # validated/: the HEAD that restores a result missing after a crash between the table and S3.
+    # incoming/ in the landing bucket; validated/: the HEAD that restores a result missing after a crash between the
+    # table and S3.
     resources = [local.objects.orders_incoming, local.objects.orders_validated]
   }
 
@@ -170,7 +202,7 @@ data "aws_iam_policy_document" "order_validator" {
   statement {
     sid       = "MissingIsNotFound"
     actions   = ["s3:ListBucket"]
-    resources = [local.bucket_arn]
+    resources = [local.bucket_arn, local.landing_arn]
   }
 
   statement {

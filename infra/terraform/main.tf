@@ -1,7 +1,8 @@
-# Tributary: the whole pipeline. Files by concern: storage.tf (bucket, layout, triggers), functions.tf (the four
-# Lambdas and their logs), iam.tf (one least-privilege role per function, plus the state machine, EventBridge and
-# COPY roles), streaming.tf (Kinesis, event source mapping, failure queues), tables.tf (DynamoDB),
-# orchestration.tf (Step Functions and EventBridge), alarms.tf (SNS and CloudWatch alarms).
+# Tributary: the whole pipeline. Files by concern: storage.tf (the data bucket: every output, its layout),
+# landing.tf (the landing bucket: raw inputs under Object Lock, and the S3 triggers), replication.tf (the optional
+# cross-region replicas), functions.tf (the Lambdas and their logs), iam.tf (one least-privilege role per function,
+# plus the state machine, EventBridge and COPY roles), streaming.tf (Kinesis, event source mapping, failure queues),
+# tables.tf (DynamoDB), orchestration.tf (Step Functions and EventBridge), alarms.tf (SNS and CloudWatch alarms).
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -12,15 +13,17 @@ locals {
   partition = data.aws_partition.current.partition
   region    = data.aws_region.current.name
 
-  bucket_name = coalesce(var.bucket_name, "${var.name_prefix}-data-${local.account}-${local.region}")
+  bucket_name         = coalesce(var.bucket_name, "${var.name_prefix}-data-${local.account}-${local.region}")
+  landing_bucket_name = coalesce(var.landing_bucket_name, "${var.name_prefix}-landing-${local.account}-${local.region}")
 
   # Which path raw/ CSVs take: the state machine (started by EventBridge) or an S3 notification straight to
   # csv-to-parquet. Exactly one of them exists, so no object is processed twice.
   warehouse = var.warehouse_enabled
 
-  # The bucket layout, in one place: function environment, IAM resources, notification filters, the EventBridge
-  # pattern and lifecycle rules all read these. Every output prefix differs from every trigger prefix, so no
-  # function writes where it is triggered.
+  # The layout, in one place: function environment, IAM resources, notification filters, the EventBridge pattern
+  # and lifecycle rules all read these. The raw inputs (local.landing_prefixes) are in the landing bucket, every
+  # other prefix in the data bucket; every output prefix differs from every trigger prefix, so no function writes
+  # where it is triggered.
   prefixes = {
     raw              = "raw/"
     schemas          = "schemas/"
@@ -34,6 +37,10 @@ locals {
     manifests        = "manifests/"
     athena_results   = "athena-results/"
   }
+
+  # The prefixes of the landing bucket (landing.tf): what arrives from outside, kept under Object Lock and only ever
+  # read by the pipeline.
+  landing_prefixes = ["raw", "orders_incoming"]
 
   # The datasets' Glue database (catalog.tf): Glue and Athena names take `_`, not `-`.
   glue_database = replace("${var.name_prefix}_datasets", "-", "_")

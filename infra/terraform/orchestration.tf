@@ -1,5 +1,6 @@
-# With a warehouse: raw/ CSV object-created events go from the bucket to EventBridge, and one rule starts the CSV
-# state machine (statemachine/csv_pipeline.asl.json) per object. Nothing here exists when warehouse_enabled = false.
+# With a warehouse: raw/ CSV object-created events go from the landing bucket (landing.tf) to EventBridge, and one
+# rule starts the CSV state machine (statemachine/csv_pipeline.asl.json) per object. Nothing here exists when
+# warehouse_enabled = false.
 
 locals {
   raw_csv_rule_name = "${var.name_prefix}-raw-csv-created"
@@ -129,12 +130,12 @@ resource "aws_cloudwatch_event_rule" "raw_csv" {
   count = local.warehouse ? 1 : 0
 
   name        = local.raw_csv_rule_name
-  description = "raw/ CSV object created in ${local.bucket_name}: start the CSV state machine"
+  description = "raw/ CSV object created in ${local.landing_bucket_name}: start the CSV state machine"
   event_pattern = jsonencode({
     source        = ["aws.s3"]
     "detail-type" = ["Object Created"]
     detail = {
-      bucket = { name = [aws_s3_bucket.data.id] }
+      bucket = { name = [aws_s3_bucket.landing.id] }
       object = { key = [for suffix in local.csv_suffixes : { wildcard = "${local.prefixes.raw}*${suffix}" }] }
     }
   })

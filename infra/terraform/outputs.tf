@@ -1,5 +1,5 @@
 output "bucket_name" {
-  description = "The data bucket."
+  description = "The data bucket: every output of the pipeline (curated/, quarantine/, events/, orders/validated/, ...)."
   value       = aws_s3_bucket.data.id
 }
 
@@ -8,8 +8,23 @@ output "bucket_arn" {
   value       = aws_s3_bucket.data.arn
 }
 
+output "landing_bucket_name" {
+  description = "The landing bucket, under Object Lock: where producers put raw inputs (raw/<dataset>/, orders/incoming/)."
+  value       = aws_s3_bucket.landing.id
+}
+
+output "landing_bucket_arn" {
+  description = "ARN of the landing bucket."
+  value       = aws_s3_bucket.landing.arn
+}
+
+output "replica_bucket_names" {
+  description = "The cross-region replicas by source (landing, and curated when replication.curated); null without replication."
+  value       = local.replication ? { for name, bucket in aws_s3_bucket.replica : name => bucket.id } : null
+}
+
 output "prefixes" {
-  description = "The bucket layout the functions are configured with."
+  description = "The layout the functions are configured with: raw/ and orders/incoming/ in the landing bucket, the rest in the data bucket."
   value       = local.prefixes
 }
 
@@ -54,7 +69,7 @@ output "notifications_topic_arn" {
 }
 
 output "failure_queue_urls" {
-  description = "SQS queues holding failed work: Kinesis batches the normalizer gave up on, and asynchronous events that failed every retry."
+  description = "SQS queues holding failed work: Kinesis batches the normalizer gave up on (where they were, not their records: redrive them with `tributary redrive` or the normalizer's {\"redrive\": {}} mode), and asynchronous events that failed every retry."
   value = {
     kinesis = aws_sqs_queue.kinesis_failures.id
     async   = aws_sqs_queue.async_failures.id

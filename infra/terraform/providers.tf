@@ -7,3 +7,14 @@ provider "aws" {
     tags = merge({ project = "tributary", managed-by = "terraform" }, var.tags)
   }
 }
+
+# The region of the cross-region replicas (replication.tf). Declared whether or not var.replication is set, since a
+# provider cannot be conditional; without replication it points at var.region and nothing uses it.
+provider "aws" {
+  alias  = "replica"
+  region = try(var.replication.region, var.region)
+
+  default_tags {
+    tags = merge({ project = "tributary", managed-by = "terraform" }, var.tags)
+  }
+}

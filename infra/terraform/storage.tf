@@ -1,8 +1,11 @@
-# The data bucket: one bucket, one prefix per stage (local.prefixes), and the bucket's single notification
-# configuration, which carries every S3 trigger.
+# The data bucket: every output of the pipeline, one prefix per stage (local.prefixes, less the raw inputs, which
+# are in the landing bucket: landing.tf), and the TLS-only bucket policy every bucket of the module shares. The
+# pipeline overwrites its outputs on redelivery and lifecycle expires their old versions, so this bucket has no
+# Object Lock; and, since no function is triggered by an output, no notification configuration.
 
 resource "aws_s3_bucket" "data" {
-  #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery decision with its own cost and a second region; versioning with noncurrent-version retention covers overwrites and deletes.
+  #checkov:skip=CKV_AWS_144:Outputs are derived data, rebuilt from the raw inputs (which the landing bucket's replication copies once var.replication names a region; off by default); only curated/ is worth a replica, and only when var.replication.curated asks for it (replication.tf).
+  #checkov:skip=CKV2_AWS_62:No notification: nothing is triggered by an output (no function writes where it is triggered); the S3 triggers are on the landing bucket (landing.tf).
   #checkov:skip=CKV_AWS_145:SSE-S3 (AES-256) rather than SSE-KMS: access is governed by the per-prefix IAM policies and the bucket policy, and SSE-KMS would add a KMS request per object plus key grants for every function role and Redshift's COPY role.
   # Server access logging is opt-in (var.access_log_bucket, aws_s3_bucket_logging.data): it needs a separate log
   # bucket; CloudTrail S3 data events are the alternative audit trail.
@@ -56,20 +59,6 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
   bucket = aws_s3_bucket.data.id
 
   rule {
-    id     = "raw-to-glacier"
-    status = "Enabled"
-
-    filter {
-      prefix = local.prefixes.raw
-    }
-
-    transition {
-      days          = var.raw_glacier_after_days
-      storage_class = "GLACIER"
-    }
-  }
-
-  rule {
     id     = "expire-noncurrent-versions"
     status = "Enabled"
 
@@ -93,15 +82,15 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
   depends_on = [aws_s3_bucket_versioning.data]
 }
 
-data "aws_iam_policy_document" "bucket" {
+# Every bucket of the module (this one, the landing bucket and the replicas) denies requests without TLS 1.2 or later.
+data "aws_iam_policy_document" "tls_only" {
+  for_each = local.tls_only_buckets
+
   statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      aws_s3_bucket.data.arn,
-      "${aws_s3_bucket.data.arn}/*",
-    ]
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [each.value, "${each.value}/*"]
 
     principals {
       type        = "*"
@@ -116,13 +105,10 @@ data "aws_iam_policy_document" "bucket" {
   }
 
   statement {
-    sid     = "DenyOutdatedTls"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      aws_s3_bucket.data.arn,
-      "${aws_s3_bucket.data.arn}/*",
-    ]
+    sid       = "DenyOutdatedTls"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [each.value, "${each.value}/*"]
 
     principals {
       type        = "*"
@@ -137,18 +123,26 @@ data "aws_iam_policy_document" "bucket" {
   }
 }
 
+locals {
+  # The buckets by role; the keys are known at plan time, the ARNs after apply.
+  tls_only_buckets = merge(
+    { data = aws_s3_bucket.data.arn, landing = aws_s3_bucket.landing.arn },
+    { for name, bucket in aws_s3_bucket.replica : "${name}_replica" => bucket.arn },
+  )
+}
+
 resource "aws_s3_bucket_policy" "data" {
   bucket = aws_s3_bucket.data.id
-  policy = data.aws_iam_policy_document.bucket.json
+  policy = data.aws_iam_policy_document.tls_only["data"].json
 
   # A bucket policy is refused while the public access block is being changed.
   depends_on = [aws_s3_bucket_public_access_block.data]
 }
 
-# The layout as folder markers, so the prefixes are visible (and documented) in the console. None of these keys
-# matches a trigger: the orders trigger needs a .json suffix and the raw/ triggers a .csv or .csv.gz suffix.
+# The data bucket's layout as folder markers, so the prefixes are visible (and documented) in the console. None of
+# these keys matches a trigger (the triggers are on the landing bucket). The landing bucket has none: see landing.tf.
 resource "aws_s3_object" "prefix" {
-  for_each = toset(values(local.prefixes))
+  for_each = toset([for name, prefix in local.prefixes : prefix if !contains(local.landing_prefixes, name)])
 
   bucket       = aws_s3_bucket.data.id
   key          = each.value
@@ -156,44 +150,4 @@ resource "aws_s3_object" "prefix" {
   content_type = "application/x-directory"
 
   depends_on = [aws_s3_bucket_server_side_encryption_configuration.data, aws_s3_bucket_versioning.data]
-}
-
-# The bucket's one notification configuration. orders/incoming/*.json always invokes order-validator. raw/ CSVs
-# take exactly one path: with a warehouse, the bucket sends its events to EventBridge and only the EventBridge
-# rule (orchestration.tf) reacts to raw/; without one, there is no rule and raw/ CSVs invoke csv-to-parquet here.
-resource "aws_s3_bucket_notification" "data" {
-  bucket      = aws_s3_bucket.data.id
-  eventbridge = local.warehouse
-
-  lambda_function {
-    id                  = "orders-incoming-to-order-validator"
-    lambda_function_arn = aws_lambda_function.fn["order-validator"].arn
-    events              = ["s3:ObjectCreated:*"]
-    filter_prefix       = local.prefixes.orders_incoming
-    filter_suffix       = ".json"
-  }
-
-  dynamic "lambda_function" {
-    for_each = local.warehouse ? [] : local.csv_suffixes
-    content {
-      id                  = "raw${replace(lambda_function.value, ".", "-")}-to-csv-to-parquet"
-      lambda_function_arn = aws_lambda_function.fn["csv-to-parquet"].arn
-      events              = ["s3:ObjectCreated:*"]
-      filter_prefix       = local.prefixes.raw
-      filter_suffix       = lambda_function.value
-    }
-  }
-
-  depends_on = [aws_lambda_permission.s3]
-}
-
-resource "aws_lambda_permission" "s3" {
-  for_each = local.warehouse ? toset(["order-validator"]) : toset(["order-validator", "csv-to-parquet"])
-
-  statement_id   = "AllowS3Invoke"
-  action         = "lambda:InvokeFunction"
-  function_name  = aws_lambda_function.fn[each.key].function_name
-  principal      = "s3.amazonaws.com"
-  source_arn     = aws_s3_bucket.data.arn
-  source_account = local.account
 }

@@ -33,6 +33,17 @@ variable "bucket_name" {
   }
 }
 
+variable "landing_bucket_name" {
+  description = "Name of the landing bucket, which holds the raw inputs (raw/, orders/incoming/) under Object Lock. Null: <name_prefix>-landing-<account id>-<region>."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.landing_bucket_name == null ? true : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.landing_bucket_name))
+    error_message = "landing_bucket_name must be a valid S3 bucket name (3-63 characters: lower-case letters, digits, '.', '-')."
+  }
+}
+
 variable "lambda_zip_dir" {
   description = "Directory holding <function>/bootstrap.zip as written by `make package`. A relative path is resolved from this module's directory."
   type        = string
@@ -51,7 +62,7 @@ variable "tags" {
 }
 
 variable "force_destroy" {
-  description = "Let `terraform destroy` delete the data bucket with its objects. Keep false outside throwaway environments."
+  description = "Let `terraform destroy` delete the buckets with their objects (in the landing bucket and its replica, GOVERNANCE-locked versions are deleted by bypassing governance, which needs s3:BypassGovernanceRetention; COMPLIANCE-locked ones cannot be deleted before their retention ends). Keep false outside throwaway environments."
   type        = bool
   default     = false
 }
@@ -296,7 +307,7 @@ variable "gzip_events" {
 }
 
 variable "raw_glacier_after_days" {
-  description = "Days after which objects under raw/ move to S3 Glacier Flexible Retrieval."
+  description = "Days after which the raw inputs (raw/ and orders/incoming/ in the landing bucket) move to S3 Glacier Flexible Retrieval."
   type        = number
   default     = 90
 
@@ -307,7 +318,7 @@ variable "raw_glacier_after_days" {
 }
 
 variable "noncurrent_version_expiration_days" {
-  description = "Days after which overwritten or deleted object versions are removed from the versioned data bucket."
+  description = "Days after which overwritten or deleted object versions are removed, in every bucket. In the landing bucket a version is kept at least as long as raw_object_lock.days, so this must not be shorter (a precondition refuses it)."
   type        = number
   default     = 30
 
@@ -318,9 +329,48 @@ variable "noncurrent_version_expiration_days" {
 }
 
 variable "access_log_bucket" {
-  description = "Existing bucket that receives S3 server access logs for the data bucket (prefix s3-access/<bucket>/). Null: no server access logging."
+  description = "Existing bucket that receives S3 server access logs for the data and landing buckets (prefix s3-access/<bucket>/). Null: no server access logging."
   type        = string
   default     = null
+}
+
+# --- raw data that cannot be lost ----------------------------------------------------------------------------------
+
+variable "raw_object_lock" {
+  description = "Object Lock default retention of the landing bucket (and its replica): every raw input version is kept this many days from its upload. GOVERNANCE: deletable before then only by a principal with s3:BypassGovernanceRetention that asks for the bypass; COMPLIANCE: by no one, the root user included. A change applies to new versions only: each version keeps the retain-until date it was written with."
+  type = object({
+    mode = optional(string, "GOVERNANCE")
+    days = optional(number, 30)
+  })
+  default = {}
+
+  validation {
+    condition     = contains(["GOVERNANCE", "COMPLIANCE"], var.raw_object_lock.mode)
+    error_message = "raw_object_lock.mode must be GOVERNANCE or COMPLIANCE."
+  }
+  validation {
+    condition     = var.raw_object_lock.days >= 1 && var.raw_object_lock.days <= 36500 && floor(var.raw_object_lock.days) == var.raw_object_lock.days
+    error_message = "raw_object_lock.days must be a whole number of days, 1-36500."
+  }
+}
+
+variable "replication" {
+  description = "Cross-region replication (replication.tf). Null: none. Set: a replica of the landing bucket in region (storage_class for the replicas: STANDARD, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER or DEEP_ARCHIVE), and with curated = true a replica of the data bucket's curated/ prefix, each with Replication Time Control (15 minutes) and replication metrics."
+  type = object({
+    region        = string
+    storage_class = optional(string, "STANDARD")
+    curated       = optional(bool, false)
+  })
+  default = null
+
+  validation {
+    condition     = var.replication == null ? true : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.replication.region)) && var.replication.region != var.region
+    error_message = "replication.region must look like eu-west-1 and differ from region (a replica in the same region survives no regional outage)."
+  }
+  validation {
+    condition     = var.replication == null ? true : contains(["STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"], var.replication.storage_class)
+    error_message = "replication.storage_class must be STANDARD, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER or DEEP_ARCHIVE."
+  }
 }
 
 # --- Kinesis -------------------------------------------------------------------------------------------------------

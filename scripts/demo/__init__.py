@@ -7,13 +7,14 @@
    functions but cannot run them: they run under `cargo lambda watch`, with the environment Terraform gave each of
    them (plus WAREHOUSE_URL: the loader writes to PostgreSQL instead of calling the Redshift Data API).
 3. Feeds seeded sample data and runs every flow through the real function code:
-   - CSV: order-line files uploaded under raw/orders/; the EventBridge event for each (checked against the deployed
-     rule's pattern) starts the deployed state machine definition, executed by aws-local-stepfunctions
-     (infra/run-state-machine.mjs): Transform -> quality gate -> Load into PostgreSQL -> Notify (SNS). One file fails
-     the quality gate; one event is delivered twice.
+   - CSV: order-line files uploaded under raw/orders/ in the landing bucket; the EventBridge event for each
+     (checked against the deployed rule's pattern) starts the deployed state machine definition, executed by
+     aws-local-stepfunctions (infra/run-state-machine.mjs): Transform -> quality gate -> Load into PostgreSQL ->
+     Notify (SNS). One file fails the quality gate; one event is delivered twice.
    - Kinesis: records put to the stream, read back with GetRecords and delivered as the deployed event source
      mapping would (batch size, partial batch failures, retries, on-failure queue).
-   - Orders: purchase orders uploaded to orders/incoming/, routed by the bucket's notification configuration.
+   - Orders: purchase orders uploaded to orders/incoming/ in the landing bucket, routed by its notification
+     configuration. Every output lands in the data bucket.
 4. Prints a report, copies the outputs to target/demo/, and stops everything it started -- also on Ctrl-C or a
    failure, and (through a watchdog) when it is killed. Exits 1 when any flow did not end as expected.
 
@@ -23,7 +24,7 @@ Needs: the project venv (boto3, moto, cargo-lambda), infra/node_modules, terrafo
 
 Run as `python scripts/demo [--json FILE] [--stay]` from anywhere. The modules, one job each:
   __main__.py     the command line
-  settings.py     the fixed names: repository root, region, name prefix, bucket, functions
+  settings.py     the fixed names: repository root, region, name prefix, landing and data buckets, functions
   supervisor.py   the processes the demo starts and stops, commands, ports, its log and timings
   stack.py        the local stack: moto_server, PostgreSQL, terraform apply, cargo lambda watch
   lambda_api.py   the Lambda Invoke API

@@ -11,17 +11,18 @@ from typing import NamedTuple
 from urllib.parse import quote_plus
 
 from .data import now_iso
-from .settings import BUCKET, NAME_PREFIX, REGION
+from .settings import LANDING_BUCKET, NAME_PREFIX, REGION
 
 # --- S3 -> EventBridge, S3 -> Lambda ---------------------------------------------------------------------------------
+# Objects that start something arrive in the landing bucket, whose events these are.
 
 
 def eventbridge_object_created(account: str, key: str, head: dict) -> dict:
     return {
         "version": "0", "id": str(uuid.uuid4()), "detail-type": "Object Created", "source": "aws.s3",
         "account": account, "time": now_iso()[:19] + "Z", "region": REGION,
-        "resources": [f"arn:aws:s3:::{BUCKET}"],
-        "detail": {"version": "0", "bucket": {"name": BUCKET},
+        "resources": [f"arn:aws:s3:::{LANDING_BUCKET}"],
+        "detail": {"version": "0", "bucket": {"name": LANDING_BUCKET},
                    "object": {"key": key, "size": head["ContentLength"], "etag": head["ETag"].strip('"'),
                               "sequencer": f"{time.time_ns():X}"},
                    "request-id": uuid.uuid4().hex[:16].upper(), "requester": account, "reason": "PutObject"},
@@ -35,7 +36,7 @@ def s3_notification(key: str, head: dict, configuration_id: str) -> dict:
         "requestParameters": {"sourceIPAddress": "127.0.0.1"},
         "responseElements": {"x-amz-request-id": f"{time.time_ns():X}"}, "s3": {
             "s3SchemaVersion": "1.0", "configurationId": configuration_id,
-            "bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"},
+            "bucket": {"name": LANDING_BUCKET, "arn": f"arn:aws:s3:::{LANDING_BUCKET}"},
             "object": {"key": quote_plus(key, safe="/"), "size": head["ContentLength"],
                        "eTag": head["ETag"].strip('"'), "sequencer": f"{time.time_ns():X}"}}}]}
 

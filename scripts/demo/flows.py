@@ -1,5 +1,5 @@
 """The demo's flows through the real function code, on the stack: CSV files through the state machine, Kinesis
-records through the event source mapping, purchase orders through the bucket's notifications and as signed
+records through the event source mapping, purchase orders through the landing bucket's notifications and as signed
 webhooks (webhook.py), the sample events through `cargo lambda invoke`; what each must produce (the checks), and what is read back for the report."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .emulation import (EventSourceMapping, eventbridge_object_created, failed_i
                         notification_target, on_failure_record, pattern_matches, redelivered, s3_notification)
 from .lambda_api import FunctionError, invoke
 from .report import print_report
-from .settings import BUCKET, FUNCTIONS, REGION, ROOT
+from .settings import BUCKET, FUNCTIONS, LANDING_BUCKET, REGION, ROOT
 from .stack import Stack
 from .latency import latency_table
 from .webhook import webhook_flow
@@ -71,8 +71,8 @@ class Demo:
                  ("raw/orders/order lines 2026-11-21 (export error).csv", gate, gate_rows, gate_bad, "QualityGateFailed")]
         runs = []
         for key, body, rows, bad, expected in files:
-            s3.put_object(Bucket=BUCKET, Key=key, Body=body)
-            head = s3.head_object(Bucket=BUCKET, Key=key)
+            s3.put_object(Bucket=LANDING_BUCKET, Key=key, Body=body)
+            head = s3.head_object(Bucket=LANDING_BUCKET, Key=key)
             event = eventbridge_object_created(account, key, head)
             self.expect("csv", f"the rule {rule_names[0]} routes {key!r} to the state machine",
                         pattern_matches(pattern, event))
@@ -117,6 +117,7 @@ class Demo:
         self.expect("csv", "the warehouse holds each loaded file's rows once",
                     table_rows == good_rows - good_bad + next_rows, f"{table_rows} rows")
         self.dataset_query(flow, table_rows)
+        self.trace_row(flow)
         flow["objects"] = self.objects(("curated/", "quarantine/", "manifests/"))
         self.expect("csv", "no curated output for the file that failed the gate",
                     not any("export error" in o["key"] for o in flow["objects"] if o["key"].startswith("curated/")))
@@ -135,9 +136,9 @@ class Demo:
         lines = [lines[0] + ",channel"] + [f"{line},{channels[i % 3]}" for i, line in enumerate(lines[1:])]
         key = "raw/orders/order lines 2026-11-22 (with channel).csv"
         data = ("\n".join(lines) + "\n").encode()
-        s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+        s3.put_object(Bucket=LANDING_BUCKET, Key=key, Body=data)
         flow["files"].append({"key": key, "bytes": len(data), "rows": rows, "bad_rows": 0})
-        event = eventbridge_object_created(account, key, s3.head_object(Bucket=BUCKET, Key=key))
+        event = eventbridge_object_created(account, key, s3.head_object(Bucket=LANDING_BUCKET, Key=key))
         with self.timed(f"state machine: {key}"):
             execution = self.run_state_machine(definition, machine_arn, event)
         execution["file"] = key
@@ -194,6 +195,25 @@ class Demo:
         self.expect("csv", "one query reads both versions of the curated dataset",
                     sum(n for _, n in result) == table_rows and any(c == "(none: version 1)" for c, _ in result),
                     json.dumps(result))
+
+    def trace_row(self, flow: dict) -> None:
+        """From one warehouse row back to where it came from: its lineage columns name the execution (the
+        correlation id) and the source object; the load ledger names the curated file that execution loaded."""
+        order_id, line_no, correlation, source = self.stack.pg.query(
+            "select order_id, line_no, _correlation_id, _source_key from analytics.orders "
+            "order by order_id, line_no limit 1")[0]
+        literal = "'" + correlation.replace("'", "''") + "'"
+        ledger = self.stack.pg.query(
+            f"select file_url, load_id from analytics.tributary_load_ledger where correlation_id = {literal}")
+        execution = next((e for e in flow["executions"] if e.get("execution_arn") == correlation), {})
+        transform = (execution.get("output") or {}).get("transform") or {}
+        flow["trace"] = {"row": f"order_id={order_id} line_no={line_no}", "correlation_id": correlation,
+                         "source_key": source, "execution_file": execution.get("file"),
+                         "ledger": [list(r) for r in ledger]}
+        self.expect("csv", "a warehouse row leads back to its execution, its source object and its loaded file",
+                    bool(execution) and transform.get("source_key") == source and len(ledger) == 1
+                    and ledger[0][0].endswith("/" + (transform.get("output_key") or "?")),
+                    json.dumps(flow["trace"]))
 
     def run_state_machine(self, definition: str, machine_arn: str, event: dict, execution_arn: str | None = None) -> dict:
         if execution_arn is None:
@@ -306,7 +326,7 @@ class Demo:
 
     def orders_flow(self) -> None:
         s3 = self.client("s3")
-        config = s3.get_bucket_notification_configuration(Bucket=BUCKET)
+        config = s3.get_bucket_notification_configuration(Bucket=LANDING_BUCKET)
         by_arn = {}
         for function, name in self.stack.tf["function_names"].items():
             by_arn[self.client("lambda").get_function_configuration(FunctionName=name)["FunctionArn"]] = function
@@ -314,14 +334,14 @@ class Demo:
         self.report["flows"]["orders"] = flow
         for file_name, order, expected in purchase_orders(seed=5):
             key = f"orders/incoming/{file_name}"
-            s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(order, indent=2).encode(),
+            s3.put_object(Bucket=LANDING_BUCKET, Key=key, Body=json.dumps(order, indent=2).encode(),
                           ContentType="application/json")
             target = notification_target(config, key)
             if target is None:
-                self.expect("orders", f"the bucket notifies a function of {key}", False)
+                self.expect("orders", f"the landing bucket notifies a function of {key}", False)
                 continue
             function = by_arn[target[0]]
-            head = s3.head_object(Bucket=BUCKET, Key=key)
+            head = s3.head_object(Bucket=LANDING_BUCKET, Key=key)
             try:
                 result = invoke(self.stack.lambda_endpoint, function, s3_notification(key, head, target[1]))
                 error = None
@@ -404,6 +424,8 @@ class Demo:
         ("order-validator", "sfn-validate-order.json", "status duplicate"),
         ("kinesis-normalizer", "kinesis-batch.json", "no batchItemFailures"),
         ("kinesis-normalizer", "sqs-batch.json", "no batchItemFailures"),
+        # The redrive of the stream's on-failure queue (REDRIVE_QUEUE_URL, from Terraform).
+        ("kinesis-normalizer", "kinesis-redrive.json", "a redrive report, nothing left failed"),
         # A recorded delivery: its signature is good, its timestamp (2026-11-30 10:00 UTC) past the tolerance.
         ("order-webhook", "apigw-order-webhook.json", "statusCode 401 or 202"),
     ]
@@ -433,6 +455,8 @@ class Demo:
                 "status duplicate": answer.get("status") == "duplicate",
                 "no batchItemFailures": answer == {"batchItemFailures": []},
                 "statusCode 401 or 202": answer.get("statusCode") in (401, 202),
+                "a redrive report, nothing left failed": isinstance(answer.get("redriven"), list)
+                and answer.get("failed") == [] and answer.get("unreadable") == [],
             }[expected]
             shown = answer.get("status") or answer.get("statusCode") or (json.dumps(answer) if answer else failure[-300:])
             flow["invocations"].append({"function": function, "sample": sample, "answer": shown})

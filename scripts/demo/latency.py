@@ -1,4 +1,5 @@
-"""The latency table the demo's report ends with: p50, p95 and p99 of each function's `DurationMs`, read from the EMF
+"""The latency table the demo's report ends with: p50, p95 and p99 of each function's `DurationMs` and of each of its
+steps (every other `…Ms` metric: `S3ReadMs`, `ConvertMs`, `S3UploadMs`, `CopyMs`, `MergeMs`), read from the EMF
 records the functions printed (the log `cargo lambda watch` keeps), as CloudWatch would compute them from the same
 records in AWS."""
 
@@ -15,7 +16,8 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def durations(log_text: str) -> dict[str, list[float]]:
-    """Each function's `DurationMs` values, from the EMF records among `log_text`'s lines."""
+    """Each function's `DurationMs` values (keyed by the function) and its steps' (`function / S3ReadMs`), from the
+    EMF records among `log_text`'s lines."""
     found: dict[str, list[float]] = {}
     for line in log_text.splitlines():
         if '"_aws"' not in line:
@@ -24,9 +26,13 @@ def durations(log_text: str) -> dict[str, list[float]]:
             record = json.loads(line)
         except ValueError:
             continue
-        duration = record.get("DurationMs")
-        if isinstance(duration, (int, float)) and isinstance(record.get("Function"), str):
-            found.setdefault(record["Function"], []).append(float(duration))
+        function = record.get("Function")
+        if not isinstance(function, str):
+            continue
+        for name, value in record.items():
+            if name.endswith("Ms") and isinstance(value, (int, float)) and not isinstance(value, bool):
+                step = function if name == "DurationMs" else f"{function} / {name}"
+                found.setdefault(step, []).append(float(value))
     return found
 
 
@@ -40,4 +46,4 @@ def latency_table(log_text: str) -> list[dict]:
 def print_latency(rows: list[dict], p) -> None:
     p("\nLatency per step (ms; the functions' EMF records, p50 / p95 / p99)")
     for r in rows:
-        p(f"  {r['step']:<20} {r['n']:>4} records  {r['p50']:9.1f} {r['p95']:9.1f} {r['p99']:9.1f}")
+        p(f"  {r['step']:<34} {r['n']:>4} records  {r['p50']:9.1f} {r['p95']:9.1f} {r['p99']:9.1f}")

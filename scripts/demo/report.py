@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .settings import BUCKET
+from .settings import BUCKET, LANDING_BUCKET
 from .latency import print_latency
 from .webhook import print_webhook
 
@@ -18,7 +18,8 @@ def print_report(report: dict) -> None:
         csv_flow = flows["csv"]
         p("\nCSV -> Parquet -> warehouse (EventBridge -> Step Functions)")
         for f in csv_flow["files"]:
-            p(f"  in   s3://{BUCKET}/{f['key']}: {f['rows']} rows ({f['bad_rows']} broken), {f['bytes']:,} bytes")
+            p(f"  in   s3://{LANDING_BUCKET}/{f['key']}: {f['rows']} rows ({f['bad_rows']} broken), "
+              f"{f['bytes']:,} bytes")
         for e in csv_flow["executions"]:
             p(f"  run  {e['file']}")
             p(f"       {e['status']} in {e['ms'] / 1000:.1f} s: {' -> '.join(e['path'])}")
@@ -48,6 +49,12 @@ def print_report(report: dict) -> None:
                 p(f"  query {d['query']['sql']}")
                 for channel, rows in d["query"]["rows"]:
                     p(f"       {channel}: {rows} rows")
+        if "trace" in csv_flow:
+            t = csv_flow["trace"]
+            p(f"  trace warehouse row {t['row']}: _correlation_id {t['correlation_id']}")
+            p(f"        execution of {t['execution_file']!r}; source object {t['source_key']}")
+            for file_url, load_id in t["ledger"]:
+                p(f"        load ledger: {file_url} (load {load_id})")
         for n in report.get("notifications", []):
             p(f"  out  SNS: {n['subject']}")
     if "kinesis" in flows:

@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 from botocore.config import Config as BotoConfig
 
-from .settings import BUCKET, FUNCTIONS, NAME_PREFIX, REGION, ROOT
+from .settings import BUCKET, FUNCTIONS, LANDING_BUCKET, NAME_PREFIX, REGION, ROOT
 from .supervisor import DemoError, Processes, free_port, log, run, tail, timed, wait_port
 
 sys.path.insert(0, str(ROOT / "tests/harness"))
@@ -105,7 +105,7 @@ def terraform_apply(base: Path, endpoint: str) -> dict:
     terraform = os.environ.get("TERRAFORM") or shutil.which("terraform")
     if not terraform:
         raise DemoError("terraform is not on PATH (Terraform >= 1.9 is needed; or set TERRAFORM)")
-    module = tf_workspace.prepare(base / "terraform", endpoint, NAME_PREFIX, BUCKET)
+    module = tf_workspace.prepare(base / "terraform", endpoint, NAME_PREFIX, BUCKET, LANDING_BUCKET)
     env = dict(os.environ, TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1", AWS_EC2_METADATA_DISABLED="true")
     plugin_dir = Path(os.environ.get("TF_PLUGIN_DIR", "/opt/tf-plugins"))
     init = [terraform, "init", "-no-color", "-input=false"]
@@ -114,7 +114,11 @@ def terraform_apply(base: Path, endpoint: str) -> dict:
     run(init, "terraform init", cwd=module, env=env)
     run([terraform, "apply", "-no-color", "-input=false", "-auto-approve", "-parallelism=30"], "terraform apply", cwd=module, env=env)
     out = run([terraform, "output", "-no-color", "-json"], "terraform output", cwd=module, env=env)
-    return {name: value["value"] for name, value in json.loads(out.stdout).items()}
+    outputs = {name: value["value"] for name, value in json.loads(out.stdout).items()}
+    for output, bucket in (("bucket_name", BUCKET), ("landing_bucket_name", LANDING_BUCKET)):
+        if outputs.get(output) != bucket:
+            raise DemoError(f"terraform output {output} is {outputs.get(output)!r}, the demo asked for {bucket!r}")
+    return outputs
 
 
 # --- the stack ----------------------------------------------------------------------------------------------------
@@ -124,8 +128,9 @@ class Stack:
     """moto_server, PostgreSQL, the applied Terraform and the functions; started by `start` then `start_functions`,
     stopped with everything else `procs` started."""
 
-    TERRAFORM_OUTPUTS = ("bucket_name", "stream_name", "state_machine_arn", "latest_table_name", "orders_table_name",
-                         "notifications_topic_arn", "function_names", "orders_state_machine_arn", "webhook_url")
+    TERRAFORM_OUTPUTS = ("landing_bucket_name", "bucket_name", "replica_bucket_names", "stream_name",
+                         "state_machine_arn", "latest_table_name", "orders_table_name", "notifications_topic_arn",
+                         "function_names", "orders_state_machine_arn", "webhook_url")
 
     def __init__(self, base: Path, procs: Processes, timings: dict[str, float]):
         self.base = base
@@ -216,7 +221,8 @@ The emulator, PostgreSQL and the functions keep running until Ctrl-C. In another
   cargo lambda invoke csv-to-parquet {invoke_args} --data-file events/s3-object-created-csv.json
   cargo lambda invoke kinesis-normalizer {invoke_args} --data-file events/kinesis-batch.json
   curl -i -X POST {self.lambda_endpoint}/lambda-url/order-webhook/orders ... (signed as the README shows)
-(the sample events name bucket {BUCKET}, which the demo created). To reach the emulator with boto3 or the AWS CLI:
+(the sample events name {LANDING_BUCKET}, the landing bucket the demo created; the outputs are in {BUCKET}).
+To reach the emulator with boto3 or the AWS CLI:
   export AWS_ENDPOINT_URL={self.endpoint} AWS_REGION={REGION} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 The warehouse: psql {self.pg.url}
 Function logs: tail -f {self.watch_log}""", flush=True)

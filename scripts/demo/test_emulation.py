@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import sys
 import unittest
 from datetime import datetime, timezone
@@ -248,6 +249,26 @@ class EventSourceMappingTest(unittest.TestCase):
             "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 3},
             "KinesisBatchInfo": {"shardId": "shardId-1", "batchSize": 3, "streamArn": "arn:stream",
                                  "startSequenceNumber": "5", "endSequenceNumber": "7"}})
+
+
+class SampleEventsTest(unittest.TestCase):
+    def test_the_sample_events_and_the_emulated_ones_name_the_landing_bucket(self):
+        """Objects that start something arrive in the landing bucket: the demo's emulated events name it, and so do
+        the sample events in events/, which `cargo lambda invoke` replays against the demo's stack."""
+        from demo.settings import BUCKET, LANDING_BUCKET, ROOT
+
+        self.assertNotEqual(BUCKET, LANDING_BUCKET)
+        self.assertEqual(eventbridge_object_created("1", "raw/a.csv", HEAD)["detail"]["bucket"]["name"], LANDING_BUCKET)
+        self.assertEqual(s3_notification("raw/a.csv", HEAD, "c")["Records"][0]["s3"]["bucket"]["name"], LANDING_BUCKET)
+        events = ROOT / "events"
+        samples = {
+            "s3-object-created-csv.json": lambda e: e["Records"][0]["s3"]["bucket"]["name"],
+            "s3-object-created-order.json": lambda e: e["Records"][0]["s3"]["bucket"]["name"],
+            "eventbridge-object-created-csv.json": lambda e: e["detail"]["bucket"]["name"],
+            "sfn-convert-csv.json": lambda e: e["bucket"],
+        }
+        for name, bucket in samples.items():
+            self.assertEqual(bucket(json.loads((events / name).read_text())), LANDING_BUCKET, name)
 
 
 if __name__ == "__main__":

@@ -114,6 +114,8 @@ pub fn classify(status: u16, code: &str) -> ErrorKind {
         | "InvalidAccessKeyId"
         | "SignatureDoesNotMatch" => ErrorKind::AccessDenied,
         "RequestTimeout" | "RequestTimeoutException" => ErrorKind::Timeout,
+        // A conditional write whose condition no longer holds: another writer got there first.
+        "PreconditionFailed" | "ConditionalRequestConflict" => ErrorKind::Conflict,
         "InternalError" | "InternalFailure" | "ServiceUnavailable" => ErrorKind::ServiceUnavailable,
         _ => match status {
             429 => ErrorKind::Throttled,

@@ -38,6 +38,16 @@ impl MetricSet {
     }
 
     /// Adds a value; `unit` is a CloudWatch unit name such as `Count`, `Bytes` or `Milliseconds`.
+    /// Several values at once, each `(name, value, unit)`.
+    pub fn values<'a>(
+        self,
+        values: impl IntoIterator<Item = (&'a str, f64, &'static str)>,
+    ) -> Self {
+        values.into_iter().fold(self, |set, (name, value, unit)| {
+            set.value(name, value, unit)
+        })
+    }
+
     pub fn value(mut self, name: &str, value: f64, unit: &'static str) -> Self {
         self.values.push((name.to_owned(), value, unit));
         self

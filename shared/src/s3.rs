@@ -310,6 +310,21 @@ pub struct UploadSpec {
     pub part_size: usize,
     /// Parts uploaded at once.
     pub concurrency: usize,
+    /// What the upload may replace (S3 conditional writes).
+    pub replace: Replace,
+}
+
+/// What an upload may replace. A write whose condition no longer holds (another writer got there first) fails as
+/// `Conflict`, and nothing of it is stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Replace {
+    /// Whatever is at the key.
+    #[default]
+    Any,
+    /// Nothing: the key must be free (`If-None-Match: *`).
+    Nothing,
+    /// Only the object with this ETag (`If-Match`).
+    Version(String),
 }
 
 /// What a finished upload wrote.
@@ -513,10 +528,16 @@ async fn upload(
                     }
                     completed.sort_by_key(|p| p.part_number());
                     let parts = completed.len();
-                    client
+                    let complete = client
                         .complete_multipart_upload()
                         .bucket(&spec.bucket)
-                        .key(&spec.key)
+                        .key(&spec.key);
+                    let complete = match &spec.replace {
+                        Replace::Any => complete,
+                        Replace::Nothing => complete.if_none_match("*"),
+                        Replace::Version(etag) => complete.if_match(format!("\"{etag}\"")),
+                    };
+                    complete
                         .upload_id(&id)
                         .multipart_upload(
                             CompletedMultipartUpload::builder()
@@ -625,9 +646,13 @@ async fn upload_part(
 }
 
 async fn put_whole(client: &Client, spec: &UploadSpec, body: Bytes) -> Result<(), AwsError> {
-    client
-        .put_object()
-        .bucket(&spec.bucket)
+    let put = client.put_object();
+    let put = match &spec.replace {
+        Replace::Any => put,
+        Replace::Nothing => put.if_none_match("*"),
+        Replace::Version(etag) => put.if_match(format!("\"{etag}\"")),
+    };
+    put.bucket(&spec.bucket)
         .key(&spec.key)
         .content_type(&spec.content_type)
         .set_metadata(Some(spec.metadata.clone()))

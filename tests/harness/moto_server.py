@@ -39,12 +39,18 @@ For `terraform apply` of infra/terraform (tests/harness/tests/terraform.rs), whi
 - Step Functions: moto has no ValidateStateMachineDefinition (the AWS provider validates every definition before
   creating it) and no ListStateMachineVersions (read on delete). Validation answers FAIL with a diagnostic for a
   definition that is not JSON or lacks StartAt/States, OK otherwise; versions are listed from moto's own.
+- S3 Object Lock: moto refuses PutObjectLockConfiguration on any bucket with objects in it; S3 refuses only to turn
+  Object Lock on there. A bucket that has it may change or drop its default retention (Terraform drops it when it
+  destroys the landing bucket's lock configuration). And deleting the last version of a key whose newest version
+  is a delete marker fails inside moto (a delete marker has no `dispose`), so `force_destroy` could not empty a
+  bucket holding one; a delete marker now disposes of nothing.
 - S3 bucket policies: moto skips condition operators it does not implement (Bool, NumericLessThan, ...), so a
-  conditional Deny, such as the data bucket's TLS-only policy, denies every object request. A Deny statement whose
+  conditional Deny, such as the buckets' TLS-only policy, denies every object request. A Deny statement whose
   conditions moto cannot evaluate is ignored instead, as it would not match a request made over TLS (the emulator is
   reached over plain HTTP on loopback).
 - Read-backs moto drops, each of which would make Terraform see a difference on every plan after apply: S3
-  GetBucketNotificationConfiguration omits EventBridgeConfiguration; Lambda's function configuration omits
+  GetBucketNotificationConfiguration omits EventBridgeConfiguration; GetBucketReplication answers every rule with
+  an empty prefix filter and delete marker replication Disabled; Lambda's function configuration omits
   LoggingConfig and DeadLetterConfig; Kinesis CreateStream ignores its Tags. They are kept and returned.
 """
 
@@ -52,6 +58,7 @@ import json
 import re
 import sys
 import threading
+import time
 from datetime import datetime, timezone
 
 from moto.core import serialize
@@ -66,6 +73,8 @@ from moto.iam import access_control, policy_conditions
 from moto.kinesis import responses as kinesis_responses
 from moto.redshiftdata import models as redshiftdata_models
 from moto.redshiftdata import responses as redshiftdata_responses
+from moto.s3 import exceptions as s3_exceptions
+from moto.s3 import models as s3_models
 from moto.s3 import responses as s3_responses
 from moto.server import main
 from moto.stepfunctions import responses as sfn_responses
@@ -120,6 +129,11 @@ def _s3_object(url):
     return s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_object(bucket, key).value
 
 
+# DuckDB reads the COPY's Parquet one file at a time across the emulator's statement threads: concurrent in-process
+# DuckDB instances started from several threads at once have taken the whole server down without a trace.
+_DUCKDB = threading.Lock()
+
+
 def _copy_parquet(cursor, table, manifest_url):
     import duckdb
     import tempfile
@@ -131,7 +145,7 @@ def _copy_parquet(cursor, table, manifest_url):
             f.write(_s3_object(entry["url"]))
             f.flush()
             # Every value as text, which PostgreSQL casts to the column's type as COPY would convert it.
-            with duckdb.connect() as db:
+            with _DUCKDB, duckdb.connect() as db:
                 result = db.sql(f"SELECT COLUMNS(*)::VARCHAR FROM read_parquet('{f.name}')")
                 columns, rows = result.columns, result.fetchall()
         if len(columns) != width:
@@ -158,14 +172,17 @@ def _run_on_postgres(statement, sqls, parameters):
     values = {p["name"]: p["value"] for p in parameters or []}
     statement.pg_records = []
     failed_at, error = None, None
+    durations = {}  # sub-statement index -> nanoseconds, reported as Redshift reports each one's Duration
     try:
         with psycopg.connect(_pg_conninfo(statement.database)) as conn:
             with conn.cursor() as cursor:
                 for i, sql in enumerate(sqls):
+                    started = time.monotonic_ns()
                     try:
                         copy = _COPY.match(sql)
                         if copy:
                             _copy_parquet(cursor, copy.group(1), copy.group(2))
+                            durations[i] = time.monotonic_ns() - started
                             continue
                         sql = sql.replace("GETDATE()", "now()")
                         if values:
@@ -173,6 +190,7 @@ def _run_on_postgres(statement, sqls, parameters):
                         cursor.execute(sql, values or None)
                         if cursor.description:
                             statement.pg_records = [[_field(v) for v in row] for row in cursor.fetchall()]
+                        durations[i] = time.monotonic_ns() - started
                     except Exception as e:  # noqa: BLE001 - every failure is the statement's, as in Redshift
                         failed_at = i
                         message = (e.diag.message_primary if isinstance(e, psycopg.Error)
@@ -187,6 +205,7 @@ def _run_on_postgres(statement, sqls, parameters):
                          else "FAILED" if i == failed_at else "ABORTED")
         if i == failed_at:
             sub["Error"] = error
+        sub["Duration"] = durations.get(i, -1)
     statement.error = error
     statement.status = "FAILED" if error else "FINISHED"
 
@@ -373,6 +392,48 @@ def _get_bucket_notification(self):
 
 
 s3_responses.S3Response.get_bucket_notification = _get_bucket_notification
+
+
+def _get_bucket_replication(self):
+    """GetBucketReplication with each rule's own Filter and DeleteMarkerReplication, which moto answers as an empty
+    prefix and Disabled whatever was put."""
+    self.data["Action"] = "GetBucketReplication"
+    replication = self.backend.get_bucket_replication(self.bucket_name)
+    if not replication:
+        raise s3_exceptions.ReplicationConfigurationNotFoundError(bucket_name=self.bucket_name)
+
+    def put_filter(rule):
+        given = rule.get("Filter")
+        if not isinstance(given, dict):
+            return {"Prefix": rule.get("Prefix") or ""}
+        return {k: ("" if v is None else v) for k, v in given.items()}
+
+    rules = [{"ID": rule["ID"], "Priority": rule["Priority"], "Status": rule["Status"],
+              "DeleteMarkerReplication": rule.get("DeleteMarkerReplication") or {"Status": "Disabled"},
+              "Filter": put_filter(rule), "Destination": rule["Destination"]}
+             for rule in replication["Rule"]]
+    return self.serialized(ActionResult({"ReplicationConfiguration": {"Role": replication["Role"], "Rules": rules}}))
+
+
+s3_responses.S3Response.get_bucket_replication = _get_bucket_replication
+
+_original_put_object_lock_configuration = s3_models.S3Backend.put_object_lock_configuration
+
+
+def _put_object_lock_configuration(self, bucket_name, lock_enabled, mode=None, days=None, years=None):
+    """A bucket that already has Object Lock may change (or drop) its default retention with objects in it."""
+    bucket = self.get_bucket(bucket_name)
+    if not (bucket.object_lock_enabled and bucket.is_versioned and bucket.keys.item_size() > 0):
+        return _original_put_object_lock_configuration(self, bucket_name, lock_enabled, mode, days, years)
+    bucket.default_lock_mode = mode
+    bucket.default_lock_days = days
+    bucket.default_lock_years = years
+
+
+s3_models.S3Backend.put_object_lock_configuration = _put_object_lock_configuration
+
+if not hasattr(s3_models.FakeDeleteMarker, "dispose"):
+    s3_models.FakeDeleteMarker.dispose = lambda self, garbage=False: None
 
 _LAMBDA_KEPT = ("LoggingConfig", "DeadLetterConfig")
 _original_function_init = lambda_models.LambdaFunction.__init__

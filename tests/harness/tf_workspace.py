@@ -4,9 +4,9 @@
 It copies the module's own files (its `.tf` files and the folders beside them, not `.terraform/`, a lock file, state,
 local tfvars or override files, so nothing depends on the checkout's leftovers), adds the provider override from
 infra/emulator/provider_override.tf.tpl, one copy of the committed placeholder zip per function, and the committed
-variables in infra/emulator/emulator.tfvars.json plus the run's own (name prefix, bucket, zip directory).
+variables in infra/emulator/emulator.tfvars.json plus the run's own (name prefix, buckets, zip directory).
 
-    python tests/harness/tf_workspace.py DIR --endpoint URL --name-prefix P [--bucket B]
+    python tests/harness/tf_workspace.py DIR --endpoint URL --name-prefix P [--bucket B] [--landing-bucket L]
 
 prints the module directory (DIR/module) to run `terraform init` and `apply` in.
 """
@@ -38,8 +38,10 @@ def _module_files(directory: str, names: list[str]) -> set[str]:
     return ignored
 
 
-def prepare(base: Path, endpoint: str, name_prefix: str, bucket: str | None = None) -> Path:
-    """Writes the workspace under `base` and returns its module directory."""
+def prepare(base: Path, endpoint: str, name_prefix: str, bucket: str | None = None,
+            landing_bucket: str | None = None) -> Path:
+    """Writes the workspace under `base` and returns its module directory. `bucket` and `landing_bucket` name the
+    data and landing buckets (default: the module's names, from the prefix)."""
     module = base / "module"
     shutil.copytree(MODULE, module, ignore=_module_files)
     template = (EMULATOR / "provider_override.tf.tpl").read_text()
@@ -52,6 +54,8 @@ def prepare(base: Path, endpoint: str, name_prefix: str, bucket: str | None = No
     variables.update({"name_prefix": name_prefix, "lambda_zip_dir": str(zips)})
     if bucket is not None:
         variables["bucket_name"] = bucket
+    if landing_bucket is not None:
+        variables["landing_bucket_name"] = landing_bucket
     (module / "emulator.auto.tfvars.json").write_text(json.dumps(variables, indent=2) + "\n")
     return module
 
@@ -62,8 +66,9 @@ def main() -> None:
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--name-prefix", required=True)
     parser.add_argument("--bucket")
+    parser.add_argument("--landing-bucket")
     args = parser.parse_args()
-    print(prepare(args.dir, args.endpoint, args.name_prefix, args.bucket))
+    print(prepare(args.dir, args.endpoint, args.name_prefix, args.bucket, args.landing_bucket))
 
 
 if __name__ == "__main__":

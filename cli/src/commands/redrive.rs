@@ -11,15 +11,19 @@ use tributary_shared::config::ProcessEnv;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
-  EVENTS_BUCKET=tributary-data-123456789012-us-east-1 LATEST_TABLE=tributary-latest-state \\
-  SEEN_TABLE=tributary-events-seen tributary redrive --queue-url \"$(terraform -chdir=infra/terraform output -raw stream_failure_queue_url)\"
+  tributary redrive --function tributary-kinesis-normalizer
+  EVENTS_BUCKET=… LATEST_TABLE=… SEEN_TABLE=… ENTITY_KEY=customer_id tributary redrive --queue-url URL
 
-The records are stored as kinesis-normalizer stores them, with its settings read from the same environment
-variables (EVENTS_BUCKET, LATEST_TABLE, SEEN_TABLE, ENTITY_KEY, GZIP, ...; `aws lambda get-function-configuration`
-shows the deployed ones). A message is deleted once all its records are stored; running it again changes nothing.
+The records are stored as kinesis-normalizer stores them, with its settings: with --function, the deployed
+function's environment (read with lambda:GetFunctionConfiguration: EVENTS_BUCKET, LATEST_TABLE, SEEN_TABLE,
+ENTITY_KEY, REDRIVE_QUEUE_URL, ...), so the redrive cannot differ from the live path; without it, this process's
+environment. A message is deleted once all its records are stored; running it again changes nothing.
 The report (JSON) names every range redriven, aged out of the stream, or left for the next run.
 Exit codes: 0 every message redriven, 1 error, 3 messages left in the queue (aged out, failed or unreadable).")]
 pub struct Args {
+    /// The deployed kinesis-normalizer whose settings (and queue) to use.
+    #[arg(long)]
+    function: Option<String>,
     /// The event source mapping's on-failure queue (default: REDRIVE_QUEUE_URL).
     #[arg(long)]
     queue_url: Option<String>,
@@ -54,13 +58,17 @@ pub fn run(args: &Args) -> ExitCode {
 async fn execute(args: &Args) -> Result<ExitCode, String> {
     // stdout is the report's.
     tributary_shared::metrics::off();
-    let config = Config::from_env(&ProcessEnv).map_err(|e| e.to_string())?;
+    let sdk = tributary_shared::aws::load_config().await;
+    let config = match &args.function {
+        Some(name) => Config::from_env(&deployed_environment(&sdk, name).await?),
+        None => Config::from_env(&ProcessEnv),
+    }
+    .map_err(|e| format!("kinesis-normalizer's settings: {e}"))?;
     let queue_url = args
         .queue_url
         .clone()
         .or_else(|| config.redrive_queue_url.clone())
-        .ok_or("no queue: give --queue-url or set REDRIVE_QUEUE_URL")?;
-    let sdk = tributary_shared::aws::load_config().await;
+        .ok_or("no queue: give --queue-url or --function, or set REDRIVE_QUEUE_URL")?;
     let deps = Deps {
         s3: tributary_shared::s3::client(&sdk),
         dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
@@ -86,4 +94,27 @@ async fn execute(args: &Args) -> Result<ExitCode, String> {
     } else {
         ExitCode::from(3)
     })
+}
+
+/// The environment a deployed function runs with.
+async fn deployed_environment(
+    sdk: &tributary_shared::aws::SdkConfig,
+    name: &str,
+) -> Result<std::collections::HashMap<String, String>, String> {
+    let function = aws_sdk_lambda::Client::new(sdk)
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "reading {name}'s configuration: {}",
+                aws_sdk_lambda::error::DisplayErrorContext(&e)
+            )
+        })?;
+    Ok(function
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default())
 }

@@ -8,7 +8,8 @@ use tributary_shared::config::{ConfigError, Env, optional, outside_trigger, pars
 #[derive(Debug, Clone)]
 pub struct Config {
     pub prefixes: Prefixes,
-    /// Bucket for curated and quarantine output (`OUTPUT_BUCKET`); the source bucket when unset.
+    /// Bucket for curated and quarantine output and the declared schemas (`OUTPUT_BUCKET`); the source bucket
+    /// when unset.
     pub output_bucket: Option<String>,
     /// `MAX_REJECT_RATIO`: above this share of rejected rows no curated output is written.
     pub max_reject_ratio: f64,

@@ -2,6 +2,7 @@
 //! object through the converter into multipart uploads, applies the quality gate, and reports a summary that
 //! Step Functions can branch on.
 
+use crate::backfill;
 use crate::config::Config;
 use crate::convert::{ConvertError, Options, Summary, convert, quality_gate};
 use crate::error::Error;
@@ -13,14 +14,17 @@ use chrono::Utc;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
+use tributary_shared::Classify;
 use tributary_shared::correlation;
 use tributary_shared::event::{ObjectRef, objects_created};
 use tributary_shared::metrics::MetricSet;
 use tributary_shared::s3::{
-    RESUME_ATTEMPTS, S3Writer, UploadSpec, get_optional, get_stream, head, put, resuming_body,
+    RESUME_ATTEMPTS, Replace, S3Writer, UploadSpec, get_optional, get_stream, head, put,
+    resuming_body,
 };
 
 /// Everything the handler needs, built once per cold start.
@@ -35,17 +39,23 @@ pub struct Deps {
 /// User metadata on the Parquet object naming the exact source version it was made from.
 pub const SOURCE_ETAG_META: &str = "source-etag";
 const SOURCE_KEY_META: &str = "source-key";
-/// The bucket of the source, on curated and quarantine objects (replay reads the declared schema beside it).
+/// The bucket of the source, on curated and quarantine objects (lineage).
 const SOURCE_BUCKET_META: &str = "source-bucket";
 const MAX_SCHEMA_BYTES: u64 = 1024 * 1024;
 
-pub use crate::outcome::{Outcome, Status};
+pub use crate::outcome::{Outcome, Status, Steps};
 
 /// Handles one event. A single object yields its outcome; several yield `{"results": [...]}`. An event
 /// `{"replay": "s3://bucket/quarantine/…csv"}` replays a quarantine object instead.
 pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
     // The state machine wraps its event with the execution's id (see tributary_shared::correlation).
     let event = correlation::unwrap(&event);
+    if let Some(details) = event.get("backfill_report") {
+        return backfill_report(details, deps).await;
+    }
+    if event.get("Items").is_some() && event.get("BatchInput").is_some() {
+        return backfill_batch(event, deps).await;
+    }
     if let Some(url) = event.get("replay") {
         let url = url.as_str().ok_or_else(|| {
             Error::Event(tributary_shared::event::EventError::MissingField { field: "replay" })
@@ -65,6 +75,114 @@ pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
             serde_json::json!({ "results": many.iter().map(json).collect::<Result<Vec<_>, _>>()? }),
         ),
     }
+}
+
+/// One batch of a backfill's Distributed Map: each object converted (or replayed) as its own event would be. An
+/// object that fails for a reason a retry will not fix is reported and the batch goes on; a passing failure (S3
+/// throttling, a lost race) fails the batch, whose retry skips what it already converted.
+async fn backfill_batch(event: &Value, deps: &Deps) -> Result<Value, Error> {
+    let batch: backfill::Batch = serde_json::from_value(event.clone()).map_err(|e| {
+        Error::Event(tributary_shared::event::EventError::Invalid {
+            shape: "backfill batch",
+            reason: e.to_string(),
+        })
+    })?;
+    let bucket = &batch.input.bucket;
+    let mut results = Vec::with_capacity(batch.items.len());
+    for item in &batch.items {
+        let answer = match batch.input.mode {
+            backfill::Mode::Convert => {
+                let object = ObjectRef {
+                    bucket: bucket.clone(),
+                    key: item.key.clone(),
+                    etag: item.etag(),
+                    size: item.size,
+                    event_time: item.written(),
+                };
+                process(object, deps).await
+            }
+            backfill::Mode::Replay => replay(&format!("s3://{bucket}/{}", item.key), deps).await,
+        };
+        match answer {
+            Ok(outcome) => results
+                .push(serde_json::to_value(&outcome).map_err(|e| Error::Internal(e.to_string()))?),
+            Err(e) if e.kind().retryable() => return Err(e),
+            Err(e) => {
+                let message = tributary_shared::error::chain(&e);
+                tracing::warn!(bucket = %bucket, key = %item.key, error_type = e.error_type(), error = %message, "backfill object failed");
+                results.push(backfill::failed(
+                    bucket,
+                    &item.key,
+                    e.error_type(),
+                    &message,
+                ));
+            }
+        }
+    }
+    let files = backfill::files(&results);
+    Ok(serde_json::json!({ "results": results, "files": files }))
+}
+
+/// The largest ResultWriter file a backfill summary reads.
+const MAX_RESULT_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The summary of a whole backfill, from the Distributed Map's ResultWriter (`{"Bucket", "Key"}` of its
+/// manifest), stored beside the manifest as `summary.json`.
+async fn backfill_report(details: &Value, deps: &Deps) -> Result<Value, Error> {
+    let bad = |reason: &str| {
+        Error::Event(tributary_shared::event::EventError::Invalid {
+            shape: "backfill report",
+            reason: reason.to_owned(),
+        })
+    };
+    let (Some(bucket), Some(key)) = (details["Bucket"].as_str(), details["Key"].as_str()) else {
+        return Err(bad(
+            "expected {\"Bucket\", \"Key\"} of the map's ResultWriter manifest",
+        ));
+    };
+    let read = async |bucket: &str, key: &str| -> Result<Value, Error> {
+        let body = get_optional(&deps.s3, bucket, key, MAX_RESULT_FILE_BYTES)
+            .await?
+            .ok_or_else(|| bad(&format!("s3://{bucket}/{key} does not exist")))?;
+        serde_json::from_slice(&body).map_err(|e| bad(&format!("s3://{bucket}/{key}: {e}")))
+    };
+    let manifest = read(bucket, key).await?;
+    let results_bucket = manifest["DestinationBucket"].as_str().unwrap_or(bucket);
+    let mut entries = [Vec::new(), Vec::new()];
+    for (status, list) in ["SUCCEEDED", "FAILED"].iter().zip(entries.iter_mut()) {
+        for file in manifest["ResultFiles"][status]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let file_key = file["Key"]
+                .as_str()
+                .ok_or_else(|| bad("a result file has no Key"))?;
+            if let Value::Array(found) = read(results_bucket, file_key).await? {
+                list.extend(found);
+            }
+        }
+    }
+    let summary = backfill::summarize(&entries[0], &entries[1]);
+    let mut answer = serde_json::to_value(&summary).map_err(|e| Error::Internal(e.to_string()))?;
+    let folder = key.rsplit_once('/').map_or("", |(folder, _)| folder);
+    let summary_key = format!("{folder}/summary.json");
+    answer["results"] = Value::String(format!("s3://{bucket}/{key}"));
+    answer["summary"] = Value::String(format!("s3://{bucket}/{summary_key}"));
+    let body = serde_json::to_vec_pretty(&answer).map_err(|e| Error::Internal(e.to_string()))?;
+    put(
+        &deps.s3,
+        bucket,
+        &summary_key,
+        body.into(),
+        "application/json",
+    )
+    .await?;
+    tracing::info!(
+        objects = summary.objects, converted = summary.converted, skipped = summary.skipped,
+        failed = summary.failed, summary = %answer["summary"], "backfill summarized"
+    );
+    Ok(answer)
 }
 
 fn outcome(object: &ObjectRef, output_bucket: &str, status: Status, started: Instant) -> Outcome {
@@ -103,19 +221,30 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
         }
     };
 
-    // Already converted from this exact version? Then a redelivery costs one HEAD.
-    if let Some(etag) = &object.etag
-        && let Some(existing) = already_converted(deps, &out_bucket, &t, etag).await?
-    {
-        tracing::info!(bucket = %object.bucket, key = %object.key, output = %t.output_key, "source version already converted; skipping");
-        let mut o = outcome(&object, &out_bucket, Status::Skipped, started);
-        o.output_key = Some(t.output_key);
-        o.bytes_out = existing;
-        o.reason = Some("output already holds this source ETag".into());
-        return Ok(o);
+    // Already converted from this exact version? Then a redelivery costs one HEAD. What is there otherwise is what
+    // the upload may replace: a concurrent conversion of the same version (a redelivery, a backfill beside the live
+    // event) then finds the key taken, and only one curated object is ever loaded.
+    let mut replace = Replace::Any;
+    if let Some(etag) = &object.etag {
+        match existing_output(deps, &out_bucket, &t, etag).await? {
+            Existing::Converted(bytes) => {
+                tracing::info!(bucket = %object.bucket, key = %object.key, output = %t.output_key, "source version already converted; skipping");
+                return Ok(skipped(
+                    &object,
+                    &out_bucket,
+                    t.output_key,
+                    bytes,
+                    None,
+                    started,
+                ));
+            }
+            Existing::Other(current) => replace = Replace::Version(current),
+            Existing::Nothing => replace = Replace::Nothing,
+        }
     }
 
-    let schema = declared_schema(deps, &object.bucket, &t.schema_key).await?;
+    // Declarations are configuration, kept with the outputs (the source may be a locked landing bucket).
+    let schema = declared_schema(deps, &out_bucket, &t.schema_key).await?;
     let source = get_stream(&deps.s3, &object.bucket, &object.key).await?;
     let etag = source
         .etag
@@ -123,16 +252,21 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
         .or_else(|| object.etag.clone())
         .unwrap_or_default();
     // A task payload carries no ETag; check now that the object told us its version.
-    if object.etag.is_none()
-        && !etag.is_empty()
-        && let Some(existing) = already_converted(deps, &out_bucket, &t, &etag).await?
-    {
-        let mut o = outcome(&object, &out_bucket, Status::Skipped, started);
-        o.source_etag = Some(etag);
-        o.output_key = Some(t.output_key);
-        o.bytes_out = existing;
-        o.reason = Some("output already holds this source ETag".into());
-        return Ok(o);
+    if object.etag.is_none() && !etag.is_empty() {
+        match existing_output(deps, &out_bucket, &t, &etag).await? {
+            Existing::Converted(bytes) => {
+                return Ok(skipped(
+                    &object,
+                    &out_bucket,
+                    t.output_key,
+                    bytes,
+                    Some(etag),
+                    started,
+                ));
+            }
+            Existing::Other(current) => replace = Replace::Version(current),
+            Existing::Nothing => replace = Replace::Nothing,
+        }
     }
 
     let mut opts = Options::new(&object.key, Utc::now());
@@ -151,23 +285,24 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
     ]
     .into();
     metadata.extend(correlation_meta());
-    let spec = |key: &str, content_type: &str| UploadSpec {
+    let spec = |key: &str, content_type: &str, replace: Replace| UploadSpec {
         bucket: out_bucket.clone(),
         key: key.to_owned(),
         content_type: content_type.to_owned(),
         metadata: metadata.clone(),
         part_size: config.part_size,
         concurrency: config.upload_concurrency,
+        replace,
     };
     let runtime = Handle::current();
     let output = S3Writer::new(
         deps.s3.clone(),
-        spec(&t.output_key, "application/vnd.apache.parquet"),
+        spec(&t.output_key, "application/vnd.apache.parquet", replace),
         runtime.clone(),
     );
     let quarantine = S3Writer::new(
         deps.s3.clone(),
-        spec(&t.quarantine_key, "text/csv"),
+        spec(&t.quarantine_key, "text/csv", Replace::Any),
         runtime,
     );
     // A connection cut mid-file resumes from the byte it stopped at, so one dropped stream does not cost the
@@ -181,6 +316,8 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
     ));
     let max_reject_ratio = config.max_reject_ratio;
     let t_dataset = t.dataset.clone();
+    let output_key = t.output_key.clone();
+    let output_target = t.clone();
     let (bucket, key) = (object.bucket.clone(), object.key.clone());
 
     let summary = tokio::task::spawn_blocking(move || {
@@ -199,6 +336,23 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
     .map_err(|e| Error::Internal(format!("conversion task failed: {e}")))?;
     let summary = match summary {
         Ok(summary) => summary,
+        // Another conversion of this version wrote the curated object first: this one is a redelivery.
+        Err(Error::Aws(e)) if e.kind == tributary_shared::ErrorKind::Conflict => {
+            if let Existing::Converted(bytes) =
+                existing_output(deps, &out_bucket, &output_target, &etag).await?
+            {
+                tracing::info!(output = %output_key, "a concurrent conversion of this source version wrote the output first; skipping");
+                return Ok(skipped(
+                    &object,
+                    &out_bucket,
+                    output_key,
+                    bytes,
+                    Some(etag),
+                    started,
+                ));
+            }
+            return Err(Error::Aws(e));
+        }
         Err(e) => {
             // A failed gate is data too: the dataset's rejection ratio alarm must see it.
             if let Error::QualityGate { source, .. } = &e {
@@ -217,6 +371,7 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
     o.output_key = Some(summary.output_key);
     o.quarantine_key = summary.quarantine_key;
     o.record(summary.summary, &t_dataset);
+    o.steps = Some(summary.steps);
     tracing::info!(
         bucket = %o.bucket, key = %o.source_key, output = ?o.output_key, rows_in = o.rows_in, rows_out = o.rows_out,
         rows_rejected = o.rows_rejected, bytes_in = o.bytes_in, bytes_out = o.bytes_out, duration_ms = o.duration_ms,
@@ -229,6 +384,18 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
         .value("RowsRejected", o.rows_rejected as f64, "Count")
         .value("BytesIn", o.bytes_in as f64, "Bytes")
         .value("DurationMs", o.duration_ms as f64, "Milliseconds")
+        .value("S3ReadMs", summary.steps.s3_read_ms as f64, "Milliseconds")
+        .value("ConvertMs", summary.steps.convert_ms as f64, "Milliseconds")
+        .value(
+            "S3UploadMs",
+            summary.steps.s3_upload_ms as f64,
+            "Milliseconds",
+        )
+        .value(
+            "SchemaVersionsRegistered",
+            if o.schema_registered { 1.0 } else { 0.0 },
+            "Count",
+        )
         .emit();
     Ok(o)
 }
@@ -352,11 +519,8 @@ async fn replay(url: &str, deps: &Deps) -> Result<Outcome, Error> {
             e.to_string(),
         )),
     })?;
-    // The declaration lives beside the raw source, which may be another bucket than the quarantine's.
-    let schema_bucket = source
-        .metadata
-        .get(SOURCE_BUCKET_META)
-        .map_or(bucket, String::as_str);
+    // The declaration is kept with the outputs, as for a first conversion.
+    let schema_bucket = out_bucket.as_str();
     let schema_key = format!("{}{dataset}.json", config.prefixes.schemas);
     // Lineage names the raw object the rows came from, which the quarantine object records.
     let raw_key = source
@@ -388,6 +552,9 @@ async fn replay(url: &str, deps: &Deps) -> Result<Outcome, Error> {
         .collect(),
         part_size: config.part_size,
         concurrency: config.upload_concurrency,
+        // A replay already done is found by its HEAD above; two replays of one quarantine object at once write
+        // the same rows.
+        replace: Replace::Any,
     };
     let runtime = Handle::current();
     let mut output = S3Writer::new(deps.s3.clone(), spec, runtime.clone());
@@ -445,22 +612,94 @@ async fn replay(url: &str, deps: &Deps) -> Result<Outcome, Error> {
 }
 
 /// The size of the existing output when it was made from `etag`.
-async fn already_converted(
+/// What is at a conversion's output key, for the source version `etag`.
+enum Existing {
+    Nothing,
+    /// The output of this source version, of this many bytes.
+    Converted(u64),
+    /// Another version's output, with its own ETag (the upload replaces only that one).
+    Other(String),
+}
+
+async fn existing_output(
     deps: &Deps,
     bucket: &str,
     t: &Targets,
     etag: &str,
-) -> Result<Option<u64>, Error> {
-    let existing = head(&deps.s3, bucket, &t.output_key).await?;
-    Ok(existing
-        .filter(|h| h.metadata.get(SOURCE_ETAG_META).map(String::as_str) == Some(etag))
-        .map(|h| h.size))
+) -> Result<Existing, Error> {
+    Ok(match head(&deps.s3, bucket, &t.output_key).await? {
+        None => Existing::Nothing,
+        Some(h) if h.metadata.get(SOURCE_ETAG_META).map(String::as_str) == Some(etag) => {
+            Existing::Converted(h.size)
+        }
+        Some(h) => Existing::Other(h.etag),
+    })
+}
+
+/// The outcome of a source version whose output is already there.
+fn skipped(
+    object: &ObjectRef,
+    out_bucket: &str,
+    output_key: String,
+    bytes: u64,
+    source_etag: Option<String>,
+    started: Instant,
+) -> Outcome {
+    let mut o = outcome(object, out_bucket, Status::Skipped, started);
+    o.source_etag = source_etag;
+    o.output_key = Some(output_key);
+    o.bytes_out = bytes;
+    o.reason = Some("output already holds this source ETag".into());
+    o
 }
 
 struct Finished {
     summary: Summary,
     output_key: String,
     quarantine_key: Option<String>,
+    steps: Steps,
+}
+
+/// A reader or writer that adds the time spent in its calls to `spent` (nanoseconds).
+struct Timed<T> {
+    inner: T,
+    spent: Arc<AtomicU64>,
+}
+
+impl<T> Timed<T> {
+    fn new(inner: T, spent: &Arc<AtomicU64>) -> Self {
+        Self {
+            inner,
+            spent: Arc::clone(spent),
+        }
+    }
+
+    fn time<V>(&mut self, call: impl FnOnce(&mut T) -> V) -> V {
+        let started = Instant::now();
+        let value = call(&mut self.inner);
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.spent.fetch_add(nanos, Ordering::Relaxed);
+        value
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Timed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.time(|r| r.read(buf))
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Timed<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.time(|w| w.write(buf))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.time(std::io::Write::flush)
+    }
+}
+
+fn millis(nanos: u64) -> u64 {
+    nanos / 1_000_000
 }
 
 /// Runs on a blocking thread: the converter and the uploads' completion both block.
@@ -475,7 +714,15 @@ fn run_blocking(
     key: &str,
     t: &Targets,
 ) -> Result<Finished, Error> {
-    let summary = match convert(body, &mut output, &mut quarantine, opts) {
+    let (read, upload) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let started = Instant::now();
+    let converted = {
+        let mut out = Timed::new(&mut output, &upload);
+        let mut bad = Timed::new(&mut quarantine, &upload);
+        convert(Timed::new(body, &read), &mut out, &mut bad, opts)
+    };
+    let converting = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let summary = match converted {
         Ok(summary) => summary,
         Err(source) => {
             // An upload that failed first is the real cause; otherwise report the conversion error.
@@ -488,6 +735,7 @@ fn run_blocking(
             });
         }
     };
+    let finishing = Instant::now();
     let quarantine_key = if summary.rows_rejected > 0 {
         quarantine.finish()?;
         Some(t.quarantine_key.clone())
@@ -511,10 +759,21 @@ fn run_blocking(
             source: Box::new(source),
         });
     }
+    let quarantined = finishing.elapsed();
+    let finishing = Instant::now();
     output.finish()?;
+    let (read, upload) = (read.load(Ordering::Relaxed), upload.load(Ordering::Relaxed));
+    let steps = Steps {
+        s3_read_ms: millis(read),
+        convert_ms: millis(converting),
+        s3_upload_ms: millis(upload)
+            + elapsed_ms(finishing)
+            + millis(u64::try_from(quarantined.as_nanos()).unwrap_or(0)),
+    };
     Ok(Finished {
         summary,
         output_key: t.output_key.clone(),
         quarantine_key,
+        steps,
     })
 }

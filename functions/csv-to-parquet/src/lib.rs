@@ -4,6 +4,7 @@
 //! The core ([`convert`], [`schema`], [`infer`], [`values`]) is pure and has no AWS dependency; the CLI uses it
 //! with default features off. The Lambda handler and its S3 adapter are behind the `lambda` feature.
 
+pub mod backfill;
 pub mod convert;
 pub mod infer;
 pub mod layout;

@@ -4,6 +4,18 @@
 
 use serde::Serialize;
 
+/// Where a conversion's time went. The object streams from S3 through the converter (reading, typing and
+/// encoding run at once, on their own threads) into the uploads, so the steps overlap:
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Steps {
+    /// The time the reading stage waited on S3 (within `convert_ms`).
+    pub s3_read_ms: u64,
+    /// The conversion, first byte read to last row written.
+    pub convert_ms: u64,
+    /// The time the writing stage waited on S3 (parts in flight; within `convert_ms`), then completing the uploads.
+    pub s3_upload_ms: u64,
+}
+
 /// What happened to one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -34,6 +46,9 @@ pub struct Outcome {
     pub output_key: Option<String>,
     pub quarantine_key: Option<String>,
     pub duration_ms: u64,
+    /// A conversion's time, step by step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Steps>,
     /// The invocation's correlation id; the loader records it in its ledger.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
@@ -46,6 +61,9 @@ pub struct Outcome {
     pub dataset: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema_version: Option<u32>,
+    /// This conversion registered that version.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub schema_registered: bool,
 }
 
 impl Outcome {
@@ -72,11 +90,13 @@ impl Outcome {
             output_key: None,
             quarantine_key: None,
             duration_ms: 0,
+            steps: None,
             correlation_id: None,
             schema_source: None,
             columns: Vec::new(),
             dataset: None,
             schema_version: None,
+            schema_registered: false,
         }
     }
 
@@ -92,6 +112,7 @@ impl Outcome {
         if let Some(version) = summary.schema_version {
             self.dataset = Some(dataset.to_owned());
             self.schema_version = Some(version);
+            self.schema_registered = summary.schema_registered;
         }
     }
 }

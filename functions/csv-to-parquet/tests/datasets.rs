@@ -196,6 +196,23 @@ async fn the_first_file_creates_the_athena_table_and_a_new_column_updates_it() {
         ),
         (Some(2), Some(1))
     );
+    // Versions 1 and 2 were registered by the first two files; the third was typed by version 2. The answers and
+    // the SchemaVersionsRegistered metric say so.
+    assert_eq!(
+        (
+            &first["schema_registered"],
+            &second["schema_registered"],
+            &third.get("schema_registered")
+        ),
+        (&json!(true), &json!(true), &None)
+    );
+    let registered: Vec<f64> = w
+        .emf()
+        .iter()
+        .filter(|m| m["FilesConverted"] == 1.0)
+        .filter_map(|m| m["SchemaVersionsRegistered"].as_f64())
+        .collect();
+    assert_eq!(registered, [1.0, 1.0, 0.0]);
     let quarantine = w
         .get(third["quarantine_key"].as_str().expect("quarantine"))
         .await

@@ -105,6 +105,28 @@ async fn converts_the_sample_event_with_its_schema_and_quarantines_bad_rows() {
         converted["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
         json!([["Function", "Dataset"], ["Function"]])
     );
+    // Where the time went, step by step, in the answer and in the metrics: the reads' waits are part of the
+    // conversion, which is part of the whole, as the uploads are.
+    let steps = &out["steps"];
+    let step = |name: &str| {
+        steps[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name} in {out}"))
+    };
+    let whole = out["duration_ms"].as_u64().expect("duration");
+    assert!(
+        step("s3_read_ms") <= step("convert_ms")
+            && step("convert_ms") <= whole
+            && step("s3_upload_ms") <= whole,
+        "{out}"
+    );
+    for (metric, name) in [
+        ("S3ReadMs", "s3_read_ms"),
+        ("ConvertMs", "convert_ms"),
+        ("S3UploadMs", "s3_upload_ms"),
+    ] {
+        assert_eq!(converted[metric], json!(step(name) as f64), "{metric}");
+    }
     assert_eq!(
         (
             out["rows_in"].as_u64(),
@@ -231,6 +253,98 @@ async fn converts_the_sample_event_with_its_schema_and_quarantines_bad_rows() {
         w.keys("raw/").await.len() == 1,
         "nothing is written under raw/"
     );
+}
+
+/// As deployed: the raw object in a landing bucket under Object Lock (GOVERNANCE), the declared schema and every
+/// output in the data bucket (`OUTPUT_BUCKET`). The conversion reads the locked object and writes nothing beside
+/// it; its redelivery is skipped; its quarantine replays; the raw version cannot be deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_source_in_a_locked_landing_bucket_redelivery_and_replay_still_work() {
+    use aws_sdk_s3::types::{
+        DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode,
+        ObjectLockRule,
+    };
+    let data = unique_bucket("lockdata");
+    let mut w = world_in(&data, &[("OUTPUT_BUCKET", &data)]).await;
+    let landing = unique_bucket("landing");
+    w.s3.create_bucket()
+        .bucket(&landing)
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .expect("landing bucket");
+    w.s3.put_object_lock_configuration()
+        .bucket(&landing)
+        .object_lock_configuration(
+            ObjectLockConfiguration::builder()
+                .object_lock_enabled(ObjectLockEnabled::Enabled)
+                .rule(
+                    ObjectLockRule::builder()
+                        .default_retention(
+                            DefaultRetention::builder()
+                                .mode(ObjectLockRetentionMode::Governance)
+                                .days(1)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("default retention");
+    let key = "raw/orders/order lines 2026-11-21.csv";
+    let put =
+        w.s3.put_object()
+            .bucket(&landing)
+            .key(key)
+            .body(read(DATA).into())
+            .send()
+            .await
+            .expect("upload");
+    w.put("schemas/orders.json", read(SCHEMA)).await;
+
+    let event = notification(&landing, key);
+    let first = w.invoke(&event).expect("converts");
+    assert_eq!(
+        (
+            &first["status"],
+            &first["schema_source"],
+            &first["output_bucket"]
+        ),
+        (&json!("converted"), &json!("declared"), &json!(data)),
+        "{first}"
+    );
+    assert_eq!(first["rows_rejected"], 4);
+    let again = w.invoke(&event).expect("redelivery");
+    assert_eq!(again["status"], "skipped", "{again}");
+    assert_eq!(w.keys("curated/").await.len(), 1);
+    let landed =
+        w.s3.list_object_versions()
+            .bucket(&landing)
+            .send()
+            .await
+            .expect("versions");
+    assert_eq!(
+        landed.versions().len(),
+        1,
+        "nothing written beside the source"
+    );
+
+    let quarantine = first["quarantine_key"].as_str().expect("quarantine");
+    let replay = w
+        .invoke(&json!({"replay": format!("s3://{data}/{quarantine}")}))
+        .expect("replays");
+    assert_eq!(replay["status"], "converted", "{replay}");
+
+    let refused =
+        w.s3.delete_object()
+            .bucket(&landing)
+            .key(key)
+            .version_id(put.version_id().expect("version"))
+            .send()
+            .await;
+    assert!(refused.is_err(), "the raw version is locked");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -460,6 +574,40 @@ async fn keys_outside_raw_are_ignored_and_nothing_is_written() {
             .is_some_and(|r| r.contains("outside the raw prefix"))
     );
     assert_eq!(w.keys("").await, ["curated/orders/x.csv"]);
+}
+
+/// Two conversions of one source version at once (a redelivery beside the first delivery, a backfill beside the
+/// live event): both find no output, both convert, and their uploads reach S3 together (the proxy holds each
+/// upload 1.5 s). The curated upload is conditional, so one writes the object and the other finds it written and
+/// answers skipped: one curated object, and one conversion the loader's ledger hears of.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_conversions_of_one_source_version_at_once_write_one_curated_object() {
+    let (proxy, mut w) = behind_proxy("race", &[]).await;
+    let binary = Path::new(env!("CARGO_BIN_EXE_csv-to-parquet"));
+    let mut other = LambdaProcess::start(binary, &proxy.endpoint(), &[]);
+    w.put("raw/orders/a.csv", read(DATA)).await;
+    proxy.set(json!([{"method": "PUT", "path": "/curated/", "delay": 1.5}]));
+    let event = notification(&w.bucket, "raw/orders/a.csv");
+    let (first, second) = tokio::task::block_in_place(|| {
+        std::thread::scope(|s| {
+            let a = s.spawn(|| w.function.invoke(&event));
+            let b = s.spawn(|| other.invoke(&event));
+            (a.join().expect("first"), b.join().expect("second"))
+        })
+    });
+    let (first, second) = (
+        first.expect("first answers"),
+        second.expect("second answers"),
+    );
+    let mut statuses = [
+        first["status"].as_str().unwrap_or_default(),
+        second["status"].as_str().unwrap_or_default(),
+    ];
+    statuses.sort_unstable();
+    assert_eq!(statuses, ["converted", "skipped"], "{first} {second}");
+    assert_eq!(first["output_key"], second["output_key"]);
+    assert_eq!(proxy.hits(), [2], "both uploads were made");
+    assert_eq!(w.keys("curated/").await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -379,10 +379,9 @@ fn object_stem(first: &RecordMeta) -> String {
     format!("{}-{}-", first.shard_id, first.sequence_number)
 }
 
-/// A redrive's view of what an earlier delivery of the same records already stored. Kinesis retries a batch from
-/// its first failed record, so what the last attempt stored is, in each object it wrote, a run of events from the
-/// group's first: that object is named `<shard>-<first seq>-<last seq>`. One per group: the key prefix such an
-/// object would have, and the group's events.
+/// A redrive's view of what earlier deliveries of the same records stored (the mapping's attempts, an earlier
+/// redrive that stopped part-way): one per group of events (type and hour), the key prefix under which any object
+/// of that group from the records' shard is (`<prefix><type>/<hour>/<shard>-`), and the group's events.
 pub fn earlier_objects(
     plan: &Plan,
     prefix: &str,
@@ -391,38 +390,42 @@ pub fn earlier_objects(
     groups(plan, include)
         .into_iter()
         .map(|((event_type, hour), members)| {
-            let first = &plan.inputs[plan.owners[members[0]]].meta;
-            let stem = join(&[prefix, &event_type, &hour, &object_stem(first)]);
-            (stem, members)
+            let shard = &plan.inputs[plan.owners[members[0]]].meta.shard_id;
+            let folder = join(&[prefix, &event_type, &hour, &format!("{shard}-")]);
+            (folder, members)
         })
         .collect()
 }
 
-/// The events an earlier delivery stored: for each group of [`earlier_objects`] and the keys found under its
-/// prefix, the events of records up to the highest last sequence number those keys name.
+/// The events an earlier delivery stored, from the keys found under each group's prefix ([`earlier_objects`]).
+/// An object `<shard>-<first>-<last>` that a delivery kept holds every event of its group from the records between
+/// its first and last: a Kinesis batch is a contiguous run of its shard, an event of such a record that is not in
+/// the object was a duplicate, and an object holding a record that failed, or any after it, is removed before the
+/// batch is retried. So an event is stored when its record falls inside one of those ranges.
 pub fn stored_earlier(
     plan: &Plan,
     groups: &[(String, Vec<usize>)],
     found: &[Vec<String>],
 ) -> Vec<bool> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let mut stored = vec![false; plan.events.len()];
-    for ((stem, members), keys) in groups.iter().zip(found) {
-        let Some(last) = keys
+    for ((folder, members), keys) in groups.iter().zip(found) {
+        let ranges: Vec<(String, String)> = keys
             .iter()
-            .filter_map(|k| k.strip_prefix(stem.as_str()))
+            .filter_map(|k| k.strip_prefix(folder.as_str()))
             .filter_map(|rest| {
                 rest.strip_suffix(".jsonl.gz")
                     .or_else(|| rest.strip_suffix(".jsonl"))
             })
-            .filter(|seq| !seq.is_empty() && seq.bytes().all(|b| b.is_ascii_digit()))
-            .map(sortable_sequence)
-            .max()
-        else {
-            continue;
-        };
+            .filter_map(|name| name.split_once('-'))
+            .filter(|(first, last)| digits(first) && digits(last))
+            .map(|(first, last)| (sortable_sequence(first), sortable_sequence(last)))
+            .collect();
         for &e in members {
-            let seq = &plan.inputs[plan.owners[e]].meta.sequence_number;
-            stored[e] = sortable_sequence(seq) <= last;
+            let seq = sortable_sequence(&plan.inputs[plan.owners[e]].meta.sequence_number);
+            stored[e] = ranges
+                .iter()
+                .any(|(first, last)| *first <= seq && seq <= *last);
         }
     }
     stored
@@ -804,65 +807,67 @@ mod tests {
         assert_eq!(&again[0].body[..2], &[0x1f, 0x8b]);
     }
 
-    /// The last attempt stored records 100 and 101 (its first failure was 102): a redrive of 100..=103 finds, for
-    /// each group, the object that attempt wrote, and stores only what came after it.
+    /// A redrive of 100..=103 finds, for each group, the objects earlier deliveries wrote, and stores only what
+    /// they do not hold.
     #[test]
-    fn a_redrive_finds_what_the_last_attempt_stored_in_each_group() {
+    fn a_redrive_finds_what_earlier_deliveries_stored_in_each_group() {
         let payloads = [
             r#"{"id": "1", "type": "click", "ts": "2026-11-21T10:05:00Z"}"#,
             r#"{"id": "2", "type": "view", "ts": "2026-11-21T10:06:00Z"}"#,
             r#"{"id": "3", "type": "click", "ts": "2026-11-21T10:07:00Z"}"#,
             r#"{"id": "4", "type": "view", "ts": "2026-11-21T10:08:00Z"}"#,
         ];
-        let earlier = objects(&plan(&payloads[..2]), "events/", true, |_| true).expect("objects");
+        let keys =
+            |objects: Vec<ObjectPlan>| objects.into_iter().map(|o| o.key).collect::<Vec<_>>();
         let p = plan(&payloads);
         let groups = earlier_objects(&p, "events/", |_| true);
+        let folder = "events/{}/year=2026/month=11/day=21/hour=10/shardId-000000000003-";
         assert_eq!(
             groups,
             [
-                (
-                    "events/click/year=2026/month=11/day=21/hour=10/shardId-000000000003-100-"
-                        .to_owned(),
-                    vec![0, 2]
-                ),
-                (
-                    "events/view/year=2026/month=11/day=21/hour=10/shardId-000000000003-101-"
-                        .to_owned(),
-                    vec![1, 3]
-                ),
+                (folder.replace("{}", "click"), vec![0, 2]),
+                (folder.replace("{}", "view"), vec![1, 3]),
             ]
         );
-        // What a listing of each prefix returns: the earlier objects, and one key that only shares the prefix's
-        // text (a longer first sequence number).
-        let found: Vec<Vec<String>> = groups
-            .iter()
-            .map(|(stem, _)| {
-                let mut keys: Vec<String> = earlier
-                    .iter()
-                    .map(|o| o.key.clone())
-                    .filter(|k| k.starts_with(stem.as_str()))
-                    .collect();
-                keys.push(format!("{stem}x.jsonl"));
-                keys
-            })
-            .collect();
+        // What a listing of each folder returns, from the objects written so far, plus keys that are not event
+        // objects of a range.
+        let listed = |written: &[String]| -> Vec<Vec<String>> {
+            groups
+                .iter()
+                .map(|(folder, _)| {
+                    let mut found: Vec<String> = written
+                        .iter()
+                        .filter(|k| k.starts_with(folder.as_str()))
+                        .cloned()
+                        .collect();
+                    found.push(format!("{folder}x-y.jsonl"));
+                    found
+                })
+                .collect()
+        };
+        // The mapping's last attempt stored records 100 and 101 (its first failure was 102).
+        let attempt =
+            keys(objects(&plan(&payloads[..2]), "events/", true, |_| true).expect("objects"));
         assert_eq!(
-            stored_earlier(&p, &groups, &found),
+            stored_earlier(&p, &groups, &listed(&attempt)),
             [true, true, false, false]
         );
-        // Nothing found: nothing stored. Everything stored (a redrive that ran when nothing was): nothing again.
         assert_eq!(stored_earlier(&p, &groups, &[vec![], vec![]]), [false; 4]);
-        let all = objects(&p, "events/", false, |_| true).expect("objects");
-        let found: Vec<Vec<String>> = groups
-            .iter()
-            .map(|(stem, _)| {
-                all.iter()
-                    .map(|o| o.key.clone())
-                    .filter(|k| k.starts_with(stem.as_str()))
-                    .collect()
-            })
-            .collect();
-        assert_eq!(stored_earlier(&p, &groups, &found), [true; 4]);
+        // A redrive that stopped after storing the rest of one group: its own object is found too.
+        let mut partial = attempt.clone();
+        partial.extend(keys(
+            objects(&p, "events/", false, |e| e == 2).expect("objects"),
+        ));
+        assert_eq!(
+            stored_earlier(&p, &groups, &listed(&partial)),
+            [true, true, true, false]
+        );
+        // An object of another range of the shard (records 90 to 99) says nothing about these.
+        let other = vec![format!("{}090-099.jsonl", folder.replace("{}", "click"))];
+        assert_eq!(stored_earlier(&p, &groups, &listed(&other)), [false; 4]);
+        // Everything stored: nothing again.
+        let all = keys(objects(&p, "events/", false, |_| true).expect("objects"));
+        assert_eq!(stored_earlier(&p, &groups, &listed(&all)), [true; 4]);
     }
 
     #[test]

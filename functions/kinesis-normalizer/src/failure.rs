@@ -106,8 +106,8 @@ pub fn judge(batch: &BatchInfo, first_fetched: Option<&str>) -> Fetched {
 mod tests {
     use super::*;
 
-    /// The sample in `events/`, as the event source mapping's on-failure destination writes it.
-    const RECORD: &str = include_str!("../../../events/kinesis-on-failure-record.json");
+    /// The sample in `events/data/`, as the event source mapping's on-failure destination writes it.
+    const RECORD: &str = include_str!("../../../events/data/kinesis-on-failure-record.json");
 
     #[test]
     fn reads_the_destinations_record() {

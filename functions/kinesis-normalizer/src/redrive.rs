@@ -191,7 +191,22 @@ async fn redrive_one(
         }
     };
     let batch = &record.batch;
-    let inputs = fetch(&deps.kinesis, batch).await?;
+    let inputs = match fetch(&deps.kinesis, batch).await {
+        Ok(inputs) => inputs,
+        // This range cannot be read now (throttled, a wrong region or stream, ...): it stays, the others go on.
+        Err(e) => {
+            tracing::warn!(message_id = %id, range = %batch.name(), error = %e, "range not fetched; left in the queue");
+            report.failed.push(Range {
+                message_id: id.to_owned(),
+                range: batch.name(),
+                records: 0,
+                first_left: None,
+                error: Some(e.to_string()),
+                deleted: false,
+            });
+            return Ok(true);
+        }
+    };
     report.records_fetched += inputs.len();
     let count = inputs.len();
     let range = |error: Option<String>, first_left: Option<String>, deleted: bool| Range {
@@ -251,13 +266,20 @@ async fn fetch(kinesis: &aws_sdk_kinesis::Client, batch: &BatchInfo) -> Result<V
         .await;
     let mut iterator = match iterator {
         Ok(out) => out.shard_iterator().map(str::to_owned),
-        // The shard (or the stream) is gone, or the sequence number is no longer valid: nothing to fetch.
+        // The shard is gone (closed by a reshard, then past the retention), if its stream is still there: nothing
+        // of the range is left. A stream that cannot be found is an error, not an age: a wrong ARN or region must
+        // not make messages look expired.
         Err(e)
-            if e.as_service_error().is_some_and(|s| {
-                s.is_resource_not_found_exception() || s.is_invalid_argument_exception()
-            }) =>
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
         {
-            tracing::warn!(range = %target, error = %AwsError::from_sdk("GetShardIterator", &target, &e), "the range cannot be read from the stream");
+            kinesis
+                .describe_stream_summary()
+                .stream_arn(&batch.stream_arn)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("DescribeStreamSummary", &target, &e))?;
+            tracing::warn!(range = %target, error = %AwsError::from_sdk("GetShardIterator", &target, &e), "the range's shard is gone from the stream");
             None
         }
         Err(e) => return Err(AwsError::from_sdk("GetShardIterator", &target, &e).into()),

@@ -709,7 +709,8 @@ async fn a_redrive_stores_a_failed_range_from_the_stream_once_and_deletes_its_me
 }
 
 /// A range whose start the stream no longer holds, and one on a shard that is gone: both are reported by name and
-/// stay in the queue; what is left of the first is stored. With `delete_aged_out`, they are deleted.
+/// stay in the queue; what is left of the first is stored. With `delete_aged_out`, they are deleted. A range on a
+/// stream that cannot be found (a wrong ARN or region) is a failure, never an age: it stays either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_range_that_aged_out_of_the_stream_is_reported_by_name_and_kept() {
     let payloads =
@@ -719,7 +720,13 @@ async fn a_range_that_aged_out_of_the_stream_is_reported_by_name_and_kept() {
     // The emulator numbers records from 1: a range from 0 lost its start to retention.
     let trimmed = failure_record(&arn, &shard, "0", &seqs[0]);
     let gone = failure_record(&arn, "shardId-000000000009", &seqs[0], &seqs[0]);
-    let (sqs, url) = queue_with(&[trimmed, gone]).await;
+    let elsewhere = failure_record(
+        "arn:aws:kinesis:us-east-1:123456789012:stream/not-this-one",
+        &shard,
+        &seqs[0],
+        &seqs[0],
+    );
+    let (sqs, url) = queue_with(&[trimmed, gone, elsewhere]).await;
 
     let report = w
         .invoke(&json!({"redrive": {"queue_url": url}}))
@@ -739,11 +746,22 @@ async fn a_range_that_aged_out_of_the_stream_is_reported_by_name_and_kept() {
     assert_eq!(by_shard(&shard)["records"], 1);
     assert_eq!(by_shard("shardId-000000000009")["records"], 0);
     assert!(report["redriven"].as_array().is_some_and(Vec::is_empty));
+    assert_eq!(
+        report["failed"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+    assert!(
+        report["failed"][0]["range"]
+            .as_str()
+            .is_some_and(|r| r.contains("not-this-one")),
+        "{report}"
+    );
     assert_eq!(stored_events(&w).await.get("A1"), Some(&1));
     assert_eq!(
         queue_bodies(&sqs, &url).await.len(),
-        2,
-        "both stay in the queue"
+        3,
+        "all stay in the queue"
     );
 
     let deleted = w
@@ -754,6 +772,10 @@ async fn a_range_that_aged_out_of_the_stream_is_reported_by_name_and_kept() {
         Some(2),
         "{deleted}"
     );
-    assert!(queue_bodies(&sqs, &url).await.is_empty());
+    assert_eq!(
+        queue_bodies(&sqs, &url).await.len(),
+        1,
+        "the failed one stays"
+    );
     assert_eq!(stored_events(&w).await.get("A1"), Some(&1));
 }

@@ -136,6 +136,28 @@ pub async fn poll(client: &Client, id: &str, until: Instant) -> Result<Poll, Aws
     }
 }
 
+/// How long each part of a finished batch took, as Redshift reports it: `(copy_ms, rest_ms)`, the COPY statements
+/// and every other statement of the transaction (stage, merge, ledger).
+pub async fn durations(client: &Client, id: &str) -> Result<(u64, u64), AwsError> {
+    let d = client
+        .describe_statement()
+        .id(id)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeStatement", id, &e))?;
+    let (mut copy, mut rest) = (0_i64, 0_i64);
+    for sub in d.sub_statements() {
+        let nanos = sub.duration().max(0);
+        if sub.query_string().is_some_and(|q| q.starts_with("COPY ")) {
+            copy += nanos;
+        } else {
+            rest += nanos;
+        }
+    }
+    let ms = |nanos: i64| u64::try_from(nanos / 1_000_000).unwrap_or(0);
+    Ok((ms(copy), ms(rest)))
+}
+
 /// The rows of a finished statement, every field as text (`None` for NULL).
 pub async fn rows(client: &Client, id: &str) -> Result<Vec<Vec<Option<String>>>, AwsError> {
     let mut out = Vec::new();

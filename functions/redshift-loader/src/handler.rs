@@ -66,6 +66,17 @@ pub async fn handle(input: Value, remaining: Duration, deps: &Deps) -> Result<Va
                 started.elapsed().as_secs_f64() * 1000.0,
                 "Milliseconds",
             )
+            .values(
+                [
+                    ("s3_read_ms", "S3ReadMs"),
+                    ("copy_ms", "CopyMs"),
+                    ("merge_ms", "MergeMs"),
+                ]
+                .into_iter()
+                .filter_map(|(field, metric)| {
+                    Some((metric, out["steps"][field].as_u64()? as f64, "Milliseconds"))
+                }),
+            )
             .emit();
     }
     answer
@@ -166,6 +177,7 @@ async fn load_postgres(request: &LoadRequest, url: &str, deps: &Deps) -> Result<
         .load_id
         .clone()
         .unwrap_or_else(|| load_id(&request.table, &files));
+    let reading = Instant::now();
     let mut sources = Vec::with_capacity(files.len());
     for f in &files {
         sources.push(SourceFile {
@@ -174,6 +186,7 @@ async fn load_postgres(request: &LoadRequest, url: &str, deps: &Deps) -> Result<
             data: ParquetData::File(spool(deps, &f.url, &f.etag).await?),
         });
     }
+    let s3_read_ms = u64::try_from(reading.elapsed().as_millis()).unwrap_or(u64::MAX);
     let mut client = crate::postgres::connect(url).await?;
     let loaded = crate::postgres::load(
         &mut client,
@@ -187,7 +200,8 @@ async fn load_postgres(request: &LoadRequest, url: &str, deps: &Deps) -> Result<
     tracing::info!(table = %request.table.plain(), files_loaded = loaded.files_loaded, files_skipped = loaded.files_skipped, rows = loaded.rows_loaded, "loaded");
     Ok(
         json!({"status": "loaded", "table": request.table.plain(), "files_loaded": loaded.files_loaded,
-        "files_skipped": loaded.files_skipped, "rows_loaded": loaded.rows_loaded, "load_id": loaded.load_id}),
+        "files_skipped": loaded.files_skipped, "rows_loaded": loaded.rows_loaded, "load_id": loaded.load_id,
+        "steps": {"s3_read_ms": s3_read_ms, "copy_ms": loaded.copy_ms, "merge_ms": loaded.merge_ms}}),
     )
 }
 
@@ -608,9 +622,17 @@ async fn finish(
 ) -> Result<Value, Error> {
     match dataapi::poll(&deps.redshift, id, until).await? {
         Poll::Running => Ok(running(request, input, id, "load", load_id)),
-        Poll::Finished => Ok(
-            json!({"status": "loaded", "table": request.table.plain(), "statement_id": id, "load_id": load_id}),
-        ),
+        Poll::Finished => {
+            let mut answer = json!({"status": "loaded", "table": request.table.plain(), "statement_id": id, "load_id": load_id});
+            // Best effort: the load is done whether or not its timings can be read.
+            match dataapi::durations(&deps.redshift, id).await {
+                Ok((copy_ms, merge_ms)) => {
+                    answer["steps"] = json!({"copy_ms": copy_ms, "merge_ms": merge_ms});
+                }
+                Err(e) => tracing::warn!(error = %e, "the load's timings could not be read"),
+            }
+            Ok(answer)
+        }
         Poll::Failed {
             error, statement, ..
         } if redshift_conflict(&error, statement.as_deref()) => Err(Error::Conflict {

@@ -5,8 +5,8 @@
 use crate::encode::{check_schema, write_csv};
 use crate::evolve::{self, Mismatch, TableColumn, Warehouse};
 use crate::sql::{
-    Ident, LedgerEntry, Mode, SqlError, TableName, add_correlation_column, apply, create_ledger,
-    record, select_loaded, stage_name,
+    CORRELATION_COLUMN, Ident, LEDGER, LedgerEntry, Mode, SqlError, TableName,
+    add_correlation_column, apply, create_ledger, record, select_loaded, stage_name,
 };
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
@@ -15,6 +15,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 use tokio_postgres::{Client, NoTls};
 use tributary_shared::retry::Backoff;
 use tributary_shared::{Classify, ErrorKind};
@@ -41,6 +42,10 @@ pub struct Loaded {
     pub files_skipped: usize,
     pub rows_loaded: u64,
     pub load_id: String,
+    /// The COPY of the files into the stage, then the rest of the transaction (table changes before it are not
+    /// counted; the merge, the ledger and the commit are).
+    pub copy_ms: u64,
+    pub merge_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -249,9 +254,21 @@ async fn prepare(client: &mut Client, table: &TableName) -> Result<(), LoadError
     }
     tx.batch_execute(&create_ledger(table, "text", "timestamptz"))
         .await?;
-    // A ledger from before correlation ids: add the column.
-    tx.batch_execute(&add_correlation_column(table, "text", true))
-        .await?;
+    // A ledger from before correlation ids gains the column. Looked up first: ALTER TABLE takes an exclusive lock
+    // even when the column exists, and would wait for every load in progress while holding the lock above.
+    let schema = table.schema.as_ref().map(|s| s.as_str().to_owned());
+    let has_column = tx
+        .query_opt(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = coalesce($1, current_schema()) \
+             AND table_name = $2 AND column_name = $3",
+            &[&schema, &LEDGER, &CORRELATION_COLUMN],
+        )
+        .await?
+        .is_some();
+    if !has_column {
+        tx.batch_execute(&add_correlation_column(table, "text", true))
+            .await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -295,6 +312,8 @@ async fn load_once(
             files_skipped: total,
             rows_loaded: 0,
             load_id: load_id.to_owned(),
+            copy_ms: 0,
+            merge_ms: 0,
         });
     }
 
@@ -364,6 +383,7 @@ async fn load_once(
     .await?;
 
     // One COPY per file, naming that file's own columns: a column it lacks stays NULL.
+    let copying = Instant::now();
     let mut rows = 0;
     for (file, schema) in new.iter().zip(&schemas) {
         let column_list = schema
@@ -409,6 +429,8 @@ async fn load_once(
         rows += sink.finish().await?;
     }
 
+    let copy_ms = millis_since(copying);
+    let merging = Instant::now();
     for statement in apply(table, &stage, &columns, mode) {
         tx.batch_execute(&statement).await?;
     }
@@ -434,5 +456,11 @@ async fn load_once(
         files_skipped: total - new.len(),
         rows_loaded: rows,
         load_id: load_id.to_owned(),
+        copy_ms,
+        merge_ms: millis_since(merging),
     })
+}
+
+fn millis_since(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }

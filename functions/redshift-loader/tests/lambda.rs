@@ -70,6 +70,23 @@ async fn the_postgres_backend_loads_curated_parquet_from_s3_and_skips_known_file
         ),
         (Some("loaded"), Some("analytics.orders"), Some(2))
     );
+    // Where the load's time went: the files' download, their COPY, the merge; the same in its EMF record.
+    let steps = &out["steps"];
+    let record = w
+        .emf()
+        .into_iter()
+        .find(|m| m["FilesLoaded"] == 1.0)
+        .expect("the load's EMF record");
+    for (field, metric) in [
+        ("s3_read_ms", "S3ReadMs"),
+        ("copy_ms", "CopyMs"),
+        ("merge_ms", "MergeMs"),
+    ] {
+        let value = steps[field]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{field} in {out}"));
+        assert_eq!(record[metric], json!(value as f64), "{metric}");
+    }
     assert_eq!(
         pg.psql(
             &db,

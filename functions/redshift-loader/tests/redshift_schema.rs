@@ -81,6 +81,19 @@ async fn the_table_is_created_by_the_first_load_and_gains_the_column_a_later_ver
         .invoke(&json!({"table": "analytics.orders", "files": [a]}))
         .expect("loaded");
     assert_eq!(first["status"], "loaded", "{first}");
+    // Redshift's own account of the batch: its COPY statements, and the rest of the transaction.
+    for step in ["copy_ms", "merge_ms"] {
+        assert!(first["steps"][step].is_u64(), "{step} in {first}");
+    }
+    let record = w
+        .emf()
+        .into_iter()
+        .find(|m| m["FilesLoaded"] == 1.0)
+        .expect("the load's EMF record");
+    assert_eq!(
+        record["CopyMs"],
+        json!(first["steps"]["copy_ms"].as_u64().map(|v| v as f64))
+    );
     assert_eq!(
         first["schema_changes"],
         json!([

@@ -40,9 +40,9 @@ pub async fn stream_with(payloads: &[Value]) -> (String, String, Vec<String>) {
     (arn, shard, seqs)
 }
 
-/// The on-failure destination's record (the sample in `events/`) for `shard` `start..=end` of `arn`.
+/// The on-failure destination's record (the sample in `events/data/`) for `shard` `start..=end` of `arn`.
 pub fn failure_record(arn: &str, shard: &str, start: &str, end: &str) -> String {
-    let mut record = fixture("kinesis-on-failure-record.json");
+    let mut record = fixture("data/kinesis-on-failure-record.json");
     let batch = &mut record["KinesisBatchInfo"];
     batch["streamArn"] = json!(arn);
     batch["shardId"] = json!(shard);

@@ -204,7 +204,8 @@ fn the_demo_runs_every_flow_end_to_end() {
     );
     assert_eq!(webhook["stored"]["total"], "50.00");
 
-    // The latency table from the functions' EMF records: a row per function that reports durations.
+    // The latency table from the functions' EMF records: a row per function that reports durations, and one per
+    // step of the converter and of the loader.
     let steps: Vec<&str> = report["latency"]
         .as_array()
         .expect("latency")
@@ -215,11 +216,33 @@ fn the_demo_runs_every_flow_end_to_end() {
         steps,
         [
             "csv-to-parquet",
+            "csv-to-parquet / ConvertMs",
+            "csv-to-parquet / S3ReadMs",
+            "csv-to-parquet / S3UploadMs",
             "kinesis-normalizer",
             "order-webhook",
-            "redshift-loader"
+            "redshift-loader",
+            "redshift-loader / CopyMs",
+            "redshift-loader / MergeMs",
+            "redshift-loader / S3ReadMs"
         ]
     );
+
+    // One warehouse row traced back: its execution (the correlation id), its source object, its loaded file.
+    let trace = &report["flows"]["csv"]["trace"];
+    assert!(
+        trace["correlation_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("arn:aws:states:") && id.contains(":execution:")),
+        "{trace}"
+    );
+    assert!(
+        trace["source_key"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("raw/orders/")),
+        "{trace}"
+    );
+    assert_eq!(trace["ledger"].as_array().map(Vec::len), Some(1), "{trace}");
 
     // The outputs a user opens.
     let out = root.join("target/demo");

@@ -415,6 +415,7 @@ fn terraform_apply_builds_the_pipeline_on_the_emulator_and_destroy_removes_it() 
     check_dashboard(&deployed);
     check_least_privilege(&deployed);
     runtime.block_on(check_tables(&deployed));
+    runtime.block_on(check_raw_protection(&deployed));
 
     // Applied again, nothing changes: no drift, and the zips' hashes are stable.
     let replan = ws.run(&["plan", "-no-color", "-detailed-exitcode"]);
@@ -434,9 +435,18 @@ fn terraform_apply_builds_the_pipeline_on_the_emulator_and_destroy_removes_it() 
         "destroy leaves an empty state: {after}"
     );
     runtime.block_on(async {
-        let bucket = deployed.out_str("bucket_name");
-        let gone = s3_client().await.head_bucket().bucket(&bucket).send().await;
-        assert!(gone.is_err(), "the bucket is deleted");
+        let s3 = s3_client().await;
+        let replicas = deployed.out("replica_bucket_names");
+        let buckets = [
+            deployed.out_str("bucket_name"),
+            deployed.out_str("landing_bucket_name"),
+            string(&replicas["landing"]).to_owned(),
+            string(&replicas["curated"]).to_owned(),
+        ];
+        for bucket in buckets {
+            let gone = s3.head_bucket().bucket(&bucket).send().await;
+            assert!(gone.is_err(), "{bucket} is deleted");
+        }
         let tables = dynamodb_client()
             .await
             .list_tables()
@@ -460,6 +470,17 @@ fn check_outputs(d: &Deployed) {
     assert_eq!(
         d.out_str("bucket_name"),
         format!("{p}-data-123456789012-us-east-1")
+    );
+    assert_eq!(
+        d.out_str("landing_bucket_name"),
+        format!("{p}-landing-123456789012-us-east-1")
+    );
+    assert_eq!(
+        d.out("replica_bucket_names"),
+        serde_json::json!({
+            "landing": format!("{p}-landing-123456789012-eu-west-1"),
+            "curated": format!("{p}-curated-123456789012-eu-west-1"),
+        })
     );
     assert_eq!(d.out("raw_csv_path"), "state-machine");
     assert_eq!(d.out("stream_name"), format!("{p}-events"));
@@ -534,13 +555,26 @@ fn check_functions(d: &Deployed) {
     );
 }
 
-/// The bucket's notification, read from the emulator (orders to order-validator, raw/ only to EventBridge), and the
-/// EventBridge rule that takes raw/ CSVs to the state machine.
+/// The landing bucket's notification, read from the emulator (orders to order-validator, raw/ only to EventBridge),
+/// and the EventBridge rule that takes raw/ CSVs to the state machine. The data bucket starts nothing.
 async fn check_triggers(d: &Deployed) {
-    let notification = s3_client()
-        .await
+    let s3 = s3_client().await;
+    // The emulator cannot read back a bucket's empty notification configuration, so: the data bucket has none.
+    let notifying: Vec<&Value> = d.state["values"]["root_module"]["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter(|r| r["type"] == "aws_s3_bucket_notification")
+        .map(|r| &r["values"]["bucket"])
+        .collect();
+    assert_eq!(
+        notifying,
+        [&d.out("landing_bucket_name")],
+        "outputs trigger nothing"
+    );
+    let notification = s3
         .get_bucket_notification_configuration()
-        .bucket(d.out_str("bucket_name"))
+        .bucket(d.out_str("landing_bucket_name"))
         .send()
         .await
         .expect("get notification configuration");
@@ -590,7 +624,7 @@ async fn check_triggers(d: &Deployed) {
     );
     assert_eq!(
         pattern["detail"]["bucket"]["name"],
-        serde_json::json!([d.out("bucket_name")])
+        serde_json::json!([d.out("landing_bucket_name")])
     );
     assert_eq!(
         pattern["detail"]["object"]["key"],
@@ -602,6 +636,142 @@ async fn check_triggers(d: &Deployed) {
         target["dead_letter_config"][0]["arn"],
         d.arn("aws_sqs_queue.async_failures")
     );
+}
+
+/// Raw inputs cannot be lost: the landing bucket's default retention (the emulator's tfvars: GOVERNANCE, 1 day), a
+/// locked raw object that no one can delete (a delete only adds a marker, and the version stays readable), and the
+/// replication of the landing bucket and of curated/ to the second region, with Replication Time Control.
+async fn check_raw_protection(d: &Deployed) {
+    let s3 = s3_client().await;
+    let landing = d.out_str("landing_bucket_name");
+    let lock = s3
+        .get_object_lock_configuration()
+        .bucket(&landing)
+        .send()
+        .await
+        .expect("object lock configuration");
+    let lock = lock.object_lock_configuration().expect("configured");
+    let retention = lock
+        .rule()
+        .and_then(|r| r.default_retention())
+        .expect("default retention");
+    assert_eq!(
+        (
+            lock.object_lock_enabled().map(|e| e.as_str()),
+            retention.mode().map(|m| m.as_str()),
+            retention.days()
+        ),
+        (Some("Enabled"), Some("GOVERNANCE"), Some(1))
+    );
+
+    let key = "raw/orders/locked.csv";
+    let put = s3
+        .put_object()
+        .bucket(&landing)
+        .key(key)
+        .body(b"order_id,qty\nPO-1,1\n".to_vec().into())
+        .send()
+        .await
+        .expect("a producer's upload");
+    let version = put.version_id().expect("a version").to_owned();
+    let refused = s3
+        .delete_object()
+        .bucket(&landing)
+        .key(key)
+        .version_id(&version)
+        .send()
+        .await
+        .expect_err("a locked version cannot be deleted before its retention ends");
+    assert_eq!(
+        refused.as_service_error().and_then(|e| e.meta().code()),
+        Some("AccessDenied"),
+        "{refused:?}"
+    );
+    s3.delete_object()
+        .bucket(&landing)
+        .key(key)
+        .send()
+        .await
+        .expect("a delete without a version adds a marker");
+    let kept = s3
+        .get_object()
+        .bucket(&landing)
+        .key(key)
+        .version_id(&version)
+        .send()
+        .await
+        .expect("the locked version is still there");
+    assert_eq!(
+        kept.object_lock_mode().map(|m| m.as_str()),
+        Some("GOVERNANCE")
+    );
+
+    let replicas = d.out("replica_bucket_names");
+    for (source, replica, prefix) in [
+        (
+            landing.clone(),
+            string(&replicas["landing"]).to_owned(),
+            None,
+        ),
+        (
+            d.out_str("bucket_name"),
+            string(&replicas["curated"]).to_owned(),
+            Some("curated/"),
+        ),
+    ] {
+        let config = s3
+            .get_bucket_replication()
+            .bucket(&source)
+            .send()
+            .await
+            .expect("replication configuration");
+        let config = config.replication_configuration().expect("configured");
+        assert_eq!(config.role(), d.arn("aws_iam_role.replication[0]"));
+        let [rule] = config.rules() else {
+            panic!("one rule: {config:?}")
+        };
+        let destination = rule.destination().expect("destination");
+        assert_eq!(
+            destination.bucket(),
+            format!("arn:aws:s3:::{replica}"),
+            "{source}"
+        );
+        assert_eq!(
+            destination.storage_class().map(|c| c.as_str()),
+            Some("STANDARD_IA")
+        );
+        let rtc = destination.replication_time().expect("RTC");
+        assert_eq!(
+            (rtc.status().as_str(), rtc.time().and_then(|t| t.minutes())),
+            ("Enabled", Some(15))
+        );
+        assert_eq!(
+            destination.metrics().map(|m| m.status().as_str()),
+            Some("Enabled")
+        );
+        assert_eq!(
+            rule.delete_marker_replication()
+                .and_then(|m| m.status())
+                .map(|s| s.as_str()),
+            Some("Disabled"),
+            "a delete in the source leaves the replica whole"
+        );
+        assert_eq!(
+            rule.filter()
+                .and_then(|f| f.prefix())
+                .filter(|p| !p.is_empty()),
+            prefix,
+            "{source}"
+        );
+    }
+    // The landing bucket's replica locks what it receives as the source does.
+    let replica_lock = s3
+        .get_object_lock_configuration()
+        .bucket(string(&replicas["landing"]))
+        .send()
+        .await
+        .expect("replica object lock");
+    assert!(replica_lock.object_lock_configuration().is_some());
 }
 
 fn check_event_source_mapping(d: &Deployed) {
@@ -830,6 +1000,24 @@ fn check_dashboard(d: &Deployed) {
             && outcomes.contains("orders ExecutionsSucceeded")
     );
     assert!(text(titled("Order webhook")).contains("Deliveries"));
+    // Per step: the converter's and the loader's own, and the state machines' tasks and executions.
+    let converter = text(titled("csv-to-parquet steps"));
+    for step in [
+        "S3ReadMs p99",
+        "ConvertMs p50",
+        "S3UploadMs p95",
+        "DurationMs p99",
+    ] {
+        assert!(converter.contains(step), "{step}");
+    }
+    let loader = text(titled("redshift-loader steps"));
+    assert!(loader.contains("CopyMs p95") && loader.contains("MergeMs p99"));
+    let machine = text(titled("State machine steps"));
+    assert!(
+        machine.contains("ServiceIntegrationTime")
+            && machine.contains("Lambda tasks p99")
+            && machine.contains("csv-pipeline execution p50")
+    );
 }
 
 /// A resource of `expected_grants.json`, its placeholders filled from what was deployed.
@@ -882,6 +1070,16 @@ fn check_least_privilege(d: &Deployed) {
             .collect();
         assert_eq!(grants(d.policy(address)), want, "{address}");
     }
+    assert_eq!(
+        condition(
+            d.policy("aws_iam_role_policy.fn[\"kinesis-normalizer\"]"),
+            "ListEvents",
+            "StringLike",
+            "s3:prefix"
+        ),
+        ["events/*"],
+        "the redrive lists event objects only"
+    );
     let loader = "aws_iam_role_policy.fn[\"redshift-loader\"]";
     assert_eq!(
         condition(d.policy(loader), "ListCurated", "StringLike", "s3:prefix"),
@@ -965,6 +1163,11 @@ async fn check_tables(d: &Deployed) {
     let env = &d.function("kinesis-normalizer")["environment"][0]["variables"];
     assert_eq!(env["SEEN_TABLE"], d.out("seen_table_name"));
     assert_eq!(env["DEDUP_WINDOW_SECS"], "3600");
+    // What a redrive reads: the event source mapping's on-failure queue.
+    assert_eq!(
+        env["REDRIVE_QUEUE_URL"],
+        d.out("failure_queue_urls")["kinesis"]
+    );
 }
 
 /// Without a warehouse, raw/ CSVs take the S3 notification instead, and only it: the bucket stops sending events to
@@ -1017,7 +1220,7 @@ fn check_no_warehouse_plan(ws: &Workspace, d: &Deployed) {
         .map(|c| string(&c["address"]).to_owned())
         .collect::<Vec<_>>();
     assert!(kept.is_empty(), "{kept:?}");
-    let (actions, after) = change("aws_s3_bucket_notification.data");
+    let (actions, after) = change("aws_s3_bucket_notification.landing");
     assert_eq!(actions, ["update"]);
     assert_eq!(after["eventbridge"], false);
     let mut raw: Vec<(String, String)> = after["lambda_function"]

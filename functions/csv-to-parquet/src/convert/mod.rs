@@ -24,7 +24,7 @@ use plan::*;
 use rows::*;
 
 use crate::infer::Inferred;
-use crate::registry::{Proposal, Registration, RegistryError, settle};
+use crate::registry::{Proposal, Registration, RegistryError, settle_reporting};
 use crate::schema::{Column, ColumnType, LINEAGE_COLUMNS, Schema, SchemaError};
 use crate::tokenize::{RawBatch, TokenizeError, Tokenizer};
 use crate::values::{
@@ -131,6 +131,9 @@ pub struct Summary {
     /// The dataset's schema version the file was typed by (with a registry).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema_version: Option<u32>,
+    /// This conversion registered that version (the dataset's first, an evolution, a changed declaration).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub schema_registered: bool,
     /// For each column with rejected values, how many rows it rejected.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejected_by_column: Vec<(String, u64)>,
@@ -290,6 +293,7 @@ where
             .read_into(&mut sample, opts.sample_rows, usize::MAX)
             .map_err(ConvertError::from)?;
     }
+    let mut schema_registered = false;
     let (plan, version) = match &opts.registration {
         None => (Plan::new(&header, opts.schema.as_ref(), &sample)?, None),
         Some(registration) => {
@@ -303,12 +307,13 @@ where
                     Proposal::Observed(&observed)
                 }
             };
-            let version = settle(
+            let (version, registered) = settle_reporting(
                 &*registration.store,
                 &registration.dataset,
                 proposal,
                 registration.policy,
             )?;
+            schema_registered = registered;
             let mut plan = Plan::new(&header, Some(&version.schema()), &sample)?;
             plan.source = SchemaSource::Registered;
             (plan, Some(version.version))
@@ -380,6 +385,7 @@ where
                 columns: plan.schema.columns.clone(),
                 ignored_columns: plan.ignored.clone(),
                 schema_version: version,
+                schema_registered,
                 rejected_by_column: counts.rejected_by_column,
             }),
         }

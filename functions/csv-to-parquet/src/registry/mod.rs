@@ -240,6 +240,16 @@ pub fn settle(
     proposal: Proposal<'_>,
     policy: Policy,
 ) -> Result<Version, RegistryError> {
+    settle_reporting(store, dataset, proposal, policy).map(|(version, _)| version)
+}
+
+/// [`settle`], and whether this call registered the version (for the `SchemaVersionsRegistered` metric).
+pub fn settle_reporting(
+    store: &dyn Store,
+    dataset: &str,
+    proposal: Proposal<'_>,
+    policy: Policy,
+) -> Result<(Version, bool), RegistryError> {
     check_dataset(dataset)?;
     for _ in 0..MAX_RACES {
         let current = store.current(dataset)?;
@@ -261,7 +271,7 @@ pub fn settle(
                     })
                     .collect();
                 if added.is_empty() {
-                    return Ok(cur.clone());
+                    return Ok((cur.clone(), false));
                 }
                 // Evolution adds columns to a dataset's; a file with none of them is not this dataset's shape
                 // (a `;` export read as one column, a file in the wrong folder), and would land as all nulls.
@@ -283,7 +293,7 @@ pub fn settle(
             }
             (Some(cur), Proposal::Declared(declared)) => {
                 if declared.columns == cur.columns {
-                    return Ok(cur.clone());
+                    return Ok((cur.clone(), false));
                 }
                 declared.columns.clone()
             }
@@ -313,7 +323,7 @@ pub fn settle(
                 version = next.version,
                 "registered a new schema version"
             );
-            return Ok(next);
+            return Ok((next, true));
         }
         tracing::info!(
             dataset,
