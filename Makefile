@@ -80,7 +80,7 @@ tf-check: $(VENV)/infra/.deps infra/node_modules/.deps ## Terraform offline: fmt
 	TF_IN_AUTOMATION=1 terraform -chdir=$(TF_DIR) init -backend=false -input=false $(if $(TF_PLUGIN_DIR),-plugin-dir=$(abspath $(TF_PLUGIN_DIR)))
 	TF_IN_AUTOMATION=1 terraform -chdir=$(TF_DIR) validate
 	$(VENV)/infra/bin/checkov --skip-download --quiet --compact -d $(TF_DIR)
-	infra/node_modules/.bin/asl-validator --json-path $(TF_DIR)/statemachine/csv_pipeline.asl.json --json-path $(TF_DIR)/statemachine/orders.asl.json
+	infra/node_modules/.bin/asl-validator --json-path $(TF_DIR)/statemachine/csv_pipeline.asl.json --json-path $(TF_DIR)/statemachine/orders.asl.json --json-path $(TF_DIR)/statemachine/backfill.asl.json
 
 clean: ## Remove build output, bench data and the virtualenv
 	cargo clean

@@ -71,6 +71,9 @@ export function replaceDistributedMaps(definition) {
     const task = {
       Type: "Task",
       Resource: DISTRIBUTED_MAP,
+      // A Map state has no timeout of its own (the execution's applies), and a Task's default is 60 s: 23 days,
+      // under the longest timer Node can set (about 24.8 days).
+      TimeoutSeconds: 2000000,
       Parameters: {
         reader: state.ItemReader.Parameters ?? {},
         batchInput: state.ItemBatcher?.BatchInput ?? {},

@@ -120,6 +120,7 @@ locals {
   state_machines = merge(
     local.warehouse ? { "csv-pipeline" = aws_sfn_state_machine.csv_pipeline[0].arn } : {},
     local.webhook ? { "orders" = aws_sfn_state_machine.orders[0].arn } : {},
+    local.warehouse ? { "backfill" = aws_sfn_state_machine.backfill[0].arn } : {},
   )
 }
 

@@ -66,14 +66,21 @@ data "aws_iam_policy_document" "csv_to_parquet" {
     sid     = "ReadSourcesSchemasAndExistingOutput"
     actions = ["s3:GetObject"]
     # raw/ in the landing bucket; curated/: the HEAD that skips a source version already converted (HeadObject is
-    # authorised as GetObject).
-    resources = [local.objects.raw, local.objects.schemas, local.objects.curated]
+    # authorised as GetObject); quarantine/: what a replay reads.
+    resources = [local.objects.raw, local.objects.schemas, local.objects.curated, local.objects.quarantine]
   }
 
   statement {
     sid       = "WriteCuratedAndQuarantine"
     actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
     resources = [local.objects.curated, local.objects.quarantine]
+  }
+
+  # A backfill's summary: the Distributed Map's result files are read, and summary.json is written beside them.
+  statement {
+    sid       = "SummarizeBackfills"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = [local.objects.backfill_results]
   }
 
   statement {

@@ -35,6 +35,7 @@ locals {
     orders_validated = "orders/validated/"
     orders_rejected  = "orders/rejected/"
     manifests        = "manifests/"
+    backfill_results = "backfill-results/"
     athena_results   = "athena-results/"
   }
 

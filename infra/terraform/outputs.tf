@@ -110,3 +110,8 @@ output "seen_table_name" {
   description = "kinesis-normalizer's dedup window table (event_id, TTL on expires_at)."
   value       = aws_dynamodb_table.events_seen.name
 }
+
+output "backfill_state_machine_arn" {
+  description = "The backfill state machine (with a warehouse): start it with {\"prefix\": \"raw/<dataset>/\"}, or {\"prefix\": \"quarantine/<dataset>/\", \"mode\": \"replay\"}."
+  value       = local.warehouse ? aws_sfn_state_machine.backfill[0].arn : null
+}

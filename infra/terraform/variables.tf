@@ -491,3 +491,22 @@ variable "kms_deletion_window_days" {
     error_message = "kms_deletion_window_days must be 7-30."
   }
 }
+
+variable "backfill" {
+  description = "The backfill state machine's Distributed Map: objects per child execution (one csv-to-parquet call and one load each), child executions at once, and the share of them that may fail before the backfill does."
+  type = object({
+    items_per_batch              = optional(number, 20)
+    max_concurrency              = optional(number, 10)
+    tolerated_failure_percentage = optional(number, 5)
+  })
+  default = {}
+
+  validation {
+    condition = (
+      var.backfill.items_per_batch >= 1 && var.backfill.items_per_batch <= 1000
+      && var.backfill.max_concurrency >= 1 && var.backfill.max_concurrency <= 10000
+      && var.backfill.tolerated_failure_percentage >= 0 && var.backfill.tolerated_failure_percentage <= 100
+    )
+    error_message = "backfill: items_per_batch 1..1000 (a batch is one Lambda invocation), max_concurrency 1..10000 (Distributed Map's limit), tolerated_failure_percentage 0..100."
+  }
+}

@@ -22,6 +22,7 @@ from .settings import BUCKET, FUNCTIONS, LANDING_BUCKET, REGION, ROOT
 from .stack import Stack
 from .latency import latency_table
 from .webhook import webhook_flow
+from .backfill import backfill_flow
 from .supervisor import DemoError, Processes, log, timed
 
 
@@ -480,6 +481,8 @@ class Demo:
                 self.orders_flow()
             with self.timed("webhook flow"):
                 webhook_flow(self)
+            with self.timed("backfill"):
+                backfill_flow(self)
             self.notifications(queue_url)
             with self.timed("sample events (cargo lambda invoke)"):
                 self.samples_flow()

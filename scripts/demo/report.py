@@ -6,6 +6,7 @@ import json
 import sys
 
 from .settings import BUCKET, LANDING_BUCKET
+from .backfill import print_backfill
 from .latency import print_latency
 from .webhook import print_webhook
 
@@ -57,6 +58,8 @@ def print_report(report: dict) -> None:
                 p(f"        load ledger: {file_url} (load {load_id})")
         for n in report.get("notifications", []):
             p(f"  out  SNS: {n['subject']}")
+    if "backfill" in flows:
+        print_backfill(flows["backfill"], p)
     if "kinesis" in flows:
         k = flows["kinesis"]
         p("\nKinesis -> normalized events (event source mapping played by the demo)")

@@ -228,6 +228,34 @@ fn the_demo_runs_every_flow_end_to_end() {
         ]
     );
 
+    // The backfill of ~1,000 objects no event announced, run twice: converted and loaded once, batches run several
+    // at once, then everything skipped; the warehouse holds each row once.
+    let backfill = &report["flows"]["backfill"];
+    let objects = backfill["objects"].as_u64().expect("objects");
+    let runs = backfill["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2, "{backfill}");
+    let summary = |i: usize, field: &str| runs[i]["summary"][field].as_u64();
+    assert_eq!(
+        (
+            summary(0, "objects"),
+            summary(0, "converted"),
+            summary(0, "failed")
+        ),
+        (Some(objects), Some(objects), Some(0)),
+        "{backfill}"
+    );
+    assert!(runs[0]["max_concurrent"].as_u64() > Some(1), "{backfill}");
+    assert_eq!(runs[0]["load"]["files_loaded"].as_u64(), Some(objects));
+    assert_eq!(summary(1, "skipped"), Some(objects), "{backfill}");
+    assert_eq!(runs[1]["load"]["files_loaded"].as_u64(), Some(0));
+    for run in runs {
+        assert_eq!(
+            run["warehouse_rows"].as_u64(),
+            Some(objects * 3),
+            "{backfill}"
+        );
+    }
+
     // One warehouse row traced back: its execution (the correlation id), its source object, its loaded file.
     let trace = &report["flows"]["csv"]["trace"];
     assert!(

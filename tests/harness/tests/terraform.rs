@@ -55,45 +55,58 @@ fn strings(value: &Value) -> Vec<String> {
 
 /// Every Lambda task of `definition` retries exactly the retryable error types, outlasts Lambda's timeout and
 /// catches the rest into "Notify failure", which ends in a Fail state.
-fn check_lambda_tasks(definition: &Value, tasks: &[&str]) {
+/// The Lambda tasks of `states`, by name.
+fn lambda_tasks(states: &Value) -> Vec<(&String, &Value)> {
+    states
+        .as_object()
+        .expect("States")
+        .iter()
+        .filter(|(_, s)| s["Resource"] == "arn:aws:states:::lambda:invoke")
+        .collect()
+}
+
+/// A Lambda task retries exactly the retryable error kinds of shared/src/error.rs plus Lambda's transient errors,
+/// backing off, and outlasts Lambda's longest run.
+fn check_retries(name: &str, state: &Value) {
     let expected: BTreeSet<String> = ErrorKind::ALL
         .iter()
         .filter(|k| k.retryable())
         .map(|k| k.as_str().to_owned())
         .chain(LAMBDA_TRANSIENT.iter().map(|s| (*s).to_owned()))
         .collect();
-    let states = definition["States"].as_object().expect("States");
-    let lambda_tasks: Vec<(&String, &Value)> = states
-        .iter()
-        .filter(|(_, s)| s["Resource"] == "arn:aws:states:::lambda:invoke")
-        .collect();
+    let retriers = state["Retry"].as_array().expect("Retry");
+    let mut retried = BTreeSet::new();
+    for retrier in retriers {
+        for error in strings(&retrier["ErrorEquals"]) {
+            assert!(
+                retried.insert(error.clone()),
+                "{name}: {error} is in two retriers"
+            );
+        }
+        assert!(
+            retrier["BackoffRate"].as_f64().expect("BackoffRate") > 1.0,
+            "{name}: retries back off"
+        );
+    }
+    assert_eq!(
+        retried, expected,
+        "{name} must retry exactly the retryable kinds of shared/src/error.rs plus Lambda's transient errors"
+    );
+    let timeout = state["TimeoutSeconds"].as_u64().unwrap_or_default();
+    assert!(
+        (901..=3600).contains(&timeout),
+        "{name}: TimeoutSeconds {timeout} must outlast Lambda's 900 s maximum (and fail a lost invocation)"
+    );
+}
+
+fn check_lambda_tasks(definition: &Value, tasks: &[&str]) {
+    let states = &definition["States"];
+    let lambda_tasks = lambda_tasks(states);
     let names: BTreeSet<&str> = lambda_tasks.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, tasks.iter().copied().collect::<BTreeSet<&str>>());
 
     for (name, state) in lambda_tasks {
-        let retriers = state["Retry"].as_array().expect("Retry");
-        let mut retried = BTreeSet::new();
-        for retrier in retriers {
-            for error in strings(&retrier["ErrorEquals"]) {
-                assert!(
-                    retried.insert(error.clone()),
-                    "{name}: {error} is in two retriers"
-                );
-            }
-            assert!(
-                retrier["BackoffRate"].as_f64().expect("BackoffRate") > 1.0,
-                "{name}: retries back off"
-            );
-        }
-        assert_eq!(
-            retried, expected,
-            "{name} must retry exactly the retryable kinds of shared/src/error.rs plus Lambda's transient errors"
-        );
-        let timeout = state["TimeoutSeconds"].as_u64().unwrap_or_default();
-        assert!(
-            (901..=3600).contains(&timeout),
-            "{name}: TimeoutSeconds {timeout} must outlast Lambda's 900 s maximum (and fail a lost invocation)"
-        );
+        check_retries(name, state);
         let catch = state["Catch"].as_array().expect("Catch");
         assert_eq!(strings(&catch[0]["ErrorEquals"]), ["States.ALL"]);
         assert_eq!(catch[0]["Next"], "Notify failure", "{name}");
@@ -141,6 +154,54 @@ fn state_machine_retries_exactly_the_retryable_error_types() {
             "{kind}"
         );
     }
+}
+
+/// The backfill: a Distributed Map over a listed prefix, in batches, each child converting and loading its batch,
+/// the results written to S3 and summed up; every Lambda task, the map's children's too, retries exactly the
+/// retryable error types. A child's failure is not caught: the map counts it against ToleratedFailurePercentage.
+#[test]
+fn the_backfill_maps_batches_over_a_prefix_and_retries_exactly_the_retryable_error_types() {
+    let definition = asl("backfill.asl.json");
+    let states = &definition["States"];
+    let map = &states["Objects"];
+    assert_eq!(map["Type"], "Map");
+    assert_eq!(
+        map["ItemProcessor"]["ProcessorConfig"],
+        json!({"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"})
+    );
+    assert_eq!(
+        map["ItemReader"],
+        json!({"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket.$": "$.bucket", "Prefix.$": "$.prefix"}})
+    );
+    assert_eq!(
+        map["ItemBatcher"]["BatchInput"],
+        json!({"bucket.$": "$.bucket", "mode.$": "$.mode"})
+    );
+    assert_eq!(
+        map["ResultWriter"]["Resource"],
+        "arn:aws:states:::s3:putObject"
+    );
+    assert_eq!(map["Next"], "Report");
+    let children = &map["ItemProcessor"]["States"];
+    let mut tasks: Vec<&str> = Vec::new();
+    for (name, state) in lambda_tasks(states)
+        .into_iter()
+        .chain(lambda_tasks(children))
+    {
+        check_retries(name, state);
+        tasks.push(name);
+    }
+    tasks.sort_unstable();
+    assert_eq!(tasks, ["Convert batch", "Load batch", "Report"]);
+    // One loader call per batch, with the batch's files; the convert step's payload names the child execution.
+    assert_eq!(
+        children["Prepare load"]["Parameters"]["files.$"],
+        "$.convert.files"
+    );
+    assert_eq!(
+        children["Convert batch"]["Parameters"]["Payload"]["correlation_id.$"],
+        "$$.Execution.Id"
+    );
 }
 
 #[test]
@@ -410,6 +471,7 @@ fn terraform_apply_builds_the_pipeline_on_the_emulator_and_destroy_removes_it() 
     runtime.block_on(check_triggers(&deployed));
     check_event_source_mapping(&deployed);
     check_state_machine(&deployed);
+    check_backfill(&deployed);
     check_webhook(&deployed);
     check_data_alarms(&deployed);
     check_dashboard(&deployed);
@@ -774,6 +836,64 @@ async fn check_raw_protection(d: &Deployed) {
     assert!(replica_lock.object_lock_configuration().is_some());
 }
 
+/// The backfill machine as rendered: the emulator's tfvars set its batch size and concurrency; it lists raw/ in the
+/// landing bucket and quarantine/ in the data bucket, runs the converter and the loader, writes its results to
+/// backfill-results/, and fails when more than 5 % of its batches do.
+fn check_backfill(d: &Deployed) {
+    let machine = d.values("aws_sfn_state_machine.backfill[0]");
+    assert_eq!(machine["arn"], d.out("backfill_state_machine_arn"));
+    assert_eq!(machine["type"], "STANDARD");
+    assert_eq!(machine["logging_configuration"][0]["level"], "ERROR");
+    let text = string(&machine["definition"]);
+    assert!(!text.contains("${"), "every template variable is rendered");
+    let definition: Value = serde_json::from_str(text).expect("definition JSON");
+    let states = &definition["States"];
+    let map = &states["Objects"];
+    assert_eq!(
+        (
+            &map["ItemBatcher"]["MaxItemsPerBatch"],
+            &map["MaxConcurrency"],
+            &map["ToleratedFailurePercentage"]
+        ),
+        (&json!(25), &json!(4), &json!(5))
+    );
+    assert_eq!(
+        states["Raw objects"]["Parameters"]["bucket"],
+        d.out("landing_bucket_name")
+    );
+    assert_eq!(
+        states["Quarantine objects"]["Parameters"]["bucket"],
+        d.out("bucket_name")
+    );
+    assert_eq!(
+        map["ResultWriter"]["Parameters"],
+        json!({"Bucket": d.out("bucket_name"), "Prefix": "backfill-results/"})
+    );
+    let children = &map["ItemProcessor"]["States"];
+    assert_eq!(
+        children["Convert batch"]["Parameters"]["FunctionName"],
+        d.function_arn("csv-to-parquet")
+    );
+    assert_eq!(
+        children["Load batch"]["Parameters"]["FunctionName"],
+        d.function_arn("redshift-loader")
+    );
+    assert_eq!(
+        states["Report"]["Parameters"]["FunctionName"],
+        d.function_arn("csv-to-parquet")
+    );
+    // An alarm when a backfill fails, like every state machine's.
+    let alarm = d.values("aws_cloudwatch_metric_alarm.state_machine_failures[\"backfill\"]");
+    assert!(
+        alarm["metric_query"]
+            .as_array()
+            .expect("metric queries")
+            .iter()
+            .any(|q| q["metric"][0]["dimensions"]["StateMachineArn"] == machine["arn"]),
+        "{alarm}"
+    );
+}
+
 fn check_event_source_mapping(d: &Deployed) {
     let esm = d.values("aws_lambda_event_source_mapping.events");
     assert_eq!(esm["event_source_arn"], d.out("stream_arn"));
@@ -1040,6 +1160,11 @@ fn resolve(d: &Deployed, resource: &str) -> String {
             "arn:aws:states:us-east-1:123456789012:execution:{}-{arg}:*",
             d.prefix
         ),
+        // A Distributed Map's child executions: `execution:<machine>/<map run>:<id>`.
+        "backfill_children" => format!(
+            "arn:aws:states:us-east-1:123456789012:execution:{}-backfill/*",
+            d.prefix
+        ),
         other => panic!("unknown placeholder {other} in expected_grants.json"),
     };
     format!("{before}{value}{}", resolve(d, rest))
@@ -1095,6 +1220,21 @@ fn check_least_privilege(d: &Deployed) {
         ["${aws:userid}"],
         "only the statements this role submitted"
     );
+    for (sid, prefix) in [
+        ("ListRawObjects", "raw/*"),
+        ("ListQuarantineObjects", "quarantine/*"),
+    ] {
+        assert_eq!(
+            condition(
+                d.policy("aws_iam_role_policy.backfill[0]"),
+                sid,
+                "StringLike",
+                "s3:prefix"
+            ),
+            [prefix],
+            "the backfill lists only what it may cover"
+        );
+    }
     assert_eq!(
         condition(
             d.policy("aws_iam_role_policy.copy[0]"),
