@@ -51,6 +51,15 @@ export function unsupported(name, state) {
       return `Distributed Map "${name}": ItemBatcher field ${field} is not implemented`;
     }
   }
+  const size = state.ItemBatcher?.MaxItemsPerBatch;
+  if (state.ItemBatcher && !(Number.isInteger(size) && size >= 1)) {
+    return `Distributed Map "${name}": ItemBatcher needs MaxItemsPerBatch of at least 1 here`;
+  }
+  for (const field of Object.keys(state.ResultWriter?.Parameters ?? {})) {
+    if (!["Bucket", "Bucket.$", "Prefix", "Prefix.$"].includes(field)) {
+      return `Distributed Map "${name}": ResultWriter parameter ${field} is not implemented`;
+    }
+  }
   const writer = state.ResultWriter;
   if (writer && (writer.Resource !== PUT_OBJECT || Object.keys(writer).some((f) => !["Resource", "Parameters"].includes(f)))) {
     return `Distributed Map "${name}": only a ResultWriter with ${PUT_OBJECT} and Parameters is implemented`;

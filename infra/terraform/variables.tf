@@ -503,10 +503,10 @@ variable "backfill" {
 
   validation {
     condition = (
-      var.backfill.items_per_batch >= 1 && var.backfill.items_per_batch <= 1000
+      var.backfill.items_per_batch >= 1 && var.backfill.items_per_batch <= 100
       && var.backfill.max_concurrency >= 1 && var.backfill.max_concurrency <= 10000
       && var.backfill.tolerated_failure_percentage >= 0 && var.backfill.tolerated_failure_percentage <= 100
     )
-    error_message = "backfill: items_per_batch 1..1000 (a batch is one Lambda invocation), max_concurrency 1..10000 (Distributed Map's limit), tolerated_failure_percentage 0..100."
+    error_message = "backfill: items_per_batch 1..100 (a batch is one Lambda invocation, and its result one state under Step Functions' 256 KiB), max_concurrency 1..10000 (Distributed Map's limit), tolerated_failure_percentage 0..100."
   }
 }

@@ -114,6 +114,8 @@ pub fn classify(status: u16, code: &str) -> ErrorKind {
         | "InvalidAccessKeyId"
         | "SignatureDoesNotMatch" => ErrorKind::AccessDenied,
         "RequestTimeout" | "RequestTimeoutException" => ErrorKind::Timeout,
+        // An archived object (S3 Glacier, Deep Archive) that was not restored.
+        "InvalidObjectState" => ErrorKind::InvalidInput,
         // A conditional write whose condition no longer holds: another writer got there first.
         "PreconditionFailed" | "ConditionalRequestConflict" => ErrorKind::Conflict,
         "InternalError" | "InternalFailure" | "ServiceUnavailable" => ErrorKind::ServiceUnavailable,

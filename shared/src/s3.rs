@@ -33,6 +33,8 @@ pub struct ObjectStream {
     pub body: ByteStream,
     pub etag: Option<String>,
     pub size: Option<u64>,
+    /// When this version was written (for a multipart upload: when the upload began).
+    pub last_modified: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Opens `key` for streaming.
@@ -51,6 +53,9 @@ pub async fn get_stream(
     Ok(ObjectStream {
         etag: out.e_tag().map(|e| e.trim_matches('"').to_owned()),
         size: out.content_length().and_then(|n| u64::try_from(n).ok()),
+        last_modified: out
+            .last_modified()
+            .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
         body: out.body,
     })
 }

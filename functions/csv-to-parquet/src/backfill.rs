@@ -29,9 +29,26 @@ pub struct Item {
     /// Seconds since the epoch.
     #[serde(rename = "LastModified", default)]
     pub last_modified: Option<f64>,
+    #[serde(rename = "StorageClass", default)]
+    pub storage_class: Option<String>,
 }
 
 impl Item {
+    /// An object in an archive class cannot be read until it is restored.
+    pub fn archived(&self) -> bool {
+        matches!(
+            self.storage_class.as_deref(),
+            Some("GLACIER" | "DEEP_ARCHIVE")
+        )
+    }
+
+    /// The dataset of a `raw/<dataset>/…` or `quarantine/<dataset>/…` key.
+    pub fn dataset(&self) -> Option<&str> {
+        let mut parts = self.key.splitn(3, '/');
+        let (_, dataset, _) = (parts.next()?, parts.next()?, parts.next()?);
+        Some(dataset)
+    }
+
     /// The ETag without its quotes, as events carry it.
     pub fn etag(&self) -> Option<String> {
         self.etag
@@ -72,6 +89,37 @@ pub fn failed(bucket: &str, key: &str, error_type: &str, error: &str) -> Value {
         "status": "failed", "bucket": bucket, "source_key": key, "error_type": error_type, "error": error,
     })
 }
+
+/// What a batch's result keeps of an outcome: enough to count, locate and explain it, so a batch's result stays far
+/// below Step Functions' 256 KiB for a state (an outcome's columns and timings are in the object's metrics and logs).
+pub fn compact(outcome: &Value) -> Value {
+    let mut kept = serde_json::Map::new();
+    for field in [
+        "status",
+        "source_key",
+        "output_bucket",
+        "output_key",
+        "rows_in",
+        "rows_out",
+        "rows_rejected",
+        "dataset",
+        "schema_version",
+        "error_type",
+        "reason",
+    ] {
+        if let Some(v) = outcome.get(field).filter(|v| !v.is_null()) {
+            kept.insert(field.to_owned(), v.clone());
+        }
+    }
+    if let Some(error) = outcome["error"].as_str() {
+        let cut: String = error.chars().take(MAX_ERROR_CHARS).collect();
+        kept.insert("error".to_owned(), Value::String(cut));
+    }
+    Value::Object(kept)
+}
+
+/// An error's text in a batch's result, at most.
+pub const MAX_ERROR_CHARS: usize = 1000;
 
 /// The curated files a batch's outcomes give the loader: converted ones, and skipped ones (converted before; the
 /// loader's ledger knows whether they are in), each once.
@@ -249,6 +297,45 @@ mod tests {
         let replay: BatchInput =
             serde_json::from_value(json!({"bucket": "data", "mode": "replay"})).expect("input");
         assert_eq!(replay.mode, Mode::Replay);
+    }
+
+    #[test]
+    fn an_item_knows_its_dataset_and_whether_it_is_archived() {
+        let item = |key: &str, class: &str| Item {
+            key: key.to_owned(),
+            etag: None,
+            size: None,
+            last_modified: None,
+            storage_class: Some(class.to_owned()),
+        };
+        assert_eq!(
+            item("raw/orders/2026/a.csv", "STANDARD").dataset(),
+            Some("orders")
+        );
+        assert_eq!(
+            item("quarantine/orders/a.csv", "STANDARD").dataset(),
+            Some("orders")
+        );
+        assert_eq!(item("raw/a.csv", "STANDARD").dataset(), None);
+        assert!(item("raw/o/a.csv", "GLACIER").archived());
+        assert!(item("raw/o/a.csv", "DEEP_ARCHIVE").archived());
+        assert!(!item("raw/o/a.csv", "GLACIER_IR").archived());
+    }
+
+    #[test]
+    fn a_batch_result_keeps_what_counts_and_cuts_long_errors() {
+        let outcome = json!({"status": "converted", "source_key": "raw/o/a.csv", "rows_in": 3, "rows_out": 3,
+            "rows_rejected": 0, "columns": [{"name": "a"}], "steps": {"convert_ms": 1}, "reason": null});
+        assert_eq!(
+            compact(&outcome),
+            json!({"status": "converted", "source_key": "raw/o/a.csv", "rows_in": 3, "rows_out": 3,
+                   "rows_rejected": 0})
+        );
+        let long = failed("b", "raw/o/a.csv", "InvalidInput", &"x".repeat(5000));
+        assert_eq!(
+            compact(&long)["error"].as_str().map(str::len),
+            Some(MAX_ERROR_CHARS)
+        );
     }
 
     #[test]

@@ -88,8 +88,33 @@ async fn backfill_batch(event: &Value, deps: &Deps) -> Result<Value, Error> {
         })
     })?;
     let bucket = &batch.input.bucket;
+    // One load per batch, into its dataset's table: a batch of several datasets would load them into one.
+    let mut datasets: Vec<&str> = batch
+        .items
+        .iter()
+        .filter_map(backfill::Item::dataset)
+        .collect();
+    datasets.sort_unstable();
+    datasets.dedup();
+    if datasets.len() > 1 {
+        return Err(Error::Event(tributary_shared::event::EventError::Invalid {
+            shape: "backfill batch",
+            reason: format!(
+                "its objects belong to several datasets ({}): backfill one dataset's prefix at a time",
+                datasets.join(", ")
+            ),
+        }));
+    }
     let mut results = Vec::with_capacity(batch.items.len());
     for item in &batch.items {
+        if item.archived() {
+            let reason = format!(
+                "the object is in {} and cannot be read until it is restored (RestoreObject), then backfilled again",
+                item.storage_class.as_deref().unwrap_or("an archive class")
+            );
+            results.push(backfill::failed(bucket, &item.key, "InvalidInput", &reason));
+            continue;
+        }
         let answer = match batch.input.mode {
             backfill::Mode::Convert => {
                 let object = ObjectRef {
@@ -104,8 +129,9 @@ async fn backfill_batch(event: &Value, deps: &Deps) -> Result<Value, Error> {
             backfill::Mode::Replay => replay(&format!("s3://{bucket}/{}", item.key), deps).await,
         };
         match answer {
-            Ok(outcome) => results
-                .push(serde_json::to_value(&outcome).map_err(|e| Error::Internal(e.to_string()))?),
+            Ok(outcome) => results.push(backfill::compact(
+                &serde_json::to_value(&outcome).map_err(|e| Error::Internal(e.to_string()))?,
+            )),
             Err(e) if e.kind().retryable() => return Err(e),
             Err(e) => {
                 let message = tributary_shared::error::chain(&e);
@@ -210,51 +236,44 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
         .output_bucket
         .clone()
         .unwrap_or_else(|| object.bucket.clone());
-    let date = object.event_time.unwrap_or_else(Utc::now).date_naive();
-    let t = match targets(&object.key, &config.prefixes, date) {
-        Ok(t) => t,
-        Err(reason) => {
-            tracing::info!(bucket = %object.bucket, key = %object.key, %reason, "ignoring object");
-            let mut o = outcome(&object, &out_bucket, Status::Ignored, started);
-            o.reason = Some(reason.to_string());
-            return Ok(o);
-        }
-    };
-
-    // Already converted from this exact version? Then a redelivery costs one HEAD. What is there otherwise is what
-    // the upload may replace: a concurrent conversion of the same version (a redelivery, a backfill beside the live
-    // event) then finds the key taken, and only one curated object is ever loaded.
-    let mut replace = Replace::Any;
-    if let Some(etag) = &object.etag {
-        match existing_output(deps, &out_bucket, &t, etag).await? {
-            Existing::Converted(bytes) => {
-                tracing::info!(bucket = %object.bucket, key = %object.key, output = %t.output_key, "source version already converted; skipping");
-                return Ok(skipped(
-                    &object,
-                    &out_bucket,
-                    t.output_key,
-                    bytes,
-                    None,
-                    started,
-                ));
-            }
-            Existing::Other(current) => replace = Replace::Version(current),
-            Existing::Nothing => replace = Replace::Nothing,
-        }
+    // Whether the key is an input at all does not depend on the date.
+    if let Err(reason) = targets(&object.key, &config.prefixes, Utc::now().date_naive()) {
+        tracing::info!(bucket = %object.bucket, key = %object.key, %reason, "ignoring object");
+        let mut o = outcome(&object, &out_bucket, Status::Ignored, started);
+        o.reason = Some(reason.to_string());
+        return Ok(o);
     }
 
     // Declarations are configuration, kept with the outputs (the source may be a locked landing bucket).
-    let schema = declared_schema(deps, &out_bucket, &t.schema_key).await?;
+    let schema_key = targets(&object.key, &config.prefixes, Utc::now().date_naive())
+        .map(|t| t.schema_key)
+        .map_err(|reason| Error::Internal(reason.to_string()))?;
+    let schema = declared_schema(deps, &out_bucket, &schema_key).await?;
     let source = get_stream(&deps.s3, &object.bucket, &object.key).await?;
+    // The version read is the one converted, whatever version the event named.
     let etag = source
         .etag
         .clone()
         .or_else(|| object.etag.clone())
         .unwrap_or_default();
-    // A task payload carries no ETag; check now that the object told us its version.
-    if object.etag.is_none() && !etag.is_empty() {
+    // The curated key's date is the source version's own (its Last-Modified), so every path to one version (its
+    // event, a redelivery, a backfill, a task payload) names the same output, and all but the first are skipped.
+    let date = source
+        .last_modified
+        .or(object.event_time)
+        .unwrap_or_else(Utc::now)
+        .date_naive();
+    let t = targets(&object.key, &config.prefixes, date)
+        .map_err(|reason| Error::Internal(reason.to_string()))?;
+
+    // Already converted from this exact version? What is there otherwise is what the upload may replace: a
+    // concurrent conversion of the same version (a redelivery, a backfill beside the live event) then finds the key
+    // taken, and only one curated object is ever loaded.
+    let mut replace = Replace::Any;
+    if !etag.is_empty() {
         match existing_output(deps, &out_bucket, &t, &etag).await? {
             Existing::Converted(bytes) => {
+                tracing::info!(bucket = %object.bucket, key = %object.key, output = %t.output_key, "source version already converted; skipping");
                 return Ok(skipped(
                     &object,
                     &out_bucket,

@@ -37,6 +37,23 @@ async fn world(env: &[(&str, &str)]) -> World {
     world_in(&unique_bucket("csv"), env).await
 }
 
+/// The partition folder of `key`'s current version: its Last-Modified day, which names the curated and quarantine
+/// objects whatever the event's own time.
+async fn day_of(w: &World, key: &str) -> String {
+    let head =
+        w.s3.head_object()
+            .bucket(&w.bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("source");
+    let at = head.last_modified().expect("Last-Modified");
+    let day = chrono::DateTime::from_timestamp(at.secs(), 0)
+        .expect("a time")
+        .date_naive();
+    day.format("year=%Y/month=%m/day=%d").to_string()
+}
+
 fn read(path: &str) -> Vec<u8> {
     std::fs::read(workspace_root().join(path)).expect("sample data")
 }
@@ -137,13 +154,14 @@ async fn converts_the_sample_event_with_its_schema_and_quarantines_bad_rows() {
     );
     assert_eq!(out["schema_source"], "declared");
     assert_eq!(out["source_etag"], json!(etag));
+    let day = day_of(&w, "raw/orders/order lines 2026-11-21.csv").await;
     assert_eq!(
         out["output_key"],
-        "curated/orders/year=2026/month=11/day=21/order lines 2026-11-21.parquet"
+        format!("curated/orders/{day}/order lines 2026-11-21.parquet")
     );
     assert_eq!(
         out["quarantine_key"],
-        "quarantine/orders/year=2026/month=11/day=21/order lines 2026-11-21.csv"
+        format!("quarantine/orders/{day}/order lines 2026-11-21.csv")
     );
     assert!(out["bytes_in"].as_u64() == Some(read(DATA).len() as u64));
 
@@ -460,8 +478,10 @@ async fn keys_with_spaces_and_unicode_are_decoded() {
     w.put(key, b"a,b\n1,x\n".to_vec()).await;
     let out = w.invoke(&notification(&w.bucket, key)).expect("converts");
     assert_eq!(out["source_key"], key);
-    let expected =
-        "curated/orders/year=2026/month=11/day=21/Ünïcode files__Q4 +1 (copy).parquet".to_owned();
+    let expected = format!(
+        "curated/orders/{}/Ünïcode files__Q4 +1 (copy).parquet",
+        day_of(&w, key).await
+    );
     assert_eq!(out["output_key"], json!(expected));
     assert!(w.get(&expected).await.is_some());
 }
@@ -485,9 +505,69 @@ async fn task_payloads_and_eventbridge_events_are_accepted() {
     eb["detail"]["bucket"]["name"] = json!(w.bucket);
     let again = w.invoke(&eb).expect("eventbridge event accepted");
     assert_eq!(again["source_key"], "raw/orders/order lines 2026-11-21.csv");
+    // The same version by another path: the same output (the object's own day, not the event's), skipped.
+    assert_eq!(again["status"], "skipped");
+    assert_eq!(again["output_key"], out["output_key"]);
     assert_eq!(
         again["output_key"],
-        "curated/orders/year=2026/month=11/day=21/order lines 2026-11-21.parquet"
+        format!(
+            "curated/orders/{}/order lines 2026-11-21.parquet",
+            day_of(&w, "raw/orders/order lines 2026-11-21.csv").await
+        )
+    );
+}
+
+/// A backfill batch (the Distributed Map's Items) beside the live event of one object: the event's time says
+/// 2026-11-21, the object was written today, and both name today's output, so the second is skipped and the
+/// loader hears of one curated object. An archived object is reported, not read; a batch of two datasets is
+/// refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_batch_and_the_live_event_of_one_object_convert_it_once() {
+    let mut w = world(&[]).await;
+    let key = "raw/orders/a.csv";
+    w.put(key, read(DATA)).await;
+    let live = w
+        .invoke(&notification(&w.bucket, key))
+        .expect("live event converts");
+    assert_eq!(live["status"], "converted");
+    let head =
+        w.s3.head_object()
+            .bucket(&w.bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("source");
+    let item = json!({
+        "Key": key, "Etag": head.e_tag(), "Size": head.content_length(), "StorageClass": "STANDARD",
+        "LastModified": head.last_modified().expect("Last-Modified").secs(),
+    });
+    let archived = json!({"Key": "raw/orders/old.csv", "Etag": "\"0f\"", "Size": 3, "LastModified": 1,
+                          "StorageClass": "GLACIER"});
+    let batch =
+        json!({"Items": [item, archived], "BatchInput": {"bucket": w.bucket, "mode": "convert"}});
+    let out = w.invoke(&batch).expect("batch");
+    assert_eq!(out["results"][0]["status"], "skipped", "{out}");
+    assert_eq!(out["results"][0]["output_key"], live["output_key"]);
+    assert_eq!(out["results"][1]["status"], "failed");
+    assert_eq!(out["results"][1]["error_type"], "InvalidInput");
+    assert_eq!(
+        out["files"],
+        json!([format!(
+            "s3://{}/{}",
+            w.bucket,
+            live["output_key"].as_str().expect("key")
+        )])
+    );
+    assert_eq!(w.keys("curated/").await.len(), 1);
+
+    let mixed = json!({"Items": [{"Key": "raw/orders/a.csv"}, {"Key": "raw/returns/b.csv"}],
+                       "BatchInput": {"bucket": w.bucket}});
+    let refused = w.invoke(&mixed).expect_err("two datasets");
+    assert_eq!(refused.error_type, "InvalidEvent");
+    assert!(
+        refused.error_message.contains("several datasets"),
+        "{}",
+        refused.error_message
     );
 }
 

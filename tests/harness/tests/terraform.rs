@@ -182,6 +182,9 @@ fn the_backfill_maps_batches_over_a_prefix_and_retries_exactly_the_retryable_err
         "arn:aws:states:::s3:putObject"
     );
     assert_eq!(map["Next"], "Report");
+    // One dataset per backfill: its batches' files go to that dataset's table.
+    let choices = states["Source"]["Choices"].to_string();
+    assert!(choices.contains("\"raw/*/*\"") && choices.contains("\"quarantine/*/*\""));
     let children = &map["ItemProcessor"]["States"];
     let mut tasks: Vec<&str> = Vec::new();
     for (name, state) in lambda_tasks(states)
