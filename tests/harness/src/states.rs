@@ -110,6 +110,18 @@ pub fn run_state_machine(
         "retryMs": 10,
         "waitMs": 10,
     });
+    let out = run_job(&job);
+    assert!(
+        out.status.success(),
+        "the state machine runner failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the runner's report is JSON")
+}
+
+/// Runs the local runner (infra/run-state-machine.mjs) on `job` against the shared emulator, as it is: its exit
+/// status, report and errors.
+pub fn run_job(job: &Value) -> std::process::Output {
     let mut child = Command::new("node")
         .arg(workspace_root().join("infra/run-state-machine.mjs"))
         .env("AWS_ENDPOINT_URL", Moto::shared().endpoint())
@@ -127,11 +139,5 @@ pub fn run_state_machine(
         .expect("stdin")
         .write_all(job.to_string().as_bytes())
         .expect("job written");
-    let out = child.wait_with_output().expect("runner ends");
-    assert!(
-        out.status.success(),
-        "the state machine runner failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the runner's report is JSON")
+    child.wait_with_output().expect("runner ends")
 }

@@ -3,9 +3,8 @@
 //! refuses what it does not implement. The children here are Pass, Wait and Fail states, so only the map is tested.
 
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-use tributary_testkit::{Moto, Stack, workspace_root};
+use std::process::Output;
+use tributary_testkit::Stack;
 
 /// Runs `definition` on `input` with the local runner.
 fn run(definition: &Value, input: &Value) -> Output {
@@ -17,24 +16,7 @@ fn run(definition: &Value, input: &Value) -> Output {
         "lambdaEndpoint": "http://127.0.0.1:9",
         "waitMs": 50,
     });
-    let mut child = Command::new("node")
-        .arg(workspace_root().join("infra/run-state-machine.mjs"))
-        .env("AWS_ENDPOINT_URL", Moto::shared().endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node runs infra/run-state-machine.mjs (make test installs infra/node_modules)");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(job.to_string().as_bytes())
-        .expect("job written");
-    child.wait_with_output().expect("runner ends")
+    tributary_testkit::states::run_job(&job)
 }
 
 fn report(out: &Output) -> Value {
