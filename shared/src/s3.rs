@@ -332,6 +332,17 @@ pub enum Replace {
     Version(String),
 }
 
+impl Replace {
+    /// The request's `If-None-Match` and `If-Match` headers, as PutObject and CompleteMultipartUpload both take them.
+    fn conditions(&self) -> (Option<String>, Option<String>) {
+        match self {
+            Self::Any => (None, None),
+            Self::Nothing => (Some("*".to_owned()), None),
+            Self::Version(etag) => (None, Some(format!("\"{etag}\""))),
+        }
+    }
+}
+
 /// What a finished upload wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uploaded {
@@ -533,16 +544,13 @@ async fn upload(
                     }
                     completed.sort_by_key(|p| p.part_number());
                     let parts = completed.len();
-                    let complete = client
+                    let (if_none_match, if_match) = spec.replace.conditions();
+                    client
                         .complete_multipart_upload()
                         .bucket(&spec.bucket)
-                        .key(&spec.key);
-                    let complete = match &spec.replace {
-                        Replace::Any => complete,
-                        Replace::Nothing => complete.if_none_match("*"),
-                        Replace::Version(etag) => complete.if_match(format!("\"{etag}\"")),
-                    };
-                    complete
+                        .key(&spec.key)
+                        .set_if_none_match(if_none_match)
+                        .set_if_match(if_match)
                         .upload_id(&id)
                         .multipart_upload(
                             CompletedMultipartUpload::builder()
@@ -651,13 +659,12 @@ async fn upload_part(
 }
 
 async fn put_whole(client: &Client, spec: &UploadSpec, body: Bytes) -> Result<(), AwsError> {
-    let put = client.put_object();
-    let put = match &spec.replace {
-        Replace::Any => put,
-        Replace::Nothing => put.if_none_match("*"),
-        Replace::Version(etag) => put.if_match(format!("\"{etag}\"")),
-    };
-    put.bucket(&spec.bucket)
+    let (if_none_match, if_match) = spec.replace.conditions();
+    client
+        .put_object()
+        .set_if_none_match(if_none_match)
+        .set_if_match(if_match)
+        .bucket(&spec.bucket)
         .key(&spec.key)
         .content_type(&spec.content_type)
         .set_metadata(Some(spec.metadata.clone()))

@@ -236,18 +236,18 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
         .output_bucket
         .clone()
         .unwrap_or_else(|| object.bucket.clone());
-    // Whether the key is an input at all does not depend on the date.
-    if let Err(reason) = targets(&object.key, &config.prefixes, Utc::now().date_naive()) {
-        tracing::info!(bucket = %object.bucket, key = %object.key, %reason, "ignoring object");
-        let mut o = outcome(&object, &out_bucket, Status::Ignored, started);
-        o.reason = Some(reason.to_string());
-        return Ok(o);
-    }
+    // Whether the key is an input at all, and its dataset's schema key, do not depend on the date.
+    let schema_key = match targets(&object.key, &config.prefixes, Utc::now().date_naive()) {
+        Ok(t) => t.schema_key,
+        Err(reason) => {
+            tracing::info!(bucket = %object.bucket, key = %object.key, %reason, "ignoring object");
+            let mut o = outcome(&object, &out_bucket, Status::Ignored, started);
+            o.reason = Some(reason.to_string());
+            return Ok(o);
+        }
+    };
 
     // Declarations are configuration, kept with the outputs (the source may be a locked landing bucket).
-    let schema_key = targets(&object.key, &config.prefixes, Utc::now().date_naive())
-        .map(|t| t.schema_key)
-        .map_err(|reason| Error::Internal(reason.to_string()))?;
     let schema = declared_schema(deps, &out_bucket, &schema_key).await?;
     let source = get_stream(&deps.s3, &object.bucket, &object.key).await?;
     // The version read is the one converted, whatever version the event named.

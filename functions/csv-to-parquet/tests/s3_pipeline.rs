@@ -37,17 +37,23 @@ async fn world(env: &[(&str, &str)]) -> World {
     world_in(&unique_bucket("csv"), env).await
 }
 
+/// `key`'s current version, as S3 describes it.
+async fn head_of(w: &World, key: &str) -> aws_sdk_s3::operation::head_object::HeadObjectOutput {
+    w.s3.head_object()
+        .bucket(&w.bucket)
+        .key(key)
+        .send()
+        .await
+        .expect("source")
+}
+
 /// The partition folder of `key`'s current version: its Last-Modified day, which names the curated and quarantine
 /// objects whatever the event's own time.
 async fn day_of(w: &World, key: &str) -> String {
-    let head =
-        w.s3.head_object()
-            .bucket(&w.bucket)
-            .key(key)
-            .send()
-            .await
-            .expect("source");
-    let at = head.last_modified().expect("Last-Modified");
+    let at = *head_of(w, key)
+        .await
+        .last_modified()
+        .expect("Last-Modified");
     let day = chrono::DateTime::from_timestamp(at.secs(), 0)
         .expect("a time")
         .date_naive();
@@ -530,13 +536,7 @@ async fn a_backfill_batch_and_the_live_event_of_one_object_convert_it_once() {
         .invoke(&notification(&w.bucket, key))
         .expect("live event converts");
     assert_eq!(live["status"], "converted");
-    let head =
-        w.s3.head_object()
-            .bucket(&w.bucket)
-            .key(key)
-            .send()
-            .await
-            .expect("source");
+    let head = head_of(&w, key).await;
     let item = json!({
         "Key": key, "Etag": head.e_tag(), "Size": head.content_length(), "StorageClass": "STANDARD",
         "LastModified": head.last_modified().expect("Last-Modified").secs(),
