@@ -7,6 +7,12 @@ VENV        := .venv
 PYTHON      := $(VENV)/bin/python
 FUNCTIONS   := $(notdir $(wildcard functions/*))
 BENCH_SIZES ?= 100,1000
+# The telemetry shape also runs at this size (tributary and polars only): peak RSS should stay flat.
+BENCH_LARGE ?= 5000
+# Left out to keep `make bench` under ~25 minutes on 2 cores (SHAPES:SIZES:TOOLS); empty: every tool everywhere.
+BENCH_SKIP ?= orders_text,telemetry,narrow:1000:pandas,pyarrow
+# Another tributary binary to compare outputs with (e.g. bench-data/reference/tributary-0dd5e5f); empty: no check.
+BENCH_REFERENCE ?=
 TF_DIR      := infra/terraform
 # The machine's local mirror of the AWS provider (terraform init -plugin-dir); empty: init from the registry.
 TF_PLUGIN_DIR ?= /opt/tf-plugins
@@ -66,12 +72,13 @@ package: $(VENV)/.lambda-deps ## arm64 Lambda zips: target/lambda/<function>/boo
 demo: $(VENV)/.test-deps $(VENV)/.lambda-deps infra/node_modules/.deps ## The whole pipeline locally: moto, PostgreSQL, terraform, state machine, every function
 	$(PYTHON) scripts/demo $(DEMO_ARGS)
 
-bench: $(VENV)/.bench-deps ## convert vs pandas/pyarrow/DuckDB/polars (BENCH_SIZES MB); normalize vs Python; load vs INSERTs; a burst of files
+bench: $(VENV)/.bench-deps $(VENV)/.test-deps ## convert vs pandas/pyarrow/DuckDB/polars (4 data shapes, BENCH_SIZES MB); normalize vs Python; load vs INSERTs; a burst of files; ranged S3 reads
 	cargo build --release -p tributary-cli
-	$(PYTHON) scripts/bench.py --tributary target/release/tributary --sizes $(BENCH_SIZES) --data-dir bench-data --out bench-results.md
-	$(PYTHON) scripts/bench_normalize.py --tributary target/release/tributary --out bench-results.md
+	$(PYTHON) scripts/bench.py --tributary target/release/tributary --sizes $(BENCH_SIZES) --shape-sizes telemetry=$(BENCH_SIZES),$(BENCH_LARGE) --large-mb $(BENCH_LARGE) $(if $(BENCH_SKIP),--skip $(BENCH_SKIP)) $(if $(BENCH_REFERENCE),--reference-binary $(BENCH_REFERENCE)) --data-dir bench-data --out bench-results.md
+	$(PYTHON) scripts/bench_normalize.py --tributary target/release/tributary $(if $(BENCH_REFERENCE),--reference-binary $(BENCH_REFERENCE)) --out bench-results.md
 	$(PYTHON) scripts/bench_load.py --tributary target/release/tributary --out bench-results.md
 	$(PYTHON) scripts/bench_burst.py --tributary target/release/tributary --out bench-results.md
+	BENCH_OUT=$(CURDIR)/bench-results.md cargo test --release -p csv-to-parquet --all-features --test s3_pipeline bench_parallel_ranged_reads -- --ignored
 	$(PYTHON) scripts/bench_charts.py --results bench-results.md --out docs/bench
 
 tf-check: $(VENV)/infra/.deps infra/node_modules/.deps ## Terraform offline: fmt, init (local provider mirror), validate, checkov, ASL validation

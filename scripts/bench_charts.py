@@ -1,6 +1,11 @@
 """Draws bench-results.md as SVG bar charts: for each conversion input (data shape and size), wall time, CPU time
 and peak memory per tool; and the normalize, load and burst tables where present.
 
+A conversion section is headed `## <shape>, <size> MB input` (or `## <size> MB input`, as reports before the data
+shapes were): its charts are convert-<size>-mb-{wall,cpu,rss}.svg for order_lines (the names they always had) and
+convert-<shape>-<size>-mb-{wall,cpu,rss}.svg for the other shapes. Tables under a `###` heading inside a section
+(the runs pinned to one CPU) are not drawn.
+
 Usage: bench_charts.py [--results bench-results.md] [--out docs/bench]
 Reads the tables `make bench` writes (their headers name the columns), so the charts always show the figures
 of the last run. Plain SVG, written by hand: no plotting library, nothing to install, and a diff shows what
@@ -18,14 +23,14 @@ OURS, OTHERS, TEXT = "#1f6feb", "#9aa4b2", "#1f2328"
 
 
 def tables(markdown: str):
-    """(section title, header cells, rows of cells) for every table under a `## ` heading."""
+    """(heading, header cells, rows of cells) for every table, with the nearest heading above it (any level)."""
     title, out, header, rows = None, [], None, []
     for line in markdown.splitlines() + [""]:
         if not line.startswith("|") and header is not None:
             out.append((title, header, rows))
             header, rows = None, []
-        if line.startswith("## "):
-            title = line[3:].strip()
+        if line.startswith("#"):
+            title = line.lstrip("#").strip()
         if line.startswith("|"):
             cells = [c.strip() for c in line.strip("|").split("|")]
             if header is None:
@@ -75,18 +80,27 @@ def chart(title: str, unit: str, bars: list[tuple[str, float | None]], lower_is_
     return "\n".join(parts) + "\n"
 
 
+def conversion(title: str) -> tuple[str, str]:
+    """(chart title stem, file name stem) of a conversion section: "order_lines, 100 MB input" gives
+    ("order_lines 100 MB", "convert-100-mb"), "telemetry, 1000 MB input" ("telemetry 1000 MB",
+    "convert-telemetry-1000-mb") and "100 MB input" (an older report's) ("100 MB", "convert-100-mb")."""
+    shape, _, size = title.removesuffix(" input").rpartition(", ")
+    stem = f"convert-{slug(size)}" if shape in ("", "order_lines") else f"convert-{slug(shape)}-{slug(size)}"
+    return (f"{shape} {size}" if shape else size), stem
+
+
 def charts(markdown: str):
     """(file name, svg) for each chart the results allow."""
     for title, header, rows in tables(markdown):
         col = {h: i for i, h in enumerate(header)}
         name = lambda r: r[0].replace("*", "")  # noqa: E731
         if title and title.endswith("input") and "wall s" in col:
-            size = title.removesuffix(" input")
+            what_input, stem = conversion(title)
             for column, unit, key in (("wall s", "seconds", "wall"), ("CPU s", "CPU seconds", "cpu"),
                                       ("peak RSS MiB", "MiB", "rss")):
                 bars = [(name(r), number(r[col[column]])) for r in rows]
                 what = {"wall": "Wall time", "cpu": "CPU time", "rss": "Peak memory"}[key]
-                yield f"convert-{slug(size)}-{key}.svg", chart(f"CSV → Parquet, {size}: {what.lower()}", unit, bars)
+                yield f"{stem}-{key}.svg", chart(f"CSV → Parquet, {what_input}: {what.lower()}", unit, bars)
         elif title and title.startswith("Normalizing") and "CPU s (whole process)" in col:
             bars = [(name(r).split(" json.loads")[0], number(r[col["CPU s (whole process)"]])) for r in rows]
             yield "normalize-cpu.svg", chart("Normalizing 10,000 Kinesis records: CPU time", "CPU seconds", bars)

@@ -44,9 +44,12 @@ pub struct Args {
     /// Fail (exit 2, no output) when rejected / total rows exceeds this.
     #[arg(long, default_value_t = 0.02, value_parser = parse_ratio)]
     pub(crate) max_reject_ratio: f64,
-    /// With several inputs: how many files convert at once (each also uses up to three threads).
+    /// With several inputs: how many files convert at once (the CPUs are shared among them).
     #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) jobs: u16,
+    /// Typing and encoding threads per file [default: one of each per CPU, shared among --jobs].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
     /// Rows sampled for type inference.
     #[arg(long, default_value_t = 10_000)]
     sample_rows: usize,
@@ -98,6 +101,10 @@ fn default_quarantine(output: &Path) -> PathBuf {
 fn base_options(args: &Args) -> Result<Options, String> {
     let mut opts = Options::new(args.input.to_string_lossy(), Utc::now());
     opts.sample_rows = args.sample_rows;
+    opts.threads = match args.threads {
+        Some(n) => usize::from(n),
+        None => (opts.threads() / usize::from(args.jobs)).max(1),
+    };
     if let Some(path) = &args.schema {
         let bytes = std::fs::read(path)
             .map_err(|e| format!("cannot read schema {}: {e}", path.display()))?;

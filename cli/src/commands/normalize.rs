@@ -3,7 +3,7 @@
 use crate::output::error;
 use crate::progress::{self, Unit};
 use chrono::Utc;
-use kinesis_normalizer::batch::{Plan, dead_letter, read_event};
+use kinesis_normalizer::batch::{Plan, dead_letter, read_event, read_event_text};
 use serde_json::{Value, json};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -61,9 +61,16 @@ fn execute(args: &Args) -> Result<(), String> {
     } else {
         std::fs::read_to_string(&args.event).map_err(|e| format!("cannot read {name}: {e}"))?
     };
-    let event: Value =
-        serde_json::from_str(&text).map_err(|e| format!("{name} is not JSON: {e}"))?;
-    let (source, inputs) = read_event(&event).map_err(|e| format!("{name}: {e}"))?;
+    // Records straight from the text; an event that is not a batch is read whole, for read_event's errors.
+    let read = match read_event_text(&text) {
+        Some(read) => read,
+        None => {
+            let event: Value =
+                serde_json::from_str(&text).map_err(|e| format!("{name} is not JSON: {e}"))?;
+            read_event(&event)
+        }
+    };
+    let (source, inputs) = read.map_err(|e| format!("{name}: {e}"))?;
     let records = Arc::new(AtomicU64::new(inputs.len() as u64));
     let bar = progress::bar("normalizing", Unit::Rows, None, records, args.quiet);
     let plan = Plan::new(source, inputs, Utc::now(), args.max_record_bytes);

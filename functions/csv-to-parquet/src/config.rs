@@ -3,6 +3,7 @@
 use crate::layout::Prefixes;
 use crate::registry::Policy;
 use tributary_shared::config::{ConfigError, Env, optional, outside_trigger, parse, prefix, ratio};
+use tributary_shared::s3::Ranges;
 
 /// Settings from the environment; every one has a default.
 #[derive(Debug, Clone)]
@@ -17,6 +18,9 @@ pub struct Config {
     pub part_size: usize,
     /// `UPLOAD_CONCURRENCY`: parts in flight.
     pub upload_concurrency: usize,
+    /// `READ_CONCURRENCY` (ranged GETs in flight; 1 reads one stream) and `READ_PART_MB` (bytes per ranged GET):
+    /// how a large source object is read.
+    pub read: Ranges,
     /// `ROW_GROUP_MB`: Parquet row group size (encoded).
     pub row_group_bytes: usize,
     /// `BATCH_ROWS`: rows per Arrow batch.
@@ -48,6 +52,10 @@ impl Config {
             max_reject_ratio: ratio(env, "MAX_REJECT_RATIO", 0.02)?,
             part_size: parse(env, "UPLOAD_PART_MB", 8_usize)?.max(5) * MIB,
             upload_concurrency: parse(env, "UPLOAD_CONCURRENCY", 2_usize)?.max(1),
+            read: Ranges {
+                part_size: (parse(env, "READ_PART_MB", 8_usize)?.max(1) * MIB) as u64,
+                concurrency: parse(env, "READ_CONCURRENCY", 4_usize)?.max(1),
+            },
             row_group_bytes: parse(env, "ROW_GROUP_MB", 32_usize)?.max(1) * MIB,
             batch_rows: parse(env, "BATCH_ROWS", 32_768_usize)?.max(1),
             sample_rows: parse(env, "INFER_SAMPLE_ROWS", 10_000_usize)?,

@@ -13,18 +13,20 @@ use crate::schema::Schema;
 use chrono::Utc;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+use tokio::io::AsyncRead;
 use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
 use tributary_shared::Classify;
 use tributary_shared::correlation;
 use tributary_shared::event::{ObjectRef, objects_created};
 use tributary_shared::metrics::MetricSet;
+use tributary_shared::s3;
 use tributary_shared::s3::{
-    RESUME_ATTEMPTS, Replace, S3Writer, UploadSpec, get_optional, get_stream, head, put,
-    resuming_body,
+    RESUME_ATTEMPTS, Replace, S3Writer, UploadSpec, get_optional, head, put, resuming_body,
 };
 
 /// Everything the handler needs, built once per cold start.
@@ -249,7 +251,9 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
 
     // Declarations are configuration, kept with the outputs (the source may be a locked landing bucket).
     let schema = declared_schema(deps, &out_bucket, &schema_key).await?;
-    let source = get_stream(&deps.s3, &object.bucket, &object.key).await?;
+    // A large object is read as parallel ranged GETs; the first answers the object's identity.
+    let opened = s3::open(&deps.s3, &object.bucket, &object.key, config.read).await?;
+    let source = opened.object;
     // The version read is the one converted, whatever version the event named.
     let etag = source
         .etag
@@ -326,13 +330,25 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
     );
     // A connection cut mid-file resumes from the byte it stopped at, so one dropped stream does not cost the
     // whole conversion.
-    let body = SyncIoBridge::new(resuming_body(
-        deps.s3.clone(),
-        &object.bucket,
-        &object.key,
-        source,
-        RESUME_ATTEMPTS,
-    ));
+    let body: Pin<Box<dyn AsyncRead + Send>> = if opened.partial {
+        Box::pin(s3::ranged_body(
+            deps.s3.clone(),
+            &object.bucket,
+            &object.key,
+            source,
+            config.read,
+            RESUME_ATTEMPTS,
+        ))
+    } else {
+        Box::pin(resuming_body(
+            deps.s3.clone(),
+            &object.bucket,
+            &object.key,
+            source,
+            RESUME_ATTEMPTS,
+        ))
+    };
+    let body = SyncIoBridge::new(body);
     let max_reject_ratio = config.max_reject_ratio;
     let t_dataset = t.dataset.clone();
     let output_key = t.output_key.clone();

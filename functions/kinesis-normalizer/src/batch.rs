@@ -10,6 +10,7 @@ use aws_lambda_events::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 use base64::Engine;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::Write;
@@ -72,9 +73,7 @@ pub fn read_event(event: &Value) -> Result<(Source, Vec<Input>), BatchError> {
         .ok_or(BatchError::UnknownShape)?;
     let source = match records.first() {
         None => return Ok((Source::Kinesis, Vec::new())),
-        Some(r) if r.get("kinesis").is_some() => Source::Kinesis,
-        Some(r) if r.get("body").is_some() => Source::Sqs,
-        Some(_) => return Err(BatchError::UnknownShape),
+        Some(r) => source_of(r)?,
     };
     let inputs = records
         .iter()
@@ -85,6 +84,75 @@ pub fn read_event(event: &Value) -> Result<(Source, Vec<Input>), BatchError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((source, inputs))
+}
+
+/// Which service sent a batch, from its first record.
+fn source_of(first: &Value) -> Result<Source, BatchError> {
+    match first {
+        r if r.get("kinesis").is_some() => Ok(Source::Kinesis),
+        r if r.get("body").is_some() => Ok(Source::Sqs),
+        _ => Err(BatchError::UnknownShape),
+    }
+}
+
+/// [`read_event`] from the event's text, for a caller that holds the text (the CLI): each Kinesis record is read
+/// typed straight from its own text, with no `Value` built for the whole event. `None` when the text is not a
+/// `{"Records": [...]}` object; a record the typed read refuses is read as [`read_event`] reads it. Either way the
+/// inputs and errors are [`read_event`]'s.
+pub fn read_event_text(text: &str) -> Option<Result<(Source, Vec<Input>), BatchError>> {
+    #[derive(Deserialize)]
+    struct Records<'a> {
+        #[serde(rename = "Records", borrow)]
+        records: Vec<&'a RawValue>,
+    }
+    let Records { records } = serde_json::from_str(text).ok()?;
+    let source = match records.first() {
+        None => return Some(Ok((Source::Kinesis, Vec::new()))),
+        Some(r) => match source_of(&serde_json::from_str::<Value>(r.get()).ok()?) {
+            Ok(source) => source,
+            Err(e) => return Some(Err(e)),
+        },
+    };
+    let as_value = |index: usize, r: &RawValue| {
+        serde_json::from_str::<Value>(r.get()).map_err(|e| BatchError::BadRecord {
+            index,
+            service: source,
+            reason: e.to_string(),
+        })
+    };
+    let inputs = records
+        .iter()
+        .enumerate()
+        .map(|(index, r)| match source {
+            Source::Kinesis => match kinesis_typed(index, r) {
+                Some(input) => input,
+                None => kinesis_input(index, &as_value(index, r)?),
+            },
+            Source::Sqs => sqs_input(index, &as_value(index, r)?),
+        })
+        .collect::<Result<Vec<_>, _>>();
+    Some(inputs.map(|inputs| (source, inputs)))
+}
+
+/// A Kinesis record read typed from its text; `None` when the typed read refuses it.
+fn kinesis_typed(index: usize, raw: &RawValue) -> Option<Result<Input, BatchError>> {
+    #[derive(Deserialize)]
+    struct Arrival<'a> {
+        #[serde(borrow)]
+        kinesis: ArrivalField<'a>,
+    }
+    #[derive(Deserialize)]
+    struct ArrivalField<'a> {
+        #[serde(rename = "approximateArrivalTimestamp", borrow)]
+        seconds: Option<&'a RawValue>,
+    }
+    let mut parsed: KinesisEventRecord = serde_json::from_str(raw.get()).ok()?;
+    let seconds = serde_json::from_str::<Arrival>(raw.get())
+        .ok()
+        .and_then(|a| a.kinesis.seconds)
+        .and_then(|s| serde_json::from_str::<f64>(s.get()).ok());
+    let bytes = std::mem::take(&mut parsed.kinesis.data.0);
+    Some(kinesis_record(index, parsed, Data::Bytes(bytes), seconds))
 }
 
 fn kinesis_input(index: usize, record: &Value) -> Result<Input, BatchError> {
@@ -116,6 +184,17 @@ fn kinesis_input(index: usize, record: &Value) -> Result<Input, BatchError> {
             }
         }
     };
+    let seconds = record["kinesis"]["approximateArrivalTimestamp"].as_f64();
+    kinesis_record(index, parsed, data, seconds)
+}
+
+/// The input of a Kinesis record read typed; `seconds` is its `approximateArrivalTimestamp` as written.
+fn kinesis_record(
+    index: usize,
+    parsed: KinesisEventRecord,
+    data: Data,
+    seconds: Option<f64>,
+) -> Result<Input, BatchError> {
     let k = parsed.kinesis;
     if k.sequence_number.is_empty() {
         return Err(BatchError::MissingField {
@@ -134,7 +213,7 @@ fn kinesis_input(index: usize, record: &Value) -> Result<Input, BatchError> {
             shard_id: shard.to_owned(),
             sequence_number: k.sequence_number,
             partition_key: k.partition_key,
-            arrival: arrival(record).unwrap_or(k.approximate_arrival_timestamp.0),
+            arrival: arrival(seconds).unwrap_or(k.approximate_arrival_timestamp.0),
         },
         data,
     })
@@ -142,9 +221,8 @@ fn kinesis_input(index: usize, record: &Value) -> Result<Input, BatchError> {
 
 /// `kinesis.approximateArrivalTimestamp`, seconds with a fraction, read here: `aws_lambda_events` 1.2 reads the
 /// fraction's digits as a count of milliseconds, so `…200.25` (as printed without its trailing zero) became 25 ms.
-fn arrival(record: &Value) -> Option<DateTime<Utc>> {
-    let seconds = record["kinesis"]["approximateArrivalTimestamp"].as_f64()?;
-    Utc.timestamp_millis_opt((seconds * 1000.0).round() as i64)
+fn arrival(seconds: Option<f64>) -> Option<DateTime<Utc>> {
+    Utc.timestamp_millis_opt((seconds? * 1000.0).round() as i64)
         .single()
 }
 
@@ -660,6 +738,44 @@ mod tests {
     fn plan(payloads: &[&str]) -> Plan {
         let (source, inputs) = read_event(&kinesis_event(payloads)).expect("kinesis event");
         Plan::new(source, inputs, Utc::now(), 1024)
+    }
+
+    #[test]
+    fn reading_from_text_gives_what_reading_the_value_gives() {
+        let mut events = vec![
+            kinesis_event(&["{}", "{\"id\": 7}", "not json"]),
+            kinesis_event(&[]),
+            json!({"hello": 1}),
+            json!({"Records": [{"hello": 1}]}),
+            json!({"Records": [{"messageId": "m-1", "body": "{}", "attributes": {"SentTimestamp": "1795255200000"}}]}),
+            json!({"Records": [{"messageId": "m-1"}]}),
+        ];
+        // Not base64; no sequence number; an arrival written as text; a record that is no object.
+        for edit in [
+            json!({"data": "%%%"}),
+            json!({"sequenceNumber": ""}),
+            json!({"approximateArrivalTimestamp": "soon"}),
+        ] {
+            let mut event = kinesis_event(&["{}", "{}"]);
+            for (k, v) in edit.as_object().into_iter().flatten() {
+                event["Records"][1]["kinesis"][k] = v.clone();
+            }
+            events.push(event);
+        }
+        let mut event = kinesis_event(&["{}"]);
+        if let Some(records) = event["Records"].as_array_mut() {
+            records.push(json!(3));
+        }
+        events.push(event);
+        for event in events {
+            let text = event.to_string();
+            let expected = read_event(&event);
+            match read_event_text(&text) {
+                Some(read) => assert_eq!(read, expected, "{text}"),
+                None => assert_eq!(expected, Err(BatchError::UnknownShape), "{text}"),
+            }
+        }
+        assert!(read_event_text(&kinesis_event(&["{}"]).to_string()).is_some());
     }
 
     #[test]

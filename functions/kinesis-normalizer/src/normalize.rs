@@ -296,9 +296,21 @@ fn clean_object(
 
 /// `customerId` → `customer_id`, `HTTPStatus` → `http_status`, `Order-Total` → `order_total`.
 pub fn snake_case(key: &str) -> String {
-    let chars: Vec<char> = key.trim().chars().collect();
-    let mut out = String::with_capacity(key.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
+    let key = key.trim();
+    if key.is_ascii() {
+        // One byte per character: the same rule, without collecting the characters first.
+        let bytes = key.as_bytes();
+        return snake_case_of(bytes.len(), |i| char::from(bytes[i]));
+    }
+    let chars: Vec<char> = key.chars().collect();
+    snake_case_of(chars.len(), |i| chars[i])
+}
+
+/// The snake_case rule over `n` characters, the `i`th given by `at`.
+fn snake_case_of(n: usize, at: impl Fn(usize) -> char) -> String {
+    let mut out = String::with_capacity(n + 4);
+    for i in 0..n {
+        let c = at(i);
         if c == '-' || c == ' ' || c == '.' {
             if !out.ends_with('_') && !out.is_empty() {
                 out.push('_');
@@ -306,8 +318,8 @@ pub fn snake_case(key: &str) -> String {
             continue;
         }
         if c.is_uppercase() {
-            let prev = i.checked_sub(1).and_then(|p| chars.get(p)).copied();
-            let next = chars.get(i + 1).copied();
+            let prev = i.checked_sub(1).map(&at);
+            let next = (i + 1 < n).then(|| at(i + 1));
             let boundary = prev.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit())
                 || (prev.is_some_and(char::is_uppercase) && next.is_some_and(char::is_lowercase));
             if boundary && !out.ends_with('_') {

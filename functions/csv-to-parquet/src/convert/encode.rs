@@ -1,6 +1,12 @@
-//! The encoder stage: Arrow batches in, Parquet out.
+//! The encoding stage: Arrow batches in, Parquet out. Columns are encoded in parallel: each of `workers` threads
+//! owns a share of the row group's column writers, every batch goes to all of them at once, and the row group's
+//! column chunks are appended in column order once it is full. A row group is cut, as `ArrowWriter` cuts it, at
+//! its row limit or once the encoded size the writers report after a batch reaches `row_group_bytes`; the workers
+//! report after every batch, so the file is the same for any number of workers.
 
 use super::*;
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, compute_leaves};
+use parquet::errors::ParquetError;
 
 pub(super) struct CountingWriter<W> {
     pub(super) inner: W,
@@ -19,27 +25,182 @@ impl<W: Write> Write for CountingWriter<W> {
     }
 }
 
-/// Writes batches until `Done`, then the footer; returns the bytes written, or `None` when the reader gave up.
+/// Where row groups are cut.
+pub(super) struct RowGroups {
+    pub(super) max_rows: usize,
+    pub(super) max_bytes: usize,
+}
+
+enum Job {
+    /// The writers of a new row group's columns (by column index).
+    Start(Vec<(usize, ArrowColumnWriter)>),
+    Write(RecordBatch),
+    Close,
+}
+
+enum Done {
+    /// A batch is written; the writers' estimated encoded bytes so far.
+    Written(usize),
+    Closed(Vec<(usize, ArrowColumnChunk)>),
+}
+
+/// Writes batches until `Done`, then the footer; returns the bytes written, or `None` when the typing stage gave
+/// up (the output is left unfinished, and the caller discards it).
 pub(super) fn encode<W: Write + Send>(
     rx: Receiver<Msg>,
     output: &mut W,
     schema: SchemaRef,
     props: WriterProperties,
+    groups: RowGroups,
+    workers: usize,
 ) -> Result<Option<u64>, ConvertError> {
     let mut sink = CountingWriter {
         inner: output,
         count: 0,
     };
-    let mut writer = ArrowWriter::try_new(&mut sink, schema, Some(props))?;
-    loop {
-        match rx.recv() {
-            Ok(Msg::Batch(batch)) => writer.write(&batch)?,
-            Ok(Msg::Done) => break,
-            // The reader gave up: leave the output unfinished, the caller discards it.
-            Err(_) => return Ok(None),
+    // ArrowWriter writes the header and keeps the Arrow schema for the footer; its lower-level parts encode.
+    let (mut file, factory) = ArrowWriter::try_new(&mut sink, Arc::clone(&schema), Some(props))?
+        .into_serialized_writer()?;
+    let workers = workers.clamp(1, schema.fields().len().max(1));
+    let finished = std::thread::scope(|scope| -> Result<bool, ConvertError> {
+        let lanes = Lanes(
+            (0..workers)
+                .map(|_| {
+                    let (job_tx, job_rx) = sync_channel::<Job>(1);
+                    let (done_tx, done_rx) = sync_channel(1);
+                    let schema = Arc::clone(&schema);
+                    scope.spawn(move || column_worker(&job_rx, &done_tx, &schema));
+                    (job_tx, done_rx)
+                })
+                .collect(),
+        );
+        let mut group = 0;
+        let mut rows = 0;
+        loop {
+            let batch = match rx.recv() {
+                Ok(Msg::Batch(batch)) => batch,
+                Ok(Msg::Done) => break,
+                Err(_) => return Ok(false),
+            };
+            let mut offset = 0;
+            while offset < batch.num_rows() {
+                if rows == 0 {
+                    let mut shares: Vec<Vec<(usize, ArrowColumnWriter)>> =
+                        (0..workers).map(|_| Vec::new()).collect();
+                    for (i, writer) in factory
+                        .create_column_writers(group)?
+                        .into_iter()
+                        .enumerate()
+                    {
+                        shares[i % workers].push((i, writer));
+                    }
+                    for ((tx, _), share) in lanes.0.iter().zip(shares) {
+                        tx.send(Job::Start(share)).map_err(|_| encoder_gone())?;
+                    }
+                }
+                let take = (batch.num_rows() - offset).min(groups.max_rows - rows);
+                let part = batch.slice(offset, take);
+                offset += take;
+                rows += take;
+                let bytes: usize = lanes
+                    .ask(|| Job::Write(part.clone()))?
+                    .into_iter()
+                    .map(|d| match d {
+                        Done::Written(n) => n,
+                        Done::Closed(_) => 0,
+                    })
+                    .sum();
+                if rows >= groups.max_rows || bytes >= groups.max_bytes {
+                    lanes.close_group(&mut file)?;
+                    group += 1;
+                    rows = 0;
+                }
+            }
         }
+        if rows > 0 {
+            lanes.close_group(&mut file)?;
+        }
+        Ok(true)
+    })?;
+    if !finished {
+        return Ok(None);
     }
-    writer.close()?;
+    file.close()?;
     sink.flush().map_err(ConvertError::Write)?;
     Ok(Some(sink.count))
+}
+
+/// The encoding workers, each with its job queue and its answers.
+struct Lanes(Vec<(SyncSender<Job>, Receiver<Answer>)>);
+
+type Answer = Result<Done, ParquetError>;
+
+impl Lanes {
+    /// Gives every worker the job `job` makes, and waits for all their answers.
+    fn ask(&self, job: impl Fn() -> Job) -> Result<Vec<Done>, ConvertError> {
+        for (tx, _) in &self.0 {
+            tx.send(job()).map_err(|_| encoder_gone())?;
+        }
+        let mut answers = Vec::with_capacity(self.0.len());
+        for (_, rx) in &self.0 {
+            answers.push(rx.recv().map_err(|_| encoder_gone())??);
+        }
+        Ok(answers)
+    }
+
+    /// Closes every worker's writers and appends the row group's column chunks in column order.
+    fn close_group<W: Write + Send>(
+        &self,
+        file: &mut parquet::file::writer::SerializedFileWriter<W>,
+    ) -> Result<(), ConvertError> {
+        let mut chunks: Vec<(usize, ArrowColumnChunk)> = self
+            .ask(|| Job::Close)?
+            .into_iter()
+            .flat_map(|d| match d {
+                Done::Closed(chunks) => chunks,
+                Done::Written(_) => Vec::new(),
+            })
+            .collect();
+        chunks.sort_by_key(|(i, _)| *i);
+        let mut row_group = file.next_row_group()?;
+        for (_, chunk) in chunks {
+            chunk.append_to_row_group(&mut row_group)?;
+        }
+        row_group.close()?;
+        Ok(())
+    }
+}
+
+/// One encoding worker: writes its columns of every batch, and hands back their chunks when the row group closes.
+fn column_worker(jobs: &Receiver<Job>, done: &SyncSender<Answer>, schema: &SchemaRef) {
+    let mut writers: Vec<(usize, ArrowColumnWriter)> = Vec::new();
+    for job in jobs {
+        let answer = match job {
+            Job::Start(share) => {
+                writers = share;
+                continue;
+            }
+            Job::Write(batch) => (|| {
+                for (i, writer) in &mut writers {
+                    for leaf in compute_leaves(schema.field(*i), batch.column(*i))? {
+                        writer.write(&leaf)?;
+                    }
+                }
+                Ok(Done::Written(
+                    writers
+                        .iter()
+                        .map(|(_, w)| w.get_estimated_total_bytes())
+                        .sum(),
+                ))
+            })(),
+            Job::Close => std::mem::take(&mut writers)
+                .into_iter()
+                .map(|(i, w)| Ok((i, w.close()?)))
+                .collect::<Result<_, ParquetError>>()
+                .map(Done::Closed),
+        };
+        if done.send(answer).is_err() {
+            return;
+        }
+    }
 }

@@ -43,13 +43,14 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use serde::Serialize;
 use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 
 /// Tuning and lineage for one conversion.
 #[derive(Debug, Clone)]
@@ -80,6 +81,8 @@ pub struct Options {
     /// The dataset's schema registry: the file is typed by the dataset's registered version (registering the
     /// first, an evolution, or a changed declared `schema`) instead of by its own inference.
     pub registration: Option<Registration>,
+    /// Typing workers, and encoding workers; 0 is one of each per CPU this process may run on.
+    pub threads: usize,
 }
 
 impl Options {
@@ -90,13 +93,22 @@ impl Options {
             ingested_at,
             correlation_id: None,
             batch_rows: 32 * 1024,
-            batch_bytes: 8 * 1024 * 1024,
+            batch_bytes: 4 * 1024 * 1024,
             row_group_bytes: 32 * 1024 * 1024,
             sample_rows: 10_000,
             metadata: Vec::new(),
             max_record_bytes: 64 * 1024 * 1024,
             rows_read: None,
             registration: None,
+            threads: 0,
+        }
+    }
+
+    /// [`Options::threads`], resolved.
+    pub fn threads(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            n => n,
         }
     }
 }
@@ -286,13 +298,17 @@ where
     }
     let header = header_names(head.fields(0))?;
 
-    // Inference reads its sample first; the sample is then converted as the first raw batch.
+    // Inference reads its sample first (and the encoding choice a smaller one); the sample is then converted as
+    // the first raw batch.
     let mut sample = RawBatch::default();
-    if opts.schema.is_none() {
-        tokenizer
-            .read_into(&mut sample, opts.sample_rows, usize::MAX)
-            .map_err(ConvertError::from)?;
-    }
+    let sample_rows = if opts.schema.is_none() {
+        opts.sample_rows
+    } else {
+        opts.sample_rows.min(DICTIONARY_SAMPLE_ROWS)
+    };
+    tokenizer
+        .read_into(&mut sample, sample_rows, usize::MAX)
+        .map_err(ConvertError::from)?;
     let mut schema_registered = false;
     let (plan, version) = match &opts.registration {
         None => (Plan::new(&header, opts.schema.as_ref(), &sample)?, None),
@@ -320,25 +336,53 @@ where
         }
     };
     let schema = plan.schema.arrow_schema();
-    let props = writer_properties(opts, version);
+    let dictionary = plan.dictionary(&sample, header.len());
+    let props = writer_properties(opts, version, &plan.schema, &dictionary);
+    let threads = opts.threads();
 
     // Raw batches are small: they only carry work between threads, and memory should go to the Arrow batches.
     let raw_batch_bytes = opts.batch_bytes.clamp(1, RAW_BATCH_BYTES);
     let raw_batch_rows = opts.batch_rows.clamp(1, RAW_BATCH_ROWS);
+    let shape = Shape {
+        plan: &plan,
+        header: &header,
+        schema: Arc::clone(&schema),
+        lineage: Lineage::new(opts, raw_batch_rows),
+    };
+    let groups = RowGroups {
+        max_rows: MAX_ROW_GROUP_ROWS,
+        max_bytes: opts.row_group_bytes.max(1),
+    };
+    let (raw_tx, raw_rx) = sync_channel::<Raw>(threads + 1);
+    // The typing workers share the raw batches' queue.
+    let raw_rx = Mutex::new(raw_rx);
     std::thread::scope(|scope| {
-        let (raw_tx, raw_rx) = sync_channel::<Raw>(2);
-        let (tx, rx) = sync_channel::<Msg>(2);
-        let encoder = scope.spawn(|| encode(rx, output, Arc::clone(&schema), props));
-        let builder =
-            scope.spawn(|| build(raw_rx, tx, RowSink::new(&plan, &header, opts, quarantine)));
+        let (typed_tx, typed_rx) = sync_channel::<Step>(threads + 1);
+        let (tx, rx) = sync_channel::<Msg>(1);
+        let encoder =
+            scope.spawn(|| encode(rx, output, Arc::clone(&schema), props, groups, threads));
+        let typers: Vec<_> = (0..threads)
+            .map(|_| {
+                let (raw_rx, typed_tx, shape) = (&raw_rx, typed_tx.clone(), &shape);
+                scope.spawn(move || {
+                    type_worker(raw_rx, &typed_tx, Typer::new(shape, raw_batch_rows))
+                })
+            })
+            .collect();
+        drop(typed_tx);
+        let sequencer = Sequencer::new(&plan, &header, opts, quarantine);
+        let sequencer = scope.spawn(move || sequence(&typed_rx, &tx, sequencer));
 
-        // This thread only tokenizes: CSV records (with their physical line numbers) into flat raw batches.
+        // This thread only tokenizes: CSV records (with their physical line numbers) into flat raw batches,
+        // numbered so that the sequencer can put the typed batches back in order.
         let read_result = (|| -> Result<(), ConvertError> {
             let mut raw = sample;
-            let send = |raw: &mut RawBatch| {
+            let mut batches = 0_u64;
+            let mut send = |raw: &mut RawBatch| {
                 let next = RawBatch::with_capacity_like(raw);
+                batches += 1;
                 raw_tx
-                    .send(Raw::Batch(std::mem::replace(raw, next)))
+                    .send(Raw::Batch(batches - 1, std::mem::replace(raw, next)))
                     .map_err(|_| encoder_gone())
             };
             loop {
@@ -356,19 +400,21 @@ where
             if raw.len() > 0 {
                 send(&mut raw)?;
             }
-            raw_tx.send(Raw::End).map_err(|_| encoder_gone())
+            raw_tx.send(Raw::End(batches)).map_err(|_| encoder_gone())
         })();
         drop(raw_tx);
-        let built = builder.join().unwrap_or_else(|_| {
-            Err(ConvertError::Write(io::Error::other(
-                "builder thread panicked",
-            )))
-        });
-        let encoded = encoder.join().unwrap_or_else(|_| {
-            Err(ConvertError::Write(io::Error::other(
-                "encoder thread panicked",
-            )))
-        });
+        let panicked =
+            |stage: &str| ConvertError::Write(io::Error::other(format!("{stage} thread panicked")));
+        let typed = typers
+            .into_iter()
+            .map(|t| t.join())
+            .collect::<Result<Vec<()>, _>>()
+            .map_err(|_| panicked("typing"));
+        let built = sequencer
+            .join()
+            .unwrap_or_else(|_| Err(panicked("sequencer")))
+            .and_then(|counts| typed.map(|_| counts));
+        let encoded = encoder.join().unwrap_or_else(|_| Err(panicked("encoder")));
         // A later stage's own failure explains an earlier stage that could not hand it work.
         match (read_result, built, encoded) {
             (_, _, Err(enc)) => Err(enc),
@@ -394,50 +440,58 @@ where
 
 const RAW_BATCH_BYTES: usize = 1024 * 1024;
 const RAW_BATCH_ROWS: usize = 4096;
+/// Rows sampled to choose each column's encoding when the schema is declared (inference samples more).
+const DICTIONARY_SAMPLE_ROWS: usize = 4096;
+const MAX_ROW_GROUP_ROWS: usize = 1 << 20;
 
+/// Work for the typing workers: raw batch `n`, or the end after `n` batches.
 enum Raw {
-    Batch(RawBatch),
-    End,
+    Batch(u64, RawBatch),
+    End(u64),
 }
 
-/// Rows counted by the builder thread.
-struct Counts {
-    rows_in: u64,
-    rows_out: u64,
-    /// `(column, rows)` for each column with rejected values, most first.
-    rejected_by_column: Vec<(String, u64)>,
+/// What the typing workers hand the sequencer.
+enum Step {
+    Typed(u64, Result<Typed, ConvertError>),
+    End(u64),
 }
 
-/// The builder thread: raw batches in, typed Arrow batches out (and rejected rows to the quarantine). Returns
-/// `None` when the reader gave up, so the output is left unfinished.
-fn build<Q: Write + Send>(
-    raw_rx: Receiver<Raw>,
-    tx: SyncSender<Msg>,
-    mut rows: RowSink<'_, Q>,
-) -> Result<Option<Counts>, ConvertError> {
+/// A typing worker: takes raw batches from the shared queue, in whatever order the workers get to them.
+fn type_worker(raw_rx: &Mutex<Receiver<Raw>>, out: &SyncSender<Step>, mut typer: Typer<'_, '_>) {
     loop {
-        match raw_rx.recv() {
-            Ok(Raw::Batch(raw)) => rows.push_batch(&raw, &tx)?,
-            Ok(Raw::End) => break,
+        let next = match raw_rx.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let step = match next {
+            Ok(Raw::Batch(n, raw)) => Step::Typed(n, typer.type_batch(&raw)),
+            Ok(Raw::End(n)) => Step::End(n),
+            Err(_) => return,
+        };
+        if out.send(step).is_err() {
+            return;
+        }
+    }
+}
+
+/// The sequencer: typed batches back in input order, to the encoder and the quarantine. Returns `None` when the
+/// reader gave up, so the output is left unfinished.
+fn sequence<Q: Write + Send>(
+    typed_rx: &Receiver<Step>,
+    tx: &SyncSender<Msg>,
+    mut batches: Sequencer<'_, Q>,
+) -> Result<Option<Counts>, ConvertError> {
+    let mut end = None;
+    while end != Some(batches.done()) {
+        match typed_rx.recv() {
+            Ok(Step::Typed(n, typed)) => batches.take(n, typed?, tx)?,
+            Ok(Step::End(n)) => end = Some(n),
             Err(_) => return Ok(None),
         }
     }
-    rows.flush_batch(&tx)?;
-    rows.finish_quarantine()?;
+    let counts = batches.finish(tx)?;
     tx.send(Msg::Done).map_err(|_| encoder_gone())?;
-    let mut rejected_by_column: Vec<(String, u64)> = rows
-        .names
-        .iter()
-        .cloned()
-        .zip(rows.rejected_by_column.iter().copied())
-        .filter(|(_, n)| *n > 0)
-        .collect();
-    rejected_by_column.sort_by_key(|c| std::cmp::Reverse(c.1));
-    Ok(Some(Counts {
-        rows_in: rows.rows_in,
-        rows_out: rows.rows_out,
-        rejected_by_column,
-    }))
+    Ok(Some(counts))
 }
 
 fn encoder_gone() -> ConvertError {
@@ -447,7 +501,14 @@ fn encoder_gone() -> ConvertError {
 /// The footer key naming the dataset's schema version the file was typed by.
 pub const SCHEMA_VERSION_KEY: &str = "tributary.schema_version";
 
-fn writer_properties(opts: &Options, version: Option<u32>) -> WriterProperties {
+/// The writer's settings: the footer's lineage, and dictionary encoding off for the columns `dictionary` says
+/// would not repeat.
+fn writer_properties(
+    opts: &Options,
+    version: Option<u32>,
+    schema: &Schema,
+    dictionary: &[bool],
+) -> WriterProperties {
     let mut metadata = vec![KeyValue::new(
         "tributary.source_key".to_owned(),
         opts.source_key.clone(),
@@ -473,7 +534,17 @@ fn writer_properties(opts: &Options, version: Option<u32>) -> WriterProperties {
             .iter()
             .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
     );
-    WriterProperties::builder()
+    let mut builder = WriterProperties::builder();
+    for (column, _) in schema
+        .columns
+        .iter()
+        .zip(dictionary)
+        .filter(|(_, on)| !**on)
+    {
+        builder =
+            builder.set_column_dictionary_enabled(ColumnPath::from(column.name.as_str()), false);
+    }
+    builder
         .set_compression(Compression::SNAPPY)
         .set_created_by(format!(
             "tributary csv-to-parquet {}",

@@ -75,3 +75,31 @@ impl Plan {
         })
     }
 }
+
+impl Plan {
+    /// Whether each output column is dictionary-encoded: not when most of the sample's values are distinct (ids,
+    /// free text, measurements), where a dictionary only costs time and memory until Parquet's writer gives it
+    /// up at the dictionary page limit. Columns the file lacks, and a sample too small to tell, keep it.
+    pub(super) fn dictionary(&self, sample: &RawBatch, width: usize) -> Vec<bool> {
+        let rows: Vec<usize> = (0..sample.len())
+            .filter(|&r| sample.field_count(r) == width)
+            .collect();
+        self.sources
+            .iter()
+            .map(|source| {
+                let Some(i) = *source else { return true };
+                if rows.len() < DICTIONARY_SAMPLE_MIN {
+                    return true;
+                }
+                let mut distinct = std::collections::HashSet::with_capacity(rows.len());
+                for &r in &rows {
+                    distinct.insert(sample.fields(r).nth(i).unwrap_or_default());
+                }
+                distinct.len() * 2 <= rows.len()
+            })
+            .collect()
+    }
+}
+
+/// Fewer sampled rows than this cannot tell a repeating column from a distinct one.
+const DICTIONARY_SAMPLE_MIN: usize = 100;

@@ -1,4 +1,5 @@
-//! Rows in, Arrow batches and quarantine lines out: the builder stage.
+//! Raw batches in, typed Arrow batches and quarantine records out: the typing stage. Each typing worker owns a
+//! [`Typer`] and types whole raw batches; [`Sequencer`] puts their results back in the input's order.
 
 use super::*;
 
@@ -7,88 +8,96 @@ pub(super) enum Msg {
     Done,
 }
 
-pub(super) struct RowSink<'q, Q: Write> {
-    pub(super) builders: Vec<ColumnBuilder>,
-    pub(super) names: Vec<String>,
-    pub(super) sources: Vec<Option<usize>>,
-    pub(super) width: usize,
-    pub(super) schema: SchemaRef,
-    /// The lineage columns are constant: built once at full batch length and sliced per batch.
-    pub(super) source_key: ArrayRef,
-    pub(super) ingested_at: ArrayRef,
-    pub(super) correlation_id: ArrayRef,
-    pub(super) batch_rows: usize,
-    pub(super) batch_bytes: usize,
-    pub(super) pending_bytes: usize,
+/// One raw batch, typed: its good rows as Arrow batches (of at most the batch size), its rejected rows as
+/// quarantine CSV records.
+pub(super) struct Typed {
+    pub(super) batches: Vec<RecordBatch>,
+    /// Quarantine records (no header), in input order.
+    pub(super) rejected: Vec<u8>,
     pub(super) rows_in: u64,
     pub(super) rows_out: u64,
-    pub(super) rows_read: Option<Arc<AtomicU64>>,
-    pub(super) quarantine: Quarantine<'q, Q>,
-    pub(super) reasons: Vec<FieldError>,
     /// Rows rejected for each output column's value (a row with two bad values counts in both).
     pub(super) rejected_by_column: Vec<u64>,
 }
 
-impl<'q, Q: Write> RowSink<'q, Q> {
-    pub(super) fn new(
-        plan: &Plan,
-        header: &[String],
-        opts: &Options,
-        quarantine: &'q mut Q,
-    ) -> Self {
-        let capacity = opts.batch_rows.max(1);
+/// The lineage columns are constant: built once, at the longest batch's length, and sliced per batch.
+pub(super) struct Lineage {
+    source_key: ArrayRef,
+    ingested_at: ArrayRef,
+    correlation_id: ArrayRef,
+}
+
+impl Lineage {
+    pub(super) fn new(opts: &Options, rows: usize) -> Self {
         Self {
-            builders: plan
-                .schema
-                .columns
-                .iter()
-                .map(|c| ColumnBuilder::new(c, capacity))
-                .collect(),
-            names: plan.schema.columns.iter().map(|c| c.name.clone()).collect(),
-            sources: plan.sources.clone(),
-            width: header.len(),
-            schema: plan.schema.arrow_schema(),
             source_key: Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
                 opts.source_key.as_str(),
-                capacity,
+                rows,
             ))),
             ingested_at: Arc::new(
-                TimestampMicrosecondArray::from(vec![
-                    opts.ingested_at.timestamp_micros();
-                    capacity
-                ])
-                .with_timezone("UTC"),
+                TimestampMicrosecondArray::from(vec![opts.ingested_at.timestamp_micros(); rows])
+                    .with_timezone("UTC"),
             ),
             correlation_id: Arc::new(StringArray::from(vec![
                 opts.correlation_id.as_deref();
-                capacity
+                rows
             ])),
-            batch_rows: capacity,
-            batch_bytes: opts.batch_bytes.max(1),
-            pending_bytes: 0,
+        }
+    }
+}
+
+/// What every typer shares: the plan's columns, the input's header and the lineage columns.
+pub(super) struct Shape<'p> {
+    pub(super) plan: &'p Plan,
+    pub(super) header: &'p [String],
+    pub(super) schema: SchemaRef,
+    pub(super) lineage: Lineage,
+}
+
+/// Types raw batches: each record is appended to the batch being built or written as a quarantine record.
+pub(super) struct Typer<'s, 'p> {
+    shape: &'s Shape<'p>,
+    builders: Vec<ColumnBuilder>,
+    capacity: usize,
+    /// The batch's quarantine records, written once one is rejected.
+    rejected: Option<csv::Writer<Vec<u8>>>,
+    reasons: Vec<FieldError>,
+    rows_in: u64,
+    rows_out: u64,
+    rejected_by_column: Vec<u64>,
+}
+
+impl<'s, 'p> Typer<'s, 'p> {
+    pub(super) fn new(shape: &'s Shape<'p>, capacity: usize) -> Self {
+        let columns = &shape.plan.schema.columns;
+        Self {
+            shape,
+            builders: columns
+                .iter()
+                .map(|c| ColumnBuilder::new(c, capacity))
+                .collect(),
+            capacity,
+            rejected: None,
+            reasons: Vec::new(),
             rows_in: 0,
             rows_out: 0,
-            rows_read: opts.rows_read.clone(),
-            quarantine: Quarantine {
-                sink: Some(quarantine),
-                writer: None,
-                header: header.to_vec(),
-            },
-            reasons: Vec::new(),
-            rejected_by_column: vec![0; plan.schema.columns.len()],
+            rejected_by_column: vec![0; columns.len()],
         }
     }
 
-    pub(super) fn rows(&self) -> usize {
+    fn rows(&self) -> usize {
         self.builders.first().map_or(0, ColumnBuilder::len)
     }
 
-    /// Takes a raw batch: each record is appended to the Arrow batch being built or sent to the quarantine.
-    pub(super) fn push_batch(
-        &mut self,
-        raw: &RawBatch,
-        tx: &SyncSender<Msg>,
-    ) -> Result<(), ConvertError> {
+    fn rejected(&mut self) -> &mut csv::Writer<Vec<u8>> {
+        self.rejected
+            .get_or_insert_with(|| quarantine_writer(Vec::new()))
+    }
+
+    /// Types one raw batch.
+    pub(super) fn type_batch(&mut self, raw: &RawBatch) -> Result<Typed, ConvertError> {
+        let mut batches = Vec::new();
+        let width = self.shape.header.len();
         let invalid = raw.invalid_utf8();
         let whole = if invalid.is_empty() {
             std::str::from_utf8(&raw.data).ok()
@@ -114,11 +123,11 @@ impl<'q, Q: Write> RowSink<'q, Q> {
                     let at = text.err()?;
                     Some(raw.field_ends_of(r).partition_point(|&end| end <= at))
                 });
-            let width = raw.field_count(r);
-            if width != self.width {
+            let found = raw.field_count(r);
+            if found != width {
                 self.rows_in += 1;
-                let reason = format!("expected {} fields, found {width}", self.width);
-                self.quarantine.reject(line, &reason, raw.fields(r))?;
+                let reason = format!("expected {width} fields, found {found}");
+                reject(self.rejected(), line, &reason, raw.fields(r))?;
                 continue;
             }
             let text = match (bad_utf8, text) {
@@ -126,13 +135,9 @@ impl<'q, Q: Write> RowSink<'q, Q> {
                 (field, _) => {
                     let field = field.unwrap_or(0);
                     self.rows_in += 1;
-                    let name = self
-                        .quarantine
-                        .header
-                        .get(field)
-                        .map_or("?", String::as_str);
+                    let name = self.shape.header.get(field).map_or("?", String::as_str);
                     let reason = format!("column {name:?}: value is not valid UTF-8");
-                    self.quarantine.reject(line, &reason, raw.fields(r))?;
+                    reject(self.rejected(), line, &reason, raw.fields(r))?;
                     continue;
                 }
             };
@@ -142,36 +147,32 @@ impl<'q, Q: Write> RowSink<'q, Q> {
                 let start = if i == 0 { bytes.start } else { ends[i - 1] + 1 } - bytes.start;
                 &text[start..ends[i] - bytes.start]
             };
-            self.push(
-                field,
-                bytes.len(),
-                |q, reason| q.reject(line, reason, raw.fields(r)),
-                tx,
-            )?;
+            self.push(field, |w, reason| reject(w, line, reason, raw.fields(r)))?;
+            if self.rows() >= self.capacity {
+                batches.extend(self.batch()?);
+            }
         }
-        if let Some(published) = &self.rows_read {
-            published.store(self.rows_in, Ordering::Relaxed);
-        }
-        Ok(())
+        batches.extend(self.batch()?);
+        self.finish(batches)
     }
 
     /// Takes one well-formed record (right width, UTF-8), given as a field accessor.
-    pub(super) fn push<'t>(
+    fn push<'t>(
         &mut self,
         field: impl Fn(usize) -> &'t str,
-        raw_len: usize,
-        reject: impl FnOnce(&mut Quarantine<'q, Q>, &str) -> Result<(), ConvertError>,
-        tx: &SyncSender<Msg>,
+        reject: impl FnOnce(&mut csv::Writer<Vec<u8>>, &str) -> Result<(), ConvertError>,
     ) -> Result<(), ConvertError> {
         self.rows_in += 1;
+        let plan = self.shape.plan;
         let committed = self.rows();
         for (j, builder) in self.builders.iter_mut().enumerate() {
-            let checked = match self.sources[j] {
+            let name = &plan.schema.columns[j].name;
+            let checked = match plan.sources[j] {
                 // Strings are appended only once the whole row passed (a string builder cannot drop a value).
-                None if builder.is_string() => builder.check_str(&self.names[j], ""),
-                None => builder.push_null(&self.names[j]),
-                Some(i) if builder.is_string() => builder.check_str(&self.names[j], field(i)),
-                Some(i) => builder.push(&self.names[j], field(i)),
+                None if builder.is_string() => builder.check_str(name, ""),
+                None => builder.push_null(name),
+                Some(i) if builder.is_string() => builder.check_str(name, field(i)),
+                Some(i) => builder.push(name, field(i)),
             };
             if let Err(reason) = checked {
                 self.reasons.push(reason);
@@ -184,84 +185,228 @@ impl<'q, Q: Write> RowSink<'q, Q> {
             }
             let reason = self.reasons.join("; ");
             self.reasons.clear();
-            return reject(&mut self.quarantine, &reason);
+            return reject(self.rejected(), &reason);
         }
-        for (builder, source) in self.builders.iter_mut().zip(&self.sources) {
+        for (builder, source) in self.builders.iter_mut().zip(&plan.sources) {
             if builder.is_string() {
                 // A column the file lacks is null ("" is null for a string).
                 builder.push_str(source.map_or("", |i| field(i)));
             }
         }
-        self.pending_bytes += raw_len;
         self.rows_out += 1;
-        if self.rows() >= self.batch_rows || self.pending_bytes >= self.batch_bytes {
-            self.flush_batch(tx)?;
-        }
         Ok(())
     }
 
-    pub(super) fn flush_batch(&mut self, tx: &SyncSender<Msg>) -> Result<(), ConvertError> {
+    /// The rows typed so far as a batch, if there are any.
+    fn batch(&mut self) -> Result<Option<RecordBatch>, ConvertError> {
         let n = self.rows();
         if n == 0 {
-            return Ok(());
+            return Ok(None);
         }
         let mut columns = Vec::with_capacity(self.builders.len() + LINEAGE_COLUMNS.len());
         for builder in &mut self.builders {
-            columns.push(builder.finish(self.batch_rows)?);
+            columns.push(builder.finish(self.capacity)?);
         }
-        columns.push(self.source_key.slice(0, n));
-        columns.push(self.ingested_at.slice(0, n));
-        columns.push(self.correlation_id.slice(0, n));
-        let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)?;
-        self.pending_bytes = 0;
-        tx.send(Msg::Batch(batch)).map_err(|_| encoder_gone())
+        let lineage = &self.shape.lineage;
+        columns.push(lineage.source_key.slice(0, n));
+        columns.push(lineage.ingested_at.slice(0, n));
+        columns.push(lineage.correlation_id.slice(0, n));
+        Ok(Some(RecordBatch::try_new(
+            Arc::clone(&self.shape.schema),
+            columns,
+        )?))
     }
 
-    pub(super) fn finish_quarantine(&mut self) -> Result<(), ConvertError> {
-        if let Some(writer) = self.quarantine.writer.as_mut() {
-            writer.flush().map_err(ConvertError::Write)?;
+    /// The raw batch's result, with the counts since the last one.
+    fn finish(&mut self, batches: Vec<RecordBatch>) -> Result<Typed, ConvertError> {
+        let rejected = match self.rejected.take() {
+            Some(w) => w
+                .into_inner()
+                .map_err(|e| ConvertError::Write(io::Error::other(e.to_string())))?,
+            None => Vec::new(),
+        };
+        let width = self.rejected_by_column.len();
+        Ok(Typed {
+            batches,
+            rejected,
+            rows_in: std::mem::take(&mut self.rows_in),
+            rows_out: std::mem::take(&mut self.rows_out),
+            rejected_by_column: std::mem::replace(&mut self.rejected_by_column, vec![0; width]),
+        })
+    }
+}
+
+/// The quarantine CSV's writer settings, one place for the header and the records.
+fn quarantine_writer<W: Write>(sink: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new().flexible(true).from_writer(sink)
+}
+
+/// One quarantine record: `_line,_reason,<the row's original fields...>`.
+fn reject<'f, W: Write>(
+    w: &mut csv::Writer<W>,
+    line: u64,
+    reason: &str,
+    fields: impl Iterator<Item = &'f [u8]>,
+) -> Result<(), ConvertError> {
+    w.write_field(line.to_string()).map_err(write_error)?;
+    w.write_field(reason).map_err(write_error)?;
+    for field in fields {
+        w.write_field(field).map_err(write_error)?;
+    }
+    // An empty record ends the one written field by field.
+    w.write_record(None::<&[u8]>).map_err(write_error)
+}
+
+/// Rows counted over the whole input.
+pub(super) struct Counts {
+    pub(super) rows_in: u64,
+    pub(super) rows_out: u64,
+    /// `(column, rows)` for each column with rejected values, most first.
+    pub(super) rejected_by_column: Vec<(String, u64)>,
+}
+
+/// Puts typed batches back in input order: their rows go to the encoder, their rejected records to the quarantine
+/// (`_line,_reason,<input columns...>` first, written only once a row is rejected). The typing workers' batches
+/// are small (a raw batch each); the encoder gets them joined up to the batch size, which it writes far faster.
+pub(super) struct Sequencer<'q, Q: Write> {
+    next: u64,
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    pending_bytes: usize,
+    batch_rows: usize,
+    batch_bytes: usize,
+    waiting: std::collections::BTreeMap<u64, Typed>,
+    quarantine: &'q mut Q,
+    /// The quarantine's header, until it is written (before the first rejected record).
+    header: Option<Vec<String>>,
+    names: Vec<String>,
+    rows_in: u64,
+    rows_out: u64,
+    rejected_by_column: Vec<u64>,
+    rows_read: Option<Arc<AtomicU64>>,
+}
+
+impl<'q, Q: Write> Sequencer<'q, Q> {
+    pub(super) fn new(
+        plan: &Plan,
+        header: &[String],
+        opts: &Options,
+        quarantine: &'q mut Q,
+    ) -> Self {
+        Self {
+            next: 0,
+            pending: Vec::new(),
+            pending_rows: 0,
+            pending_bytes: 0,
+            batch_rows: opts.batch_rows.max(1),
+            batch_bytes: opts.batch_bytes.max(1),
+            waiting: Default::default(),
+            quarantine,
+            header: Some(header.to_vec()),
+            names: plan.schema.columns.iter().map(|c| c.name.clone()).collect(),
+            rows_in: 0,
+            rows_out: 0,
+            rejected_by_column: vec![0; plan.schema.columns.len()],
+            rows_read: opts.rows_read.clone(),
+        }
+    }
+
+    /// Batches handed on so far.
+    pub(super) fn done(&self) -> u64 {
+        self.next
+    }
+
+    /// Takes raw batch `seq`'s result; hands on every result now in order.
+    pub(super) fn take(
+        &mut self,
+        seq: u64,
+        typed: Typed,
+        tx: &SyncSender<Msg>,
+    ) -> Result<(), ConvertError> {
+        self.waiting.insert(seq, typed);
+        while let Some(typed) = self.waiting.remove(&self.next) {
+            self.next += 1;
+            self.rows_in += typed.rows_in;
+            self.rows_out += typed.rows_out;
+            for (total, n) in self
+                .rejected_by_column
+                .iter_mut()
+                .zip(&typed.rejected_by_column)
+            {
+                *total += n;
+            }
+            if !typed.rejected.is_empty() {
+                if let Some(header) = self.header.take() {
+                    let mut w = quarantine_writer(Vec::new());
+                    w.write_record(
+                        ["_line", "_reason"]
+                            .into_iter()
+                            .chain(header.iter().map(String::as_str)),
+                    )
+                    .map_err(write_error)?;
+                    let header = w
+                        .into_inner()
+                        .map_err(|e| ConvertError::Write(io::Error::other(e.to_string())))?;
+                    self.quarantine
+                        .write_all(&header)
+                        .map_err(ConvertError::Write)?;
+                }
+                self.quarantine
+                    .write_all(&typed.rejected)
+                    .map_err(ConvertError::Write)?;
+            }
+            if let Some(published) = &self.rows_read {
+                published.store(self.rows_in, Ordering::Relaxed);
+            }
+            for batch in typed.batches {
+                self.pending_rows += batch.num_rows();
+                self.pending_bytes += batch.get_array_memory_size();
+                self.pending.push(batch);
+                if self.pending_rows >= self.batch_rows || self.pending_bytes >= self.batch_bytes {
+                    self.hand_on(tx)?;
+                }
+            }
         }
         Ok(())
     }
-}
 
-/// The quarantine CSV: `_line,_reason,<input columns...>`, then each rejected row's original fields.
-pub(super) struct Quarantine<'q, Q: Write> {
-    pub(super) sink: Option<&'q mut Q>,
-    pub(super) writer: Option<csv::Writer<&'q mut Q>>,
-    pub(super) header: Vec<String>,
-}
-
-impl<Q: Write> Quarantine<'_, Q> {
-    pub(super) fn reject<'f>(
-        &mut self,
-        line: u64,
-        reason: &str,
-        fields: impl Iterator<Item = &'f [u8]>,
-    ) -> Result<(), ConvertError> {
-        if self.writer.is_none() {
-            let Some(sink) = self.sink.take() else {
-                return Err(encoder_gone());
-            };
-            let mut w = csv::WriterBuilder::new().flexible(true).from_writer(sink);
-            w.write_record(
-                ["_line", "_reason"]
-                    .into_iter()
-                    .chain(self.header.iter().map(String::as_str)),
-            )
-            .map_err(write_error)?;
-            self.writer = Some(w);
-        }
-        let Some(w) = self.writer.as_mut() else {
-            return Err(encoder_gone());
+    /// The pending batches, as one, to the encoder.
+    fn hand_on(&mut self, tx: &SyncSender<Msg>) -> Result<(), ConvertError> {
+        let batch = match self.pending.len() {
+            0 => return Ok(()),
+            1 => self.pending.pop(),
+            _ => {
+                let joined =
+                    arrow_select::concat::concat_batches(&self.pending[0].schema(), &self.pending)?;
+                self.pending.clear();
+                Some(joined)
+            }
         };
-        w.write_field(line.to_string()).map_err(write_error)?;
-        w.write_field(reason).map_err(write_error)?;
-        for field in fields {
-            w.write_field(field).map_err(write_error)?;
+        (self.pending_rows, self.pending_bytes) = (0, 0);
+        match batch {
+            Some(batch) => tx.send(Msg::Batch(batch)).map_err(|_| encoder_gone()),
+            None => Ok(()),
         }
-        // An empty record ends the one written field by field.
-        w.write_record(None::<&[u8]>).map_err(write_error)
+    }
+
+    /// The counts, once every batch is in; hands on the last rows and flushes the quarantine.
+    pub(super) fn finish(mut self, tx: &SyncSender<Msg>) -> Result<Counts, ConvertError> {
+        self.hand_on(tx)?;
+        if self.header.is_none() {
+            self.quarantine.flush().map_err(ConvertError::Write)?;
+        }
+        let mut rejected_by_column: Vec<(String, u64)> = self
+            .names
+            .into_iter()
+            .zip(self.rejected_by_column)
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        rejected_by_column.sort_by_key(|c| std::cmp::Reverse(c.1));
+        Ok(Counts {
+            rows_in: self.rows_in,
+            rows_out: self.rows_out,
+            rejected_by_column,
+        })
     }
 }
 

@@ -767,3 +767,59 @@ fn batch_all(parquet: &[u8]) -> RecordBatch {
         .collect();
     RecordBatch::try_new(schema, columns).expect("batch")
 }
+
+#[test]
+fn every_number_of_workers_writes_the_same_bytes() {
+    // Mixed types, rejected rows spread over many raw batches, row groups cut by size: the typing workers finish
+    // out of order and the encoding workers share the columns, and the outputs must not show it.
+    let mut csv = b"id,amount,when,day,ok,note,code\n".to_vec();
+    for i in 0..5_000_u32 {
+        let amount = if i % 97 == 0 {
+            "x".to_owned()
+        } else {
+            format!("{}.{:02}", i * 7 % 1000, i % 100)
+        };
+        let when = format!("2026-11-{:02}T{:02}:{:02}:00Z", 1 + i % 28, i % 24, i % 60);
+        let note = if i % 5 == 0 {
+            String::new()
+        } else {
+            format!("\"note, {i} \"\"q\"\"\"")
+        };
+        csv.extend_from_slice(
+            format!(
+                "{i},{amount},{when},2026-11-{:02},{},{note},C{}\n",
+                1 + i % 28,
+                i % 2 == 0,
+                i % 13
+            )
+            .as_bytes(),
+        );
+    }
+    let decl = schema(
+        r#"{"columns": [{"name": "id", "type": "int64", "nullable": false},
+            {"name": "amount", "type": "decimal(12,2)"}, {"name": "when", "type": "timestamp"},
+            {"name": "day", "type": "date"}, {"name": "ok", "type": "bool"}, {"name": "note", "type": "string"},
+            {"name": "code", "type": "string"}]}"#,
+    );
+    let outputs: Vec<Out> = [1, 2, 4]
+        .into_iter()
+        .map(|threads| {
+            let mut o = opts();
+            o.schema = decl.clone();
+            o.threads = threads;
+            o.batch_rows = 300;
+            o.row_group_bytes = 16 * 1024;
+            ok(&csv, &o)
+        })
+        .collect();
+    let one = &outputs[0];
+    assert_eq!(one.summary.rows_rejected, 52, "{:?}", one.summary);
+    let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(one.parquet.clone()))
+        .expect("parquet");
+    assert!(reader.metadata().num_row_groups() > 3, "several row groups");
+    for other in &outputs[1..] {
+        assert_eq!(other.summary, one.summary);
+        assert!(other.parquet == one.parquet, "the Parquet bytes differ");
+        assert_eq!(other.quarantine_raw, one.quarantine_raw);
+    }
+}

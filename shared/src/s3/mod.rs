@@ -1,5 +1,10 @@
 //! The S3 adapter: the client (path-style when an endpoint override is set), streaming reads, small reads,
-//! metadata lookups, and a `Write` sink that uploads as it goes so memory stays bounded.
+//! metadata lookups, and a `Write` sink that uploads as it goes so memory stays bounded. Parallel ranged reads of
+//! large objects are in `ranged`.
+
+mod ranged;
+
+pub use ranged::{Opened, Ranges, open, ranged_body};
 
 use crate::ErrorKind;
 use crate::aws::{AwsError, SdkConfig};

@@ -1,6 +1,9 @@
 //! A JSON tree that keeps what normalization must not change: every number's text exactly as the payload wrote
-//! it, and every key of an object in payload order, repeated keys included. serde_json parses and validates the
-//! payload (through `RawValue`, so numbers are never read as floats); the tree writes itself back out.
+//! it, and every key of an object in payload order, repeated keys included. A one-pass reader (`reader`) builds
+//! the tree; whatever it does not take goes to serde_json, which validates the payload (through `RawValue`, so
+//! numbers are never read as floats) and decides. The tree writes itself back out.
+
+mod reader;
 
 use serde::Deserializer as _;
 use serde::de::{MapAccess, SeqAccess, Visitor};
@@ -23,6 +26,14 @@ pub enum Json {
 impl Json {
     /// Parses one JSON document; the error is serde_json's, with its line and column.
     pub fn parse(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        match reader::parse(bytes) {
+            Some(tree) => Ok(tree),
+            None => Self::parse_checked(bytes),
+        }
+    }
+
+    /// The slower path, and the judge of what is JSON: serde_json validates, and the tree is built level by level.
+    fn parse_checked(bytes: &[u8]) -> Result<Self, serde_json::Error> {
         let raw: &RawValue = serde_json::from_slice(bytes)?;
         Self::from_raw(raw)
     }

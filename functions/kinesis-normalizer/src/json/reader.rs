@@ -1,0 +1,395 @@
+//! The one-pass reader behind [`crate::json::Json::parse`]: the payload's text into the tree in a single scan,
+//! numbers kept as written. It is stricter than it needs to be and never decides alone that a payload is not JSON:
+//! whatever it does not accept (anything unusual, even if valid) goes to serde_json, whose verdict and error
+//! message stand. A differential test checks it against that slower path.
+
+use crate::json::Json;
+
+/// Nesting deeper than this is left to serde_json (whose limit is 128 levels).
+const MAX_DEPTH: usize = 100;
+
+/// The tree of `text`, or `None` when this reader does not accept it (then serde_json decides).
+pub(crate) fn parse(bytes: &[u8]) -> Option<Json> {
+    // UTF-8 checked once, for the whole payload: every byte the reader then looks at is ASCII or inside a string.
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut r = Reader {
+        text,
+        bytes,
+        pos: 0,
+        depth: 0,
+    };
+    let value = r.value()?;
+    r.skip_ws();
+    (r.pos == bytes.len()).then_some(value)
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    depth: usize,
+}
+
+impl Reader<'_> {
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn literal(&mut self, word: &[u8], value: Json) -> Option<Json> {
+        let end = self.pos + word.len();
+        (self.bytes.get(self.pos..end)? == word).then(|| {
+            self.pos = end;
+            value
+        })
+    }
+
+    fn value(&mut self) -> Option<Json> {
+        match self.peek()? {
+            b'{' => self.object(),
+            b'[' => self.array(),
+            b'"' => self.string().map(Json::String),
+            b't' => self.literal(b"true", Json::Bool(true)),
+            b'f' => self.literal(b"false", Json::Bool(false)),
+            b'n' => self.literal(b"null", Json::Null),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        self.pos += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    fn object(&mut self) -> Option<Json> {
+        self.enter()?;
+        let mut pairs = Vec::new();
+        if self.peek()? == b'}' {
+            self.pos += 1;
+        } else {
+            loop {
+                if self.peek()? != b'"' {
+                    return None;
+                }
+                let key = self.string()?;
+                if self.peek()? != b':' {
+                    return None;
+                }
+                self.pos += 1;
+                pairs.push((key, self.value()?));
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b'}' => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(Json::Object(pairs))
+    }
+
+    fn array(&mut self) -> Option<Json> {
+        self.enter()?;
+        let mut items = Vec::new();
+        if self.peek()? == b']' {
+            self.pos += 1;
+        } else {
+            loop {
+                items.push(self.value()?);
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b']' => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(Json::Array(items))
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, kept as text.
+    fn number(&mut self) -> Option<Json> {
+        let start = self.pos;
+        let b = self.bytes;
+        let digits = |mut i: usize| {
+            let from = i;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            (i > from).then_some(i)
+        };
+        let mut i = start + usize::from(b[start] == b'-');
+        i = match b.get(i)? {
+            b'0' => i + 1,
+            b'1'..=b'9' => digits(i)?,
+            _ => return None,
+        };
+        if b.get(i) == Some(&b'.') {
+            i = digits(i + 1)?;
+        }
+        if let Some(b'e' | b'E') = b.get(i) {
+            i += 1;
+            if let Some(b'+' | b'-') = b.get(i) {
+                i += 1;
+            }
+            i = digits(i)?;
+        }
+        // A digit straight after (`01`) is not a number's end.
+        if b.get(i).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        self.pos = i;
+        Some(Json::Number(self.text[start..i].to_owned()))
+    }
+
+    /// A string at `pos` (its opening quote), unescaped.
+    fn string(&mut self) -> Option<String> {
+        let start = self.pos + 1;
+        let b = self.bytes;
+        let mut i = start;
+        // The common case: no escapes. Control characters are left to serde_json.
+        while let Some(&c) = b.get(i) {
+            match c {
+                b'"' => {
+                    self.pos = i + 1;
+                    return Some(self.text[start..i].to_owned());
+                }
+                b'\\' => break,
+                0..=0x1f => return None,
+                _ => i += 1,
+            }
+        }
+        let mut out = String::with_capacity(i - start + 16);
+        out.push_str(&self.text[start..i]);
+        loop {
+            let run = i;
+            while let Some(&c) = b.get(i) {
+                match c {
+                    b'"' | b'\\' => break,
+                    0..=0x1f => return None,
+                    _ => i += 1,
+                }
+            }
+            out.push_str(&self.text[run..i]);
+            match b.get(i)? {
+                b'"' => {
+                    self.pos = i + 1;
+                    return Some(out);
+                }
+                _ => {
+                    let (c, next) = self.escape(i + 1)?;
+                    out.push(c);
+                    i = next;
+                }
+            }
+        }
+    }
+
+    /// The escape after a backslash at `i - 1`: the character and where the text goes on.
+    fn escape(&self, i: usize) -> Option<(char, usize)> {
+        let c = match self.bytes.get(i)? {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let high = self.hex4(i + 1)?;
+                return match high {
+                    0xD800..=0xDBFF => {
+                        // A surrogate pair: `\uD83D\uDE00`. A lone half is left to serde_json.
+                        if self.bytes.get(i + 5..i + 7)? != b"\\u" {
+                            return None;
+                        }
+                        let low = self.hex4(i + 7)?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return None;
+                        }
+                        let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+                        Some((char::from_u32(code)?, i + 11))
+                    }
+                    0xDC00..=0xDFFF => None,
+                    _ => Some((char::from_u32(high)?, i + 5)),
+                };
+            }
+            _ => return None,
+        };
+        Some((c, i + 1))
+    }
+
+    fn hex4(&self, i: usize) -> Option<u32> {
+        let digits = self.bytes.get(i..i + 4)?;
+        digits.iter().try_fold(0_u32, |acc, &d| {
+            let v = (d as char).to_digit(16)?;
+            Some(acc * 16 + v)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slower path this reader must agree with: serde_json's verdict, the tree built level by level.
+    fn checked(text: &[u8]) -> Option<Json> {
+        Json::parse_checked(text).ok()
+    }
+
+    /// A small random JSON document, with the odd corners: escapes, surrogate pairs, exponents, deep nesting,
+    /// whitespace everywhere, repeated keys.
+    fn document(rng: &mut fastrand::Rng, depth: u32) -> String {
+        let ws =
+            |rng: &mut fastrand::Rng| [" ", "", "\n", "\t", "\r\n ", ""][rng.usize(..6)].to_owned();
+        let string = |rng: &mut fastrand::Rng| {
+            let parts = [
+                "a",
+                "Key",
+                "é",
+                "😀",
+                "\\\"",
+                "\\\\",
+                "\\/",
+                "\\b\\f\\n\\r\\t",
+                "\\u00e9",
+                "\\ud83d\\ude00",
+                "\\u0000",
+                " ",
+                "snake_case",
+                "x\u{7f}y",
+            ];
+            let mut s = String::from("\"");
+            for _ in 0..rng.usize(0..4) {
+                s.push_str(parts[rng.usize(..parts.len())]);
+            }
+            s.push('"');
+            s
+        };
+        match if depth > 3 {
+            rng.u32(0..5)
+        } else {
+            rng.u32(0..7)
+        } {
+            0 => ["true", "false", "null"][rng.usize(..3)].to_owned(),
+            1 | 2 => {
+                let numbers = [
+                    "0",
+                    "-0",
+                    "19.990",
+                    "1e400",
+                    "-12.50E+3",
+                    "123456789012345678901234567890",
+                    "7",
+                    "0.5e-3",
+                ];
+                numbers[rng.usize(..numbers.len())].to_owned()
+            }
+            3 | 4 => string(rng),
+            5 => {
+                let items: Vec<String> = (0..rng.usize(0..4))
+                    .map(|_| format!("{}{}{}", ws(rng), document(rng, depth + 1), ws(rng)))
+                    .collect();
+                format!("[{}]", items.join(","))
+            }
+            _ => {
+                let pairs: Vec<String> = (0..rng.usize(0..4))
+                    .map(|_| {
+                        format!(
+                            "{}{}{}:{}{}",
+                            ws(rng),
+                            string(rng),
+                            ws(rng),
+                            ws(rng),
+                            document(rng, depth + 1)
+                        )
+                    })
+                    .collect();
+                format!("{{{}}}", pairs.join(","))
+            }
+        }
+    }
+
+    #[test]
+    fn agrees_with_serde_json_on_random_documents_and_their_mutations() {
+        let mut rng = fastrand::Rng::with_seed(14);
+        let mutations: [&[u8]; 12] = [
+            b"", b",", b"\"", b"\\", b"0", b"}", b"]", b"\x01", b"\xff", b"-", b".", b"e",
+        ];
+        let (mut accepted, mut refused) = (0, 0);
+        for _ in 0..20_000 {
+            let text = document(&mut rng, 0);
+            let tree = parse(text.as_bytes());
+            assert!(tree.is_some(), "refused a valid document: {text}");
+            assert_eq!(tree, checked(text.as_bytes()), "{text}");
+            accepted += 1;
+            // The same text with one byte replaced, inserted or cut: whatever this reader accepts, serde_json
+            // accepts with the same tree.
+            let mut bytes = text.into_bytes();
+            let at = rng.usize(..=bytes.len());
+            let insert = mutations[rng.usize(..mutations.len())];
+            if at < bytes.len() && rng.bool() {
+                bytes.remove(at);
+            }
+            bytes.splice(at..at, insert.iter().copied());
+            match parse(&bytes) {
+                Some(tree) => assert_eq!(
+                    Some(tree),
+                    checked(&bytes),
+                    "{}",
+                    String::from_utf8_lossy(&bytes)
+                ),
+                None => refused += 1,
+            }
+        }
+        assert!(accepted > 0 && refused > 1000, "{accepted} {refused}");
+    }
+
+    #[test]
+    fn leaves_what_it_does_not_take_to_serde_json() {
+        for text in [
+            "",
+            " ",
+            "{",
+            "[1,]",
+            "01",
+            "-",
+            "1.",
+            ".5",
+            "1e",
+            "nul",
+            "\"\\ud800\"",
+            "\"\\udc00\"",
+            "\"\\x\"",
+            "\"a\u{1}b\"",
+            "{\"a\" 1}",
+            "{1:2}",
+            "[1] x",
+            "\u{feff}{}",
+        ] {
+            assert_eq!(parse(text.as_bytes()), None, "{text:?}");
+        }
+        assert_eq!(parse(b"[\"\xff\"]"), None);
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert_eq!(parse(deep.as_bytes()), None);
+        assert!(
+            checked(deep.as_bytes()).is_some(),
+            "serde_json takes what is too deep for this reader"
+        );
+    }
+}
