@@ -53,7 +53,7 @@ impl Config {
             part_size: parse(env, "UPLOAD_PART_MB", 8_usize)?.max(5) * MIB,
             upload_concurrency: parse(env, "UPLOAD_CONCURRENCY", 2_usize)?.max(1),
             read: Ranges {
-                part_size: (parse(env, "READ_PART_MB", 8_usize)?.max(1) * MIB) as u64,
+                part_size: (parse(env, "READ_PART_MB", 8_usize)?.clamp(1, 64) * MIB) as u64,
                 concurrency: parse(env, "READ_CONCURRENCY", 4_usize)?.max(1),
             },
             row_group_bytes: parse(env, "ROW_GROUP_MB", 32_usize)?.max(1) * MIB,

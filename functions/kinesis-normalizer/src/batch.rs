@@ -97,14 +97,18 @@ fn source_of(first: &Value) -> Result<Source, BatchError> {
 
 /// [`read_event`] from the event's text, for a caller that holds the text (the CLI): each Kinesis record is read
 /// typed straight from its own text, with no `Value` built for the whole event. `None` when the text is not a
-/// `{"Records": [...]}` object; a record the typed read refuses is read as [`read_event`] reads it. Either way the
-/// inputs and errors are [`read_event`]'s.
+/// `{"Records": [...]}` object, or not one a `Value` could be built from (read it as a `Value`, and report that);
+/// a record the typed read refuses is read as [`read_event`] reads it. Either way the inputs and errors are
+/// [`read_event`]'s.
 pub fn read_event_text(text: &str) -> Option<Result<(Source, Vec<Input>), BatchError>> {
     #[derive(Deserialize)]
     struct Records<'a> {
         #[serde(rename = "Records", borrow)]
         records: Vec<&'a RawValue>,
     }
+    // Checked first as building a `Value` checks it (numbers in range, no lone surrogates, at most 128 levels):
+    // reading `RawValue`s checks only the grammar, and an event the `Value` path refuses must be refused here too.
+    serde_json::from_str::<Strict>(text).ok()?;
     let Records { records } = serde_json::from_str(text).ok()?;
     let source = match records.first() {
         None => return Some(Ok((Source::Kinesis, Vec::new()))),
@@ -132,6 +136,57 @@ pub fn read_event_text(text: &str) -> Option<Result<(Source, Vec<Input>), BatchE
         })
         .collect::<Result<Vec<_>, _>>();
     Some(inputs.map(|inputs| (source, inputs)))
+}
+
+/// A JSON document checked the way serde_json checks a value it builds, with nothing built.
+struct Strict;
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Strict)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Strict {
+    type Value = Strict;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+
+    fn visit_unit<E>(self) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Strict, A::Error> {
+        while seq.next_element::<Strict>()?.is_some() {}
+        Ok(Strict)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Strict, A::Error> {
+        while map.next_entry::<Strict, Strict>()?.is_some() {}
+        Ok(Strict)
+    }
 }
 
 /// A Kinesis record read typed from its text; `None` when the typed read refuses it.
@@ -776,6 +831,20 @@ mod tests {
             }
         }
         assert!(read_event_text(&kinesis_event(&["{}"]).to_string()).is_some());
+        // What building a Value refuses (and the CLI reports as not JSON), reading by text refuses too.
+        let records = kinesis_event(&["{}", "{}"])["Records"].to_string();
+        for bad in [
+            format!(r#"{{"Records": {records}, "note": "\ud800"}}"#),
+            format!(r#"{{"Records": {records}, "n": 1e400}}"#),
+            format!(
+                r#"{{"Records": {records}, "deep": {}{}}}"#,
+                "[".repeat(200),
+                "]".repeat(200)
+            ),
+        ] {
+            assert!(serde_json::from_str::<Value>(&bad).is_err(), "{bad}");
+            assert_eq!(read_event_text(&bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -66,11 +66,18 @@ pub async fn open(
         }
         Err(e) => return Err(AwsError::from_sdk("GetObject", target(bucket, key), &e)),
     };
-    // `bytes 0-8388607/1000000000`: the total after the slash. An answer without it is the whole object.
-    let total = out
-        .content_range()
-        .and_then(|r| r.rsplit_once('/'))
-        .and_then(|(_, total)| total.parse::<u64>().ok());
+    // `bytes 0-8388607/1000000000`: the total after the slash. An answer without a Content-Range is the whole
+    // object; one whose total is unknown (`*`) cannot be read by ranges, so the object is read as one stream.
+    let total = match out.content_range() {
+        None => None,
+        Some(range) => match range
+            .rsplit_once('/')
+            .and_then(|(_, t)| t.parse::<u64>().ok())
+        {
+            Some(total) => Some(total),
+            None => return whole(client, bucket, key).await,
+        },
+    };
     let partial = total.is_some();
     Ok(Opened {
         object: ObjectStream {
@@ -119,13 +126,38 @@ pub fn ranged_body(
             .step_by(usize::try_from(part).unwrap_or(usize::MAX))
             .map(move |start| (start, (start + part).min(size))),
     );
+    // Each part is a task of its own, so the GETs go on while the converter works on the bytes before them;
+    // `buffered` starts a part only when fewer than `concurrency` are waiting, and hands them on in order.
     let parts = futures_util::stream::iter(bounds.map(move |(start, end)| {
         let part_of = part_of.clone();
         let body = first_body.take();
-        async move { part_of.fetch(start, end, body).await }
+        Task(tokio::spawn(async move {
+            part_of.fetch(start, end, body).await
+        }))
     }))
-    .buffered(ranges.concurrency.max(1));
+    .buffered(ranges.concurrency.max(1))
+    .map(|joined| joined.unwrap_or_else(|e| Err(io::Error::other(e))));
     tokio_util::io::StreamReader::new(Box::pin(parts))
+}
+
+/// A spawned part: dropping the body (a failed or finished conversion) cancels the GETs still running.
+struct Task<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> std::future::Future for Task<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
 }
 
 #[derive(Clone)]
@@ -175,6 +207,8 @@ impl Part {
         }
     }
 
+    /// Bytes `from..end`. An answer for other bytes (a server that ignored the range) is an error, never
+    /// stitched in.
     async fn request(&self, from: u64, end: u64) -> Result<ByteStream, AwsError> {
         let out = self
             .client
@@ -186,6 +220,18 @@ impl Part {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("GetObject", target(&self.bucket, &self.key), &e))?;
+        let asked = format!("bytes {from}-{}/", end - 1);
+        if !out.content_range().is_some_and(|r| r.starts_with(&asked)) {
+            return Err(AwsError::other(
+                "GetObject",
+                target(&self.bucket, &self.key),
+                crate::ErrorKind::ServiceUnavailable,
+                format!(
+                    "asked for {asked}…, the answer is {:?}",
+                    out.content_range().unwrap_or("the whole object")
+                ),
+            ));
+        }
         Ok(out.body)
     }
 }

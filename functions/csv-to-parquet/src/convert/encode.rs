@@ -1,8 +1,9 @@
 //! The encoding stage: Arrow batches in, Parquet out. Columns are encoded in parallel: each of `workers` threads
 //! owns a share of the row group's column writers, every batch goes to all of them at once, and the row group's
-//! column chunks are appended in column order once it is full. A row group is cut, as `ArrowWriter` cuts it, at
-//! its row limit or once the encoded size the writers report after a batch reaches `row_group_bytes`; the workers
-//! report after every batch, so the file is the same for any number of workers.
+//! column chunks are appended in column order once it is full. Row groups are cut as `ArrowWriter` cuts them:
+//! at the row limit, or by the encoded size the writers estimate, a batch being split at the group's average row
+//! size. The workers report after every batch (the encoder waits for all of them), so the file is the same for
+//! any number of workers.
 
 use super::*;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, compute_leaves};
@@ -75,7 +76,9 @@ pub(super) fn encode<W: Write + Send>(
                 .collect(),
         );
         let mut group = 0;
-        let mut rows = 0;
+        let mut rows: usize = 0;
+        // The row group's encoded size, as the writers last estimated it.
+        let mut bytes: usize = 0;
         loop {
             let batch = match rx.recv() {
                 Ok(Msg::Batch(batch)) => batch,
@@ -84,25 +87,37 @@ pub(super) fn encode<W: Write + Send>(
             };
             let mut offset = 0;
             while offset < batch.num_rows() {
+                let mut take = (batch.num_rows() - offset).min(groups.max_rows - rows);
+                // As ArrowWriter does: only as many rows as should fit at the group's average row size.
+                if let Some(average) = bytes.checked_div(rows) {
+                    let fit = match average {
+                        0 => take,
+                        average => groups.max_bytes.saturating_sub(bytes) / average,
+                    };
+                    if fit == 0 {
+                        lanes.close_group(&mut file)?;
+                        (group, rows, bytes) = (group + 1, 0, 0);
+                        continue;
+                    }
+                    take = take.min(fit);
+                }
                 if rows == 0 {
+                    let writers = factory.create_column_writers(group)?;
+                    // One writer per field: the schema is flat, so a writer's index is its field's.
+                    debug_assert_eq!(writers.len(), schema.fields().len());
                     let mut shares: Vec<Vec<(usize, ArrowColumnWriter)>> =
                         (0..workers).map(|_| Vec::new()).collect();
-                    for (i, writer) in factory
-                        .create_column_writers(group)?
-                        .into_iter()
-                        .enumerate()
-                    {
+                    for (i, writer) in writers.into_iter().enumerate() {
                         shares[i % workers].push((i, writer));
                     }
                     for ((tx, _), share) in lanes.0.iter().zip(shares) {
                         tx.send(Job::Start(share)).map_err(|_| encoder_gone())?;
                     }
                 }
-                let take = (batch.num_rows() - offset).min(groups.max_rows - rows);
                 let part = batch.slice(offset, take);
                 offset += take;
                 rows += take;
-                let bytes: usize = lanes
+                bytes = lanes
                     .ask(|| Job::Write(part.clone()))?
                     .into_iter()
                     .map(|d| match d {
@@ -112,8 +127,7 @@ pub(super) fn encode<W: Write + Send>(
                     .sum();
                 if rows >= groups.max_rows || bytes >= groups.max_bytes {
                     lanes.close_group(&mut file)?;
-                    group += 1;
-                    rows = 0;
+                    (group, rows, bytes) = (group + 1, 0, 0);
                 }
             }
         }

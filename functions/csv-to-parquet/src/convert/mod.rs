@@ -298,17 +298,17 @@ where
     }
     let header = header_names(head.fields(0))?;
 
-    // Inference reads its sample first (and the encoding choice a smaller one); the sample is then converted as
-    // the first raw batch.
+    // Raw batches are small: they only carry work between threads, and memory should go to the Arrow batches.
+    let raw_batch_bytes = opts.batch_bytes.clamp(1, RAW_BATCH_BYTES);
+    let raw_batch_rows = opts.batch_rows.clamp(1, RAW_BATCH_ROWS);
+
+    // Inference reads its sample first; the sample is then converted as the first raw batch.
     let mut sample = RawBatch::default();
-    let sample_rows = if opts.schema.is_none() {
-        opts.sample_rows
-    } else {
-        opts.sample_rows.min(DICTIONARY_SAMPLE_ROWS)
-    };
-    tokenizer
-        .read_into(&mut sample, sample_rows, usize::MAX)
-        .map_err(ConvertError::from)?;
+    if opts.schema.is_none() {
+        tokenizer
+            .read_into(&mut sample, opts.sample_rows, usize::MAX)
+            .map_err(ConvertError::from)?;
+    }
     let mut schema_registered = false;
     let (plan, version) = match &opts.registration {
         None => (Plan::new(&header, opts.schema.as_ref(), &sample)?, None),
@@ -335,14 +335,17 @@ where
             (plan, Some(version.version))
         }
     };
+    // A declared schema still samples the first rows (one raw batch at most), for each column's encoding.
+    if opts.schema.is_some() {
+        tokenizer
+            .read_into(&mut sample, raw_batch_rows, raw_batch_bytes)
+            .map_err(ConvertError::from)?;
+    }
     let schema = plan.schema.arrow_schema();
     let dictionary = plan.dictionary(&sample, header.len());
     let props = writer_properties(opts, version, &plan.schema, &dictionary);
     let threads = opts.threads();
 
-    // Raw batches are small: they only carry work between threads, and memory should go to the Arrow batches.
-    let raw_batch_bytes = opts.batch_bytes.clamp(1, RAW_BATCH_BYTES);
-    let raw_batch_rows = opts.batch_rows.clamp(1, RAW_BATCH_ROWS);
     let shape = Shape {
         plan: &plan,
         header: &header,
@@ -353,25 +356,32 @@ where
         max_rows: MAX_ROW_GROUP_ROWS,
         max_bytes: opts.row_group_bytes.max(1),
     };
-    let (raw_tx, raw_rx) = sync_channel::<Raw>(threads + 1);
-    // The typing workers share the raw batches' queue.
-    let raw_rx = Mutex::new(raw_rx);
     std::thread::scope(|scope| {
+        // The typing workers share the raw batches' queue; once they have all stopped, sending fails.
+        let (raw_tx, raw_rx) = sync_channel::<Raw>(threads + 1);
+        let raw_rx = Arc::new(Mutex::new(raw_rx));
         let (typed_tx, typed_rx) = sync_channel::<Step>(threads + 1);
+        // A raw batch is read only with a credit, which the sequencer gives back once the batch is handed on: the
+        // batches waiting for a slower one before them are never more than the window.
+        let window = 2 * threads + 2;
+        let (credit_tx, credit_rx) = sync_channel::<()>(window);
+        for _ in 0..window {
+            credit_tx.send(()).map_err(|_| encoder_gone())?;
+        }
         let (tx, rx) = sync_channel::<Msg>(1);
         let encoder =
             scope.spawn(|| encode(rx, output, Arc::clone(&schema), props, groups, threads));
         let typers: Vec<_> = (0..threads)
             .map(|_| {
-                let (raw_rx, typed_tx, shape) = (&raw_rx, typed_tx.clone(), &shape);
+                let (raw_rx, typed_tx, shape) = (Arc::clone(&raw_rx), typed_tx.clone(), &shape);
                 scope.spawn(move || {
-                    type_worker(raw_rx, &typed_tx, Typer::new(shape, raw_batch_rows))
+                    type_worker(&raw_rx, &typed_tx, Typer::new(shape, raw_batch_rows))
                 })
             })
             .collect();
-        drop(typed_tx);
+        drop((raw_rx, typed_tx));
         let sequencer = Sequencer::new(&plan, &header, opts, quarantine);
-        let sequencer = scope.spawn(move || sequence(&typed_rx, &tx, sequencer));
+        let sequencer = scope.spawn(move || sequence(&typed_rx, &tx, &credit_tx, sequencer));
 
         // This thread only tokenizes: CSV records (with their physical line numbers) into flat raw batches,
         // numbered so that the sequencer can put the typed batches back in order.
@@ -379,6 +389,7 @@ where
             let mut raw = sample;
             let mut batches = 0_u64;
             let mut send = |raw: &mut RawBatch| {
+                credit_rx.recv().map_err(|_| encoder_gone())?;
                 let next = RawBatch::with_capacity_like(raw);
                 batches += 1;
                 raw_tx
@@ -405,11 +416,12 @@ where
         drop(raw_tx);
         let panicked =
             |stage: &str| ConvertError::Write(io::Error::other(format!("{stage} thread panicked")));
-        let typed = typers
-            .into_iter()
-            .map(|t| t.join())
-            .collect::<Result<Vec<()>, _>>()
-            .map_err(|_| panicked("typing"));
+        // Every worker is joined before any is judged (a second panicked one would panic the scope).
+        let joined: Vec<_> = typers.into_iter().map(|t| t.join()).collect();
+        let typed = match joined.iter().any(Result::is_err) {
+            true => Err(panicked("typing")),
+            false => Ok(()),
+        };
         let built = sequencer
             .join()
             .unwrap_or_else(|_| Err(panicked("sequencer")))
@@ -440,8 +452,6 @@ where
 
 const RAW_BATCH_BYTES: usize = 1024 * 1024;
 const RAW_BATCH_ROWS: usize = 4096;
-/// Rows sampled to choose each column's encoding when the schema is declared (inference samples more).
-const DICTIONARY_SAMPLE_ROWS: usize = 4096;
 const MAX_ROW_GROUP_ROWS: usize = 1 << 20;
 
 /// Work for the typing workers: raw batch `n`, or the end after `n` batches.
@@ -464,7 +474,16 @@ fn type_worker(raw_rx: &Mutex<Receiver<Raw>>, out: &SyncSender<Step>, mut typer:
             Err(_) => return,
         };
         let step = match next {
-            Ok(Raw::Batch(n, raw)) => Step::Typed(n, typer.type_batch(&raw)),
+            // A panic is the batch's error, so the sequencer stops at it instead of waiting for it.
+            Ok(Raw::Batch(n, raw)) => Step::Typed(
+                n,
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| typer.type_batch(&raw)))
+                    .unwrap_or_else(|_| {
+                        Err(ConvertError::Write(io::Error::other(
+                            "typing thread panicked",
+                        )))
+                    }),
+            ),
             Ok(Raw::End(n)) => Step::End(n),
             Err(_) => return,
         };
@@ -479,12 +498,18 @@ fn type_worker(raw_rx: &Mutex<Receiver<Raw>>, out: &SyncSender<Step>, mut typer:
 fn sequence<Q: Write + Send>(
     typed_rx: &Receiver<Step>,
     tx: &SyncSender<Msg>,
+    credits: &SyncSender<()>,
     mut batches: Sequencer<'_, Q>,
 ) -> Result<Option<Counts>, ConvertError> {
     let mut end = None;
     while end != Some(batches.done()) {
         match typed_rx.recv() {
-            Ok(Step::Typed(n, typed)) => batches.take(n, typed?, tx)?,
+            Ok(Step::Typed(n, typed)) => {
+                for _ in 0..batches.take(n, typed?, tx)? {
+                    // The reader may have finished (and dropped its end): nothing waits for the credit then.
+                    let _ = credits.try_send(());
+                }
+            }
             Ok(Step::End(n)) => end = Some(n),
             Err(_) => return Ok(None),
         }

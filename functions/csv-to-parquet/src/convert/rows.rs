@@ -8,10 +8,10 @@ pub(super) enum Msg {
     Done,
 }
 
-/// One raw batch, typed: its good rows as Arrow batches (of at most the batch size), its rejected rows as
-/// quarantine CSV records.
+/// One raw batch, typed: its good rows as Arrow batches (of at most the batch size, each with the CSV bytes its
+/// rows came from), its rejected rows as quarantine CSV records.
 pub(super) struct Typed {
-    pub(super) batches: Vec<RecordBatch>,
+    pub(super) batches: Vec<(RecordBatch, usize)>,
     /// Quarantine records (no header), in input order.
     pub(super) rejected: Vec<u8>,
     pub(super) rows_in: u64,
@@ -59,6 +59,8 @@ pub(super) struct Typer<'s, 'p> {
     shape: &'s Shape<'p>,
     builders: Vec<ColumnBuilder>,
     capacity: usize,
+    /// CSV bytes of the rows typed since the last batch.
+    csv_bytes: usize,
     /// The batch's quarantine records, written once one is rejected.
     rejected: Option<csv::Writer<Vec<u8>>>,
     reasons: Vec<FieldError>,
@@ -77,6 +79,7 @@ impl<'s, 'p> Typer<'s, 'p> {
                 .map(|c| ColumnBuilder::new(c, capacity))
                 .collect(),
             capacity,
+            csv_bytes: 0,
             rejected: None,
             reasons: Vec::new(),
             rows_in: 0,
@@ -147,7 +150,9 @@ impl<'s, 'p> Typer<'s, 'p> {
                 let start = if i == 0 { bytes.start } else { ends[i - 1] + 1 } - bytes.start;
                 &text[start..ends[i] - bytes.start]
             };
-            self.push(field, |w, reason| reject(w, line, reason, raw.fields(r)))?;
+            if self.push(field, |w, reason| reject(w, line, reason, raw.fields(r)))? {
+                self.csv_bytes += bytes.len();
+            }
             if self.rows() >= self.capacity {
                 batches.extend(self.batch()?);
             }
@@ -156,12 +161,13 @@ impl<'s, 'p> Typer<'s, 'p> {
         self.finish(batches)
     }
 
-    /// Takes one well-formed record (right width, UTF-8), given as a field accessor.
+    /// Takes one well-formed record (right width, UTF-8), given as a field accessor; whether it was typed (else
+    /// it went to the quarantine).
     fn push<'t>(
         &mut self,
         field: impl Fn(usize) -> &'t str,
         reject: impl FnOnce(&mut csv::Writer<Vec<u8>>, &str) -> Result<(), ConvertError>,
-    ) -> Result<(), ConvertError> {
+    ) -> Result<bool, ConvertError> {
         self.rows_in += 1;
         let plan = self.shape.plan;
         let committed = self.rows();
@@ -185,7 +191,7 @@ impl<'s, 'p> Typer<'s, 'p> {
             }
             let reason = self.reasons.join("; ");
             self.reasons.clear();
-            return reject(self.rejected(), &reason);
+            return reject(self.rejected(), &reason).map(|()| false);
         }
         for (builder, source) in self.builders.iter_mut().zip(&plan.sources) {
             if builder.is_string() {
@@ -194,11 +200,11 @@ impl<'s, 'p> Typer<'s, 'p> {
             }
         }
         self.rows_out += 1;
-        Ok(())
+        Ok(true)
     }
 
-    /// The rows typed so far as a batch, if there are any.
-    fn batch(&mut self) -> Result<Option<RecordBatch>, ConvertError> {
+    /// The rows typed so far as a batch, with their CSV bytes, if there are any.
+    fn batch(&mut self) -> Result<Option<(RecordBatch, usize)>, ConvertError> {
         let n = self.rows();
         if n == 0 {
             return Ok(None);
@@ -211,14 +217,12 @@ impl<'s, 'p> Typer<'s, 'p> {
         columns.push(lineage.source_key.slice(0, n));
         columns.push(lineage.ingested_at.slice(0, n));
         columns.push(lineage.correlation_id.slice(0, n));
-        Ok(Some(RecordBatch::try_new(
-            Arc::clone(&self.shape.schema),
-            columns,
-        )?))
+        let batch = RecordBatch::try_new(Arc::clone(&self.shape.schema), columns)?;
+        Ok(Some((batch, std::mem::take(&mut self.csv_bytes))))
     }
 
     /// The raw batch's result, with the counts since the last one.
-    fn finish(&mut self, batches: Vec<RecordBatch>) -> Result<Typed, ConvertError> {
+    fn finish(&mut self, batches: Vec<(RecordBatch, usize)>) -> Result<Typed, ConvertError> {
         let rejected = match self.rejected.take() {
             Some(w) => w
                 .into_inner()
@@ -267,7 +271,8 @@ pub(super) struct Counts {
 
 /// Puts typed batches back in input order: their rows go to the encoder, their rejected records to the quarantine
 /// (`_line,_reason,<input columns...>` first, written only once a row is rejected). The typing workers' batches
-/// are small (a raw batch each); the encoder gets them joined up to the batch size, which it writes far faster.
+/// are small (a raw batch each); the encoder gets them joined up to the batch size (rows, or the CSV bytes they
+/// came from: the same cuts whichever worker typed what), which it writes far faster.
 pub(super) struct Sequencer<'q, Q: Write> {
     next: u64,
     pending: Vec<RecordBatch>,
@@ -316,16 +321,18 @@ impl<'q, Q: Write> Sequencer<'q, Q> {
         self.next
     }
 
-    /// Takes raw batch `seq`'s result; hands on every result now in order.
+    /// Takes raw batch `seq`'s result; hands on every result now in order, and says how many that was.
     pub(super) fn take(
         &mut self,
         seq: u64,
         typed: Typed,
         tx: &SyncSender<Msg>,
-    ) -> Result<(), ConvertError> {
+    ) -> Result<usize, ConvertError> {
         self.waiting.insert(seq, typed);
+        let mut handed = 0;
         while let Some(typed) = self.waiting.remove(&self.next) {
             self.next += 1;
+            handed += 1;
             self.rows_in += typed.rows_in;
             self.rows_out += typed.rows_out;
             for (total, n) in self
@@ -358,16 +365,16 @@ impl<'q, Q: Write> Sequencer<'q, Q> {
             if let Some(published) = &self.rows_read {
                 published.store(self.rows_in, Ordering::Relaxed);
             }
-            for batch in typed.batches {
+            for (batch, csv_bytes) in typed.batches {
                 self.pending_rows += batch.num_rows();
-                self.pending_bytes += batch.get_array_memory_size();
+                self.pending_bytes += csv_bytes;
                 self.pending.push(batch);
                 if self.pending_rows >= self.batch_rows || self.pending_bytes >= self.batch_bytes {
                     self.hand_on(tx)?;
                 }
             }
         }
-        Ok(())
+        Ok(handed)
     }
 
     /// The pending batches, as one, to the encoder.

@@ -801,13 +801,22 @@ fn every_number_of_workers_writes_the_same_bytes() {
             {"name": "day", "type": "date"}, {"name": "ok", "type": "bool"}, {"name": "note", "type": "string"},
             {"name": "code", "type": "string"}]}"#,
     );
-    let outputs: Vec<Out> = [1, 2, 4]
+    // Batches cut by rows, then by the CSV bytes they hold (which worker typed what must not move the cuts);
+    // each setting twice.
+    let outputs: Vec<Out> = [(1, 300, 1 << 30), (2, 300, 1 << 30), (4, 300, 1 << 30)]
         .into_iter()
-        .map(|threads| {
+        .chain([
+            (1, 1 << 20, 20_000),
+            (2, 1 << 20, 20_000),
+            (4, 1 << 20, 20_000),
+        ])
+        .flat_map(|setting| [setting, setting])
+        .map(|(threads, batch_rows, batch_bytes)| {
             let mut o = opts();
             o.schema = decl.clone();
             o.threads = threads;
-            o.batch_rows = 300;
+            o.batch_rows = batch_rows;
+            o.batch_bytes = batch_bytes;
             o.row_group_bytes = 16 * 1024;
             ok(&csv, &o)
         })
@@ -817,9 +826,87 @@ fn every_number_of_workers_writes_the_same_bytes() {
     let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(one.parquet.clone()))
         .expect("parquet");
     assert!(reader.metadata().num_row_groups() > 3, "several row groups");
-    for other in &outputs[1..] {
-        assert_eq!(other.summary, one.summary);
-        assert!(other.parquet == one.parquet, "the Parquet bytes differ");
+    for (i, other) in outputs.iter().enumerate() {
         assert_eq!(other.quarantine_raw, one.quarantine_raw);
+        // Same cuts, same bytes: within each batch setting, whatever the workers.
+        let first_of_setting = &outputs[i / 6 * 6];
+        assert_eq!(other.summary, first_of_setting.summary);
+        assert!(
+            other.parquet == first_of_setting.parquet,
+            "run {i}: the Parquet bytes differ"
+        );
+        assert_eq!(
+            batch(&other.parquet).num_rows(),
+            batch(&one.parquet).num_rows()
+        );
+    }
+}
+
+/// Runs `convert` on another thread; a conversion that has not ended within a minute is a hang.
+fn within_a_minute(
+    input: Vec<u8>,
+    output: impl Write + Send + 'static,
+    quarantine: impl Write + Send + 'static,
+    opts: Options,
+) -> Result<Summary, ConvertError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut output, mut quarantine) = (output, quarantine);
+        let _ = tx.send(convert(&input[..], &mut output, &mut quarantine, &opts));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the conversion ended instead of hanging")
+}
+
+/// A sink that takes `left` bytes, then fails.
+struct FailsAfter {
+    left: usize,
+}
+
+impl Write for FailsAfter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return Err(io::Error::other("disk full"));
+        }
+        let n = buf.len().min(self.left);
+        self.left -= n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn an_output_or_quarantine_failing_mid_file_fails_the_conversion_without_hanging() {
+    let mut csv = b"n,s\n".to_vec();
+    for i in 0..400_000 {
+        // One row in ten cannot be an integer.
+        let n = if i % 10 == 0 {
+            "x".to_owned()
+        } else {
+            i.to_string()
+        };
+        csv.extend_from_slice(format!("{n},some text {i}\n").as_bytes());
+    }
+    for threads in [1, 2, 4] {
+        let mut o = opts();
+        o.schema = schema(
+            r#"{"columns": [{"name": "n", "type": "int64"}, {"name": "s", "type": "string"}]}"#,
+        );
+        o.threads = threads;
+        o.batch_rows = 100;
+        o.row_group_bytes = 4096;
+        let err = within_a_minute(
+            csv.clone(),
+            FailsAfter { left: 64 * 1024 },
+            Vec::new(),
+            o.clone(),
+        )
+        .expect_err("the output fails");
+        assert!(!err.is_input_error(), "{err}");
+        let err = within_a_minute(csv.clone(), Vec::new(), FailsAfter { left: 1024 }, o)
+            .expect_err("the quarantine fails");
+        assert!(!err.is_input_error(), "{err}");
     }
 }

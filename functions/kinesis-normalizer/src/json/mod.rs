@@ -10,6 +10,9 @@ use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::fmt;
 
+/// The deepest nesting a payload may have (serde_json's own limit when it builds a value).
+pub const MAX_DEPTH: usize = 128;
+
 /// One JSON value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Json {
@@ -35,13 +38,19 @@ impl Json {
     /// The slower path, and the judge of what is JSON: serde_json validates, and the tree is built level by level.
     fn parse_checked(bytes: &[u8]) -> Result<Self, serde_json::Error> {
         let raw: &RawValue = serde_json::from_slice(bytes)?;
-        Self::from_raw(raw)
+        Self::from_raw(raw, 0)
     }
 
     /// Builds the tree from a value serde_json has already validated. Each level re-reads its own text, so the
-    /// cost is the payload's size times its depth, and the depth is bounded by serde_json's recursion limit.
-    fn from_raw(raw: &RawValue) -> Result<Self, serde_json::Error> {
+    /// cost is the payload's size times its depth. serde_json does not limit the depth of a `RawValue`, so this
+    /// does: a payload nested deeper than [`MAX_DEPTH`] is refused, never allowed to exhaust the stack.
+    fn from_raw(raw: &RawValue, depth: usize) -> Result<Self, serde_json::Error> {
         let text = raw.get();
+        if depth >= MAX_DEPTH && matches!(text.as_bytes().first(), Some(b'{' | b'[')) {
+            return Err(serde::de::Error::custom(format!(
+                "nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
         Ok(match text.as_bytes().first() {
             Some(b'{') => {
                 let pairs =
@@ -49,7 +58,7 @@ impl Json {
                 Json::Object(
                     pairs
                         .into_iter()
-                        .map(|(k, v)| Ok((k, Self::from_raw(v)?)))
+                        .map(|(k, v)| Ok((k, Self::from_raw(v, depth + 1)?)))
                         .collect::<Result<_, serde_json::Error>>()?,
                 )
             }
@@ -58,7 +67,7 @@ impl Json {
                 Json::Array(
                     items
                         .into_iter()
-                        .map(Self::from_raw)
+                        .map(|v| Self::from_raw(v, depth + 1))
                         .collect::<Result<_, _>>()?,
                 )
             }

@@ -5,7 +5,7 @@
 
 use crate::json::Json;
 
-/// Nesting deeper than this is left to serde_json (whose limit is 128 levels).
+/// Nesting deeper than this is left to the slower path (which refuses more than [`crate::json::MAX_DEPTH`]).
 const MAX_DEPTH: usize = 100;
 
 /// The tree of `text`, or `None` when this reader does not accept it (then serde_json decides).
