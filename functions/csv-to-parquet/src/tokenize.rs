@@ -13,7 +13,7 @@
 use memchr::{memchr, memchr_iter};
 use std::io::{self, Read};
 
-/// Records, tokenized but untyped, in one flat buffer: what the reader thread hands the builder thread.
+/// Records, tokenized but untyped, in one flat buffer: what the reading thread hands the typing workers.
 ///
 /// Within a record, fields are stored unescaped and separated by one byte (`,`), so a line without quotes is
 /// copied as it is; records follow each other with no separator.

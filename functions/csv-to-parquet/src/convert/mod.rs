@@ -1,15 +1,18 @@
 //! The streaming converter: CSV (optionally gzip) in, Parquet out, rejected rows to a quarantine CSV.
 //!
 //! Pure: it reads a `Read` and writes two `Write`s, so it runs the same under Lambda (S3 streams), in the CLI
-//! (files) and in tests (byte slices). Work is a three-stage pipeline: the calling thread tokenizes CSV into raw
-//! batches, a builder thread types, validates and builds Arrow batches, and an encoder thread writes Parquet.
-//! Memory is bounded by the batch size, two batches waiting between each pair of stages and one row group's
-//! encoded bytes, whatever the input size.
+//! (files) and in tests (byte slices). Work is data-parallel, in order: the calling thread tokenizes CSV into
+//! numbered raw batches; `threads` typing workers type, validate and build Arrow batches from them, in whatever
+//! order they finish; a sequencer puts them back in the input's order, writes the quarantine and joins them up to
+//! the batch size; and the encoder writes Parquet with `threads` workers sharing each row group's columns. The
+//! output is the same bytes for any number of threads. Memory is bounded whatever the input size: raw batches
+//! are read only with one of `2 × threads + 2` credits (which also bounds the batches waiting for a slower one
+//! before them), one joined batch waits for the encoder, and one row group's encoded bytes are held.
 //!
 //! This module holds the options, the summary, the errors and the pipeline that runs the stages; the stages'
 //! parts are its children, which share its imports: `input` (gzip by the bytes, counting, header names),
-//! `plan` (input fields to output columns), `column` (typed builders that can drop a half-appended row),
-//! `rows` (the builder stage: batches and quarantine lines) and `encode` (the Parquet stage).
+//! `plan` (input fields to output columns, and their encoding), `column` (typed builders that can drop a
+//! half-appended row), `rows` (the typing workers and the sequencer) and `encode` (the Parquet stage).
 
 mod column;
 mod encode;
@@ -63,9 +66,9 @@ pub struct Options {
     pub ingested_at: DateTime<Utc>,
     /// Written to every row's `_correlation_id` (null when `None`).
     pub correlation_id: Option<String>,
-    /// Rows per Arrow batch handed to the encoder.
+    /// Rows per Arrow batch handed to the encoder (the typing workers' own batches are at most 4,096 rows).
     pub batch_rows: usize,
-    /// A batch is also handed over once its rows hold this many CSV bytes.
+    /// A batch is also handed over once its rows came from this many CSV bytes.
     pub batch_bytes: usize,
     /// A Parquet row group is flushed once its encoded size reaches this.
     pub row_group_bytes: usize,
