@@ -910,3 +910,39 @@ fn an_output_or_quarantine_failing_mid_file_fails_the_conversion_without_hanging
         assert!(!err.is_input_error(), "{err}");
     }
 }
+
+#[test]
+fn only_columns_whose_sample_repeats_are_dictionary_encoded() {
+    let mut csv = b"id,category,note\n".to_vec();
+    for i in 0..2_000 {
+        csv.extend_from_slice(format!("{i},c{},note number {i}\n", i % 7).as_bytes());
+    }
+    for declared in [
+        None,
+        schema(
+            r#"{"columns": [{"name": "id", "type": "int64"}, {"name": "category", "type": "string"}, {"name": "note", "type": "string"}]}"#,
+        ),
+    ] {
+        let mut o = opts();
+        o.schema = declared;
+        let out = ok(&csv, &o);
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(Bytes::from(out.parquet)).expect("parquet");
+        let group = reader.metadata().row_group(0);
+        let dictionary = |name: &str| {
+            let column = group
+                .columns()
+                .iter()
+                .find(|c| c.column_path().string() == name)
+                .expect("column");
+            column.dictionary_page_offset().is_some()
+        };
+        assert!(dictionary("category"), "7 values repeat");
+        assert!(
+            !dictionary("id") && !dictionary("note"),
+            "every value distinct"
+        );
+        // The constant lineage columns keep their dictionary.
+        assert!(dictionary("_source_key"));
+    }
+}
