@@ -9,6 +9,7 @@ pub use ranged::{Opened, Ranges, open, ranged_body};
 use crate::ErrorKind;
 use crate::aws::{AwsError, SdkConfig};
 use aws_sdk_s3::Client;
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
@@ -55,14 +56,55 @@ pub async fn get_stream(
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("GetObject", target(bucket, key), &e))?;
-    Ok(ObjectStream {
-        etag: out.e_tag().map(|e| e.trim_matches('"').to_owned()),
-        size: out.content_length().and_then(|n| u64::try_from(n).ok()),
-        last_modified: out
-            .last_modified()
-            .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
-        body: out.body,
-    })
+    Ok(ObjectStream::of(out, None))
+}
+
+impl ObjectStream {
+    /// A GetObject answer's body and identity; `size` is the whole object's when the answer is a range of it.
+    fn of(out: GetObjectOutput, size: Option<u64>) -> Self {
+        Self {
+            etag: out.e_tag().map(|e| e.trim_matches('"').to_owned()),
+            size: size.or_else(|| out.content_length().and_then(|n| u64::try_from(n).ok())),
+            last_modified: out
+                .last_modified()
+                .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
+            body: out.body,
+        }
+    }
+}
+
+/// A ranged GET (`range` as in the Range header: `bytes=100-199`, `bytes=100-`), read only while the object's
+/// ETag is still `etag` when one is given: a replaced object fails with PreconditionFailed instead of answering
+/// bytes of another version.
+async fn get_ranged(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    range: String,
+    etag: Option<&str>,
+) -> Result<GetObjectOutput, AwsError> {
+    client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .range(range)
+        .set_if_match(etag.map(|e| format!("\"{e}\"")))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("GetObject", target(bucket, key), &e))
+}
+
+/// A body read whole; a stream that breaks is transport trouble.
+async fn collect(body: ByteStream, bucket: &str, key: &str) -> Result<Bytes, AwsError> {
+    let data = body.collect().await.map_err(|e| {
+        AwsError::other(
+            "GetObject",
+            target(bucket, key),
+            ErrorKind::ServiceUnavailable,
+            e.to_string(),
+        )
+    })?;
+    Ok(data.into_bytes())
 }
 
 /// How many times a body cut mid-stream is resumed before the read fails.
@@ -135,19 +177,18 @@ struct Resume {
 impl Resume {
     /// The rest of the object from `offset`, or `None` when the ranged GET fails.
     async fn reopen(&self) -> Option<ByteStream> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .range(format!("bytes={}-", self.offset))
-            .set_if_match(self.etag.as_ref().map(|e| format!("\"{e}\"")))
-            .send()
-            .await;
+        let range = format!("bytes={}-", self.offset);
+        let out = get_ranged(
+            &self.client,
+            &self.bucket,
+            &self.key,
+            range,
+            self.etag.as_deref(),
+        )
+        .await;
         match out {
             Ok(out) => Some(out.body),
             Err(e) => {
-                let e = AwsError::from_sdk("GetObject", target(&self.bucket, &self.key), &e);
                 tracing::warn!(error = %e, "ranged GET failed");
                 None
             }
@@ -175,15 +216,7 @@ pub async fn get_optional(
             format!("object is larger than the {max_bytes} byte limit"),
         ));
     }
-    let data = object.body.collect().await.map_err(|e| {
-        AwsError::other(
-            "GetObject",
-            target(bucket, key),
-            ErrorKind::ServiceUnavailable,
-            e.to_string(),
-        )
-    })?;
-    Ok(Some(data.into_bytes()))
+    collect(object.body, bucket, key).await.map(Some)
 }
 
 /// Bytes `first..first + len` of `key` (fewer at the object's end), read only while its ETag is still `etag`:
@@ -196,24 +229,9 @@ pub async fn get_range(
     len: u64,
     etag: &str,
 ) -> Result<Bytes, AwsError> {
-    let out = client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .range(format!("bytes={first}-{}", first + len.max(1) - 1))
-        .if_match(format!("\"{etag}\""))
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("GetObject", target(bucket, key), &e))?;
-    let data = out.body.collect().await.map_err(|e| {
-        AwsError::other(
-            "GetObject",
-            target(bucket, key),
-            ErrorKind::ServiceUnavailable,
-            e.to_string(),
-        )
-    })?;
-    Ok(data.into_bytes())
+    let range = format!("bytes={first}-{}", first + len.max(1) - 1);
+    let out = get_ranged(client, bucket, key, range, Some(etag)).await?;
+    collect(out.body, bucket, key).await
 }
 
 /// An object's size and user metadata.

@@ -4,7 +4,7 @@
 //! part is read while the object's ETag is the first answer's (`If-Match`), so parts of two versions are never
 //! stitched together, and a part cut mid-way resumes from the byte it stopped at.
 
-use super::{ObjectStream, get_stream, target};
+use super::{ObjectStream, get_ranged, get_stream, target};
 use crate::aws::AwsError;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
@@ -78,17 +78,9 @@ pub async fn open(
             None => return whole(client, bucket, key).await,
         },
     };
-    let partial = total.is_some();
     Ok(Opened {
-        object: ObjectStream {
-            etag: out.e_tag().map(|e| e.trim_matches('"').to_owned()),
-            size: total.or_else(|| out.content_length().and_then(|n| u64::try_from(n).ok())),
-            last_modified: out
-                .last_modified()
-                .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
-            body: out.body,
-        },
-        partial,
+        partial: total.is_some(),
+        object: ObjectStream::of(out, total),
     })
 }
 
@@ -210,16 +202,15 @@ impl Part {
     /// Bytes `from..end`. An answer for other bytes (a server that ignored the range) is an error, never
     /// stitched in.
     async fn request(&self, from: u64, end: u64) -> Result<ByteStream, AwsError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .range(format!("bytes={from}-{}", end - 1))
-            .set_if_match(self.etag.as_ref().map(|e| format!("\"{e}\"")))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("GetObject", target(&self.bucket, &self.key), &e))?;
+        let range = format!("bytes={from}-{}", end - 1);
+        let out = get_ranged(
+            &self.client,
+            &self.bucket,
+            &self.key,
+            range,
+            self.etag.as_deref(),
+        )
+        .await?;
         let asked = format!("bytes {from}-{}/", end - 1);
         if !out.content_range().is_some_and(|r| r.starts_with(&asked)) {
             return Err(AwsError::other(

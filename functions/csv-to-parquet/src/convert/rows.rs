@@ -224,9 +224,7 @@ impl<'s, 'p> Typer<'s, 'p> {
     /// The raw batch's result, with the counts since the last one.
     fn finish(&mut self, batches: Vec<(RecordBatch, usize)>) -> Result<Typed, ConvertError> {
         let rejected = match self.rejected.take() {
-            Some(w) => w
-                .into_inner()
-                .map_err(|e| ConvertError::Write(io::Error::other(e.to_string())))?,
+            Some(w) => written(w)?,
             None => Vec::new(),
         };
         let width = self.rejected_by_column.len();
@@ -243,6 +241,12 @@ impl<'s, 'p> Typer<'s, 'p> {
 /// The quarantine CSV's writer settings, one place for the header and the records.
 fn quarantine_writer<W: Write>(sink: W) -> csv::Writer<W> {
     csv::WriterBuilder::new().flexible(true).from_writer(sink)
+}
+
+/// The CSV a writer into memory holds.
+fn written(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ConvertError> {
+    w.into_inner()
+        .map_err(|e| ConvertError::Write(io::Error::other(e.to_string())))
 }
 
 /// One quarantine record: `_line,_reason,<the row's original fields...>`.
@@ -351,9 +355,7 @@ impl<'q, Q: Write> Sequencer<'q, Q> {
                             .chain(header.iter().map(String::as_str)),
                     )
                     .map_err(write_error)?;
-                    let header = w
-                        .into_inner()
-                        .map_err(|e| ConvertError::Write(io::Error::other(e.to_string())))?;
+                    let header = written(w)?;
                     self.quarantine
                         .write_all(&header)
                         .map_err(ConvertError::Write)?;
