@@ -2,7 +2,6 @@
 //! into the S3 objects they belong in, reduced to the newest event per entity for the latest-state table, and,
 //! once the writes are done, turned into the partial-batch response.
 
-use crate::json::Json;
 use crate::normalize::{Collision, Event, Poison, RecordMeta, format_time, normalize};
 use aws_lambda_events::kinesis::KinesisEventRecord;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
@@ -586,10 +585,8 @@ pub fn entity_writes(plan: &Plan, entity_key: &str) -> Vec<EntityWrite> {
     let mut index: HashMap<String, usize> = HashMap::new();
     for (i, e) in plan.events.iter().enumerate() {
         let entity = e
-            .body
-            .get(entity_key)
-            .and_then(Json::scalar_text)
-            .map_or_else(|| e.event_id.clone(), str::to_owned);
+            .field_text(entity_key)
+            .unwrap_or_else(|| e.event_id.clone());
         match index.get(&entity) {
             Some(&w) => {
                 let write = &mut writes[w];

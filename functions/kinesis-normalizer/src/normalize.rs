@@ -5,6 +5,7 @@
 
 use crate::json::Json;
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use std::borrow::Cow;
 
 /// Where a record came from, as its event source reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,10 +70,10 @@ pub struct Event {
     /// Safe as one S3 key segment.
     pub event_type: String,
     pub event_time: DateTime<Utc>,
-    /// The whole event as written, a JSON object: the normalized payload in payload order, then `event_id`,
-    /// `event_type`, `event_time`, `event_time_source`, `_kinesis`, `ingested_at`, and `_original` when the
-    /// payload held any of those names with another value.
-    pub body: Json,
+    /// The whole event as written, one line of compact JSON, an object: the normalized payload in payload order,
+    /// then `event_id`, `event_type`, `event_time`, `event_time_source`, `_kinesis`, `ingested_at`, and
+    /// `_original` when the payload held any of those names with another value.
+    pub json: String,
     /// Keys that kept their own spelling because another key took their snake_case name.
     pub collisions: Vec<Collision>,
 }
@@ -80,11 +81,20 @@ pub struct Event {
 impl Event {
     /// The event as one line of compact JSON, without the newline.
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        self.body.write(out);
+        out.extend_from_slice(self.json.as_bytes());
     }
 
     pub fn to_json(&self) -> String {
-        self.body.to_text()
+        self.json.clone()
+    }
+
+    /// A top-level field of the event as an id reads it (a non-empty string, or a number's text).
+    pub fn field_text(&self, key: &str) -> Option<String> {
+        Json::parse(self.json.as_bytes())
+            .ok()?
+            .get(key)
+            .and_then(Json::scalar_text)
+            .map(str::to_owned)
     }
 }
 
@@ -123,7 +133,7 @@ pub fn normalize(
         return Err(Poison::NotObject);
     };
     let mut collisions = Vec::new();
-    let cleaned = Json::Object(clean_object(pairs, "$", &mut collisions)?);
+    let cleaned = Json::Object(clean_object(pairs, &Path::Root, &mut collisions)?);
 
     let event_id = ["event_id", "id"]
         .iter()
@@ -149,7 +159,12 @@ pub fn normalize(
     };
     let (mut body, payload_metadata): (Vec<_>, Vec<_>) = pairs
         .into_iter()
-        .partition(|(k, _)| !METADATA.contains(&k.as_str()));
+        .partition(|(k, _)| !METADATA.contains(&k.as_ref()));
+    let (time, arrival, ingested) = (
+        format_time(event_time),
+        format_time(meta.arrival),
+        format_time(ingested_at),
+    );
     let kinesis = Json::Object(vec![
         ("partition_key".into(), meta.partition_key.as_str().into()),
         (
@@ -157,22 +172,19 @@ pub fn normalize(
             meta.sequence_number.as_str().into(),
         ),
         ("shard_id".into(), meta.shard_id.as_str().into()),
-        (
-            "approximate_arrival".into(),
-            format_time(meta.arrival).into(),
-        ),
+        ("approximate_arrival".into(), arrival.as_str().into()),
     ]);
-    let set: Vec<(String, Json)> = vec![
+    let set: [(Cow<str>, Json); 6] = [
         ("event_id".into(), event_id.as_str().into()),
         ("event_type".into(), event_type.as_str().into()),
-        ("event_time".into(), format_time(event_time).into()),
+        ("event_time".into(), time.as_str().into()),
         ("event_time_source".into(), source.into()),
         ("_kinesis".into(), kinesis),
-        ("ingested_at".into(), format_time(ingested_at).into()),
+        ("ingested_at".into(), ingested.as_str().into()),
     ];
     // A payload value the metadata replaces is kept unless it is the very same value (a number id of 7 is
     // kept: the event's `event_id` is the string "7").
-    let original: Vec<(String, Json)> = payload_metadata
+    let original: Vec<_> = payload_metadata
         .into_iter()
         .filter(|(k, v)| set.iter().all(|(name, now)| name != k || now != v))
         .collect();
@@ -180,17 +192,43 @@ pub fn normalize(
     if !original.is_empty() {
         body.push(("_original".into(), Json::Object(original)));
     }
+    let mut json = Vec::with_capacity(payload.len() + 320);
+    Json::Object(body).write(&mut json);
     Ok(Event {
         event_id,
         event_type,
         event_time,
-        body: Json::Object(body),
+        // Written from `str`s and validated number text only.
+        json: String::from_utf8(json).unwrap_or_default(),
         collisions,
     })
 }
 
+/// Where a value is in the payload, built as the walk goes down and written out only when a collision or a
+/// repeated key names it: `$`, `$.shipping_address`, `$.items[2]`.
+#[derive(Clone, Copy)]
+enum Path<'p> {
+    Root,
+    Key(&'p Path<'p>, &'p str),
+    Index(&'p Path<'p>, usize),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root => f.write_str("$"),
+            Path::Key(parent, key) => write!(f, "{parent}.{key}"),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
 /// snake_case keys and trimmed strings, all the way down.
-fn clean(value: Json, path: &str, collisions: &mut Vec<Collision>) -> Result<Json, Poison> {
+fn clean<'a>(
+    value: Json<'a>,
+    path: &Path,
+    collisions: &mut Vec<Collision>,
+) -> Result<Json<'a>, Poison> {
     Ok(match value {
         Json::Object(pairs) => Json::Object(clean_object(pairs, path, collisions)?),
         Json::Array(items) => Json::Array(
@@ -198,41 +236,93 @@ fn clean(value: Json, path: &str, collisions: &mut Vec<Collision>) -> Result<Jso
                 .into_iter()
                 .enumerate()
                 .map(|(i, v)| match v {
-                    Json::Object(_) | Json::Array(_) => {
-                        clean(v, &format!("{path}[{i}]"), collisions)
-                    }
-                    scalar => clean(scalar, path, collisions),
+                    Json::Object(_) | Json::Array(_) => clean(v, &Path::Index(path, i), collisions),
+                    scalar => Ok(clean_scalar(scalar)),
                 })
                 .collect::<Result<_, _>>()?,
         ),
-        Json::String(s) => {
-            let t = s.trim();
-            if t.len() == s.len() {
-                Json::String(s)
-            } else {
-                Json::String(t.to_owned())
-            }
-        }
-        other => other,
+        scalar => clean_scalar(scalar),
     })
 }
 
-/// One object's keys in snake_case, every value kept: see [`Collision`] for keys that share a name. Sorting,
-/// not pairwise comparison, finds repeated keys and shared names, so a wide object costs n log n.
-fn clean_object(
-    pairs: Vec<(String, Json)>,
-    path: &str,
+/// A string trimmed; other scalars as they are.
+fn clean_scalar(value: Json<'_>) -> Json<'_> {
+    match value {
+        Json::String(Cow::Borrowed(s)) => Json::String(Cow::Borrowed(s.trim())),
+        Json::String(Cow::Owned(s)) => {
+            let t = s.trim();
+            if t.len() == s.len() {
+                Json::String(Cow::Owned(s))
+            } else {
+                Json::String(Cow::Owned(t.to_owned()))
+            }
+        }
+        other => other,
+    }
+}
+
+/// Objects up to this many keys are checked for repeated keys and shared names pair by pair, with nothing
+/// allocated; wider ones are sorted (n log n).
+const PAIRWISE_KEYS: usize = 16;
+
+/// One object's keys in snake_case, every value kept: see [`Collision`] for keys that share a name.
+fn clean_object<'a>(
+    pairs: Vec<(Cow<'a, str>, Json<'a>)>,
+    path: &Path,
     collisions: &mut Vec<Collision>,
-) -> Result<Vec<(String, Json)>, Poison> {
-    let mut by_key: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
-    by_key.sort_unstable();
-    if let Some(w) = by_key.windows(2).find(|w| w[0] == w[1]) {
+) -> Result<Vec<(Cow<'a, str>, Json<'a>)>, Poison> {
+    if let Some(key) = repeated_key(&pairs) {
         return Err(Poison::RepeatedKey {
-            key: w[0].to_owned(),
-            path: path.to_owned(),
+            key: key.to_owned(),
+            path: path.to_string(),
         });
     }
-    let snake: Vec<String> = pairs.iter().map(|(k, _)| snake_case(k)).collect();
+    let mut names: Vec<Cow<'a, str>> = pairs.iter().map(|(k, _)| snake_key(k)).collect();
+    let shared = if names.len() <= PAIRWISE_KEYS {
+        (1..names.len()).any(|j| names[..j].contains(&names[j]))
+    } else {
+        true
+    };
+    if shared {
+        rename_collisions(&pairs, &mut names, path, collisions)?;
+    }
+    pairs
+        .into_iter()
+        .zip(names)
+        .map(|((_, v), name)| {
+            let v = match v {
+                Json::Object(_) | Json::Array(_) => clean(v, &Path::Key(path, &name), collisions)?,
+                scalar => clean_scalar(scalar),
+            };
+            Ok((name, v))
+        })
+        .collect()
+}
+
+/// The first, in sorted order, of the keys an object repeats.
+fn repeated_key<'k>(pairs: &'k [(Cow<'_, str>, Json<'_>)]) -> Option<&'k str> {
+    if pairs.len() <= PAIRWISE_KEYS {
+        (1..pairs.len())
+            .filter(|&j| pairs[..j].iter().any(|(k, _)| *k == pairs[j].0))
+            .map(|j| pairs[j].0.as_ref())
+            .min()
+    } else {
+        let mut by_key: Vec<&str> = pairs.iter().map(|(k, _)| k.as_ref()).collect();
+        by_key.sort_unstable();
+        by_key.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+    }
+}
+
+/// Keys that share a snake_case name: the key already spelled so (or, when none is, the first in payload order)
+/// takes the name; the others keep their own spelling, and each group is recorded. Sorting, not pairwise
+/// comparison, finds the groups, so a wide object costs n log n.
+fn rename_collisions<'a>(
+    pairs: &[(Cow<'a, str>, Json<'a>)],
+    names: &mut [Cow<'a, str>],
+    path: &Path,
+    collisions: &mut Vec<Collision>,
+) -> Result<(), Poison> {
+    let snake = &*names;
     let mut order: Vec<usize> = (0..pairs.len()).collect();
     order.sort_by(|&a, &b| snake[a].cmp(&snake[b]).then(a.cmp(&b)));
     let mut found = Vec::new();
@@ -250,48 +340,50 @@ fn clean_object(
             .unwrap_or(group[0]);
         renamed.extend(group.iter().copied().filter(|&j| j != owner));
         found.push(Collision {
-            path: path.to_owned(),
-            name: name.clone(),
-            keys: group.iter().map(|&j| pairs[j].0.clone()).collect(),
+            path: path.to_string(),
+            name: name.to_string(),
+            keys: group.iter().map(|&j| pairs[j].0.to_string()).collect(),
         });
     }
-    let mut names = snake;
+    if found.is_empty() {
+        return Ok(());
+    }
     for j in renamed {
         names[j].clone_from(&pairs[j].0);
     }
-    if !found.is_empty() {
-        let mut sorted: Vec<&String> = names.iter().collect();
-        sorted.sort_unstable();
-        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
-            let clash = w[0].clone();
-            return Err(Poison::KeyCollision {
-                keys: (0..names.len())
-                    .filter(|&j| names[j] == clash)
-                    .map(|j| pairs[j].0.clone())
-                    .collect(),
-                path: path.to_owned(),
-            });
-        }
-        found.sort_by_key(|c| {
-            c.keys
-                .first()
-                .and_then(|k| pairs.iter().position(|(p, _)| p == k))
+    let mut sorted: Vec<&Cow<str>> = names.iter().collect();
+    sorted.sort_unstable();
+    if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        let clash = w[0].clone();
+        return Err(Poison::KeyCollision {
+            keys: (0..names.len())
+                .filter(|&j| names[j] == clash)
+                .map(|j| pairs[j].0.to_string())
+                .collect(),
+            path: path.to_string(),
         });
-        collisions.extend(found);
     }
-    pairs
-        .into_iter()
-        .zip(names)
-        .map(|((_, v), name)| {
-            let v = match v {
-                Json::Object(_) | Json::Array(_) => {
-                    clean(v, &format!("{path}.{name}"), collisions)?
-                }
-                scalar => clean(scalar, path, collisions)?,
-            };
-            Ok((name, v))
-        })
-        .collect()
+    found.sort_by_key(|c| {
+        c.keys
+            .first()
+            .and_then(|k| pairs.iter().position(|(p, _)| p == k))
+    });
+    collisions.extend(found);
+    Ok(())
+}
+
+/// A key's snake_case name, borrowing the key when it is already that name (lower case ASCII with no
+/// separators and no surrounding space: the common case).
+fn snake_key<'a>(key: &Cow<'a, str>) -> Cow<'a, str> {
+    let unchanged = key
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase() && !matches!(b, b'-' | b' ' | b'.'))
+        && key.trim().len() == key.len();
+    match key {
+        Cow::Borrowed(k) if unchanged => Cow::Borrowed(k),
+        Cow::Owned(k) if unchanged => Cow::Owned(k.clone()),
+        _ => Cow::Owned(snake_case(key)),
+    }
 }
 
 /// `customerId` → `customer_id`, `HTTPStatus` → `http_status`, `Order-Total` → `order_total`.
@@ -746,7 +838,8 @@ mod tests {
                 Ok(e) => {
                     normalized += 1;
                     collided += usize::from(!e.collisions.is_empty());
-                    let written = Json::parse(e.to_json().as_bytes()).expect("output is JSON");
+                    let text = e.to_json();
+                    let written = Json::parse(text.as_bytes()).expect("output is JSON");
                     let (mut want, mut got) = (Vec::new(), Vec::new());
                     leaves(&input, &mut want);
                     leaves(&written, &mut got);

@@ -2,33 +2,38 @@
 //! it, and every key of an object in payload order, repeated keys included. A one-pass reader (`reader`) builds
 //! the tree; whatever it does not take goes to serde_json, which validates the payload (through `RawValue`, so
 //! numbers are never read as floats) and decides. The tree writes itself back out.
+//!
+//! The tree borrows from the payload: a number, and a string or key with no escapes, is a slice of the payload's
+//! text, so reading a payload allocates little more than the tree's own vectors.
 
 mod reader;
 
 use serde::Deserializer as _;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::fmt;
 
 /// The deepest nesting a payload may have (serde_json's own limit when it builds a value).
 pub const MAX_DEPTH: usize = 128;
 
-/// One JSON value.
+/// One JSON value, borrowing from the text it was read from where it can.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Json {
+pub enum Json<'a> {
     Null,
     Bool(bool),
     /// The number's text as written: `19.990` stays `19.990`, `123456789012345678901234567890` stays whole.
-    Number(String),
-    String(String),
-    Array(Vec<Json>),
-    /// Keys in payload order. A repeated key appears twice; [`crate::normalize`] refuses such payloads.
-    Object(Vec<(String, Json)>),
+    Number(Cow<'a, str>),
+    /// The string, unescaped.
+    String(Cow<'a, str>),
+    Array(Vec<Json<'a>>),
+    /// Keys (unescaped) in payload order. A repeated key appears twice; [`crate::normalize`] refuses such payloads.
+    Object(Vec<(Cow<'a, str>, Json<'a>)>),
 }
 
-impl Json {
+impl<'a> Json<'a> {
     /// Parses one JSON document; the error is serde_json's, with its line and column.
-    pub fn parse(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, serde_json::Error> {
         match reader::parse(bytes) {
             Some(tree) => Ok(tree),
             None => Self::parse_checked(bytes),
@@ -58,7 +63,7 @@ impl Json {
                 Json::Object(
                     pairs
                         .into_iter()
-                        .map(|(k, v)| Ok((k, Self::from_raw(v, depth + 1)?)))
+                        .map(|(k, v)| Ok((Cow::Owned(k), Self::from_raw(v, depth + 1)?)))
                         .collect::<Result<_, serde_json::Error>>()?,
                 )
             }
@@ -71,16 +76,16 @@ impl Json {
                         .collect::<Result<_, _>>()?,
                 )
             }
-            Some(b'"') => Json::String(serde_json::from_str(text)?),
+            Some(b'"') => Json::String(Cow::Owned(serde_json::from_str(text)?)),
             Some(b't') => Json::Bool(true),
             Some(b'f') => Json::Bool(false),
             Some(b'n') => Json::Null,
-            _ => Json::Number(text.to_owned()),
+            _ => Json::Number(Cow::Owned(text.to_owned())),
         })
     }
 
     /// The value of `key` in an object (the first, if repeated); `None` for other values.
-    pub fn get(&self, key: &str) -> Option<&Json> {
+    pub fn get(&self, key: &str) -> Option<&Json<'a>> {
         match self {
             Json::Object(pairs) => pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
@@ -139,21 +144,29 @@ impl Json {
     }
 }
 
-impl From<&str> for Json {
-    fn from(s: &str) -> Self {
-        Json::String(s.to_owned())
+impl<'a> From<&'a str> for Json<'a> {
+    fn from(s: &'a str) -> Self {
+        Json::String(Cow::Borrowed(s))
     }
 }
 
-impl From<String> for Json {
+impl From<String> for Json<'_> {
     fn from(s: String) -> Self {
-        Json::String(s)
+        Json::String(Cow::Owned(s))
     }
 }
 
-fn write_str(s: &str, out: &mut Vec<u8>) {
-    // serde_json's escaping; writing a `str` into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+/// Appends `s` as a JSON string, escaped as serde_json escapes it (`"`, `\\` and control characters only).
+pub fn write_str(s: &str, out: &mut Vec<u8>) {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        // Writing a `str` into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
 }
 
 /// An object's entries in order, each value still as its text; repeated keys are kept.

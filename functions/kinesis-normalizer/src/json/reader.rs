@@ -4,12 +4,13 @@
 //! message stand. A differential test checks it against that slower path.
 
 use crate::json::Json;
+use std::borrow::Cow;
 
 /// Nesting deeper than this is left to the slower path (which refuses more than [`crate::json::MAX_DEPTH`]).
 const MAX_DEPTH: usize = 100;
 
 /// The tree of `text`, or `None` when this reader does not accept it (then serde_json decides).
-pub(crate) fn parse(bytes: &[u8]) -> Option<Json> {
+pub(crate) fn parse(bytes: &[u8]) -> Option<Json<'_>> {
     // UTF-8 checked once, for the whole payload: every byte the reader then looks at is ASCII or inside a string.
     let text = std::str::from_utf8(bytes).ok()?;
     let mut r = Reader {
@@ -30,7 +31,7 @@ struct Reader<'a> {
     depth: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes.get(self.pos) {
             self.pos += 1;
@@ -42,7 +43,7 @@ impl Reader<'_> {
         self.bytes.get(self.pos).copied()
     }
 
-    fn literal(&mut self, word: &[u8], value: Json) -> Option<Json> {
+    fn literal(&mut self, word: &[u8], value: Json<'a>) -> Option<Json<'a>> {
         let end = self.pos + word.len();
         (self.bytes.get(self.pos..end)? == word).then(|| {
             self.pos = end;
@@ -50,7 +51,7 @@ impl Reader<'_> {
         })
     }
 
-    fn value(&mut self) -> Option<Json> {
+    fn value(&mut self) -> Option<Json<'a>> {
         match self.peek()? {
             b'{' => self.object(),
             b'[' => self.array(),
@@ -69,7 +70,7 @@ impl Reader<'_> {
         (self.depth <= MAX_DEPTH).then_some(())
     }
 
-    fn object(&mut self) -> Option<Json> {
+    fn object(&mut self) -> Option<Json<'a>> {
         self.enter()?;
         let mut pairs = Vec::new();
         if self.peek()? == b'}' {
@@ -99,7 +100,7 @@ impl Reader<'_> {
         Some(Json::Object(pairs))
     }
 
-    fn array(&mut self) -> Option<Json> {
+    fn array(&mut self) -> Option<Json<'a>> {
         self.enter()?;
         let mut items = Vec::new();
         if self.peek()? == b']' {
@@ -122,7 +123,7 @@ impl Reader<'_> {
     }
 
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, kept as text.
-    fn number(&mut self) -> Option<Json> {
+    fn number(&mut self) -> Option<Json<'a>> {
         let start = self.pos;
         let b = self.bytes;
         let digits = |mut i: usize| {
@@ -153,11 +154,11 @@ impl Reader<'_> {
             return None;
         }
         self.pos = i;
-        Some(Json::Number(self.text[start..i].to_owned()))
+        Some(Json::Number(Cow::Borrowed(&self.text[start..i])))
     }
 
-    /// A string at `pos` (its opening quote), unescaped.
-    fn string(&mut self) -> Option<String> {
+    /// A string at `pos` (its opening quote), unescaped: a slice of the text when it has no escapes.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
         let start = self.pos + 1;
         let b = self.bytes;
         let mut i = start;
@@ -166,7 +167,7 @@ impl Reader<'_> {
             match c {
                 b'"' => {
                     self.pos = i + 1;
-                    return Some(self.text[start..i].to_owned());
+                    return Some(Cow::Borrowed(&self.text[start..i]));
                 }
                 b'\\' => break,
                 0..=0x1f => return None,
@@ -188,7 +189,7 @@ impl Reader<'_> {
             match b.get(i)? {
                 b'"' => {
                     self.pos = i + 1;
-                    return Some(out);
+                    return Some(Cow::Owned(out));
                 }
                 _ => {
                     let (c, next) = self.escape(i + 1)?;
@@ -248,7 +249,7 @@ mod tests {
     use super::*;
 
     /// The slower path this reader must agree with: serde_json's verdict, the tree built level by level.
-    fn checked(text: &[u8]) -> Option<Json> {
+    fn checked(text: &[u8]) -> Option<Json<'_>> {
         Json::parse_checked(text).ok()
     }
 
