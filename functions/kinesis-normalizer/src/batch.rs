@@ -2,7 +2,7 @@
 //! into the S3 objects they belong in, reduced to the newest event per entity for the latest-state table, and,
 //! once the writes are done, turned into the partial-batch response.
 
-use crate::normalize::{Collision, Event, Poison, RecordMeta, format_time, normalize};
+use crate::normalize::{Collision, Event, Poison, RecordMeta, format_time, normalize_at};
 use aws_lambda_events::kinesis::KinesisEventRecord;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use aws_lambda_events::streams::{KinesisBatchItemFailure, KinesisEventResponse};
@@ -347,9 +347,10 @@ impl Plan {
         let mut events = Vec::new();
         let mut owners = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
+        let ingested = format_time(ingested_at);
         for (i, input) in inputs.iter().enumerate() {
             let normalized = match &input.data {
-                Data::Bytes(bytes) => normalize(bytes, &input.meta, ingested_at, max_bytes),
+                Data::Bytes(bytes) => normalize_at(bytes, &input.meta, &ingested, max_bytes),
                 Data::NotBase64(_) => Err(Poison::BadBase64),
             };
             let fate = match normalized {

@@ -122,6 +122,16 @@ pub fn normalize(
     ingested_at: DateTime<Utc>,
     max_bytes: usize,
 ) -> Result<Event, Poison> {
+    normalize_at(payload, meta, &format_time(ingested_at), max_bytes)
+}
+
+/// [`normalize`], with the ingestion time already written by [`format_time`] (once for a whole batch).
+pub fn normalize_at(
+    payload: &[u8],
+    meta: &RecordMeta,
+    ingested: &str,
+    max_bytes: usize,
+) -> Result<Event, Poison> {
     if payload.len() > max_bytes {
         return Err(Poison::TooLarge {
             size: payload.len(),
@@ -160,11 +170,7 @@ pub fn normalize(
     let (mut body, payload_metadata): (Vec<_>, Vec<_>) = pairs
         .into_iter()
         .partition(|(k, _)| !METADATA.contains(&k.as_ref()));
-    let (time, arrival, ingested) = (
-        format_time(event_time),
-        format_time(meta.arrival),
-        format_time(ingested_at),
-    );
+    let (time, arrival) = (format_time(event_time), format_time(meta.arrival));
     let kinesis = Json::Object(vec![
         ("partition_key".into(), meta.partition_key.as_str().into()),
         (
@@ -180,7 +186,7 @@ pub fn normalize(
         ("event_time".into(), time.as_str().into()),
         ("event_time_source".into(), source.into()),
         ("_kinesis".into(), kinesis),
-        ("ingested_at".into(), ingested.as_str().into()),
+        ("ingested_at".into(), ingested.into()),
     ];
     // A payload value the metadata replaces is kept unless it is the very same value (a number id of 7 is
     // kept: the event's `event_id` is the string "7").
@@ -279,7 +285,7 @@ fn clean_object<'a>(
     }
     let mut names: Vec<Cow<'a, str>> = pairs.iter().map(|(k, _)| snake_key(k)).collect();
     let shared = if names.len() <= PAIRWISE_KEYS {
-        (1..names.len()).any(|j| names[..j].contains(&names[j]))
+        (1..names.len()).any(|j| names[..j].iter().any(|n| same(n, &names[j])))
     } else {
         true
     };
@@ -299,11 +305,16 @@ fn clean_object<'a>(
         .collect()
 }
 
+/// `a == b`, looking at the length and the first byte before comparing the rest.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+}
+
 /// The first, in sorted order, of the keys an object repeats.
 fn repeated_key<'k>(pairs: &'k [(Cow<'_, str>, Json<'_>)]) -> Option<&'k str> {
     if pairs.len() <= PAIRWISE_KEYS {
         (1..pairs.len())
-            .filter(|&j| pairs[..j].iter().any(|(k, _)| *k == pairs[j].0))
+            .filter(|&j| pairs[..j].iter().any(|(k, _)| same(k, &pairs[j].0)))
             .map(|j| pairs[j].0.as_ref())
             .min()
     } else {
@@ -390,12 +401,41 @@ fn snake_key<'a>(key: &Cow<'a, str>) -> Cow<'a, str> {
 pub fn snake_case(key: &str) -> String {
     let key = key.trim();
     if key.is_ascii() {
-        // One byte per character: the same rule, without collecting the characters first.
-        let bytes = key.as_bytes();
-        return snake_case_of(bytes.len(), |i| char::from(bytes[i]));
+        return snake_case_ascii(key.as_bytes());
     }
     let chars: Vec<char> = key.chars().collect();
     snake_case_of(chars.len(), |i| chars[i])
+}
+
+/// [`snake_case_of`] over ASCII, a byte at a time (checked against it by a test).
+fn snake_case_ascii(key: &[u8]) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    let mut last = None;
+    for (i, &c) in key.iter().enumerate() {
+        if matches!(c, b'-' | b' ' | b'.') {
+            if last.is_some_and(|l| l != b'_') {
+                out.push('_');
+                last = Some(b'_');
+            }
+            continue;
+        }
+        if c.is_ascii_uppercase() {
+            let prev = i.checked_sub(1).map(|p| key[p]);
+            let boundary = prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
+                || (prev.is_some_and(|p| p.is_ascii_uppercase())
+                    && key.get(i + 1).is_some_and(u8::is_ascii_lowercase));
+            if boundary && last != Some(b'_') {
+                out.push('_');
+            }
+            let lower = c.to_ascii_lowercase();
+            out.push(char::from(lower));
+            last = Some(lower);
+        } else {
+            out.push(char::from(c));
+            last = Some(c);
+        }
+    }
+    out
 }
 
 /// The snake_case rule over `n` characters, the `i`th given by `at`.
@@ -528,6 +568,23 @@ mod tests {
         assert_eq!(snake_case("Order-Total"), "order_total");
         assert_eq!(snake_case("address2Line"), "address2_line");
         assert_eq!(snake_case("ID"), "id");
+    }
+
+    #[test]
+    fn the_ascii_snake_case_agrees_with_the_rule_over_characters() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        const PARTS: [&str; 12] = ["a", "B", "cD", "_", "-", " ", ".", "Id", "HTTP", "9", "x1Y", "ZZz"];
+        for _ in 0..20_000 {
+            let key: String = (0..rng.usize(0..6))
+                .map(|_| PARTS[rng.usize(..PARTS.len())])
+                .collect();
+            let chars: Vec<char> = key.chars().collect();
+            assert_eq!(
+                snake_case_ascii(key.as_bytes()),
+                snake_case_of(chars.len(), |i| chars[i]),
+                "{key:?}"
+            );
+        }
     }
 
     #[test]

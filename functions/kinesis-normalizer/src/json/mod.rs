@@ -158,7 +158,11 @@ impl From<String> for Json<'_> {
 
 /// Appends `s` as a JSON string, escaped as serde_json escapes it (`"`, `\\` and control characters only).
 pub fn write_str(s: &str, out: &mut Vec<u8>) {
-    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    // No early exit, so the loop is vectorized.
+    let escape = s
+        .bytes()
+        .fold(false, |found, b| found | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    if escape {
         // Writing a `str` into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);
     } else {

@@ -161,18 +161,14 @@ impl<'a> Reader<'a> {
     fn string(&mut self) -> Option<Cow<'a, str>> {
         let start = self.pos + 1;
         let b = self.bytes;
-        let mut i = start;
         // The common case: no escapes. Control characters are left to serde_json.
-        while let Some(&c) = b.get(i) {
-            match c {
-                b'"' => {
-                    self.pos = i + 1;
-                    return Some(Cow::Borrowed(&self.text[start..i]));
-                }
-                b'\\' => break,
-                0..=0x1f => return None,
-                _ => i += 1,
-            }
+        let mut i = start + memchr::memchr2(b'"', b'\\', &b[start..])?;
+        if has_control(&b[start..i]) {
+            return None;
+        }
+        if b[i] == b'"' {
+            self.pos = i + 1;
+            return Some(Cow::Borrowed(&self.text[start..i]));
         }
         let mut out = String::with_capacity(i - start + 16);
         out.push_str(&self.text[start..i]);
@@ -242,6 +238,12 @@ impl<'a> Reader<'a> {
             Some(acc * 16 + v)
         })
     }
+}
+
+/// Whether `bytes` holds a control character (which a JSON string may not hold unescaped). No early exit, so
+/// the loop is vectorized.
+pub(crate) fn has_control(bytes: &[u8]) -> bool {
+    bytes.iter().fold(false, |found, &c| found | (c < 0x20))
 }
 
 #[cfg(test)]
