@@ -2,6 +2,7 @@
 //! into the S3 objects they belong in, reduced to the newest event per entity for the latest-state table, and,
 //! once the writes are done, turned into the partial-batch response.
 
+use crate::json::RecordText;
 use crate::normalize::{Collision, Event, Poison, RecordMeta, format_time, normalize_at};
 use aws_lambda_events::kinesis::KinesisEventRecord;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
@@ -100,24 +101,19 @@ fn source_of(first: &Value) -> Result<Source, BatchError> {
 /// a record the typed read refuses is read as [`read_event`] reads it. Either way the inputs and errors are
 /// [`read_event`]'s.
 pub fn read_event_text(text: &str) -> Option<Result<(Source, Vec<Input>), BatchError>> {
-    #[derive(Deserialize)]
-    struct Records<'a> {
-        #[serde(rename = "Records", borrow)]
-        records: Vec<&'a RawValue>,
-    }
-    // Checked first as building a `Value` checks it (numbers in range, no lone surrogates, at most 128 levels):
-    // reading `RawValue`s checks only the grammar, and an event the `Value` path refuses must be refused here too.
-    serde_json::from_str::<Strict>(text).ok()?;
-    let Records { records } = serde_json::from_str(text).ok()?;
+    let records = match crate::json::records(text) {
+        Some(records) => records,
+        None => records_checked(text)?,
+    };
     let source = match records.first() {
         None => return Some(Ok((Source::Kinesis, Vec::new()))),
-        Some(r) => match source_of(&serde_json::from_str::<Value>(r.get()).ok()?) {
+        Some(r) => match source_of(&serde_json::from_str::<Value>(r.text).ok()?) {
             Ok(source) => source,
             Err(e) => return Some(Err(e)),
         },
     };
-    let as_value = |index: usize, r: &RawValue| {
-        serde_json::from_str::<Value>(r.get()).map_err(|e| BatchError::BadRecord {
+    let as_value = |index: usize, r: &str| {
+        serde_json::from_str::<Value>(r).map_err(|e| BatchError::BadRecord {
             index,
             service: source,
             reason: e.to_string(),
@@ -129,12 +125,35 @@ pub fn read_event_text(text: &str) -> Option<Result<(Source, Vec<Input>), BatchE
         .map(|(index, r)| match source {
             Source::Kinesis => match kinesis_typed(index, r) {
                 Some(input) => input,
-                None => kinesis_input(index, &as_value(index, r)?),
+                None => kinesis_input(index, &as_value(index, r.text)?),
             },
-            Source::Sqs => sqs_input(index, &as_value(index, r)?),
+            Source::Sqs => sqs_input(index, &as_value(index, r.text)?),
         })
         .collect::<Result<Vec<_>, _>>();
     Some(inputs.map(|inputs| (source, inputs)))
+}
+
+/// The records of an event [`crate::json::records`] does not take, found by serde_json: `None` when the event is
+/// not one a `Value` could be built from, or not a `{"Records": [...]}` object.
+fn records_checked(text: &str) -> Option<Vec<RecordText<'_>>> {
+    #[derive(Deserialize)]
+    struct Records<'a> {
+        #[serde(rename = "Records", borrow)]
+        records: Vec<&'a RawValue>,
+    }
+    // Checked first as building a `Value` checks it (numbers in range, no lone surrogates, at most 128 levels):
+    // reading `RawValue`s checks only the grammar, and an event the `Value` path refuses must be refused here too.
+    serde_json::from_str::<Strict>(text).ok()?;
+    let Records { records } = serde_json::from_str(text).ok()?;
+    Some(
+        records
+            .into_iter()
+            .map(|r| RecordText {
+                text: r.get(),
+                arrival: None,
+            })
+            .collect(),
+    )
 }
 
 /// A JSON document checked the way serde_json checks a value it builds, with nothing built.
@@ -189,7 +208,7 @@ impl<'de> serde::de::Visitor<'de> for Strict {
 }
 
 /// A Kinesis record read typed from its text; `None` when the typed read refuses it.
-fn kinesis_typed(index: usize, raw: &RawValue) -> Option<Result<Input, BatchError>> {
+fn kinesis_typed(index: usize, record: &RecordText) -> Option<Result<Input, BatchError>> {
     #[derive(Deserialize)]
     struct Arrival<'a> {
         #[serde(borrow)]
@@ -200,11 +219,15 @@ fn kinesis_typed(index: usize, raw: &RawValue) -> Option<Result<Input, BatchErro
         #[serde(rename = "approximateArrivalTimestamp", borrow)]
         seconds: Option<&'a RawValue>,
     }
-    let mut parsed: KinesisEventRecord = serde_json::from_str(raw.get()).ok()?;
-    let seconds = serde_json::from_str::<Arrival>(raw.get())
-        .ok()
-        .and_then(|a| a.kinesis.seconds)
-        .and_then(|s| serde_json::from_str::<f64>(s.get()).ok());
+    let mut parsed: KinesisEventRecord = serde_json::from_str(record.text).ok()?;
+    let written = match record.arrival {
+        Some(found) => found,
+        None => serde_json::from_str::<Arrival>(record.text)
+            .ok()
+            .and_then(|a| a.kinesis.seconds)
+            .map(RawValue::get),
+    };
+    let seconds = written.and_then(|s| serde_json::from_str::<f64>(s).ok());
     let bytes = std::mem::take(&mut parsed.kinesis.data.0);
     Some(kinesis_record(index, parsed, Data::Bytes(bytes), seconds))
 }
@@ -843,6 +866,117 @@ mod tests {
             assert!(serde_json::from_str::<Value>(&bad).is_err(), "{bad}");
             assert_eq!(read_event_text(&bad), None, "{bad}");
         }
+    }
+
+    /// A Kinesis event's text with the odd corners a `Value` cannot hold or refuses: repeated keys, arrival
+    /// times of every kind, a `kinesis` that is no object, numbers too large for a float, lone surrogates.
+    fn odd_event(rng: &mut fastrand::Rng) -> String {
+        let pick = |rng: &mut fastrand::Rng, options: &[&str]| {
+            options[rng.usize(..options.len())].to_owned()
+        };
+        let record = |rng: &mut fastrand::Rng, i: usize| {
+            let mut kinesis = vec![
+                format!(r#""sequenceNumber":"{}""#, 100 + i),
+                r#""partitionKey":"pk""#.to_owned(),
+                pick(
+                    rng,
+                    &[
+                        r#""data":"e30=""#,
+                        r#""data":"eyJpZCI6IDd9""#,
+                        r#""data":"%%%""#,
+                    ],
+                ),
+            ];
+            for _ in 0..rng.usize(0..3) {
+                let arrival = [
+                    "1795255200.25",
+                    "null",
+                    r#""soon""#,
+                    "1e400",
+                    "17952552001234567890123",
+                    "-0",
+                    "{}",
+                    "[1]",
+                ];
+                kinesis.push(format!(
+                    r#""approximateArrivalTimestamp":{}"#,
+                    pick(rng, &arrival)
+                ));
+            }
+            rng.shuffle(&mut kinesis);
+            let body = format!("{{{}}}", kinesis.join(","));
+            let mut members = vec![
+                format!(r#""eventID":"shardId-000000000003:{}""#, 100 + i),
+                r#""eventSource":"aws:kinesis""#.to_owned(),
+            ];
+            match rng.usize(0..8) {
+                0 => members.push(r#""kinesis":"not an object""#.to_owned()),
+                1 => members.extend([
+                    format!(r#""kinesis":{body}"#),
+                    format!(r#""kinesis":{body}"#),
+                ]),
+                _ => members.push(format!(r#""kinesis":{body}"#)),
+            }
+            rng.shuffle(&mut members);
+            match rng.usize(0..12) {
+                0 => "3".to_owned(),
+                _ => format!("{{ {} }}", members.join(" , ")),
+            }
+        };
+        let records: Vec<String> = (0..rng.usize(0..4)).map(|i| record(rng, i)).collect();
+        let mut top = vec![format!(r#""Records":[{}]"#, records.join(","))];
+        for _ in 0..rng.usize(0..3) {
+            let extra = [
+                r#""note":"\ud800""#,
+                r#""n":1e400"#,
+                r#""n":1e99"#,
+                r#""big":1234567890123456789012345"#,
+                r#""Records":[]"#,
+                r#""s":"caf\u00e9""#,
+                r#""deep":[[[[{"a":[null,true,false]}]]]]"#,
+            ];
+            top.push(pick(rng, &extra));
+        }
+        rng.shuffle(&mut top);
+        format!("{{{}}}", top.join(","))
+    }
+
+    #[test]
+    fn the_one_pass_over_the_event_agrees_with_serde_json() {
+        let mut rng = fastrand::Rng::with_seed(21);
+        let mutations: [&[u8]; 9] = [b"", b",", b"\"", b"\\", b"0", b"}", b"]", b"e", b"-"];
+        let (mut taken, mut left) = (0, 0);
+        for _ in 0..5_000 {
+            let mut bytes = odd_event(&mut rng).into_bytes();
+            if rng.usize(0..3) == 0 {
+                let at = rng.usize(..=bytes.len());
+                if at < bytes.len() && rng.bool() {
+                    bytes.remove(at);
+                }
+                let insert = mutations[rng.usize(..mutations.len())];
+                bytes.splice(at..at, insert.iter().copied());
+            }
+            let Ok(text) = String::from_utf8(bytes) else {
+                continue;
+            };
+            let Some(found) = crate::json::records(&text) else {
+                left += 1;
+                continue;
+            };
+            taken += 1;
+            let checked =
+                records_checked(&text).unwrap_or_else(|| panic!("serde_json refuses {text}"));
+            let texts = |r: &[RecordText]| r.iter().map(|r| r.text.to_owned()).collect::<Vec<_>>();
+            assert_eq!(texts(&found), texts(&checked), "{text}");
+            for (i, r) in found.iter().enumerate() {
+                let slow = RecordText {
+                    text: r.text,
+                    arrival: None,
+                };
+                assert_eq!(kinesis_typed(i, r), kinesis_typed(i, &slow), "{text}");
+            }
+        }
+        assert!(taken > 1000 && left > 1000, "{taken} {left}");
     }
 
     #[test]

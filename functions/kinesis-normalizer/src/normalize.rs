@@ -573,7 +573,9 @@ mod tests {
     #[test]
     fn the_ascii_snake_case_agrees_with_the_rule_over_characters() {
         let mut rng = fastrand::Rng::with_seed(7);
-        const PARTS: [&str; 12] = ["a", "B", "cD", "_", "-", " ", ".", "Id", "HTTP", "9", "x1Y", "ZZz"];
+        const PARTS: [&str; 12] = [
+            "a", "B", "cD", "_", "-", " ", ".", "Id", "HTTP", "9", "x1Y", "ZZz",
+        ];
         for _ in 0..20_000 {
             let key: String = (0..rng.usize(0..6))
                 .map(|_| PARTS[rng.usize(..PARTS.len())])

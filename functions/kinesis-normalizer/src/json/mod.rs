@@ -6,7 +6,10 @@
 //! The tree borrows from the payload: a number, and a string or key with no escapes, is a slice of the payload's
 //! text, so reading a payload allocates little more than the tree's own vectors.
 
+mod event;
 mod reader;
+
+pub use event::{RecordText, records};
 
 use serde::Deserializer as _;
 use serde::de::{MapAccess, SeqAccess, Visitor};
@@ -159,9 +162,9 @@ impl From<String> for Json<'_> {
 /// Appends `s` as a JSON string, escaped as serde_json escapes it (`"`, `\\` and control characters only).
 pub fn write_str(s: &str, out: &mut Vec<u8>) {
     // No early exit, so the loop is vectorized.
-    let escape = s
-        .bytes()
-        .fold(false, |found, b| found | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    let escape = s.bytes().fold(false, |found, b| {
+        found | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
     if escape {
         // Writing a `str` into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);

@@ -12,33 +12,125 @@ const MAX_DEPTH: usize = 100;
 /// The tree of `text`, or `None` when this reader does not accept it (then serde_json decides).
 pub(crate) fn parse(bytes: &[u8]) -> Option<Json<'_>> {
     // UTF-8 checked once, for the whole payload: every byte the reader then looks at is ASCII or inside a string.
-    let text = std::str::from_utf8(bytes).ok()?;
-    let mut r = Reader {
-        text,
-        bytes,
-        pos: 0,
-        depth: 0,
-    };
+    let mut r = Reader::new(std::str::from_utf8(bytes).ok()?);
     let value = r.value()?;
-    r.skip_ws();
-    (r.pos == bytes.len()).then_some(value)
+    r.at_end().then_some(value)
 }
 
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
-    pos: usize,
+    pub(super) pos: usize,
     depth: usize,
 }
 
 impl<'a> Reader<'a> {
+    pub(super) fn new(text: &'a str) -> Self {
+        Reader {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    /// Only whitespace is left.
+    pub(super) fn at_end(&mut self) -> bool {
+        self.skip_ws();
+        self.pos == self.bytes.len()
+    }
+
+    /// The text from `start` to where the reader is.
+    pub(super) fn since(&self, start: usize) -> &'a str {
+        &self.text[start..self.pos]
+    }
+
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes.get(self.pos) {
             self.pos += 1;
         }
     }
 
-    fn peek(&mut self) -> Option<u8> {
+    /// Steps over `byte` (after any whitespace), or `None` when something else is there.
+    pub(super) fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.pos += 1)
+    }
+
+    /// Walks an object's members, `member` reading each value after its key; `None` when the object is not
+    /// well formed or `member` refuses.
+    pub(super) fn members(
+        &mut self,
+        mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>,
+    ) -> Option<()> {
+        if self.peek()? != b'{' {
+            return None;
+        }
+        self.enter()?;
+        if self.peek()? == b'}' {
+            self.pos += 1;
+        } else {
+            loop {
+                if self.peek()? != b'"' {
+                    return None;
+                }
+                let key = self.string()?;
+                self.expect(b':')?;
+                member(self, key)?;
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b'}' => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
+    /// Walks an array's items, `item` reading each; `None` when the array is not well formed or `item` refuses.
+    pub(super) fn items(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        if self.peek()? != b'[' {
+            return None;
+        }
+        self.enter()?;
+        if self.peek()? == b']' {
+            self.pos += 1;
+        } else {
+            loop {
+                item(self)?;
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b']' => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
+    /// Steps over one value, checking it as [`Reader::value`] does, with nothing built; `None` also for a number
+    /// that might not fit a float (serde_json's `Value` refuses those, so it must decide).
+    pub(super) fn skip(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'{' => self.members(|r, _| r.skip()),
+            b'[' => self.items(Self::skip),
+            b'"' => self.string().map(drop),
+            b'-' | b'0'..=b'9' => match self.number()? {
+                Json::Number(n) if surely_finite(&n) => Some(()),
+                _ => None,
+            },
+            _ => self.value().map(drop),
+        }
+    }
+
+    pub(super) fn peek(&mut self) -> Option<u8> {
         self.skip_ws();
         self.bytes.get(self.pos).copied()
     }
@@ -71,54 +163,20 @@ impl<'a> Reader<'a> {
     }
 
     fn object(&mut self) -> Option<Json<'a>> {
-        self.enter()?;
         let mut pairs = Vec::new();
-        if self.peek()? == b'}' {
-            self.pos += 1;
-        } else {
-            loop {
-                if self.peek()? != b'"' {
-                    return None;
-                }
-                let key = self.string()?;
-                if self.peek()? != b':' {
-                    return None;
-                }
-                self.pos += 1;
-                pairs.push((key, self.value()?));
-                match self.peek()? {
-                    b',' => self.pos += 1,
-                    b'}' => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return None,
-                }
-            }
-        }
-        self.depth -= 1;
+        self.members(|r, key| {
+            pairs.push((key, r.value()?));
+            Some(())
+        })?;
         Some(Json::Object(pairs))
     }
 
     fn array(&mut self) -> Option<Json<'a>> {
-        self.enter()?;
         let mut items = Vec::new();
-        if self.peek()? == b']' {
-            self.pos += 1;
-        } else {
-            loop {
-                items.push(self.value()?);
-                match self.peek()? {
-                    b',' => self.pos += 1,
-                    b']' => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return None,
-                }
-            }
-        }
-        self.depth -= 1;
+        self.items(|r| {
+            items.push(r.value()?);
+            Some(())
+        })?;
         Some(Json::Array(items))
     }
 
@@ -158,7 +216,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string at `pos` (its opening quote), unescaped: a slice of the text when it has no escapes.
-    fn string(&mut self) -> Option<Cow<'a, str>> {
+    pub(super) fn string(&mut self) -> Option<Cow<'a, str>> {
         let start = self.pos + 1;
         let b = self.bytes;
         // The common case: no escapes. Control characters are left to serde_json.
@@ -238,6 +296,19 @@ impl<'a> Reader<'a> {
             Some(acc * 16 + v)
         })
     }
+}
+
+/// A number's text whose value is surely a finite float: at most 200 integer digits and an exponent of at most
+/// two digits (so under 10^300). Others may still be finite; serde_json decides those.
+fn surely_finite(number: &str) -> bool {
+    let (mantissa, exponent) = number
+        .split_once(['e', 'E'])
+        .map_or((number, ""), |(m, e)| (m, e));
+    let integer = mantissa.split('.').next().unwrap_or_default();
+    let exponent = exponent
+        .trim_start_matches(['+', '-'])
+        .trim_start_matches('0');
+    integer.len() <= 200 && exponent.len() <= 2
 }
 
 /// Whether `bytes` holds a control character (which a JSON string may not hold unescaped). No early exit, so
