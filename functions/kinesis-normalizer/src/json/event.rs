@@ -1,18 +1,33 @@
 //! A Lambda event's `Records`, found in one pass over the event's text and checked on the way as strictly as
-//! serde_json checks a `Value` it builds. The caller reads each record typed from its own text; this pass only
-//! says where the records are (and where a Kinesis record's `approximateArrivalTimestamp` is), so the event's
-//! text is not scanned once to check it, again to find the records and again for each record's arrival time.
+//! serde_json checks a `Value` it builds. In the same pass, the fields the normalizer needs are read from each
+//! Kinesis record that `aws_lambda_events`' `KinesisEventRecord` surely reads the same way; any other record is
+//! left to that type. So the event's text is scanned once, not once to check it, again to find the records and
+//! again for each record. A differential test holds the two readings to the same inputs.
 
 use super::reader::Reader;
+use std::borrow::Cow;
 
 /// One record of the event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordText<'a> {
     /// The record's JSON text, as `serde_json`'s `RawValue` would give it.
     pub text: &'a str,
-    /// The text of `kinesis.approximateArrivalTimestamp`: `Some(None)` when the record's `kinesis` object has
-    /// none; `None` when the record has no `kinesis` object, so the caller reads it its own way.
-    pub arrival: Option<Option<&'a str>>,
+    /// What a Kinesis record holds, when it is a usual one; `None` leaves the record to `KinesisEventRecord`.
+    pub kinesis: Option<KinesisFields<'a>>,
+}
+
+/// A usual Kinesis record's fields: every field `KinesisEventRecord` knows appears at most once, with the type
+/// it requires, `encryptionType` is `NONE` or `KMS`, and `approximateArrivalTimestamp` is a plain number of
+/// seconds (`1795255200.25`: at most ten digits, at most three after the point) that it reads without error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KinesisFields<'a> {
+    pub event_id: Option<Cow<'a, str>>,
+    pub sequence_number: Cow<'a, str>,
+    pub partition_key: Cow<'a, str>,
+    /// The base64 text, not yet decoded.
+    pub data: Cow<'a, str>,
+    /// `approximateArrivalTimestamp` as written.
+    pub arrival: &'a str,
 }
 
 /// The records of a `{"Records": [...]}` event, or `None` when the text is anything else or anything unusual
@@ -50,36 +65,109 @@ fn record<'a>(r: &mut Reader<'a>) -> Option<RecordText<'a>> {
         r.skip()?;
         return Some(RecordText {
             text: r.since(start),
-            arrival: None,
+            kinesis: None,
         });
     }
-    // A repeated `kinesis` or `approximateArrivalTimestamp` makes the typed read refuse the record (serde refuses
-    // repeated fields), so which of them is found here does not matter.
-    let mut arrival = None;
+    let (mut seen, mut usual) = (0_u8, true);
+    let (mut event_id, mut kinesis) = (None, None);
     r.members(|r, key| {
-        if key != "kinesis" {
-            return r.skip();
-        }
-        if r.peek()? != b'{' {
-            arrival = None;
-            return r.skip();
-        }
-        let mut found = None;
-        r.members(|r, key| {
-            if key != "approximateArrivalTimestamp" {
-                return r.skip();
+        let bit = match key.as_ref() {
+            "awsRegion" => 0,
+            "eventID" => 1,
+            "eventName" => 2,
+            "eventSource" => 3,
+            "eventSourceARN" => 4,
+            "eventVersion" => 5,
+            "invokeIdentityArn" => 6,
+            "kinesis" => 7,
+            _ => return r.skip(),
+        };
+        usual &= seen & (1 << bit) == 0;
+        seen |= 1 << bit;
+        match (bit, r.peek()?) {
+            (7, b'{') => kinesis = kinesis_fields(r)?,
+            (0..=6, b'"') => {
+                let text = r.string()?;
+                if bit == 1 {
+                    event_id = Some(text);
+                }
             }
-            r.peek()?;
-            let at = r.pos;
-            r.skip()?;
-            found = Some(r.since(at));
-            Some(())
-        })?;
-        arrival = Some(found);
+            (0..=6, b'n') => r.skip()?,
+            _ => {
+                usual = false;
+                r.skip()?;
+            }
+        }
         Some(())
     })?;
     Some(RecordText {
         text: r.since(start),
-        arrival,
+        kinesis: kinesis
+            .filter(|_| usual)
+            .map(|k| KinesisFields { event_id, ..k }),
     })
+}
+
+/// A record's `kinesis` object at the reader, stepped over: its fields when they are usual (`Some(None)` when
+/// not; `None` when the object is not well formed).
+fn kinesis_fields<'a>(r: &mut Reader<'a>) -> Option<Option<KinesisFields<'a>>> {
+    let (mut seen, mut usual) = (0_u8, true);
+    let (mut arrival, mut data, mut partition_key, mut sequence_number) = (None, None, None, None);
+    r.members(|r, key| {
+        let bit = match key.as_ref() {
+            "approximateArrivalTimestamp" => 0,
+            "data" => 1,
+            "encryptionType" => 2,
+            "partitionKey" => 3,
+            "sequenceNumber" => 4,
+            "kinesisSchemaVersion" => 5,
+            _ => return r.skip(),
+        };
+        usual &= seen & (1 << bit) == 0;
+        seen |= 1 << bit;
+        match (bit, r.peek()?) {
+            (0, b'0'..=b'9') => {
+                let at = r.pos;
+                r.skip()?;
+                let written = r.since(at);
+                usual &= plain_seconds(written);
+                arrival = Some(written);
+            }
+            (1..=5, b'"') => {
+                let text = r.string()?;
+                match bit {
+                    1 => data = Some(text),
+                    2 => usual &= text == "NONE" || text == "KMS",
+                    3 => partition_key = Some(text),
+                    4 => sequence_number = Some(text),
+                    _ => {}
+                }
+            }
+            (5, b'n') => r.skip()?,
+            _ => {
+                usual = false;
+                r.skip()?;
+            }
+        }
+        Some(())
+    })?;
+    Some(match (usual, arrival, data) {
+        (true, Some(arrival), Some(data)) => Some(KinesisFields {
+            event_id: None,
+            sequence_number: sequence_number.unwrap_or_default(),
+            partition_key: partition_key.unwrap_or_default(),
+            data,
+            arrival,
+        }),
+        _ => None,
+    })
+}
+
+/// `1795255200`, `1795255200.25`: up to ten digits, and up to three after a point.
+fn plain_seconds(text: &str) -> bool {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
+    let digits = |s: &str, most: usize| {
+        (1..=most).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    digits(whole, 10) && digits(fraction, 3)
 }

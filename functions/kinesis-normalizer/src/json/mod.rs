@@ -9,7 +9,7 @@
 mod event;
 mod reader;
 
-pub use event::{RecordText, records};
+pub use event::{KinesisFields, RecordText, records};
 
 use serde::Deserializer as _;
 use serde::de::{MapAccess, SeqAccess, Visitor};
