@@ -3,7 +3,7 @@
 //! dropped (colliding keys keep their own spelling, overwritten metadata fields keep their payload value under
 //! `_original`). Pure: bytes and metadata in, an event or a poison reason out.
 
-use crate::json::Json;
+use crate::json::{Json, write_str};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use std::borrow::Cow;
 
@@ -143,33 +143,54 @@ pub fn normalize_at(
         return Err(Poison::NotObject);
     };
     let mut collisions = Vec::new();
-    let cleaned = Json::Object(clean_object(pairs, &Path::Root, &mut collisions)?);
+    // The payload's own keys, cleaned. A nested value is cleaned straight into `written` (no second tree is built
+    // for it), unless its name is one the metadata replaces: that one is compared with what replaces it.
+    let names = object_names(&pairs, &Path::Root, &mut collisions)?;
+    let mut written = Vec::with_capacity(payload.len());
+    let mut cleaned = Vec::with_capacity(pairs.len());
+    for ((_, v), name) in pairs.into_iter().zip(names) {
+        let value = match v {
+            Json::Object(_) | Json::Array(_) if !METADATA.contains(&name.as_ref()) => {
+                let start = written.len();
+                write_clean(
+                    &v,
+                    &Path::Key(&Path::Root, &name),
+                    &mut collisions,
+                    &mut written,
+                )?;
+                Top::Written(start..written.len())
+            }
+            Json::Object(_) | Json::Array(_) => {
+                Top::Tree(clean(v, &Path::Key(&Path::Root, &name), &mut collisions)?)
+            }
+            scalar => Top::Tree(clean_scalar(scalar)),
+        };
+        cleaned.push((name, value));
+    }
+    let get = |key: &str| match cleaned.iter().find(|(k, _)| k == key) {
+        Some((_, Top::Tree(v))) => Some(v),
+        _ => None,
+    };
 
     let event_id = ["event_id", "id"]
         .iter()
-        .find_map(|k| cleaned.get(k).and_then(Json::scalar_text))
+        .find_map(|k| get(k).and_then(Json::scalar_text))
         .map_or_else(
             || format!("{}-{}", meta.shard_id, meta.sequence_number),
             str::to_owned,
         );
     let event_type = ["event_type", "type"]
         .iter()
-        .find_map(|k| cleaned.get(k).and_then(Json::scalar_text))
+        .find_map(|k| get(k).and_then(Json::scalar_text))
         .map_or_else(|| "unknown".to_owned(), sanitize_type);
     let from_payload = ["event_time", "timestamp", "ts", "created_at"]
         .iter()
-        .find_map(|k| cleaned.get(k).and_then(parse_time));
+        .find_map(|k| get(k).and_then(parse_time));
     let (event_time, source) = match from_payload {
         Some(t) => (t, "payload"),
         None => (meta.arrival, "arrival"),
     };
 
-    let Json::Object(pairs) = cleaned else {
-        return Err(Poison::NotObject);
-    };
-    let (mut body, payload_metadata): (Vec<_>, Vec<_>) = pairs
-        .into_iter()
-        .partition(|(k, _)| !METADATA.contains(&k.as_ref()));
     let (time, arrival) = (format_time(event_time), format_time(meta.arrival));
     let kinesis = Json::Object(vec![
         ("partition_key".into(), meta.partition_key.as_str().into()),
@@ -188,18 +209,45 @@ pub fn normalize_at(
         ("_kinesis".into(), kinesis),
         ("ingested_at".into(), ingested.into()),
     ];
-    // A payload value the metadata replaces is kept unless it is the very same value (a number id of 7 is
-    // kept: the event's `event_id` is the string "7").
-    let original: Vec<_> = payload_metadata
-        .into_iter()
-        .filter(|(k, v)| set.iter().all(|(name, now)| name != k || now != v))
-        .collect();
-    body.extend(set);
-    if !original.is_empty() {
-        body.push(("_original".into(), Json::Object(original)));
-    }
     let mut json = Vec::with_capacity(payload.len() + 320);
-    Json::Object(body).write(&mut json);
+    json.push(b'{');
+    let member = |key: &str, json: &mut Vec<u8>| {
+        if json.len() > 1 {
+            json.push(b',');
+        }
+        write_str(key, json);
+        json.push(b':');
+    };
+    let mut original = Vec::new();
+    for (name, value) in &cleaned {
+        match value {
+            // A payload value the metadata replaces is kept unless it is the very same value (a number id of 7
+            // is kept: the event's `event_id` is the string "7").
+            Top::Tree(v) if METADATA.contains(&name.as_ref()) => {
+                if set.iter().any(|(k, now)| k == name && now == v) {
+                    continue;
+                }
+                original.push((name.clone(), v.clone()));
+            }
+            Top::Tree(v) => {
+                member(name, &mut json);
+                v.write(&mut json);
+            }
+            Top::Written(range) => {
+                member(name, &mut json);
+                json.extend_from_slice(&written[range.clone()]);
+            }
+        }
+    }
+    for (name, value) in &set {
+        member(name, &mut json);
+        value.write(&mut json);
+    }
+    if !original.is_empty() {
+        member("_original", &mut json);
+        Json::Object(original).write(&mut json);
+    }
+    json.push(b'}');
     Ok(Event {
         event_id,
         event_type,
@@ -208,6 +256,49 @@ pub fn normalize_at(
         json: String::from_utf8(json).unwrap_or_default(),
         collisions,
     })
+}
+
+/// A payload key's cleaned value: as a tree, or (for a nested value) already written into a buffer.
+enum Top<'a> {
+    Tree(Json<'a>),
+    Written(std::ops::Range<usize>),
+}
+
+/// Writes `value` as [`clean`] would clean it, with no tree built.
+fn write_clean(
+    value: &Json<'_>,
+    path: &Path,
+    collisions: &mut Vec<Collision>,
+    out: &mut Vec<u8>,
+) -> Result<(), Poison> {
+    match value {
+        Json::Object(pairs) => {
+            let names = object_names(pairs, path, collisions)?;
+            out.push(b'{');
+            for (i, ((_, v), name)) in pairs.iter().zip(&names).enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(name, out);
+                out.push(b':');
+                write_clean(v, &Path::Key(path, name), collisions, out)?;
+            }
+            out.push(b'}');
+        }
+        Json::Array(items) => {
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_clean(v, &Path::Index(path, i), collisions, out)?;
+            }
+            out.push(b']');
+        }
+        Json::String(s) => write_str(s.trim(), out),
+        scalar => scalar.write(out),
+    }
+    Ok(())
 }
 
 /// Where a value is in the payload, built as the walk goes down and written out only when a collision or a
@@ -277,7 +368,28 @@ fn clean_object<'a>(
     path: &Path,
     collisions: &mut Vec<Collision>,
 ) -> Result<Vec<(Cow<'a, str>, Json<'a>)>, Poison> {
-    if let Some(key) = repeated_key(&pairs) {
+    let names = object_names(&pairs, path, collisions)?;
+    pairs
+        .into_iter()
+        .zip(names)
+        .map(|((_, v), name)| {
+            let v = match v {
+                Json::Object(_) | Json::Array(_) => clean(v, &Path::Key(path, &name), collisions)?,
+                scalar => clean_scalar(scalar),
+            };
+            Ok((name, v))
+        })
+        .collect()
+}
+
+/// An object's keys in snake_case, in order: a repeated key is poison, and keys that share a name are recorded
+/// in `collisions` and all but one keep their own spelling.
+fn object_names<'a>(
+    pairs: &[(Cow<'a, str>, Json<'a>)],
+    path: &Path,
+    collisions: &mut Vec<Collision>,
+) -> Result<Vec<Cow<'a, str>>, Poison> {
+    if let Some(key) = repeated_key(pairs) {
         return Err(Poison::RepeatedKey {
             key: key.to_owned(),
             path: path.to_string(),
@@ -290,19 +402,9 @@ fn clean_object<'a>(
         true
     };
     if shared {
-        rename_collisions(&pairs, &mut names, path, collisions)?;
+        rename_collisions(pairs, &mut names, path, collisions)?;
     }
-    pairs
-        .into_iter()
-        .zip(names)
-        .map(|((_, v), name)| {
-            let v = match v {
-                Json::Object(_) | Json::Array(_) => clean(v, &Path::Key(path, &name), collisions)?,
-                scalar => clean_scalar(scalar),
-            };
-            Ok((name, v))
-        })
-        .collect()
+    Ok(names)
 }
 
 /// `a == b`, looking at the length and the first byte before comparing the rest.
