@@ -90,11 +90,7 @@ impl Event {
 
     /// A top-level field of the event as an id reads it (a non-empty string, or a number's text).
     pub fn field_text(&self, key: &str) -> Option<String> {
-        Json::parse(self.json.as_bytes())
-            .ok()?
-            .get(key)
-            .and_then(Json::scalar_text)
-            .map(str::to_owned)
+        crate::json::top_level_text(&self.json, key)
     }
 }
 
@@ -143,14 +139,14 @@ pub fn normalize_at(
         return Err(Poison::NotObject);
     };
     let mut collisions = Vec::new();
-    // The payload's own keys, cleaned. A nested value is cleaned straight into `written` (no second tree is built
-    // for it), unless its name is one the metadata replaces: that one is compared with what replaces it.
+    // The payload's own keys, cleaned: a scalar as a tree (the metadata is read from those), a nested value
+    // cleaned straight into `written`.
     let names = object_names(&pairs, &Path::Root, &mut collisions)?;
     let mut written = Vec::with_capacity(payload.len());
     let mut cleaned = Vec::with_capacity(pairs.len());
     for ((_, v), name) in pairs.into_iter().zip(names) {
         let value = match v {
-            Json::Object(_) | Json::Array(_) if !METADATA.contains(&name.as_ref()) => {
+            Json::Object(_) | Json::Array(_) => {
                 let start = written.len();
                 write_clean(
                     &v,
@@ -159,9 +155,6 @@ pub fn normalize_at(
                     &mut written,
                 )?;
                 Top::Written(start..written.len())
-            }
-            Json::Object(_) | Json::Array(_) => {
-                Top::Tree(clean(v, &Path::Key(&Path::Root, &name), &mut collisions)?)
             }
             scalar => Top::Tree(clean_scalar(scalar)),
         };
@@ -218,25 +211,30 @@ pub fn normalize_at(
         write_str(key, json);
         json.push(b':');
     };
+    let write = |value: &Top, json: &mut Vec<u8>| match value {
+        Top::Tree(v) => v.write(json),
+        Top::Written(range) => json.extend_from_slice(&written[range.clone()]),
+    };
     let mut original = Vec::new();
     for (name, value) in &cleaned {
-        match value {
-            // A payload value the metadata replaces is kept unless it is the very same value (a number id of 7
-            // is kept: the event's `event_id` is the string "7").
-            Top::Tree(v) if METADATA.contains(&name.as_ref()) => {
-                if set.iter().any(|(k, now)| k == name && now == v) {
-                    continue;
-                }
-                original.push((name.clone(), v.clone()));
+        if !METADATA.contains(&name.as_ref()) {
+            member(name, &mut json);
+            write(value, &mut json);
+            continue;
+        }
+        // A payload value the metadata replaces is kept unless it is the very same value (a number id of 7 is
+        // kept: the event's `event_id` is the string "7"). Written out, two values are the same exactly when
+        // their text is.
+        let same = set.iter().any(|(k, now)| {
+            k == name && {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                write(value, &mut a);
+                now.write(&mut b);
+                a == b
             }
-            Top::Tree(v) => {
-                member(name, &mut json);
-                v.write(&mut json);
-            }
-            Top::Written(range) => {
-                member(name, &mut json);
-                json.extend_from_slice(&written[range.clone()]);
-            }
+        });
+        if !same {
+            original.push((name, value));
         }
     }
     for (name, value) in &set {
@@ -245,7 +243,16 @@ pub fn normalize_at(
     }
     if !original.is_empty() {
         member("_original", &mut json);
-        Json::Object(original).write(&mut json);
+        json.push(b'{');
+        for (i, (name, value)) in original.into_iter().enumerate() {
+            if i > 0 {
+                json.push(b',');
+            }
+            write_str(name, &mut json);
+            json.push(b':');
+            write(value, &mut json);
+        }
+        json.push(b'}');
     }
     json.push(b'}');
     Ok(Event {
@@ -258,13 +265,14 @@ pub fn normalize_at(
     })
 }
 
-/// A payload key's cleaned value: as a tree, or (for a nested value) already written into a buffer.
+/// A payload key's cleaned value: a scalar as a tree, a nested value already written into a buffer.
 enum Top<'a> {
     Tree(Json<'a>),
     Written(std::ops::Range<usize>),
 }
 
-/// Writes `value` as [`clean`] would clean it, with no tree built.
+/// Writes `value` cleaned: snake_case keys (see [`Collision`] for keys that share a name) and trimmed strings,
+/// all the way down.
 fn write_clean(
     value: &Json<'_>,
     path: &Path,
@@ -320,28 +328,6 @@ impl std::fmt::Display for Path<'_> {
     }
 }
 
-/// snake_case keys and trimmed strings, all the way down.
-fn clean<'a>(
-    value: Json<'a>,
-    path: &Path,
-    collisions: &mut Vec<Collision>,
-) -> Result<Json<'a>, Poison> {
-    Ok(match value {
-        Json::Object(pairs) => Json::Object(clean_object(pairs, path, collisions)?),
-        Json::Array(items) => Json::Array(
-            items
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| match v {
-                    Json::Object(_) | Json::Array(_) => clean(v, &Path::Index(path, i), collisions),
-                    scalar => Ok(clean_scalar(scalar)),
-                })
-                .collect::<Result<_, _>>()?,
-        ),
-        scalar => clean_scalar(scalar),
-    })
-}
-
 /// A string trimmed; other scalars as they are.
 fn clean_scalar(value: Json<'_>) -> Json<'_> {
     match value {
@@ -361,26 +347,6 @@ fn clean_scalar(value: Json<'_>) -> Json<'_> {
 /// Objects up to this many keys are checked for repeated keys and shared names pair by pair, with nothing
 /// allocated; wider ones are sorted (n log n).
 const PAIRWISE_KEYS: usize = 16;
-
-/// One object's keys in snake_case, every value kept: see [`Collision`] for keys that share a name.
-fn clean_object<'a>(
-    pairs: Vec<(Cow<'a, str>, Json<'a>)>,
-    path: &Path,
-    collisions: &mut Vec<Collision>,
-) -> Result<Vec<(Cow<'a, str>, Json<'a>)>, Poison> {
-    let names = object_names(&pairs, path, collisions)?;
-    pairs
-        .into_iter()
-        .zip(names)
-        .map(|((_, v), name)| {
-            let v = match v {
-                Json::Object(_) | Json::Array(_) => clean(v, &Path::Key(path, &name), collisions)?,
-                scalar => clean_scalar(scalar),
-            };
-            Ok((name, v))
-        })
-        .collect()
-}
 
 /// An object's keys in snake_case, in order: a repeated key is poison, and keys that share a name are recorded
 /// in `collisions` and all but one keep their own spelling.
@@ -908,6 +874,23 @@ mod tests {
     }
 
     #[test]
+    fn a_field_is_read_from_an_event_nested_deeper_than_the_readers_go() {
+        // 127 levels under `event_time`, which moves under `_original`: 129 in the event.
+        let deep = format!("{}{}", "[".repeat(127), "]".repeat(127));
+        let e = from_text(&format!(
+            r#"{{"customer_id": " c1 ", "n": 7, "event_time": {deep}}}"#
+        ));
+        assert!(
+            e.to_json()
+                .contains(&format!(r#""_original":{{"event_time":{deep}}}"#))
+        );
+        assert_eq!(e.field_text("customer_id").as_deref(), Some("c1"));
+        assert_eq!(e.field_text("n").as_deref(), Some("7"));
+        assert_eq!(e.field_text("_original"), None);
+        assert_eq!(e.field_text("missing"), None);
+    }
+
+    #[test]
     fn payload_keys_keep_their_order_and_metadata_follows() {
         let text = from_text(r#"{"zeta": 1, "alpha": 2}"#).to_json();
         assert!(
@@ -1001,6 +984,16 @@ mod tests {
                     collided += usize::from(!e.collisions.is_empty());
                     let text = e.to_json();
                     let written = Json::parse(text.as_bytes()).expect("output is JSON");
+                    // A field is read from the written event as the tree reads it.
+                    if let Json::Object(pairs) = &written {
+                        for (k, v) in pairs {
+                            assert_eq!(
+                                e.field_text(k).as_deref(),
+                                v.scalar_text(),
+                                "{k} in {text}"
+                            );
+                        }
+                    }
                     let (mut want, mut got) = (Vec::new(), Vec::new());
                     leaves(&input, &mut want);
                     leaves(&written, &mut got);

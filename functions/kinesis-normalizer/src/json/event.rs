@@ -1,8 +1,8 @@
 //! A Lambda event's `Records`, found in one pass over the event's text and checked on the way as strictly as
 //! serde_json checks a `Value` it builds. In the same pass, the fields the normalizer needs are read from each
 //! Kinesis record that `aws_lambda_events`' `KinesisEventRecord` surely reads the same way; any other record is
-//! left to that type. So the event's text is scanned once, not once to check it, again to find the records and
-//! again for each record. A differential test holds the two readings to the same inputs.
+//! left to that type (and read again by it). So a usual event's text is scanned once, not once to check it, again
+//! to find the records and again for each record. A differential test holds the two readings to the same inputs.
 
 use super::reader::Reader;
 use std::borrow::Cow;

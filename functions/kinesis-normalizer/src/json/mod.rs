@@ -11,6 +11,25 @@ mod reader;
 
 pub use event::{KinesisFields, RecordText, records};
 
+/// The text of a top-level `key` of a JSON object this crate wrote, read as [`Json::scalar_text`] reads it
+/// (`None` for anything but a non-empty string or a number); the rest of the object is stepped over, at any
+/// depth, and not read.
+pub fn top_level_text(written: &str, key: &str) -> Option<String> {
+    let mut r = reader::Reader::new(written);
+    let (mut seen, mut found) = (false, None);
+    r.members(|r, k| {
+        let first = k == key && !seen;
+        seen |= first;
+        if first && matches!(r.peek()?, b'"' | b'-' | b'0'..=b'9') {
+            found = r.value()?.scalar_text().map(str::to_owned);
+            Some(())
+        } else {
+            r.skip_written()
+        }
+    })?;
+    found
+}
+
 use serde::Deserializer as _;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;

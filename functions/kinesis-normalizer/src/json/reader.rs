@@ -115,8 +115,9 @@ impl<'a> Reader<'a> {
         Some(())
     }
 
-    /// Steps over one value, checking it as [`Reader::value`] does, with nothing built; `None` also for a number
-    /// that might not fit a float (serde_json's `Value` refuses those, so it must decide).
+    /// Steps over one value, checking it as [`Reader::value`] does, with no tree built (a string with escapes is
+    /// still unescaped, to check them); `None` also for a number that might not fit a float (serde_json's
+    /// `Value` refuses those, so it must decide).
     pub(super) fn skip(&mut self) -> Option<()> {
         match self.peek()? {
             b'{' => self.members(|r, _| r.skip()),
@@ -127,6 +128,33 @@ impl<'a> Reader<'a> {
                 _ => None,
             },
             _ => self.value().map(drop),
+        }
+    }
+
+    /// Steps over one value of text known to be JSON (written by this crate), a container by counting brackets
+    /// rather than by recursion, so at any depth; nothing is checked.
+    pub(super) fn skip_written(&mut self) -> Option<()> {
+        if !matches!(self.peek()?, b'{' | b'[') {
+            return self.value().map(drop);
+        }
+        let mut depth = 0_usize;
+        loop {
+            match *self.bytes.get(self.pos)? {
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.pos += 1;
+                        return Some(());
+                    }
+                }
+                b'"' => {
+                    self.string()?;
+                    continue;
+                }
+                _ => {}
+            }
+            self.pos += 1;
         }
     }
 
@@ -143,7 +171,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn value(&mut self) -> Option<Json<'a>> {
+    pub(super) fn value(&mut self) -> Option<Json<'a>> {
         match self.peek()? {
             b'{' => self.object(),
             b'[' => self.array(),
@@ -313,7 +341,7 @@ fn surely_finite(number: &str) -> bool {
 
 /// Whether `bytes` holds a control character (which a JSON string may not hold unescaped). No early exit, so
 /// the loop is vectorized.
-pub(crate) fn has_control(bytes: &[u8]) -> bool {
+fn has_control(bytes: &[u8]) -> bool {
     bytes.iter().fold(false, |found, &c| found | (c < 0x20))
 }
 
