@@ -3,7 +3,7 @@
 //! once the writes are done, turned into the partial-batch response.
 
 use crate::json::{KinesisFields, RecordText};
-use crate::normalize::{Collision, Event, Poison, RecordMeta, format_time, normalize_at};
+use crate::normalize::{Collision, Event, Names, Poison, RecordMeta, format_time, normalize_at};
 use aws_lambda_events::kinesis::KinesisEventRecord;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use aws_lambda_events::streams::{KinesisBatchItemFailure, KinesisEventResponse};
@@ -387,6 +387,8 @@ pub enum Fate {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub source: Source,
+    /// The records; one that became an event (or a duplicate of one) no longer holds its data (empty bytes):
+    /// only a poison record needs its data again, for its dead letter.
     pub inputs: Vec<Input>,
     pub fates: Vec<Fate>,
     /// Unique events, in batch order; `owners[i]` is the record index that produced `events[i]`.
@@ -398,7 +400,7 @@ impl Plan {
     /// Decodes and normalizes every record, keeping the first of each `event_id`.
     pub fn new(
         source: Source,
-        inputs: Vec<Input>,
+        mut inputs: Vec<Input>,
         ingested_at: DateTime<Utc>,
         max_bytes: usize,
     ) -> Self {
@@ -407,11 +409,18 @@ impl Plan {
         let mut owners = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
         let ingested = format_time(ingested_at);
-        for (i, input) in inputs.iter().enumerate() {
+        let mut names = Names::default();
+        for (i, input) in inputs.iter_mut().enumerate() {
             let normalized = match &input.data {
-                Data::Bytes(bytes) => normalize_at(bytes, &input.meta, &ingested, max_bytes),
+                Data::Bytes(bytes) => {
+                    normalize_at(bytes, &input.meta, &ingested, max_bytes, &mut names)
+                }
                 Data::NotBase64(_) => Err(Poison::BadBase64),
             };
+            if normalized.is_ok() {
+                // Freed now, the event's text can take its place in memory.
+                input.data = Data::Bytes(Vec::new());
+            }
             let fate = match normalized {
                 Err(poison) => Fate::Poison(poison),
                 Ok(event) => match seen.get(&event.event_id) {

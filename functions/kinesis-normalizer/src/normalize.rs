@@ -6,6 +6,7 @@
 use crate::json::{Json, write_str};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// Where a record came from, as its event source reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,15 +119,23 @@ pub fn normalize(
     ingested_at: DateTime<Utc>,
     max_bytes: usize,
 ) -> Result<Event, Poison> {
-    normalize_at(payload, meta, &format_time(ingested_at), max_bytes)
+    normalize_at(
+        payload,
+        meta,
+        &format_time(ingested_at),
+        max_bytes,
+        &mut Names::default(),
+    )
 }
 
-/// [`normalize`], with the ingestion time already written by [`format_time`] (once for a whole batch).
+/// [`normalize`], with the ingestion time already written by [`format_time`] and the key names met so far (both
+/// kept for a whole batch).
 pub fn normalize_at(
     payload: &[u8],
     meta: &RecordMeta,
     ingested: &str,
     max_bytes: usize,
+    names: &mut Names,
 ) -> Result<Event, Poison> {
     if payload.len() > max_bytes {
         return Err(Poison::TooLarge {
@@ -138,10 +147,12 @@ pub fn normalize_at(
     let Json::Object(pairs) = value else {
         return Err(Poison::NotObject);
     };
+    names.learn_keys(&pairs);
+    let known = &*names;
     let mut collisions = Vec::new();
     // The payload's own keys, cleaned: a scalar as a tree (the metadata is read from those), a nested value
     // cleaned straight into `written`.
-    let names = object_names(&pairs, &Path::Root, &mut collisions)?;
+    let names = object_names(&pairs, known, &Path::Root, &mut collisions)?;
     let mut written = Vec::with_capacity(payload.len());
     let mut cleaned = Vec::with_capacity(pairs.len());
     for ((_, v), name) in pairs.into_iter().zip(names) {
@@ -150,6 +161,7 @@ pub fn normalize_at(
                 let start = written.len();
                 write_clean(
                     &v,
+                    known,
                     &Path::Key(&Path::Root, &name),
                     &mut collisions,
                     &mut written,
@@ -223,15 +235,18 @@ pub fn normalize_at(
             continue;
         }
         // A payload value the metadata replaces is kept unless it is the very same value (a number id of 7 is
-        // kept: the event's `event_id` is the string "7"). Written out, two values are the same exactly when
-        // their text is.
+        // kept: the event's `event_id` is the string "7"). A nested value is compared written out: two values are
+        // the same exactly when their text is.
         let same = set.iter().any(|(k, now)| {
-            k == name && {
-                let (mut a, mut b) = (Vec::new(), Vec::new());
-                write(value, &mut a);
-                now.write(&mut b);
-                a == b
-            }
+            k == name
+                && match value {
+                    Top::Tree(v) => now == v,
+                    Top::Written(range) => {
+                        let mut text = Vec::new();
+                        now.write(&mut text);
+                        text == written[range.clone()]
+                    }
+                }
         });
         if !same {
             original.push((name, value));
@@ -275,13 +290,14 @@ enum Top<'a> {
 /// all the way down.
 fn write_clean(
     value: &Json<'_>,
+    known: &Names,
     path: &Path,
     collisions: &mut Vec<Collision>,
     out: &mut Vec<u8>,
 ) -> Result<(), Poison> {
     match value {
         Json::Object(pairs) => {
-            let names = object_names(pairs, path, collisions)?;
+            let names = object_names(pairs, known, path, collisions)?;
             out.push(b'{');
             for (i, ((_, v), name)) in pairs.iter().zip(&names).enumerate() {
                 if i > 0 {
@@ -289,7 +305,7 @@ fn write_clean(
                 }
                 write_str(name, out);
                 out.push(b':');
-                write_clean(v, &Path::Key(path, name), collisions, out)?;
+                write_clean(v, known, &Path::Key(path, name), collisions, out)?;
             }
             out.push(b'}');
         }
@@ -299,7 +315,7 @@ fn write_clean(
                 if i > 0 {
                     out.push(b',');
                 }
-                write_clean(v, &Path::Index(path, i), collisions, out)?;
+                write_clean(v, known, &Path::Index(path, i), collisions, out)?;
             }
             out.push(b']');
         }
@@ -352,6 +368,7 @@ const PAIRWISE_KEYS: usize = 16;
 /// in `collisions` and all but one keep their own spelling.
 fn object_names<'a>(
     pairs: &[(Cow<'a, str>, Json<'a>)],
+    known: &'a Names,
     path: &Path,
     collisions: &mut Vec<Collision>,
 ) -> Result<Vec<Cow<'a, str>>, Poison> {
@@ -361,7 +378,7 @@ fn object_names<'a>(
             path: path.to_string(),
         });
     }
-    let mut names: Vec<Cow<'a, str>> = pairs.iter().map(|(k, _)| snake_key(k)).collect();
+    let mut names: Vec<Cow<'a, str>> = pairs.iter().map(|(k, _)| known.of(k)).collect();
     let shared = if names.len() <= PAIRWISE_KEYS {
         (1..names.len()).any(|j| names[..j].iter().any(|n| same(n, &names[j])))
     } else {
@@ -451,18 +468,53 @@ fn rename_collisions<'a>(
     Ok(())
 }
 
-/// A key's snake_case name, borrowing the key when it is already that name (lower case ASCII with no
-/// separators and no surrounding space: the common case).
-fn snake_key<'a>(key: &Cow<'a, str>) -> Cow<'a, str> {
-    let unchanged = key
-        .bytes()
-        .all(|b| b.is_ascii() && !b.is_ascii_uppercase() && !matches!(b, b'-' | b' ' | b'.'))
-        && key.trim().len() == key.len();
-    match key {
-        Cow::Borrowed(k) if unchanged => Cow::Borrowed(k),
-        Cow::Owned(k) if unchanged => Cow::Owned(k.clone()),
-        _ => Cow::Owned(snake_case(key)),
+/// The snake_case names of keys met before, so that a key that comes again record after record (as a stream's
+/// keys do) is converted once per batch, not once per record. At most [`MAX_NAMES`] keys are kept; a key met
+/// after that is converted each time.
+#[derive(Debug, Default)]
+pub struct Names(HashMap<Box<str>, Box<str>, foldhash::fast::RandomState>);
+
+/// How many keys [`Names`] keeps.
+pub const MAX_NAMES: usize = 4096;
+
+impl Names {
+    /// Learns the keys of an object's members, and of every object inside them, that are not their own
+    /// snake_case name.
+    fn learn_keys(&mut self, pairs: &[(Cow<'_, str>, Json<'_>)]) {
+        for (key, value) in pairs {
+            if !is_snake(key) && self.0.len() < MAX_NAMES && !self.0.contains_key(key.as_ref()) {
+                self.0.insert(key.as_ref().into(), snake_case(key).into());
+            }
+            self.learn(value);
+        }
     }
+
+    fn learn(&mut self, value: &Json<'_>) {
+        match value {
+            Json::Object(pairs) => self.learn_keys(pairs),
+            Json::Array(items) => items.iter().for_each(|v| self.learn(v)),
+            _ => {}
+        }
+    }
+
+    /// A key's snake_case name: the key itself when it is already that name (the common case), else the name
+    /// learned for it, else converted now.
+    fn of<'a>(&'a self, key: &Cow<'a, str>) -> Cow<'a, str> {
+        if is_snake(key) {
+            return key.clone();
+        }
+        match self.0.get(key.as_ref()) {
+            Some(name) => Cow::Borrowed(name),
+            None => Cow::Owned(snake_case(key)),
+        }
+    }
+}
+
+/// Whether `key` is its own snake_case name: lower case ASCII with no separators and no surrounding space.
+fn is_snake(key: &str) -> bool {
+    key.bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase() && !matches!(b, b'-' | b' ' | b'.'))
+        && key.trim().len() == key.len()
 }
 
 /// `customerId` → `customer_id`, `HTTPStatus` → `http_status`, `Order-Total` → `order_total`.
@@ -655,6 +707,22 @@ mod tests {
                 "{key:?}"
             );
         }
+    }
+
+    #[test]
+    fn names_past_the_kept_ones_are_still_converted() {
+        let keys: Vec<String> = (0..MAX_NAMES + 100).map(|i| format!("keyNo{i}")).collect();
+        let pairs: Vec<(Cow<str>, Json)> = keys
+            .iter()
+            .map(|k| (k.as_str().into(), Json::Null))
+            .collect();
+        let mut names = Names::default();
+        names.learn_keys(&pairs);
+        assert_eq!(names.0.len(), MAX_NAMES);
+        for (k, _) in &pairs {
+            assert_eq!(names.of(k), snake_case(k), "{k}");
+        }
+        assert_eq!(names.of(&Cow::Borrowed("already_snake")), "already_snake");
     }
 
     #[test]
