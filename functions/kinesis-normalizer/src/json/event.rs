@@ -57,6 +57,38 @@ pub fn records(text: &str) -> Option<Vec<RecordText<'_>>> {
     records
 }
 
+/// The fields `KinesisEventRecord` reads; the match arms below name them by position. Strings or null (0–6), and
+/// the `kinesis` object (7).
+const RECORD_FIELDS: [&str; 8] = [
+    "awsRegion",
+    "eventID",
+    "eventName",
+    "eventSource",
+    "eventSourceARN",
+    "eventVersion",
+    "invokeIdentityArn",
+    "kinesis",
+];
+
+/// The fields its `KinesisRecord` reads: a number (0), strings (1–5), and null for the optional one (5).
+const KINESIS_FIELDS: [&str; 6] = [
+    "approximateArrivalTimestamp",
+    "data",
+    "encryptionType",
+    "partitionKey",
+    "sequenceNumber",
+    "kinesisSchemaVersion",
+];
+
+/// Which of `fields` `key` is (`None`: one the type ignores), marked in `seen`; a field met twice (which the type
+/// refuses) makes the record unusual.
+fn known(fields: &[&str], key: &str, seen: &mut u8, usual: &mut bool) -> Option<u8> {
+    let bit = fields.iter().position(|f| *f == key)?;
+    *usual &= *seen & (1 << bit) == 0;
+    *seen |= 1 << bit;
+    u8::try_from(bit).ok()
+}
+
 /// One record at the reader, stepped over.
 fn record<'a>(r: &mut Reader<'a>) -> Option<RecordText<'a>> {
     let first = r.peek()?;
@@ -71,19 +103,9 @@ fn record<'a>(r: &mut Reader<'a>) -> Option<RecordText<'a>> {
     let (mut seen, mut usual) = (0_u8, true);
     let (mut event_id, mut kinesis) = (None, None);
     r.members(|r, key| {
-        let bit = match key.as_ref() {
-            "awsRegion" => 0,
-            "eventID" => 1,
-            "eventName" => 2,
-            "eventSource" => 3,
-            "eventSourceARN" => 4,
-            "eventVersion" => 5,
-            "invokeIdentityArn" => 6,
-            "kinesis" => 7,
-            _ => return r.skip(),
+        let Some(bit) = known(&RECORD_FIELDS, &key, &mut seen, &mut usual) else {
+            return r.skip();
         };
-        usual &= seen & (1 << bit) == 0;
-        seen |= 1 << bit;
         match (bit, r.peek()?) {
             (7, b'{') => kinesis = kinesis_fields(r)?,
             (0..=6, b'"') => {
@@ -114,17 +136,9 @@ fn kinesis_fields<'a>(r: &mut Reader<'a>) -> Option<Option<KinesisFields<'a>>> {
     let (mut seen, mut usual) = (0_u8, true);
     let (mut arrival, mut data, mut partition_key, mut sequence_number) = (None, None, None, None);
     r.members(|r, key| {
-        let bit = match key.as_ref() {
-            "approximateArrivalTimestamp" => 0,
-            "data" => 1,
-            "encryptionType" => 2,
-            "partitionKey" => 3,
-            "sequenceNumber" => 4,
-            "kinesisSchemaVersion" => 5,
-            _ => return r.skip(),
+        let Some(bit) = known(&KINESIS_FIELDS, &key, &mut seen, &mut usual) else {
+            return r.skip();
         };
-        usual &= seen & (1 << bit) == 0;
-        seen |= 1 << bit;
         match (bit, r.peek()?) {
             (0, b'0'..=b'9') => {
                 let at = r.pos;
