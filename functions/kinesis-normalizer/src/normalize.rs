@@ -1,7 +1,8 @@
 //! Normalizing one record's payload into a clean event: snake_case keys, trimmed strings, and a resolved
 //! `event_id`, `event_type` and UTC `event_time`. Nothing else changes: numbers keep their text, and no value is
 //! dropped (colliding keys keep their own spelling, overwritten metadata fields keep their payload value under
-//! `_original`). Pure: bytes and metadata in, an event or a poison reason out.
+//! `_original`). Pure: bytes and metadata in, an event or a poison reason out (a batch also keeps the key names
+//! it met, [`Names`], as a cache).
 
 use crate::json::{Json, write_str};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
@@ -135,7 +136,7 @@ pub fn normalize_at(
     meta: &RecordMeta,
     ingested: &str,
     max_bytes: usize,
-    names: &mut Names,
+    learned: &mut Names,
 ) -> Result<Event, Poison> {
     if payload.len() > max_bytes {
         return Err(Poison::TooLarge {
@@ -147,8 +148,8 @@ pub fn normalize_at(
     let Json::Object(pairs) = value else {
         return Err(Poison::NotObject);
     };
-    names.learn_keys(&pairs);
-    let known = &*names;
+    learned.learn_keys(&pairs);
+    let known = &*learned;
     let mut collisions = Vec::new();
     // The payload's own keys, cleaned: a scalar as a tree (the metadata is read from those), a nested value
     // cleaned straight into `written`.
@@ -477,12 +478,19 @@ pub struct Names(HashMap<Box<str>, Box<str>, foldhash::fast::RandomState>);
 /// How many keys [`Names`] keeps.
 pub const MAX_NAMES: usize = 4096;
 
+/// The longest key [`Names`] keeps, in bytes: the map stays under a megabyte however long a batch's keys are.
+const MAX_NAME_BYTES: usize = 64;
+
 impl Names {
     /// Learns the keys of an object's members, and of every object inside them, that are not their own
     /// snake_case name.
     fn learn_keys(&mut self, pairs: &[(Cow<'_, str>, Json<'_>)]) {
         for (key, value) in pairs {
-            if !is_snake(key) && self.0.len() < MAX_NAMES && !self.0.contains_key(key.as_ref()) {
+            if key.len() <= MAX_NAME_BYTES
+                && self.0.len() < MAX_NAMES
+                && !is_snake(key)
+                && !self.0.contains_key(key.as_ref())
+            {
                 self.0.insert(key.as_ref().into(), snake_case(key).into());
             }
             self.learn(value);
@@ -723,6 +731,53 @@ mod tests {
             assert_eq!(names.of(k), snake_case(k), "{k}");
         }
         assert_eq!(names.of(&Cow::Borrowed("already_snake")), "already_snake");
+        let long = format!("a{}", "B".repeat(MAX_NAME_BYTES));
+        let mut names = Names::default();
+        names.learn_keys(&[(long.as_str().into(), Json::Null)]);
+        assert!(names.0.is_empty());
+        assert_eq!(names.of(&long.as_str().into()), snake_case(&long));
+    }
+
+    #[test]
+    fn names_learned_from_earlier_records_give_the_same_events() {
+        let payloads = [
+            r#"{"customerId": "c1", "lineItems": [{"unitPrice": 1, "SKU-Code": "a"}], "shipTo": {"zipCode": "1"}}"#,
+            r#"{"shipTo": {"zipCode": "2", "ZipCode": "3"}, "customerId": "c2", "lineItems": []}"#,
+            r#"{"customer_id": "c3", "customerId": "c4", "HTTPStatus": 200}"#,
+        ];
+        let mut learned = Names::default();
+        let ingested = format_time(now());
+        for payload in payloads {
+            let alone = from_text(payload);
+            let batch = normalize_at(
+                payload.as_bytes(),
+                &meta(),
+                &ingested,
+                1 << 20,
+                &mut learned,
+            )
+            .expect("normalizes");
+            assert_eq!(batch, alone, "{payload}");
+        }
+        assert!(learned.0.len() >= 5, "{:?}", learned.0);
+    }
+
+    #[test]
+    fn a_nested_metadata_value_equal_to_the_one_set_is_not_kept_again() {
+        let kinesis = r#"{"partition_key": "customer-42", "sequence_number": "49590338271490256608559692538361571095921575989136588898", "shard_id": "shardId-000000000001", "approximate_arrival": "2026-11-21T09:59:59.000Z"}"#;
+        let e = json(&from_text(&format!(r#"{{"x": 1, "_kinesis": {kinesis}}}"#)));
+        assert!(e.get("_original").is_none(), "{e}");
+        let other = kinesis.replace("customer-42", "customer-43");
+        let e = json(&from_text(&format!(r#"{{"x": 1, "_kinesis": {other}}}"#)));
+        assert_eq!(e["_original"]["_kinesis"]["partition_key"], "customer-43");
+        assert_eq!(e["_kinesis"]["partition_key"], "customer-42");
+    }
+
+    #[test]
+    fn a_field_is_read_past_brackets_inside_strings() {
+        let e = from_text(r#"{"a": ["]", "}\"[", {"b": "{"}], "customer_id": "c", "z": "]}"}"#);
+        assert_eq!(e.field_text("customer_id").as_deref(), Some("c"));
+        assert_eq!(e.field_text("z").as_deref(), Some("]}"));
     }
 
     #[test]

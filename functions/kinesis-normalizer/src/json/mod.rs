@@ -12,8 +12,8 @@ mod reader;
 pub use event::{KinesisFields, RecordText, records};
 
 /// The text of a top-level `key` of a JSON object this crate wrote, read as [`Json::scalar_text`] reads it
-/// (`None` for anything but a non-empty string or a number); the rest of the object is stepped over, at any
-/// depth, and not read.
+/// (`None` for anything but a non-empty string or a number); the other members are stepped over at any depth,
+/// with no tree built.
 pub fn top_level_text(written: &str, key: &str) -> Option<String> {
     let mut r = reader::Reader::new(written);
     let (mut seen, mut found) = (false, None);

@@ -132,7 +132,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Steps over one value of text known to be JSON (written by this crate), a container by counting brackets
-    /// rather than by recursion, so at any depth; nothing is checked.
+    /// rather than by recursion, so at any depth; its strings are still read (`"]"` is no bracket).
     pub(super) fn skip_written(&mut self) -> Option<()> {
         if !matches!(self.peek()?, b'{' | b'[') {
             return self.value().map(drop);
