@@ -86,6 +86,7 @@ impl Event {
         out.extend_from_slice(self.json.as_bytes());
     }
 
+    #[cfg(test)]
     pub fn to_json(&self) -> String {
         self.json.clone()
     }

@@ -42,9 +42,9 @@ fn item(
     let event = &plan.events[write.event];
     let meta = &plan.inputs[plan.owners[write.event]].meta;
     let s = |v: &str| AttributeValue::S(v.to_owned());
-    let body = event.to_json();
+    let body = &event.json;
     let whole = if body.len() <= MAX_ITEM_EVENT_BYTES {
-        ("event", s(&body))
+        ("event", s(body))
     } else {
         ("event_bytes", AttributeValue::N(body.len().to_string()))
     };

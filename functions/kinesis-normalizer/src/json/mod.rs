@@ -107,6 +107,7 @@ impl<'a> Json<'a> {
     }
 
     /// The value of `key` in an object (the first, if repeated); `None` for other values.
+    #[cfg(test)]
     pub fn get(&self, key: &str) -> Option<&Json<'a>> {
         match self {
             Json::Object(pairs) => pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v),
@@ -158,6 +159,7 @@ impl<'a> Json<'a> {
     }
 
     /// The compact JSON text of this value.
+    #[cfg(test)]
     pub fn to_text(&self) -> String {
         let mut out = Vec::new();
         self.write(&mut out);
