@@ -5,9 +5,11 @@
 //! it met, [`Names`], as a cache).
 
 use crate::json::{Json, write_str};
-use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, TimeZone, Timelike, Utc};
 use std::borrow::Cow;
 use std::collections::HashMap;
+
+mod direct;
 
 /// Where a record came from, as its event source reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +113,41 @@ const METADATA: [&str; 7] = [
 
 /// RFC 3339, UTC, milliseconds: `2026-11-21T10:00:00.000Z`.
 pub fn format_time(t: DateTime<Utc>) -> String {
+    let mut text = Vec::with_capacity(24);
+    write_time(t, &mut text);
+    // ASCII digits and separators, or chrono's text.
+    String::from_utf8(text).unwrap_or_default()
+}
+
+/// Appends [`format_time`]'s text: digit by digit for the years 0 to 9999, as chrono writes it for the others
+/// and for a leap second (a test holds the two to the same text).
+fn write_time(t: DateTime<Utc>, out: &mut Vec<u8>) {
+    let (year, millis) = (t.year(), t.timestamp_subsec_millis());
+    let Ok(year @ 0..=9999) = u32::try_from(year) else {
+        return out.extend_from_slice(chrono_time(t).as_bytes());
+    };
+    if millis >= 1000 {
+        return out.extend_from_slice(chrono_time(t).as_bytes());
+    }
+    let mut text = *b"0000-00-00T00:00:00.000Z";
+    let mut digits = |at: usize, width: usize, mut value: u32| {
+        for i in (at..at + width).rev() {
+            text[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    digits(0, 4, year);
+    digits(5, 2, t.month());
+    digits(8, 2, t.day());
+    digits(11, 2, t.hour());
+    digits(14, 2, t.minute());
+    digits(17, 2, t.second());
+    digits(20, 3, millis);
+    out.extend_from_slice(&text);
+}
+
+/// chrono's RFC 3339 text of `t`, to milliseconds.
+fn chrono_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
@@ -145,6 +182,20 @@ pub fn normalize_at(
             limit: max_bytes,
         });
     }
+    match direct::normalize(payload, meta, ingested, learned) {
+        Some(event) => Ok(event),
+        None => normalize_tree(payload, meta, ingested, learned),
+    }
+}
+
+/// [`normalize_at`] through a tree of the payload: the judge of every payload, and the path of any the one pass
+/// ([`direct`]) leaves to it.
+fn normalize_tree(
+    payload: &[u8],
+    meta: &RecordMeta,
+    ingested: &str,
+    learned: &mut Names,
+) -> Result<Event, Poison> {
     let value = Json::parse(payload).map_err(|e| Poison::NotJson(e.to_string()))?;
     let Json::Object(pairs) = value else {
         return Err(Poison::NotObject);
@@ -174,7 +225,41 @@ pub fn normalize_at(
         };
         cleaned.push((name, value));
     }
-    let get = |key: &str| match cleaned.iter().find(|(k, _)| k == key) {
+    let mut json = Vec::with_capacity(payload.len() + 320);
+    json.push(b'{');
+    for (name, value) in &cleaned {
+        if !METADATA.contains(&name.as_ref()) {
+            member(name, &mut json);
+            match value {
+                Top::Tree(v) => v.write(&mut json),
+                Top::Written(range) => json.extend_from_slice(&written[range.clone()]),
+            }
+        }
+    }
+    Ok(finish(json, &cleaned, &written, meta, ingested, collisions))
+}
+
+/// Starts the next member of the object being written into `json` (which holds at least its `{`).
+fn member(key: &str, json: &mut Vec<u8>) {
+    if json.len() > 1 {
+        json.push(b',');
+    }
+    write_str(key, json);
+    json.push(b':');
+}
+
+/// The event, once `json` holds `{` and every top-level member of the cleaned payload but those the metadata
+/// takes (in payload order). `top` holds the payload's top-level members the metadata is read from or takes, in
+/// payload order (it may hold others too): a scalar as a tree, a nested value as its range of `written`.
+fn finish(
+    mut json: Vec<u8>,
+    top: &[(Cow<'_, str>, Top<'_>)],
+    written: &[u8],
+    meta: &RecordMeta,
+    ingested: &str,
+    collisions: Vec<Collision>,
+) -> Event {
+    let get = |key: &str| match top.iter().find(|(k, _)| k == key) {
         Some((_, Top::Tree(v))) => Some(v),
         _ => None,
     };
@@ -198,88 +283,98 @@ pub fn normalize_at(
         None => (meta.arrival, "arrival"),
     };
 
-    let (time, arrival) = (format_time(event_time), format_time(meta.arrival));
-    let kinesis = Json::Object(vec![
-        ("partition_key".into(), meta.partition_key.as_str().into()),
-        (
-            "sequence_number".into(),
-            meta.sequence_number.as_str().into(),
-        ),
-        ("shard_id".into(), meta.shard_id.as_str().into()),
-        ("approximate_arrival".into(), arrival.as_str().into()),
-    ]);
-    let set: [(Cow<str>, Json); 6] = [
-        ("event_id".into(), event_id.as_str().into()),
-        ("event_type".into(), event_type.as_str().into()),
-        ("event_time".into(), time.as_str().into()),
-        ("event_time_source".into(), source.into()),
-        ("_kinesis".into(), kinesis),
-        ("ingested_at".into(), ingested.into()),
-    ];
-    let mut json = Vec::with_capacity(payload.len() + 320);
-    json.push(b'{');
-    let member = |key: &str, json: &mut Vec<u8>| {
+    // The fields set, after the payload's own, each value's text noted for the comparison below.
+    let field = |key: &[u8], json: &mut Vec<u8>| {
         if json.len() > 1 {
             json.push(b',');
         }
-        write_str(key, json);
-        json.push(b':');
+        json.extend_from_slice(key);
+        json.len()
     };
-    let write = |value: &Top, json: &mut Vec<u8>| match value {
-        Top::Tree(v) => v.write(json),
-        Top::Written(range) => json.extend_from_slice(&written[range.clone()]),
-    };
+    let at = field(b"\"event_id\":", &mut json);
+    write_str(&event_id, &mut json);
+    let id = at..json.len();
+    let at = field(b"\"event_type\":", &mut json);
+    write_str(&event_type, &mut json);
+    let kind = at..json.len();
+    let at = field(b"\"event_time\":", &mut json);
+    json.push(b'"');
+    write_time(event_time, &mut json);
+    json.push(b'"');
+    let time = at..json.len();
+    let at = field(b"\"event_time_source\":", &mut json);
+    write_str(source, &mut json);
+    let time_source = at..json.len();
+    let at = field(b"\"_kinesis\":", &mut json);
+    json.extend_from_slice(b"{\"partition_key\":");
+    write_str(&meta.partition_key, &mut json);
+    json.extend_from_slice(b",\"sequence_number\":");
+    write_str(&meta.sequence_number, &mut json);
+    json.extend_from_slice(b",\"shard_id\":");
+    write_str(&meta.shard_id, &mut json);
+    json.extend_from_slice(b",\"approximate_arrival\":\"");
+    write_time(meta.arrival, &mut json);
+    json.extend_from_slice(b"\"}");
+    let kinesis = at..json.len();
+    let at = field(b"\"ingested_at\":", &mut json);
+    write_str(ingested, &mut json);
+    let set = [
+        ("event_id", id),
+        ("event_type", kind),
+        ("event_time", time),
+        ("event_time_source", time_source),
+        ("_kinesis", kinesis),
+        ("ingested_at", at..json.len()),
+    ];
+
+    // A payload value the metadata replaces is kept unless it is the very same value (a number id of 7 is
+    // kept: the event's `event_id` is the string "7"). Two values are the same exactly when their text is.
     let mut original = Vec::new();
-    for (name, value) in &cleaned {
+    let mut text = Vec::new();
+    for (name, value) in top {
         if !METADATA.contains(&name.as_ref()) {
-            member(name, &mut json);
-            write(value, &mut json);
             continue;
         }
-        // A payload value the metadata replaces is kept unless it is the very same value (a number id of 7 is
-        // kept: the event's `event_id` is the string "7"). A nested value is compared written out: two values are
-        // the same exactly when their text is.
-        let same = set.iter().any(|(k, now)| {
+        let same = set.iter().any(|(k, range)| {
             k == name
-                && match value {
-                    Top::Tree(v) => now == v,
-                    Top::Written(range) => {
-                        let mut text = Vec::new();
-                        now.write(&mut text);
-                        text == written[range.clone()]
+                && json[range.clone()]
+                    == *match value {
+                        Top::Tree(v) => {
+                            text.clear();
+                            v.write(&mut text);
+                            &text[..]
+                        }
+                        Top::Written(range) => &written[range.clone()],
                     }
-                }
         });
         if !same {
             original.push((name, value));
         }
     }
-    for (name, value) in &set {
-        member(name, &mut json);
-        value.write(&mut json);
-    }
     if !original.is_empty() {
-        member("_original", &mut json);
-        json.push(b'{');
+        field(b"\"_original\":{", &mut json);
         for (i, (name, value)) in original.into_iter().enumerate() {
             if i > 0 {
                 json.push(b',');
             }
             write_str(name, &mut json);
             json.push(b':');
-            write(value, &mut json);
+            match value {
+                Top::Tree(v) => v.write(&mut json),
+                Top::Written(range) => json.extend_from_slice(&written[range.clone()]),
+            }
         }
         json.push(b'}');
     }
     json.push(b'}');
-    Ok(Event {
+    Event {
         event_id,
         event_type,
         event_time,
         // Written from `str`s and validated number text only.
         json: String::from_utf8(json).unwrap_or_default(),
         collisions,
-    })
+    }
 }
 
 /// A payload key's cleaned value: a scalar as a tree, a nested value already written into a buffer.
@@ -470,11 +565,16 @@ fn rename_collisions<'a>(
     Ok(())
 }
 
-/// The snake_case names of keys met before, so that a key that comes again record after record (as a stream's
-/// keys do) is converted once per batch, not once per record. At most [`MAX_NAMES`] keys are kept; a key met
-/// after that is converted each time.
+/// What a batch keeps from record to record: the snake_case names of keys met before, so that a key that comes
+/// again record after record (as a stream's keys do) is converted once per batch, not once per record, and the
+/// buffer the one pass compares an object's names in. At most [`MAX_NAMES`] keys are kept; a key met after that
+/// is converted each time.
 #[derive(Debug, Default)]
-pub struct Names(HashMap<Box<str>, Box<str>, foldhash::fast::RandomState>);
+pub struct Names {
+    /// A key's name as written: quoted, and escaped as [`write_str`] escapes.
+    written: HashMap<Box<str>, Box<str>, foldhash::fast::RandomState>,
+    siblings: direct::Siblings,
+}
 
 /// How many keys [`Names`] keeps.
 pub const MAX_NAMES: usize = 4096;
@@ -487,15 +587,25 @@ impl Names {
     /// snake_case name.
     fn learn_keys(&mut self, pairs: &[(Cow<'_, str>, Json<'_>)]) {
         for (key, value) in pairs {
-            if key.len() <= MAX_NAME_BYTES
-                && self.0.len() < MAX_NAMES
-                && !is_snake(key)
-                && !self.0.contains_key(key.as_ref())
-            {
-                self.0.insert(key.as_ref().into(), snake_case(key).into());
+            if self.has_room(key) && !is_snake(key) && !self.written.contains_key(key.as_ref()) {
+                self.keep(key, &snake_case(key));
             }
             self.learn(value);
         }
+    }
+
+    /// Whether `key` would be kept: the map is not full, and the key not too long.
+    fn has_room(&self, key: &str) -> bool {
+        key.len() <= MAX_NAME_BYTES && self.written.len() < MAX_NAMES
+    }
+
+    /// Keeps `key`'s `name`.
+    fn keep(&mut self, key: &str, name: &str) {
+        let mut written = Vec::with_capacity(name.len() + 2);
+        write_str(name, &mut written);
+        // `write_str` writes a `str` and ASCII.
+        let written = String::from_utf8(written).unwrap_or_default();
+        self.written.insert(key.into(), written.into());
     }
 
     fn learn(&mut self, value: &Json<'_>) {
@@ -512,9 +622,10 @@ impl Names {
         if is_snake(key) {
             return key.clone();
         }
-        match self.0.get(key.as_ref()) {
-            Some(name) => Cow::Borrowed(name),
-            None => Cow::Owned(snake_case(key)),
+        match self.written.get(key.as_ref()) {
+            // Quoted, and with no escape: the name itself.
+            Some(name) if !name.contains('\\') => Cow::Borrowed(&name[1..name.len() - 1]),
+            _ => Cow::Owned(snake_case(key)),
         }
     }
 }
@@ -679,6 +790,30 @@ mod tests {
     }
 
     #[test]
+    fn times_are_written_as_chrono_writes_them() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let edges = [
+            Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).single(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).single(),
+            Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).single(),
+            Utc.with_ymd_and_hms(-1, 12, 31, 23, 59, 59).single(),
+            Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).single(),
+            Utc.with_ymd_and_hms(2016, 12, 31, 23, 59, 59)
+                .single()
+                .and_then(|t| t.with_nanosecond(1_500_000_000)),
+        ];
+        let random = (0..20_000).map(|_| {
+            let millis = rng.i64(-70_000_000_000_000..400_000_000_000_000);
+            Utc.timestamp_millis_opt(millis)
+                .single()
+                .and_then(|t| t.with_nanosecond(t.nanosecond() + rng.u32(..1_000_000)))
+        });
+        for t in edges.into_iter().chain(random).flatten() {
+            assert_eq!(format_time(t), chrono_time(t), "{t:?}");
+        }
+    }
+
+    #[test]
     fn keys_become_snake_case_recursively() {
         let e = event(
             json!({"customerId": 1, "shippingAddress": {"zipCode": "1", "HTTPStatus": 200}, "lineItems": [{"unitPrice": 2}]}),
@@ -727,7 +862,7 @@ mod tests {
             .collect();
         let mut names = Names::default();
         names.learn_keys(&pairs);
-        assert_eq!(names.0.len(), MAX_NAMES);
+        assert_eq!(names.written.len(), MAX_NAMES);
         for (k, _) in &pairs {
             assert_eq!(names.of(k), snake_case(k), "{k}");
         }
@@ -735,7 +870,7 @@ mod tests {
         let long = format!("a{}", "B".repeat(MAX_NAME_BYTES));
         let mut names = Names::default();
         names.learn_keys(&[(long.as_str().into(), Json::Null)]);
-        assert!(names.0.is_empty());
+        assert!(names.written.is_empty());
         assert_eq!(names.of(&long.as_str().into()), snake_case(&long));
     }
 
@@ -760,7 +895,7 @@ mod tests {
             .expect("normalizes");
             assert_eq!(batch, alone, "{payload}");
         }
-        assert!(learned.0.len() >= 5, "{:?}", learned.0);
+        assert!(learned.written.len() >= 5, "{:?}", learned.written);
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod event;
 mod reader;
 
 pub use event::{KinesisFields, RecordText, records};
+pub(crate) use reader::Reader;
 
 /// The text of a top-level `key` of a JSON object this crate wrote, read as [`Json::scalar_text`] reads it
 /// (`None` for anything but a non-empty string or a number); the other members are stepped over at any depth,

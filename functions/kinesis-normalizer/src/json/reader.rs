@@ -17,7 +17,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Option<Json<'_>> {
     r.at_end().then_some(value)
 }
 
-pub(super) struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pub(super) pos: usize,
@@ -25,7 +25,7 @@ pub(super) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub(super) fn new(text: &'a str) -> Self {
+    pub(crate) fn new(text: &'a str) -> Self {
         Reader {
             text,
             bytes: text.as_bytes(),
@@ -35,7 +35,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Only whitespace is left.
-    pub(super) fn at_end(&mut self) -> bool {
+    pub(crate) fn at_end(&mut self) -> bool {
         self.skip_ws();
         self.pos == self.bytes.len()
     }
@@ -58,7 +58,7 @@ impl<'a> Reader<'a> {
 
     /// Walks an object's members, `member` reading each value after its key; `None` when the object is not
     /// well formed or `member` refuses.
-    pub(super) fn members(
+    pub(crate) fn members(
         &mut self,
         mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>,
     ) -> Option<()> {
@@ -91,7 +91,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Walks an array's items, `item` reading each; `None` when the array is not well formed or `item` refuses.
-    pub(super) fn items(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+    pub(crate) fn items(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         if self.peek()? != b'[' {
             return None;
         }
@@ -158,7 +158,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub(super) fn peek(&mut self) -> Option<u8> {
+    pub(crate) fn peek(&mut self) -> Option<u8> {
         self.skip_ws();
         self.bytes.get(self.pos).copied()
     }
@@ -171,7 +171,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    pub(super) fn value(&mut self) -> Option<Json<'a>> {
+    pub(crate) fn value(&mut self) -> Option<Json<'a>> {
         match self.peek()? {
             b'{' => self.object(),
             b'[' => self.array(),
@@ -244,7 +244,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string at `pos` (its opening quote), unescaped: a slice of the text when it has no escapes.
-    pub(super) fn string(&mut self) -> Option<Cow<'a, str>> {
+    pub(crate) fn string(&mut self) -> Option<Cow<'a, str>> {
         let start = self.pos + 1;
         let b = self.bytes;
         // The common case: no escapes. Control characters are left to serde_json.
