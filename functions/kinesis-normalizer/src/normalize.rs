@@ -4,7 +4,7 @@
 //! `_original`). Pure: bytes and metadata in, an event or a poison reason out (a batch also keeps the key names
 //! it met, [`Names`], as a cache).
 
-use crate::json::{Json, write_str};
+use crate::json::{Json, trim, write_str};
 use chrono::{DateTime, Datelike, SecondsFormat, TimeZone, Timelike, Utc};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -416,7 +416,7 @@ fn write_clean(
             }
             out.push(b']');
         }
-        Json::String(s) => write_str(s.trim(), out),
+        Json::String(s) => write_str(trim(s), out),
         scalar => scalar.write(out),
     }
     Ok(())
@@ -444,9 +444,9 @@ impl std::fmt::Display for Path<'_> {
 /// A string trimmed; other scalars as they are.
 fn clean_scalar(value: Json<'_>) -> Json<'_> {
     match value {
-        Json::String(Cow::Borrowed(s)) => Json::String(Cow::Borrowed(s.trim())),
+        Json::String(Cow::Borrowed(s)) => Json::String(Cow::Borrowed(trim(s))),
         Json::String(Cow::Owned(s)) => {
-            let t = s.trim();
+            let t = trim(&s);
             if t.len() == s.len() {
                 Json::String(Cow::Owned(s))
             } else {
@@ -634,7 +634,7 @@ impl Names {
 fn is_snake(key: &str) -> bool {
     key.bytes()
         .all(|b| b.is_ascii() && !b.is_ascii_uppercase() && !matches!(b, b'-' | b' ' | b'.'))
-        && key.trim().len() == key.len()
+        && trim(key).len() == key.len()
 }
 
 /// `customerId` → `customer_id`, `HTTPStatus` → `http_status`, `Order-Total` → `order_total`.
@@ -711,21 +711,28 @@ pub fn sanitize_type(raw: &str) -> String {
         .trim()
         .chars()
         .take(100)
-        .map(|c| {
-            let c = c.to_ascii_lowercase();
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| TYPE_CHARS.get(c as usize).copied().unwrap_or('_'))
         .collect();
-    if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') {
+    if cleaned.bytes().all(|b| b == b'.') {
         "unknown".to_owned()
     } else {
         cleaned
     }
 }
+
+/// What [`sanitize_type`] makes of each ASCII character (any other becomes `_`).
+const TYPE_CHARS: [char; 128] = {
+    let mut table = ['_'; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = (b as u8).to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.') {
+            table[b] = c as char;
+        }
+        b += 1;
+    }
+    table
+};
 
 /// Epoch numbers above this are milliseconds (10^11 seconds is the year 5138).
 const MILLIS_THRESHOLD: f64 = 1e11;

@@ -183,11 +183,7 @@ impl From<String> for Json<'_> {
 
 /// Appends `s` as a JSON string, escaped as serde_json escapes it (`"`, `\\` and control characters only).
 pub fn write_str(s: &str, out: &mut Vec<u8>) {
-    // No early exit, so the loop is vectorized.
-    let escape = s.bytes().fold(false, |found, b| {
-        found | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if escape {
+    if needs_escape(s.as_bytes()) {
         // Writing a `str` into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);
     } else {
@@ -196,6 +192,36 @@ pub fn write_str(s: &str, out: &mut Vec<u8>) {
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
     }
+}
+
+/// Whether any byte is `"`, `\\` or a control character, eight bytes at a time (most strings written are short,
+/// too short for a vectorized loop to start).
+fn needs_escape(bytes: &[u8]) -> bool {
+    let (words, rest) = bytes.as_chunks::<8>();
+    let found = words.iter().fold(0, |found, word| {
+        found | escape_bits(u64::from_le_bytes(*word))
+    });
+    found != 0 || rest.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\')
+}
+
+/// `s` without the whitespace around it, as `str::trim` has it; a string that starts and ends with an ASCII
+/// character other than a space or a control (as most do) is not looked at further, since every other
+/// whitespace character is one of those or outside ASCII.
+pub fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) if (0x21..0x80).contains(&a) && (0x21..0x80).contains(&z) => s,
+        _ => s.trim(),
+    }
+}
+
+/// The bytes of `word` (little-endian) that are `"`, `\\` or a control character: the high bit of each is set,
+/// and no byte before the first of them is flagged (a flag may spill into the bytes after it).
+fn escape_bits(word: u64) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    // Flags the bytes below `n` (n at most 0x80).
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
+    below(word, 0x20) | below(word ^ (ONES * 0x22), 1) | below(word ^ (ONES * 0x5c), 1)
 }
 
 /// An object's entries in order, each value still as its text; repeated keys are kept.
@@ -227,6 +253,41 @@ mod tests {
 
     fn round_trip(text: &str) -> String {
         Json::parse(text.as_bytes()).expect("parses").to_text()
+    }
+
+    #[test]
+    fn the_escape_check_finds_every_byte_that_needs_one_wherever_it_is() {
+        let naive = |b: &[u8]| b.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
+        for len in 0..20 {
+            for at in 0..len {
+                for byte in 0..=255u8 {
+                    let mut text = vec![b'x'; len];
+                    text[at] = byte;
+                    assert_eq!(needs_escape(&text), naive(&text), "{text:?}");
+                }
+            }
+        }
+        let mut rng = fastrand::Rng::with_seed(11);
+        for _ in 0..10_000 {
+            let text: Vec<u8> = (0..rng.usize(..40)).map(|_| rng.u8(0x1c..0x7f)).collect();
+            assert_eq!(needs_escape(&text), naive(&text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn trimming_agrees_with_the_standard_trim() {
+        let ends = [
+            "", " ", "\t", "\n", "\u{b}", "\u{c}", "\r", "\u{1}", "\u{1f}", "!", "~", "\u{7f}",
+            "a", "\u{85}", "\u{a0}", "\u{2028}", "\u{3000}", "é", "\u{feff}",
+        ];
+        for a in ends {
+            for z in ends {
+                for middle in ["", "x", " y ", "\u{a0}"] {
+                    let s = format!("{a}{middle}{z}");
+                    assert_eq!(trim(&s), s.trim(), "{s:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -248,8 +248,8 @@ impl<'a> Reader<'a> {
         let start = self.pos + 1;
         let b = self.bytes;
         // The common case: no escapes. Control characters are left to serde_json.
-        let mut i = start + memchr::memchr2(b'"', b'\\', &b[start..])?;
-        if has_control(&b[start..i]) {
+        let mut i = start + special(&b[start..])?;
+        if b[i] < 0x20 {
             return None;
         }
         if b[i] == b'"' {
@@ -339,8 +339,37 @@ fn surely_finite(number: &str) -> bool {
     integer.len() <= 200 && exponent.len() <= 2
 }
 
-/// Whether `bytes` holds a control character (which a JSON string may not hold unescaped). No early exit, so
-/// the loop is vectorized.
+/// Where the first `"`, `\\` or control character of `bytes` is. Most strings are short, too short for a
+/// vectorized search to pay off, so the first [`SHORT`] bytes are looked at eight at a time (past the string's
+/// end too: the text after it is there, and its closing quote comes first), and only the rest of a longer string
+/// with memchr.
+fn special(bytes: &[u8]) -> Option<usize> {
+    let is_special = |&c: &u8| c < 0x20 || c == b'"' || c == b'\\';
+    for at in (0..SHORT).step_by(8) {
+        let Some(word) = bytes.get(at..at + 8) else {
+            // The text's last few bytes.
+            return bytes.get(at..)?.iter().position(is_special).map(|i| at + i);
+        };
+        let found = super::escape_bits(u64::from_le_bytes(word.try_into().ok()?));
+        if found != 0 {
+            // The lowest byte flagged is the first that needs an escape.
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+    }
+    let rest = &bytes[SHORT..];
+    let end = memchr::memchr2(b'"', b'\\', rest);
+    let before = &rest[..end.unwrap_or(rest.len())];
+    // Looked for without an early exit first, so that the loop is vectorized.
+    let control = has_control(before)
+        .then(|| before.iter().position(|&c| c < 0x20))
+        .flatten();
+    Some(SHORT + control.or(end)?)
+}
+
+/// See [`special`].
+const SHORT: usize = 32;
+
+/// Whether `bytes` holds a control character. No early exit, so the loop is vectorized.
 fn has_control(bytes: &[u8]) -> bool {
     bytes.iter().fold(false, |found, &c| found | (c < 0x20))
 }
@@ -348,6 +377,25 @@ fn has_control(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_byte_that_needs_an_escape_is_found_wherever_it_is() {
+        let naive = |b: &[u8]| b.iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\');
+        for len in 0..80 {
+            for at in 0..len {
+                for byte in [
+                    0, 0x1f, b'"', b'\\', 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xff,
+                ] {
+                    let mut text = vec![b'x'; len];
+                    text[at] = byte;
+                    if let Some(later) = (at + 1..len).nth(len % 5) {
+                        text[later] = [b'"', 0x01, b'\\'][len % 3];
+                    }
+                    assert_eq!(special(&text), naive(&text), "{text:?}");
+                }
+            }
+        }
+    }
 
     /// The slower path this reader must agree with: serde_json's verdict, the tree built level by level.
     fn checked(text: &[u8]) -> Option<Json<'_>> {

@@ -5,7 +5,7 @@
 //! would. A differential test holds the two to the same results.
 
 use super::{
-    METADATA, Names, RecordMeta, Top, clean_scalar, finish, is_snake, snake_case, write_str,
+    METADATA, Names, RecordMeta, Top, clean_scalar, finish, is_snake, snake_case, trim, write_str,
 };
 use crate::json::Reader;
 use std::borrow::Cow;
@@ -123,13 +123,13 @@ fn write_value(
         b'"' => match r.string()? {
             // The reader borrows only a string with no escapes and no control characters: nothing to escape.
             Cow::Borrowed(s) => {
-                let s = s.trim();
+                let s = trim(s);
                 out.reserve(s.len() + 2);
                 out.push(b'"');
                 out.extend_from_slice(s.as_bytes());
                 out.push(b'"');
             }
-            Cow::Owned(s) => write_str(s.trim(), out),
+            Cow::Owned(s) => write_str(trim(&s), out),
         },
         _ => r.value()?.write(out),
     }
@@ -166,7 +166,6 @@ impl Siblings {
     /// Writes `key`'s snake_case name as the next member's of the object opened at `first`, and returns it;
     /// `None` when an earlier member of the object has that name too, or the object is too wide to compare.
     /// `plain`: the reader borrowed the key from the payload (see [`Names::write`]).
-
     fn name(&mut self, first: usize, key: &str, plain: bool, names: &mut Names) -> Option<&[u8]> {
         let start = self.text.len();
         if self.starts.len() - first >= PAIRWISE_KEYS {
