@@ -139,3 +139,121 @@ fn colliding_keys_and_exact_numbers_come_out_unchanged() {
         lines[1]
     );
 }
+
+/// A Kinesis record whose payload is `payload`, with sequence number `seq`.
+fn kinesis_record(seq: usize, payload: &str) -> Value {
+    use base64::Engine;
+    serde_json::json!({
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": format!("pk-{}", seq % 7),
+            "sequenceNumber": format!("4959033827149025660855969253836157109592157598{seq:010}"),
+            "data": base64::engine::general_purpose::STANDARD.encode(payload),
+            "approximateArrivalTimestamp": 1795262400.5
+        },
+        "eventSource": "aws:kinesis",
+        "eventID": format!("shardId-000000000003:{seq}"),
+        "awsRegion": "us-east-1"
+    })
+}
+
+#[test]
+fn a_batch_read_part_by_part_keeps_the_first_of_each_event_across_parts() {
+    // 3,000 records, more than one part. Records 0 to 1,999 are events e-0 to e-1999, but 7, 507, 1,007 and
+    // 1,507 are poison. Records 2,000 to 2,999 repeat events e-0 to e-999 for another customer, but 2,100 and
+    // 2,600 are poison: each repeat is a duplicate, except e-7 and e-507, whose first records were poison.
+    let records: Vec<Value> = (0..3000)
+        .map(|i| match i {
+            7 | 507 | 1007 | 1507 | 2100 | 2600 => kinesis_record(i, "not json"),
+            i if i >= 2000 => kinesis_record(
+                i,
+                &format!(
+                    r#"{{"eventId": "e-{}", "customerId": "late-{i}"}}"#,
+                    i - 2000
+                ),
+            ),
+            i => kinesis_record(
+                i,
+                &format!(r#"{{"eventId": "e-{i}", "customerId": "first-{i}"}}"#),
+            ),
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        serde_json::json!({ "Records": records }).to_string(),
+    )
+    .expect("write");
+    let (out, dead) = (
+        dir.path().join("events.jsonl"),
+        dir.path().join("dead.jsonl"),
+    );
+    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .arg("normalize")
+        .arg(&event)
+        .args(["--out", out.to_str().expect("path")])
+        .args(["--dead-letter", dead.to_str().expect("path")])
+        .output()
+        .expect("runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let events = lines(&out);
+    assert_eq!(events.len(), 2000 - 4 + 2);
+    let ids: Vec<&str> = events
+        .iter()
+        .map(|e| e["event_id"].as_str().expect("id"))
+        .collect();
+    let mut expected: Vec<String> = (0..2000)
+        .filter(|i| ![7, 507, 1007, 1507].contains(i))
+        .map(|i| format!("e-{i}"))
+        .collect();
+    expected.extend(["e-7".to_owned(), "e-507".to_owned()]);
+    assert_eq!(ids, expected, "events in batch order, the first of each");
+    for e in &events {
+        let late = matches!(e["event_id"].as_str(), Some("e-7" | "e-507"));
+        let customer = e["customer_id"].as_str().expect("customer");
+        assert_eq!(customer.starts_with("late-"), late, "{e}");
+    }
+    let summary: Value = serde_json::from_slice(&run.stderr).expect("summary");
+    assert_eq!(summary["records_in"], 3000);
+    assert_eq!(summary["normalized"], 1998);
+    assert_eq!(summary["dead_lettered"], 6);
+    assert_eq!(summary["duplicates"], 1000 - 2 - 2);
+    assert_eq!(lines(&dead).len(), 6);
+}
+
+#[test]
+fn a_bad_record_in_a_later_part_leaves_no_output_behind() {
+    let mut records: Vec<Value> = (0..2500)
+        .map(|i| kinesis_record(i, &format!(r#"{{"eventId": "e-{i}"}}"#)))
+        .collect();
+    records[2300]["kinesis"]["sequenceNumber"] = Value::String(String::new());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        serde_json::json!({ "Records": records }).to_string(),
+    )
+    .expect("write");
+    let out = dir.path().join("events.jsonl");
+    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .arg("normalize")
+        .arg(&event)
+        .args(["--out", out.to_str().expect("path")])
+        .output()
+        .expect("runs");
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&run.stderr)
+            .contains("record 2300 is missing kinesis.sequenceNumber"),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(!out.exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
+    assert_eq!(left.len(), 1, "only the event file is left");
+}

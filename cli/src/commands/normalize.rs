@@ -1,16 +1,16 @@
 //! `tributary normalize EVENT.json`: the kinesis-normalizer core on a local event file. No AWS involved.
 
-use crate::output::error;
+use crate::output::{AtomicFile, error};
 use crate::progress::{self, Unit};
-use chrono::Utc;
-use kinesis_normalizer::batch::{Plan, dead_letter, read_event, read_event_text};
+use chrono::{DateTime, Utc};
+use kinesis_normalizer::batch::{Plan, dead_letter, inputs_of, read_event, read_records};
 use serde_json::{Value, json};
-use std::fs::File;
+use std::collections::HashSet;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
@@ -45,13 +45,48 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-fn sink(path: Option<&PathBuf>) -> Result<Box<dyn Write>, String> {
-    Ok(match path {
-        Some(p) => Box::new(BufWriter::new(
-            File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?,
-        )),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    })
+/// Records normalized at a time: the batch's text stays in memory, but only this many records' data and events.
+const PART: usize = 1024;
+
+/// Where lines go: a file written atomically (renamed into place once all is written), or stdout.
+enum Sink {
+    File(AtomicFile),
+    Stdout(BufWriter<io::StdoutLock<'static>>),
+}
+
+impl Sink {
+    fn new(path: Option<&PathBuf>) -> Result<Self, String> {
+        Ok(match path {
+            Some(p) => Sink::File(
+                AtomicFile::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?,
+            ),
+            None => Sink::Stdout(BufWriter::with_capacity(1 << 20, io::stdout().lock())),
+        })
+    }
+
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Sink::File(f) => f,
+            Sink::Stdout(w) => w,
+        }
+    }
+
+    fn finish(self) -> io::Result<()> {
+        match self {
+            Sink::File(f) => f.commit(),
+            Sink::Stdout(mut w) => w.flush(),
+        }
+    }
+}
+
+/// What the summary counts, over all parts.
+#[derive(Default)]
+struct Counts {
+    records_in: usize,
+    normalized: usize,
+    duplicates: usize,
+    dead_lettered: usize,
+    key_collisions: usize,
 }
 
 fn execute(args: &Args) -> Result<(), String> {
@@ -61,57 +96,116 @@ fn execute(args: &Args) -> Result<(), String> {
     } else {
         std::fs::read_to_string(&args.event).map_err(|e| format!("cannot read {name}: {e}"))?
     };
-    // Records straight from the text; an event that is not a batch is read whole, for read_event's errors.
-    let read = match read_event_text(&text) {
-        Some(read) => read,
+    let mut out = Sink::new(args.out.as_ref())?;
+    let mut letters = args
+        .dead_letter
+        .as_ref()
+        .map(|p| Sink::new(Some(p)))
+        .transpose()?;
+    let mut part = Part {
+        ingested_at: Utc::now(),
+        max_bytes: args.max_record_bytes,
+        seen: HashSet::new(),
+        counts: Counts::default(),
+    };
+    // Records straight from the text, a part at a time; an event that is not a batch is read whole, for
+    // read_event's errors.
+    match read_records(&text) {
+        Some(read) => {
+            let (source, records) = read.map_err(|e| format!("{name}: {e}"))?;
+            let done = Arc::new(AtomicU64::new(0));
+            let bar = progress::bar(
+                "normalizing",
+                Unit::Rows,
+                Some(records.len() as u64),
+                done.clone(),
+                args.quiet,
+            );
+            for (n, chunk) in records.chunks(PART).enumerate() {
+                let inputs =
+                    inputs_of(source, chunk, n * PART).map_err(|e| format!("{name}: {e}"))?;
+                part.write(
+                    Plan::new(source, inputs, part.ingested_at, part.max_bytes),
+                    &mut out,
+                    letters.as_mut(),
+                )?;
+                done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                bar.set_position(done.load(Ordering::Relaxed));
+            }
+            bar.finish_and_clear();
+        }
         None => {
             let event: Value =
                 serde_json::from_str(&text).map_err(|e| format!("{name} is not JSON: {e}"))?;
-            read_event(&event)
+            let (source, inputs) = read_event(&event).map_err(|e| format!("{name}: {e}"))?;
+            part.write(
+                Plan::new(source, inputs, part.ingested_at, part.max_bytes),
+                &mut out,
+                letters.as_mut(),
+            )?;
         }
-    };
-    let (source, inputs) = read.map_err(|e| format!("{name}: {e}"))?;
-    let records = Arc::new(AtomicU64::new(inputs.len() as u64));
-    let bar = progress::bar("normalizing", Unit::Rows, None, records, args.quiet);
-    let plan = Plan::new(source, inputs, Utc::now(), args.max_record_bytes);
-    bar.finish_and_clear();
-
-    let mut out = sink(args.out.as_ref())?;
-    let mut line = Vec::new();
-    for e in &plan.events {
-        line.clear();
-        e.write_json(&mut line);
-        line.push(b'\n');
-        out.write_all(&line)
-            .map_err(|e| format!("cannot write events: {e}"))?;
     }
-    out.flush()
+    out.finish()
         .map_err(|e| format!("cannot write events: {e}"))?;
-    let mut dead_lettered = 0;
-    let mut letters: Option<Box<dyn Write>> = args
-        .dead_letter
-        .as_ref()
-        .map(|p| sink(Some(p)))
-        .transpose()?;
-    for (i, poison) in plan.poisoned() {
-        dead_lettered += 1;
-        if let Some(w) = letters.as_mut() {
-            let (key, doc) = dead_letter(&plan, i, poison, "dead-letter/kinesis/");
-            writeln!(w, "{}", json!({"key": key, "record": doc}))
-                .map_err(|e| format!("cannot write dead letters: {e}"))?;
-        }
-    }
-    if let Some(w) = letters.as_mut() {
-        w.flush()
+    if let Some(letters) = letters {
+        letters
+            .finish()
             .map_err(|e| format!("cannot write dead letters: {e}"))?;
     }
+    let c = &part.counts;
     let summary = json!({
-        "records_in": plan.inputs.len(),
-        "normalized": plan.events.len(),
-        "duplicates": plan.duplicates(),
-        "dead_lettered": dead_lettered,
-        "key_collisions": plan.collisions().count(),
+        "records_in": c.records_in,
+        "normalized": c.normalized,
+        "duplicates": c.duplicates,
+        "dead_lettered": c.dead_lettered,
+        "key_collisions": c.key_collisions,
     });
     eprintln!("{summary}");
     Ok(())
+}
+
+/// The batch a part at a time: one ingestion time for all, and an event seen in an earlier part is a duplicate,
+/// as it would be in one plan of the whole batch (the plan's own rule for events another batch claimed).
+struct Part {
+    ingested_at: DateTime<Utc>,
+    max_bytes: usize,
+    seen: HashSet<String>,
+    counts: Counts,
+}
+
+impl Part {
+    fn write(
+        &mut self,
+        mut plan: Plan,
+        out: &mut Sink,
+        letters: Option<&mut Sink>,
+    ) -> Result<(), String> {
+        let earlier: Vec<bool> = plan
+            .events
+            .iter()
+            .map(|e| !self.seen.insert(e.event_id.clone()))
+            .collect();
+        plan.drop_seen(&earlier);
+        let c = &mut self.counts;
+        c.records_in += plan.inputs.len();
+        c.normalized += plan.events.len();
+        c.duplicates += plan.duplicates() + plan.seen_before();
+        c.key_collisions += plan.collisions().count();
+        let w = out.writer();
+        for e in &plan.events {
+            w.write_all(e.json.as_bytes())
+                .and_then(|()| w.write_all(b"\n"))
+                .map_err(|e| format!("cannot write events: {e}"))?;
+        }
+        let mut letters = letters.map(Sink::writer);
+        for (i, poison) in plan.poisoned() {
+            c.dead_lettered += 1;
+            if let Some(w) = letters.as_mut() {
+                let (key, doc) = dead_letter(&plan, i, poison, "dead-letter/kinesis/");
+                writeln!(w, "{}", json!({"key": key, "record": doc}))
+                    .map_err(|e| format!("cannot write dead letters: {e}"))?;
+            }
+        }
+        Ok(())
+    }
 }

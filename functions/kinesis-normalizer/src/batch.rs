@@ -102,17 +102,35 @@ fn source_of(first: &Value) -> Result<Source, BatchError> {
 /// a record the typed read refuses is read as [`read_event`] reads it. Either way the inputs and errors are
 /// [`read_event`]'s.
 pub fn read_event_text(text: &str) -> Option<Result<(Source, Vec<Input>), BatchError>> {
+    Some(
+        read_records(text)?
+            .and_then(|(source, records)| Ok((source, inputs_of(source, &records, 0)?))),
+    )
+}
+
+/// [`read_event_text`] in two steps, for a caller that reads a large batch a part at a time: the batch's records
+/// as text and the service that sent them (here), then each part's inputs ([`inputs_of`]).
+pub fn read_records(text: &str) -> Option<Result<(Source, Vec<RecordText<'_>>), BatchError>> {
     let records = match crate::json::records(text) {
         Some(records) => records,
         None => records_checked(text)?,
     };
     let source = match records.first() {
-        None => return Some(Ok((Source::Kinesis, Vec::new()))),
+        None => Source::Kinesis,
         Some(r) => match source_of(&serde_json::from_str::<Value>(r.text).ok()?) {
             Ok(source) => source,
             Err(e) => return Some(Err(e)),
         },
     };
+    Some(Ok((source, records)))
+}
+
+/// The inputs of `records`, the batch's records from index `first` on, each read as [`read_event`] reads it.
+pub fn inputs_of(
+    source: Source,
+    records: &[RecordText],
+    first: usize,
+) -> Result<Vec<Input>, BatchError> {
     let as_value = |index: usize, r: &str| {
         serde_json::from_str::<Value>(r).map_err(|e| BatchError::BadRecord {
             index,
@@ -120,18 +138,20 @@ pub fn read_event_text(text: &str) -> Option<Result<(Source, Vec<Input>), BatchE
             reason: e.to_string(),
         })
     };
-    let inputs = records
+    records
         .iter()
         .enumerate()
-        .map(|(index, r)| match source {
-            Source::Kinesis => match kinesis_typed(index, r) {
-                Some(input) => input,
-                None => kinesis_input(index, &as_value(index, r.text)?),
-            },
-            Source::Sqs => sqs_input(index, &as_value(index, r.text)?),
+        .map(|(i, r)| {
+            let index = first + i;
+            match source {
+                Source::Kinesis => match kinesis_typed(index, r) {
+                    Some(input) => input,
+                    None => kinesis_input(index, &as_value(index, r.text)?),
+                },
+                Source::Sqs => sqs_input(index, &as_value(index, r.text)?),
+            }
         })
-        .collect::<Result<Vec<_>, _>>();
-    Some(inputs.map(|inputs| (source, inputs)))
+        .collect()
 }
 
 /// The records of an event [`crate::json::records`] does not take, found by serde_json: `None` when the event is
