@@ -105,7 +105,7 @@ fn execute(args: &Args) -> Result<(), String> {
     let mut part = Part {
         ingested_at: Utc::now(),
         max_bytes: args.max_record_bytes,
-        seen: HashSet::new(),
+        seen: HashSet::default(),
         counts: Counts::default(),
     };
     // Records straight from the text, a part at a time; an event that is not a batch is read whole, for
@@ -169,7 +169,7 @@ fn execute(args: &Args) -> Result<(), String> {
 struct Part {
     ingested_at: DateTime<Utc>,
     max_bytes: usize,
-    seen: HashSet<String>,
+    seen: HashSet<String, foldhash::fast::RandomState>,
     counts: Counts,
 }
 

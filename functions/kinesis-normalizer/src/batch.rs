@@ -428,7 +428,7 @@ impl Plan {
         let mut fates = Vec::with_capacity(inputs.len());
         let mut events = Vec::new();
         let mut owners = Vec::new();
-        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut seen: HashMap<String, usize, foldhash::fast::RandomState> = HashMap::default();
         let ingested = format_time(ingested_at);
         let mut names = Names::default();
         for (i, input) in inputs.iter_mut().enumerate() {

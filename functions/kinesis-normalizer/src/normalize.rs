@@ -707,12 +707,11 @@ fn snake_case_of(n: usize, at: impl Fn(usize) -> char) -> String {
 
 /// Lower case, `[a-z0-9_.-]` only (anything else becomes `_`), at most 100 characters; never empty, `.` or `..`.
 pub fn sanitize_type(raw: &str) -> String {
-    let cleaned: String = raw
-        .trim()
-        .chars()
-        .take(100)
-        .map(|c| TYPE_CHARS.get(c as usize).copied().unwrap_or('_'))
-        .collect();
+    let raw = trim(raw);
+    let mut cleaned = String::with_capacity(raw.len().min(100));
+    for c in raw.chars().take(100) {
+        cleaned.push(TYPE_CHARS.get(c as usize).copied().unwrap_or('_'));
+    }
     if cleaned.bytes().all(|b| b == b'.') {
         "unknown".to_owned()
     } else {
