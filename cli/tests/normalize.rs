@@ -257,3 +257,33 @@ fn a_bad_record_in_a_later_part_leaves_no_output_behind() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
     assert_eq!(left.len(), 1, "only the event file is left");
 }
+
+#[test]
+fn events_can_go_to_a_device_and_the_two_outputs_must_differ() {
+    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .arg("normalize")
+        .arg(root().join("events/kinesis-batch.json"))
+        .args(["--out", "/dev/null"])
+        .output()
+        .expect("runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&run.stderr).expect("summary");
+    assert_eq!(summary["normalized"], 4);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let both = dir.path().join("both.jsonl");
+    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .arg("normalize")
+        .arg(root().join("events/kinesis-batch.json"))
+        .args(["--out", both.to_str().expect("path")])
+        .args(["--dead-letter", both.to_str().expect("path")])
+        .output()
+        .expect("runs");
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("name the same file"));
+    assert!(!both.exists());
+}

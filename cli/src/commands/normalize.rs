@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use kinesis_normalizer::batch::{Plan, dead_letter, inputs_of, read_event, read_records};
 use serde_json::{Value, json};
 use std::collections::HashSet;
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,7 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
   tributary normalize events/kinesis-batch.json --out /tmp/events.jsonl --dead-letter /tmp/dead.jsonl
   tributary normalize events/sqs-batch.json
 
-The summary (records in, normalized, duplicates, dead-lettered, key collisions) goes to stderr.")]
+The summary (records in, normalized, duplicates, dead-lettered, key collisions) goes to stderr. The batch is
+read 1,024 records at a time. A regular file given to --out or --dead-letter appears only once the whole batch is
+written; on stdout, a batch that fails partway has its earlier events written before the error (exit 1).")]
 pub struct Args {
     /// A Kinesis (or SQS) Lambda event, like events/kinesis-batch.json; `-` reads stdin.
     event: PathBuf,
@@ -48,35 +51,54 @@ pub fn run(args: &Args) -> ExitCode {
 /// Records normalized at a time: the batch's text stays in memory, but only this many records' data and events.
 const PART: usize = 1024;
 
-/// Where lines go: a file written atomically (renamed into place once all is written), or stdout.
+/// Where lines go: a regular file written atomically (renamed into place once all is written), anything else
+/// that can be opened for writing (`/dev/null`, a pipe), or stdout.
 enum Sink {
-    File(AtomicFile),
-    Stdout(BufWriter<io::StdoutLock<'static>>),
+    Atomic(AtomicFile),
+    Other(BufWriter<Box<dyn Write>>),
 }
 
 impl Sink {
     fn new(path: Option<&PathBuf>) -> Result<Self, String> {
+        let cannot = |p: &PathBuf, e: io::Error| format!("cannot create {}: {e}", p.display());
         Ok(match path {
-            Some(p) => Sink::File(
-                AtomicFile::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?,
-            ),
-            None => Sink::Stdout(BufWriter::with_capacity(1 << 20, io::stdout().lock())),
+            // A path not there yet, or a regular file (not a link to one: the rename would replace the link).
+            Some(p) if std::fs::symlink_metadata(p).map_or(true, |m| m.file_type().is_file()) => {
+                Sink::Atomic(AtomicFile::create(p).map_err(|e| cannot(p, e))?)
+            }
+            Some(p) => Sink::Other(BufWriter::with_capacity(
+                1 << 20,
+                Box::new(File::create(p).map_err(|e| cannot(p, e))?),
+            )),
+            None => Sink::Other(BufWriter::with_capacity(
+                1 << 20,
+                Box::new(io::stdout().lock()),
+            )),
         })
     }
 
     fn writer(&mut self) -> &mut dyn Write {
         match self {
-            Sink::File(f) => f,
-            Sink::Stdout(w) => w,
+            Sink::Atomic(f) => f,
+            Sink::Other(w) => w,
         }
     }
 
     fn finish(self) -> io::Result<()> {
         match self {
-            Sink::File(f) => f.commit(),
-            Sink::Stdout(mut w) => w.flush(),
+            Sink::Atomic(f) => f.commit(),
+            Sink::Other(mut w) => w.flush(),
         }
     }
+}
+
+/// The events' sink and the dead letters', created once the event is known to be a batch.
+fn sinks(args: &Args) -> Result<(Sink, Option<Sink>), String> {
+    if args.out.is_some() && args.out == args.dead_letter {
+        return Err("--out and --dead-letter name the same file".to_owned());
+    }
+    let letters = args.dead_letter.as_ref().map(|p| Sink::new(Some(p)));
+    Ok((Sink::new(args.out.as_ref())?, letters.transpose()?))
 }
 
 /// What the summary counts, over all parts.
@@ -96,12 +118,6 @@ fn execute(args: &Args) -> Result<(), String> {
     } else {
         std::fs::read_to_string(&args.event).map_err(|e| format!("cannot read {name}: {e}"))?
     };
-    let mut out = Sink::new(args.out.as_ref())?;
-    let mut letters = args
-        .dead_letter
-        .as_ref()
-        .map(|p| Sink::new(Some(p)))
-        .transpose()?;
     let mut part = Part {
         ingested_at: Utc::now(),
         max_bytes: args.max_record_bytes,
@@ -110,9 +126,10 @@ fn execute(args: &Args) -> Result<(), String> {
     };
     // Records straight from the text, a part at a time; an event that is not a batch is read whole, for
     // read_event's errors.
-    match read_records(&text) {
+    let (out, letters) = match read_records(&text) {
         Some(read) => {
             let (source, records) = read.map_err(|e| format!("{name}: {e}"))?;
+            let (mut out, mut letters) = sinks(args)?;
             let done = Arc::new(AtomicU64::new(0));
             let bar = progress::bar(
                 "normalizing",
@@ -133,18 +150,21 @@ fn execute(args: &Args) -> Result<(), String> {
                 bar.set_position(done.load(Ordering::Relaxed));
             }
             bar.finish_and_clear();
+            (out, letters)
         }
         None => {
             let event: Value =
                 serde_json::from_str(&text).map_err(|e| format!("{name} is not JSON: {e}"))?;
             let (source, inputs) = read_event(&event).map_err(|e| format!("{name}: {e}"))?;
+            let (mut out, mut letters) = sinks(args)?;
             part.write(
                 Plan::new(source, inputs, part.ingested_at, part.max_bytes),
                 &mut out,
                 letters.as_mut(),
             )?;
+            (out, letters)
         }
-    }
+    };
     out.finish()
         .map_err(|e| format!("cannot write events: {e}"))?;
     if let Some(letters) = letters {

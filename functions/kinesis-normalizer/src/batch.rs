@@ -95,9 +95,10 @@ fn source_of(first: &Value) -> Result<Source, BatchError> {
     }
 }
 
-/// [`read_event`] from the event's text, for a caller that holds the text (the CLI), with no `Value` built for the
-/// whole event: a usual Kinesis record is read in one pass over the event ([`crate::json::records`]), another
-/// Kinesis record typed from its own text, and an SQS record (or a record the typed read refuses) as a `Value`. `None` when the text is not a
+/// [`read_event`] from the event's text, for a caller that holds the text, with no `Value` built for the whole
+/// event: a usual Kinesis record is read in one pass over the event ([`crate::json::records`]), another Kinesis
+/// record typed from its own text, and an SQS record (or a record the typed read refuses) as a `Value`. (The CLI
+/// takes the same two steps a part at a time: [`read_records`], [`inputs_of`].) `None` when the text is not a
 /// `{"Records": [...]}` object, or not one a `Value` could be built from (read it as a `Value`, and report that);
 /// a record the typed read refuses is read as [`read_event`] reads it. Either way the inputs and errors are
 /// [`read_event`]'s.

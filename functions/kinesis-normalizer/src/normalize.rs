@@ -99,6 +99,15 @@ impl Event {
     }
 }
 
+/// The payload's top-level keys an event's id is read from, the first that holds one.
+const ID_KEYS: [&str; 2] = ["event_id", "id"];
+
+/// ... and its type.
+const TYPE_KEYS: [&str; 2] = ["event_type", "type"];
+
+/// ... and its time.
+const TIME_KEYS: [&str; 4] = ["event_time", "timestamp", "ts", "created_at"];
+
 /// The fields the normalizer sets on every event; a payload value under one of these names that differs from
 /// what is set is kept under `_original`.
 const METADATA: [&str; 7] = [
@@ -230,10 +239,7 @@ fn normalize_tree(
     for (name, value) in &cleaned {
         if !METADATA.contains(&name.as_ref()) {
             member(name, &mut json);
-            match value {
-                Top::Tree(v) => v.write(&mut json),
-                Top::Written(range) => json.extend_from_slice(&written[range.clone()]),
-            }
+            value.write(&written, &mut json);
         }
     }
     Ok(finish(json, &cleaned, &written, meta, ingested, collisions))
@@ -264,20 +270,18 @@ fn finish(
         _ => None,
     };
 
-    let event_id = ["event_id", "id"]
+    let event_id = ID_KEYS
         .iter()
         .find_map(|k| get(k).and_then(Json::scalar_text))
         .map_or_else(
             || format!("{}-{}", meta.shard_id, meta.sequence_number),
             str::to_owned,
         );
-    let event_type = ["event_type", "type"]
+    let event_type = TYPE_KEYS
         .iter()
         .find_map(|k| get(k).and_then(Json::scalar_text))
         .map_or_else(|| "unknown".to_owned(), sanitize_type);
-    let from_payload = ["event_time", "timestamp", "ts", "created_at"]
-        .iter()
-        .find_map(|k| get(k).and_then(parse_time));
+    let from_payload = TIME_KEYS.iter().find_map(|k| get(k).and_then(parse_time));
     let (event_time, source) = match from_payload {
         Some(t) => (t, "payload"),
         None => (meta.arrival, "arrival"),
@@ -359,10 +363,7 @@ fn finish(
             }
             write_str(name, &mut json);
             json.push(b':');
-            match value {
-                Top::Tree(v) => v.write(&mut json),
-                Top::Written(range) => json.extend_from_slice(&written[range.clone()]),
-            }
+            value.write(written, &mut json);
         }
         json.push(b'}');
     }
@@ -381,6 +382,16 @@ fn finish(
 enum Top<'a> {
     Tree(Json<'a>),
     Written(std::ops::Range<usize>),
+}
+
+impl Top<'_> {
+    /// Appends the value's text; a written value is in `written`.
+    fn write(&self, written: &[u8], out: &mut Vec<u8>) {
+        match self {
+            Top::Tree(v) => v.write(out),
+            Top::Written(range) => out.extend_from_slice(&written[range.clone()]),
+        }
+    }
 }
 
 /// Writes `value` cleaned: snake_case keys (see [`Collision`] for keys that share a name) and trimmed strings,
@@ -603,9 +614,10 @@ impl Names {
     fn keep(&mut self, key: &str, name: &str) {
         let mut written = Vec::with_capacity(name.len() + 2);
         write_str(name, &mut written);
-        // `write_str` writes a `str` and ASCII.
-        let written = String::from_utf8(written).unwrap_or_default();
-        self.written.insert(key.into(), written.into());
+        // Always UTF-8: the name's own text, quotes and ASCII escapes.
+        if let Ok(written) = String::from_utf8(written) {
+            self.written.insert(key.into(), written.into());
+        }
     }
 
     fn learn(&mut self, value: &Json<'_>) {
@@ -624,7 +636,10 @@ impl Names {
         }
         match self.written.get(key.as_ref()) {
             // Quoted, and with no escape: the name itself.
-            Some(name) if !name.contains('\\') => Cow::Borrowed(&name[1..name.len() - 1]),
+            Some(name) if !name.contains('\\') => name
+                .strip_prefix('"')
+                .and_then(|n| n.strip_suffix('"'))
+                .map_or_else(|| Cow::Owned(snake_case(key)), Cow::Borrowed),
             _ => Cow::Owned(snake_case(key)),
         }
     }

@@ -1,18 +1,19 @@
 //! The usual payload normalized in one pass: read and written out cleaned as it is read, with no tree built.
 //! Whatever would need a decision (a key that shares its snake_case name with another, which includes a
-//! repeated key; a nested value under a name the metadata takes; anything the reader does not accept) sends the
-//! payload to [`super::normalize_at`]'s tree, which decides; so this path only ever gives the events that one
-//! would. A differential test holds the two to the same results.
+//! repeated key; a nested value under a name the metadata takes; an object wider than [`WIDEST`] keys; anything
+//! the reader does not accept) sends the payload to the tree ([`super::normalize_tree`]), which decides; so this
+//! path only ever gives the events that one would. A differential test holds the two to the same results.
 
 use super::{
-    METADATA, Names, RecordMeta, Top, clean_scalar, finish, is_snake, snake_case, trim, write_str,
+    ID_KEYS, METADATA, Names, RecordMeta, TIME_KEYS, TYPE_KEYS, Top, clean_scalar, finish,
+    is_snake, snake_case, trim, write_str,
 };
 use crate::json::Reader;
 use std::borrow::Cow;
 
 /// Objects wider than this go to the tree, which finds shared names by sorting; up to this width the names
 /// written so far are compared pair by pair.
-const PAIRWISE_KEYS: usize = 64;
+const WIDEST: usize = 64;
 
 /// The event of `payload`, or `None` when the tree must decide (see the module's note).
 pub(super) fn normalize(
@@ -23,19 +24,22 @@ pub(super) fn normalize(
 ) -> Option<super::Event> {
     let text = std::str::from_utf8(payload).ok()?;
     let mut r = Reader::new(text);
-    let mut json = Vec::with_capacity(payload.len() + 320);
-    let mut siblings = std::mem::take(&mut names.siblings);
-    // The top-level scalars the metadata is read from or takes, in payload order.
-    let mut top: Vec<(Cow<str>, Top)> = Vec::new();
-    json.push(b'{');
     if r.peek()? != b'{' {
         return None;
     }
+    let mut json = Vec::with_capacity(payload.len() + 320);
+    json.push(b'{');
+    let mut siblings = std::mem::take(&mut names.siblings);
+    // The top-level scalars the metadata is read from or takes, in payload order.
+    let mut top: Vec<(Cow<str>, Top)> = Vec::new();
     let first = siblings.open();
     let read = r.members(|r, key| {
         let name = siblings.name(first, &key, matches!(key, Cow::Borrowed(_)), names)?;
-        let unquoted = &name[1..name.len() - 1];
-        let read = TOP_READ.iter().find(|n| unquoted == n.as_bytes());
+        // Written names are quoted.
+        let unquoted = name
+            .get(1..name.len().saturating_sub(1))
+            .unwrap_or_default();
+        let read = top_read().find(|n| unquoted == n.as_bytes());
         match (read, r.peek()?) {
             (None, _) => {}
             (Some(n), b'{' | b'[') if METADATA.contains(n) => return None,
@@ -69,20 +73,13 @@ pub(super) fn normalize(
 
 /// The top-level names the metadata is read from (`event_id`, `id`, ...) or takes ([`METADATA`]). None needs
 /// escaping, so a name written with an escape is none of them.
-const TOP_READ: [&str; 12] = [
-    "event_id",
-    "id",
-    "event_type",
-    "type",
-    "event_time",
-    "timestamp",
-    "ts",
-    "created_at",
-    "event_time_source",
-    "_kinesis",
-    "ingested_at",
-    "_original",
-];
+fn top_read() -> impl Iterator<Item = &'static &'static str> {
+    ID_KEYS
+        .iter()
+        .chain(&TYPE_KEYS)
+        .chain(&TIME_KEYS)
+        .chain(&METADATA)
+}
 
 /// A `,` unless the object being written has no member yet.
 fn comma(out: &mut Vec<u8>) {
@@ -168,7 +165,7 @@ impl Siblings {
     /// `plain`: the reader borrowed the key from the payload (see [`Names::write`]).
     fn name(&mut self, first: usize, key: &str, plain: bool, names: &mut Names) -> Option<&[u8]> {
         let start = self.text.len();
-        if self.starts.len() - first >= PAIRWISE_KEYS {
+        if self.starts.len() - first >= WIDEST {
             return None;
         }
         names.write(key, plain, &mut self.text);
@@ -358,7 +355,7 @@ mod tests {
             0 => value(rng, 1, &mut text),
             1 => {
                 text.push('{');
-                for i in 0..PAIRWISE_KEYS + rng.usize(..3) {
+                for i in 0..WIDEST + rng.usize(..3) {
                     text.push_str(&format!("{}\"k{i}\":{i}", if i > 0 { "," } else { "" }));
                 }
                 text.push('}');
