@@ -203,7 +203,7 @@ impl Part {
         let earlier: Vec<bool> = plan
             .events
             .iter()
-            .map(|e| !self.seen.insert(e.event_id.clone()))
+            .map(|e| self.seen.contains(&e.event_id))
             .collect();
         plan.drop_seen(&earlier);
         let c = &mut self.counts;
@@ -212,10 +212,12 @@ impl Part {
         c.duplicates += plan.duplicates() + plan.seen_before();
         c.key_collisions += plan.collisions().count();
         let w = out.writer();
-        for e in &plan.events {
+        for e in &mut plan.events {
             w.write_all(e.json.as_bytes())
                 .and_then(|()| w.write_all(b"\n"))
                 .map_err(|e| format!("cannot write events: {e}"))?;
+            // Written, the event needs its id no more; the next parts do.
+            self.seen.insert(std::mem::take(&mut e.event_id));
         }
         let mut letters = letters.map(Sink::writer);
         for (i, poison) in plan.poisoned() {

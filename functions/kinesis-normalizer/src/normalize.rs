@@ -234,7 +234,7 @@ fn normalize_tree(
         };
         cleaned.push((name, value));
     }
-    let mut json = Vec::with_capacity(payload.len() + 320);
+    let mut json = Vec::with_capacity(event_capacity(payload, meta, ingested));
     json.push(b'{');
     for (name, value) in &cleaned {
         if !METADATA.contains(&name.as_ref()) {
@@ -243,6 +243,18 @@ fn normalize_tree(
         }
     }
     Ok(finish(json, &cleaned, &written, meta, ingested, collisions))
+}
+
+/// Room for an event's text, so that it is written without growing: the payload, cleaned (about its size), and
+/// the fields set on it, with room to spare for an `_original` or two.
+fn event_capacity(payload: &[u8], meta: &RecordMeta, ingested: &str) -> usize {
+    let m = meta;
+    payload.len()
+        + 512
+        + m.partition_key.len()
+        + m.sequence_number.len()
+        + m.shard_id.len()
+        + ingested.len()
 }
 
 /// Starts the next member of the object being written into `json` (which holds at least its `{`).
@@ -299,7 +311,10 @@ fn finish(
     write_str(&event_id, &mut json);
     let id = at..json.len();
     let at = field(b"\"event_type\":", &mut json);
-    write_str(&event_type, &mut json);
+    // `[a-z0-9_.-]` only (sanitized), as `"event_time_source"`'s value: nothing to escape.
+    json.push(b'"');
+    json.extend_from_slice(event_type.as_bytes());
+    json.push(b'"');
     let kind = at..json.len();
     let at = field(b"\"event_time\":", &mut json);
     json.push(b'"');
@@ -307,7 +322,9 @@ fn finish(
     json.push(b'"');
     let time = at..json.len();
     let at = field(b"\"event_time_source\":", &mut json);
-    write_str(source, &mut json);
+    json.push(b'"');
+    json.extend_from_slice(source.as_bytes());
+    json.push(b'"');
     let time_source = at..json.len();
     let at = field(b"\"_kinesis\":", &mut json);
     json.extend_from_slice(b"{\"partition_key\":");
@@ -334,22 +351,17 @@ fn finish(
     // A payload value the metadata replaces is kept unless it is the very same value (a number id of 7 is
     // kept: the event's `event_id` is the string "7"). Two values are the same exactly when their text is.
     let mut original = Vec::new();
-    let mut text = Vec::new();
     for (name, value) in top {
         if !METADATA.contains(&name.as_ref()) {
             continue;
         }
         let same = set.iter().any(|(k, range)| {
+            let now = &json[range.clone()];
             k == name
-                && json[range.clone()]
-                    == *match value {
-                        Top::Tree(v) => {
-                            text.clear();
-                            v.write(&mut text);
-                            &text[..]
-                        }
-                        Top::Written(range) => &written[range.clone()],
-                    }
+                && match value {
+                    Top::Tree(v) => v.is_written_as(now),
+                    Top::Written(range) => written[range.clone()] == *now,
+                }
         });
         if !same {
             original.push((name, value));

@@ -126,6 +126,28 @@ impl<'a> Json<'a> {
         }
     }
 
+    /// Whether `text` is what [`Json::write`] writes for this value, found without writing it when that is
+    /// plain (a string with nothing to escape, a number, a literal).
+    pub fn is_written_as(&self, text: &[u8]) -> bool {
+        match self {
+            Json::String(s) if !needs_escape(s.as_bytes()) => {
+                text.len() == s.len() + 2
+                    && text.first() == Some(&b'"')
+                    && text.last() == Some(&b'"')
+                    && text[1..text.len() - 1] == *s.as_bytes()
+            }
+            Json::Number(n) => text == n.as_bytes(),
+            Json::Null => text == b"null",
+            Json::Bool(true) => text == b"true",
+            Json::Bool(false) => text == b"false",
+            other => {
+                let mut own = Vec::new();
+                other.write(&mut own);
+                own == text
+            }
+        }
+    }
+
     /// Appends the compact JSON text of this value.
     pub fn write(&self, out: &mut Vec<u8>) {
         match self {
@@ -271,6 +293,39 @@ mod tests {
         for _ in 0..10_000 {
             let text: Vec<u8> = (0..rng.usize(..40)).map(|_| rng.u8(0x1c..0x7f)).collect();
             assert_eq!(needs_escape(&text), naive(&text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_value_is_written_as_exactly_its_own_text() {
+        let values = [
+            Json::Null,
+            Json::Bool(true),
+            Json::Bool(false),
+            Json::Number("7".into()),
+            Json::Number("7.0".into()),
+            Json::String("7".into()),
+            Json::String("".into()),
+            Json::String("a\"b".into()),
+            Json::String("line\n".into()),
+            Json::String("null".into()),
+            Json::Array(vec![Json::Null]),
+        ];
+        let texts: Vec<Vec<u8>> = values
+            .iter()
+            .map(|v| {
+                let mut text = Vec::new();
+                v.write(&mut text);
+                text
+            })
+            .chain([b"\"7".to_vec(), b"7\"".to_vec(), b"\"".to_vec(), Vec::new()])
+            .collect();
+        for v in &values {
+            let mut own = Vec::new();
+            v.write(&mut own);
+            for text in &texts {
+                assert_eq!(v.is_written_as(text), own == *text, "{v:?} {text:?}");
+            }
         }
     }
 

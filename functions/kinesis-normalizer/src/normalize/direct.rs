@@ -27,11 +27,11 @@ pub(super) fn normalize(
     if r.peek()? != b'{' {
         return None;
     }
-    let mut json = Vec::with_capacity(payload.len() + 320);
+    let mut json = Vec::with_capacity(super::event_capacity(payload, meta, ingested));
     json.push(b'{');
     let mut siblings = std::mem::take(&mut names.siblings);
     // The top-level scalars the metadata is read from or takes, in payload order.
-    let mut top: Vec<(Cow<str>, Top)> = Vec::new();
+    let mut top: Vec<(Cow<str>, Top)> = Vec::with_capacity(8);
     let first = siblings.open();
     let read = r.members(|r, key| {
         let name = siblings.name(first, &key, matches!(key, Cow::Borrowed(_)), names)?;
