@@ -109,13 +109,7 @@ fn colliding_keys_and_exact_numbers_come_out_unchanged() {
                     "data": base64::engine::general_purpose::STANDARD.encode(p)}})
         })
         .collect();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let event = dir.path().join("event.json");
-    std::fs::write(
-        &event,
-        serde_json::json!({ "Records": records }).to_string(),
-    )
-    .expect("write");
+    let (_dir, event) = event_file(records);
     let run = tributary(&["normalize", s(&event)]);
     let summary: Value = serde_json::from_slice(&run.stderr).expect("summary");
     assert_eq!(
@@ -138,6 +132,18 @@ fn colliding_keys_and_exact_numbers_come_out_unchanged() {
         "{}",
         lines[1]
     );
+}
+
+/// A Kinesis event of `records`, in a temporary directory (kept while the directory lives).
+fn event_file(records: Vec<Value>) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        serde_json::json!({ "Records": records }).to_string(),
+    )
+    .expect("write");
+    (dir, event)
 }
 
 /// A Kinesis record whose payload is `payload`, with sequence number `seq`.
@@ -178,13 +184,7 @@ fn a_batch_read_part_by_part_keeps_the_first_of_each_event_across_parts() {
             ),
         })
         .collect();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let event = dir.path().join("event.json");
-    std::fs::write(
-        &event,
-        serde_json::json!({ "Records": records }).to_string(),
-    )
-    .expect("write");
+    let (dir, event) = event_file(records);
     let (out, dead) = (
         dir.path().join("events.jsonl"),
         dir.path().join("dead.jsonl"),
@@ -232,13 +232,7 @@ fn a_bad_record_in_a_later_part_leaves_no_output_behind() {
         .map(|i| kinesis_record(i, &format!(r#"{{"eventId": "e-{i}"}}"#)))
         .collect();
     records[2300]["kinesis"]["sequenceNumber"] = Value::String(String::new());
-    let dir = tempfile::tempdir().expect("temp dir");
-    let event = dir.path().join("event.json");
-    std::fs::write(
-        &event,
-        serde_json::json!({ "Records": records }).to_string(),
-    )
-    .expect("write");
+    let (dir, event) = event_file(records);
     let out = dir.path().join("events.jsonl");
     let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
         .arg("normalize")

@@ -310,11 +310,14 @@ fn finish(
     let at = field(b"\"event_id\":", &mut json);
     write_str(&event_id, &mut json);
     let id = at..json.len();
+    // A string known to need no escape: the sanitized type (`[a-z0-9_.-]`), the time's source.
+    let plain = |text: &str, json: &mut Vec<u8>| {
+        json.push(b'"');
+        json.extend_from_slice(text.as_bytes());
+        json.push(b'"');
+    };
     let at = field(b"\"event_type\":", &mut json);
-    // `[a-z0-9_.-]` only (sanitized), as `"event_time_source"`'s value: nothing to escape.
-    json.push(b'"');
-    json.extend_from_slice(event_type.as_bytes());
-    json.push(b'"');
+    plain(&event_type, &mut json);
     let kind = at..json.len();
     let at = field(b"\"event_time\":", &mut json);
     json.push(b'"');
@@ -322,9 +325,7 @@ fn finish(
     json.push(b'"');
     let time = at..json.len();
     let at = field(b"\"event_time_source\":", &mut json);
-    json.push(b'"');
-    json.extend_from_slice(source.as_bytes());
-    json.push(b'"');
+    plain(source, &mut json);
     let time_source = at..json.len();
     let at = field(b"\"_kinesis\":", &mut json);
     json.extend_from_slice(b"{\"partition_key\":");
