@@ -34,11 +34,17 @@ impl AtomicFile {
     }
 
     pub fn commit(mut self) -> io::Result<()> {
-        if let Some(mut f) = self.file.take() {
+        let file = self.file.take();
+        let done = file.map_or(Ok(()), |mut f| {
             f.flush()?;
-            f.get_ref().sync_all()?;
+            f.get_ref().sync_all()
+        });
+        let done = done.and_then(|()| std::fs::rename(&self.tmp, &self.dest));
+        if done.is_err() {
+            // Nothing is left behind under the temporary name either.
+            let _ = std::fs::remove_file(&self.tmp);
         }
-        std::fs::rename(&self.tmp, &self.dest)
+        done
     }
 }
 

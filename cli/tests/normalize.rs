@@ -270,14 +270,46 @@ fn events_can_go_to_a_device_and_the_two_outputs_must_differ() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let both = dir.path().join("both.jsonl");
+    let also = dir.path().join(".").join("both.jsonl");
     let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
         .arg("normalize")
         .arg(root().join("events/kinesis-batch.json"))
         .args(["--out", both.to_str().expect("path")])
-        .args(["--dead-letter", both.to_str().expect("path")])
+        .args(["--dead-letter", also.to_str().expect("path")])
         .output()
         .expect("runs");
     assert_eq!(run.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&run.stderr).contains("name the same file"));
     assert!(!both.exists());
+}
+
+#[test]
+fn an_output_reached_through_a_link_is_written_to_its_file_and_the_link_stays() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (file, link) = (
+        dir.path().join("events.jsonl"),
+        dir.path().join("latest.jsonl"),
+    );
+    std::fs::write(&file, "old\n").expect("write");
+    std::os::unix::fs::symlink(&file, &link).expect("link");
+    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .arg("normalize")
+        .arg(root().join("events/kinesis-batch.json"))
+        .args(["--out", link.to_str().expect("path")])
+        .output()
+        .expect("runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("link")
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(lines(&file).len(), 4);
+    let left: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
+    assert_eq!(left.len(), 2, "no temporary file is left");
 }

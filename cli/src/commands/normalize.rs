@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,8 +19,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
   tributary normalize events/sqs-batch.json
 
 The summary (records in, normalized, duplicates, dead-lettered, key collisions) goes to stderr. The batch is
-read 1,024 records at a time. A regular file given to --out or --dead-letter appears only once the whole batch is
-written; on stdout, a batch that fails partway has its earlier events written before the error (exit 1).")]
+read 1,024 records at a time. A regular file given to --out or --dead-letter (or reached through a link) appears
+only once the whole batch is written; stdout, a pipe or a device gets a failing batch's earlier events before the
+error (exit 1).")]
 pub struct Args {
     /// A Kinesis (or SQS) Lambda event, like events/kinesis-batch.json; `-` reads stdin.
     event: PathBuf,
@@ -61,18 +62,17 @@ enum Sink {
 impl Sink {
     fn new(path: Option<&PathBuf>) -> Result<Self, String> {
         let cannot = |p: &PathBuf, e: io::Error| format!("cannot create {}: {e}", p.display());
-        Ok(match path {
-            // A path not there yet, or a regular file (not a link to one: the rename would replace the link).
-            Some(p) if std::fs::symlink_metadata(p).map_or(true, |m| m.file_type().is_file()) => {
-                Sink::Atomic(AtomicFile::create(p).map_err(|e| cannot(p, e))?)
-            }
-            Some(p) => Sink::Other(BufWriter::with_capacity(
-                1 << 20,
-                Box::new(File::create(p).map_err(|e| cannot(p, e))?),
-            )),
-            None => Sink::Other(BufWriter::with_capacity(
+        let Some(p) = path else {
+            return Ok(Sink::Other(BufWriter::with_capacity(
                 1 << 20,
                 Box::new(io::stdout().lock()),
+            )));
+        };
+        Ok(match atomic_target(p) {
+            Some(dest) => Sink::Atomic(AtomicFile::create(&dest).map_err(|e| cannot(p, e))?),
+            None => Sink::Other(BufWriter::with_capacity(
+                1 << 20,
+                Box::new(File::create(p).map_err(|e| cannot(p, e))?),
             )),
         })
     }
@@ -92,9 +92,36 @@ impl Sink {
     }
 }
 
+/// The file an output path is written to atomically: the path when nothing is there yet or a regular file is,
+/// the file a link leads to when that is a regular file (the link stays); `None` for anything else (a device, a
+/// pipe), which is written in place.
+fn atomic_target(path: &Path) -> Option<PathBuf> {
+    match std::fs::symlink_metadata(path) {
+        Err(_) => Some(path.to_owned()),
+        Ok(m) if m.file_type().is_file() => Some(path.to_owned()),
+        Ok(m) if m.file_type().is_symlink() => std::fs::metadata(path)
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|_| std::fs::canonicalize(path).ok()),
+        Ok(_) => None,
+    }
+}
+
+/// Where an atomically written output ends up, however the path spells it (`a`, `./a`, a link to it).
+fn resolved(path: &Path) -> Option<PathBuf> {
+    let target = atomic_target(path)?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    Some(std::fs::canonicalize(dir).ok()?.join(target.file_name()?))
+}
+
 /// The events' sink and the dead letters', created once the event is known to be a batch.
 fn sinks(args: &Args) -> Result<(Sink, Option<Sink>), String> {
-    if args.out.is_some() && args.out == args.dead_letter {
+    if let (Some(out), Some(letters)) = (&args.out, &args.dead_letter)
+        && resolved(out).is_some_and(|out| resolved(letters) == Some(out))
+    {
         return Err("--out and --dead-letter name the same file".to_owned());
     }
     let letters = args.dead_letter.as_ref().map(|p| Sink::new(Some(p)));

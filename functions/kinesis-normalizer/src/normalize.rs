@@ -245,7 +245,7 @@ fn normalize_tree(
     Ok(finish(json, &cleaned, &written, meta, ingested, collisions))
 }
 
-/// Room for an event's text, so that it is written without growing: the payload, cleaned (about its size), and
+/// Room for an event's text, so that it is usually written without growing: the payload, cleaned (about its size), and
 /// the fields set on it, with room to spare for an `_original` or two.
 fn event_capacity(payload: &[u8], meta: &RecordMeta, ingested: &str) -> usize {
     let m = meta;
