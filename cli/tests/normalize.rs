@@ -5,7 +5,6 @@ mod common;
 use common::*;
 
 use serde_json::Value;
-use std::process::Command;
 
 fn lines(path: &std::path::Path) -> Vec<Value> {
     std::fs::read_to_string(path)
@@ -22,17 +21,14 @@ fn normalizes_the_sample_kinesis_batch() {
         dir.path().join("events.jsonl"),
         dir.path().join("dead.jsonl"),
     );
-    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
-        .arg("normalize")
-        .arg(root().join("events/kinesis-batch.json"))
-        .args([
-            "--out",
-            out.to_str().expect("path"),
-            "--dead-letter",
-            dead.to_str().expect("path"),
-        ])
-        .output()
-        .expect("runs");
+    let run = tributary(&[
+        "normalize",
+        s(&root().join("events/kinesis-batch.json")),
+        "--out",
+        s(&out),
+        "--dead-letter",
+        s(&dead),
+    ]);
     assert!(
         run.status.success(),
         "{}",
@@ -67,11 +63,7 @@ fn normalizes_the_sample_kinesis_batch() {
 
 #[test]
 fn normalizes_an_sqs_batch_to_stdout() {
-    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
-        .arg("normalize")
-        .arg(root().join("events/sqs-batch.json"))
-        .output()
-        .expect("runs");
+    let run = tributary(&["normalize", s(&root().join("events/sqs-batch.json"))]);
     assert!(run.status.success());
     let events: Vec<Value> = String::from_utf8_lossy(&run.stdout)
         .lines()
@@ -84,10 +76,7 @@ fn normalizes_an_sqs_batch_to_stdout() {
 
 #[test]
 fn an_unreadable_event_file_exits_1() {
-    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
-        .args(["normalize", "/nonexistent/event.json"])
-        .output()
-        .expect("runs");
+    let run = tributary(&["normalize", "/nonexistent/event.json"]);
     assert_eq!(run.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&run.stderr).contains("cannot read"));
 }
@@ -189,13 +178,14 @@ fn a_batch_read_part_by_part_keeps_the_first_of_each_event_across_parts() {
         dir.path().join("events.jsonl"),
         dir.path().join("dead.jsonl"),
     );
-    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
-        .arg("normalize")
-        .arg(&event)
-        .args(["--out", out.to_str().expect("path")])
-        .args(["--dead-letter", dead.to_str().expect("path")])
-        .output()
-        .expect("runs");
+    let run = tributary(&[
+        "normalize",
+        s(&event),
+        "--out",
+        s(&out),
+        "--dead-letter",
+        s(&dead),
+    ]);
     assert!(
         run.status.success(),
         "{}",
@@ -234,12 +224,7 @@ fn a_bad_record_in_a_later_part_leaves_no_output_behind() {
     records[2300]["kinesis"]["sequenceNumber"] = Value::String(String::new());
     let (dir, event) = event_file(records);
     let out = dir.path().join("events.jsonl");
-    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
-        .arg("normalize")
-        .arg(&event)
-        .args(["--out", out.to_str().expect("path")])
-        .output()
-        .expect("runs");
+    let run = tributary(&["normalize", s(&event), "--out", s(&out)]);
     assert_eq!(run.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&run.stderr)
@@ -254,12 +239,12 @@ fn a_bad_record_in_a_later_part_leaves_no_output_behind() {
 
 #[test]
 fn events_can_go_to_a_device_and_the_two_outputs_must_differ() {
-    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
-        .arg("normalize")
-        .arg(root().join("events/kinesis-batch.json"))
-        .args(["--out", "/dev/null"])
-        .output()
-        .expect("runs");
+    let run = tributary(&[
+        "normalize",
+        s(&root().join("events/kinesis-batch.json")),
+        "--out",
+        "/dev/null",
+    ]);
     assert!(
         run.status.success(),
         "{}",
@@ -271,13 +256,14 @@ fn events_can_go_to_a_device_and_the_two_outputs_must_differ() {
     let dir = tempfile::tempdir().expect("temp dir");
     let both = dir.path().join("both.jsonl");
     let also = dir.path().join(".").join("both.jsonl");
-    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
-        .arg("normalize")
-        .arg(root().join("events/kinesis-batch.json"))
-        .args(["--out", both.to_str().expect("path")])
-        .args(["--dead-letter", also.to_str().expect("path")])
-        .output()
-        .expect("runs");
+    let run = tributary(&[
+        "normalize",
+        s(&root().join("events/kinesis-batch.json")),
+        "--out",
+        s(&both),
+        "--dead-letter",
+        s(&also),
+    ]);
     assert_eq!(run.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&run.stderr).contains("name the same file"));
     assert!(!both.exists());
@@ -292,12 +278,12 @@ fn an_output_reached_through_a_link_is_written_to_its_file_and_the_link_stays() 
     );
     std::fs::write(&file, "old\n").expect("write");
     std::os::unix::fs::symlink(&file, &link).expect("link");
-    let run = Command::new(env!("CARGO_BIN_EXE_tributary"))
-        .arg("normalize")
-        .arg(root().join("events/kinesis-batch.json"))
-        .args(["--out", link.to_str().expect("path")])
-        .output()
-        .expect("runs");
+    let run = tributary(&[
+        "normalize",
+        s(&root().join("events/kinesis-batch.json")),
+        "--out",
+        s(&link),
+    ]);
     assert!(
         run.status.success(),
         "{}",
