@@ -82,6 +82,20 @@ fn an_unreadable_event_file_exits_1() {
 }
 
 #[test]
+fn an_event_file_that_is_not_utf8_exits_1_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (event, out) = (
+        dir.path().join("event.json"),
+        dir.path().join("events.jsonl"),
+    );
+    std::fs::write(&event, b"{\"Records\": [\"\xff\"]}").expect("event");
+    let run = tributary(&["normalize", s(&event), "--out", s(&out)]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("is not UTF-8"));
+    assert!(!out.exists());
+}
+
+#[test]
 fn colliding_keys_and_exact_numbers_come_out_unchanged() {
     use base64::Engine;
     let payloads = [

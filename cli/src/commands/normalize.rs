@@ -7,7 +7,7 @@ use kinesis_normalizer::batch::{Plan, dead_letter, inputs_of, read_event, read_r
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -140,11 +140,18 @@ struct Counts {
 
 fn execute(args: &Args) -> Result<(), String> {
     let name = args.event.display();
-    let text = if args.event.as_os_str() == "-" {
-        io::read_to_string(io::stdin()).map_err(|e| format!("cannot read stdin: {e}"))?
+    let bytes = if args.event.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
+        bytes
     } else {
-        std::fs::read_to_string(&args.event).map_err(|e| format!("cannot read {name}: {e}"))?
+        std::fs::read(&args.event).map_err(|e| format!("cannot read {name}: {e}"))?
     };
+    // Checked with SIMD: a batch is megabytes.
+    let text = simdutf8::basic::from_utf8(&bytes)
+        .map_err(|_| format!("cannot read {name}: it is not UTF-8"))?;
     let mut part = Part {
         ingested_at: Utc::now(),
         max_bytes: args.max_record_bytes,
@@ -153,7 +160,7 @@ fn execute(args: &Args) -> Result<(), String> {
     };
     // Records straight from the text, a part at a time; an event that is not a batch is read whole, for
     // read_event's errors.
-    let (out, letters) = match read_records(&text) {
+    let (out, letters) = match read_records(text) {
         Some(read) => {
             let (source, records) = read.map_err(|e| format!("{name}: {e}"))?;
             let (mut out, mut letters) = sinks(args)?;
@@ -181,7 +188,7 @@ fn execute(args: &Args) -> Result<(), String> {
         }
         None => {
             let event: Value =
-                serde_json::from_str(&text).map_err(|e| format!("{name} is not JSON: {e}"))?;
+                serde_json::from_str(text).map_err(|e| format!("{name} is not JSON: {e}"))?;
             let (source, inputs) = read_event(&event).map_err(|e| format!("{name}: {e}"))?;
             let (mut out, mut letters) = sinks(args)?;
             part.write(

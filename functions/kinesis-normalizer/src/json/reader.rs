@@ -62,6 +62,23 @@ impl<'a> Reader<'a> {
         &mut self,
         mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>,
     ) -> Option<()> {
+        self.fields(|r| {
+            let key = r.key()?;
+            member(r, key)
+        })
+    }
+
+    /// At a key's opening quote: the key, unescaped, once the reader is past it and its colon.
+    pub(crate) fn key(&mut self) -> Option<Cow<'a, str>> {
+        let key = self.string()?;
+        self.expect(b':')?;
+        Some(key)
+    }
+
+    /// Walks an object's members as [`Reader::members`] does, but leaves each key to `member`: it is called at
+    /// the key's opening quote, and reads the key and its colon ([`Reader::key_is`], [`Reader::key`]), then the
+    /// value.
+    pub(crate) fn fields(&mut self, mut member: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         if self.peek()? != b'{' {
             return None;
         }
@@ -73,9 +90,7 @@ impl<'a> Reader<'a> {
                 if self.peek()? != b'"' {
                     return None;
                 }
-                let key = self.string()?;
-                self.expect(b':')?;
-                member(self, key)?;
+                member(self)?;
                 match self.peek()? {
                     b',' => self.pos += 1,
                     b'}' => {
@@ -88,6 +103,22 @@ impl<'a> Reader<'a> {
         }
         self.depth -= 1;
         Some(())
+    }
+
+    /// At a key's opening quote: steps over the key and its colon when the key is written `"raw"`, with no
+    /// escapes (`raw` holds no quote, backslash or control character); otherwise stays where it is.
+    pub(crate) fn key_is(&mut self, raw: &[u8]) -> bool {
+        let start = self.pos + 1;
+        let end = start + raw.len();
+        if self.bytes.get(start..end) != Some(raw) || self.bytes.get(end) != Some(&b'"') {
+            return false;
+        }
+        self.pos = end + 1;
+        if self.expect(b':').is_none() {
+            self.pos = start - 1;
+            return false;
+        }
+        true
     }
 
     /// Walks an array's items, `item` reading each; `None` when the array is not well formed or `item` refuses.

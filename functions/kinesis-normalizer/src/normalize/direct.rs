@@ -22,7 +22,7 @@ pub(super) fn normalize(
     ingested: &str,
     names: &mut Names,
 ) -> Option<super::Event> {
-    let text = std::str::from_utf8(payload).ok()?;
+    let text = simdutf8::basic::from_utf8(payload).ok()?;
     let mut r = Reader::new(text);
     if r.peek()? != b'{' {
         return None;
@@ -30,11 +30,13 @@ pub(super) fn normalize(
     let mut json = Vec::with_capacity(super::event_capacity(payload, meta, ingested));
     json.push(b'{');
     let mut siblings = std::mem::take(&mut names.siblings);
+    let mut trace = std::mem::take(&mut names.trace);
+    trace.start();
     // The top-level scalars the metadata is read from or takes, in payload order.
     let mut top: Vec<(Cow<str>, Top)> = Vec::with_capacity(8);
     let first = siblings.open();
-    let read = r.members(|r, key| {
-        let name = siblings.name(first, &key, matches!(key, Cow::Borrowed(_)), names)?;
+    let read = r.fields(|r| {
+        let name = key(r, first, &mut trace, &mut siblings, names)?;
         // Written names are quoted.
         let unquoted = name
             .get(1..name.len().saturating_sub(1))
@@ -59,11 +61,13 @@ pub(super) fn normalize(
         comma(&mut json);
         json.extend_from_slice(siblings.last());
         json.push(b':');
-        write_value(r, names, &mut siblings, &mut json)
+        write_value(r, names, &mut trace, &mut siblings, &mut json)
     });
     // Kept for the next record, empty (a refused payload may leave names of objects it did not finish).
     siblings.clear();
     names.siblings = siblings;
+    trace.end();
+    names.trace = trace;
     read?;
     if !r.at_end() {
         return None;
@@ -92,6 +96,7 @@ fn comma(out: &mut Vec<u8>) {
 fn write_value(
     r: &mut Reader<'_>,
     names: &mut Names,
+    trace: &mut Trace,
     siblings: &mut Siblings,
     out: &mut Vec<u8>,
 ) -> Option<()> {
@@ -99,21 +104,23 @@ fn write_value(
         b'{' => {
             out.push(b'{');
             let first = siblings.open();
-            r.members(|r, key| {
-                siblings.name(first, &key, matches!(key, Cow::Borrowed(_)), names)?;
+            trace.step(Kind::Open);
+            r.fields(|r| {
+                let name = key(r, first, trace, siblings, names)?;
                 comma(out);
-                out.extend_from_slice(siblings.last());
+                out.extend_from_slice(name);
                 out.push(b':');
-                write_value(r, names, siblings, out)
+                write_value(r, names, trace, siblings, out)
             })?;
             siblings.close(first);
+            trace.step(Kind::Close);
             out.push(b'}');
         }
         b'[' => {
             out.push(b'[');
             r.items(|r| {
                 comma(out);
-                write_value(r, names, siblings, out)
+                write_value(r, names, trace, siblings, out)
             })?;
             out.push(b']');
         }
@@ -133,6 +140,210 @@ fn write_value(
     Some(())
 }
 
+/// Reads the key at the reader (its opening quote) and its colon, and writes its name as the next member's of
+/// the object opened at `first`; `None` when an earlier member of the object has that name too, or the object is
+/// too wide to compare. Along the trace (see [`Trace`]) the name is the one recorded, and needs comparing only
+/// with the names of the members this payload wrote differently from the trace.
+fn key<'s>(
+    r: &mut Reader<'_>,
+    first: usize,
+    trace: &mut Trace,
+    siblings: &'s mut Siblings,
+    names: &mut Names,
+) -> Option<&'s [u8]> {
+    let other = match trace.next_key(r) {
+        Next::Same(name) => {
+            let name = siblings.known(first, name)?;
+            trace.at += 1;
+            return Some(name);
+        }
+        next => next == Next::Other,
+    };
+    let key = r.key()?;
+    let plain = matches!(key, Cow::Borrowed(_));
+    let name = siblings.name(first, &key, plain, names)?;
+    let key = plain.then_some(key.as_bytes());
+    if other {
+        trace.replace(key, name);
+        siblings.changed();
+    } else {
+        trace.learn(key, name);
+    }
+    Some(siblings.last())
+}
+
+/// The shape of the payloads read so far, in reading order: where objects open and close, and each member's key
+/// (as the payload wrote it, with no escapes) with the name it was written under. Payloads of one stream mostly
+/// share their shape, so each is read along the trace: where it opens and closes its objects as the trace does,
+/// a member's key written as the trace has it takes the recorded name, with no lookup. A key written otherwise
+/// replaces the recorded one (its name found and compared with all its siblings'), and where the payload's
+/// objects open or close otherwise, the trace is cut and the rest of the payload recorded.
+///
+/// The trace keeps each object's names distinct: a name is recorded only once it is found to differ from its
+/// earlier siblings', which are the payload's, written the same. So along the trace, a recorded name needs
+/// comparing only with the names this payload replaced in its object ([`Siblings::known`]).
+#[derive(Debug, Default)]
+pub(super) struct Trace {
+    steps: Vec<Step>,
+    /// The keys and names of the key steps, each key followed by its name; a replaced one's text stays until
+    /// the text outgrows [`MAX_TRACE_TEXT`].
+    text: Vec<u8>,
+    /// How many steps the payload being read has taken along the trace.
+    at: usize,
+    /// The payload has opened and closed its objects as `steps[..at]` do.
+    agrees: bool,
+    /// The payload's steps past the trace are recorded (after a key with escapes, or past [`MAX_STEPS`], the
+    /// rest of the payload is not).
+    recording: bool,
+    #[cfg(test)]
+    same_keys: usize,
+}
+
+/// The most steps a trace keeps: a payload with more objects and members is recorded only so far.
+const MAX_STEPS: usize = 4096;
+
+/// The most text a trace keeps; past it, the next payload starts a new trace.
+const MAX_TRACE_TEXT: usize = 256 * 1024;
+
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    kind: Kind,
+    /// A key step's key and name, one after the other in [`Trace::text`].
+    start: usize,
+    key_len: usize,
+    name_len: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Open,
+    Close,
+    Key,
+}
+
+/// What the trace has for the key at the reader.
+#[derive(Debug, PartialEq, Eq)]
+enum Next<'t> {
+    /// The key the trace has next, with its name (the reader is past the key and its colon).
+    Same(&'t [u8]),
+    /// A key step, of another key.
+    Other,
+    /// No key step: the payload has parted from the trace, or parts here.
+    None,
+}
+
+impl Trace {
+    /// Before a payload's first key: the top-level object is every payload's first step, so it is not one.
+    fn start(&mut self) {
+        if self.text.len() > MAX_TRACE_TEXT {
+            self.steps.clear();
+            self.text.clear();
+        }
+        self.at = 0;
+        self.agrees = true;
+        self.recording = true;
+    }
+
+    /// After the payload, read or refused: what it did not reach of the trace goes.
+    fn end(&mut self) {
+        if self.agrees {
+            self.part();
+        }
+    }
+
+    /// An object opens or closes.
+    fn step(&mut self, kind: Kind) {
+        if self.agrees {
+            if self.steps.get(self.at).is_some_and(|s| s.kind == kind) {
+                self.at += 1;
+                return;
+            }
+            self.part();
+        }
+        self.record(Step {
+            kind,
+            start: 0,
+            key_len: 0,
+            name_len: 0,
+        });
+    }
+
+    /// At a key's opening quote: what the trace has next. The reader moves past the key and its colon only for
+    /// [`Next::Same`]; the trace moves on only once the name is taken ([`Trace::at`] + 1) or replaced.
+    fn next_key(&mut self, r: &mut Reader<'_>) -> Next<'_> {
+        if !self.agrees {
+            return Next::None;
+        }
+        let Some(step) = self.steps.get(self.at).filter(|s| s.kind == Kind::Key) else {
+            return Next::None;
+        };
+        let key = &self.text[step.start..step.start + step.key_len];
+        if !r.key_is(key) {
+            return Next::Other;
+        }
+        #[cfg(test)]
+        {
+            self.same_keys += 1;
+        }
+        let name = step.start + step.key_len;
+        Next::Same(&self.text[name..name + step.name_len])
+    }
+
+    /// The key step the payload is at gets `key` (when it has no escapes) and its `name`.
+    fn replace(&mut self, key: Option<&[u8]>, name: &[u8]) {
+        match key {
+            Some(key) => {
+                self.steps[self.at] = self.key_step(key, name);
+                self.at += 1;
+            }
+            None => {
+                self.part();
+                self.recording = false;
+            }
+        }
+    }
+
+    /// A key past the trace, and its name: recorded when the key has no escapes.
+    fn learn(&mut self, key: Option<&[u8]>, name: &[u8]) {
+        if self.agrees {
+            self.part();
+        }
+        match key {
+            Some(key) => {
+                let step = self.key_step(key, name);
+                self.record(step);
+            }
+            None => self.recording = false,
+        }
+    }
+
+    fn key_step(&mut self, key: &[u8], name: &[u8]) -> Step {
+        let start = self.text.len();
+        self.text.extend_from_slice(key);
+        self.text.extend_from_slice(name);
+        Step {
+            kind: Kind::Key,
+            start,
+            key_len: key.len(),
+            name_len: name.len(),
+        }
+    }
+
+    fn record(&mut self, step: Step) {
+        if self.recording && self.steps.len() < MAX_STEPS {
+            self.steps.push(step);
+        } else {
+            self.recording = false;
+        }
+    }
+
+    /// The payload parts from the trace: the steps it did not take go.
+    fn part(&mut self) {
+        self.agrees = false;
+        self.steps.truncate(self.at);
+    }
+}
+
 /// The names of the members written so far in each object being written, as written (quoted and escaped, so
 /// two are the same name exactly when their text is): one buffer for all the open objects, innermost last.
 #[derive(Debug, Default)]
@@ -140,6 +351,8 @@ pub(super) struct Siblings {
     text: Vec<u8>,
     /// Where each name starts in `text`; a name ends where the next starts (the last, at the end of `text`).
     starts: Vec<usize>,
+    /// The members whose keys the payload wrote otherwise than the trace (see [`Trace`]), by index in `starts`.
+    replaced: Vec<usize>,
 }
 
 impl Siblings {
@@ -151,6 +364,7 @@ impl Siblings {
     fn clear(&mut self) {
         self.text.clear();
         self.starts.clear();
+        self.replaced.clear();
     }
 
     fn close(&mut self, first: usize) {
@@ -158,6 +372,8 @@ impl Siblings {
             self.text.truncate(start);
         }
         self.starts.truncate(first);
+        let kept = self.replaced.partition_point(|&i| i < first);
+        self.replaced.truncate(kept);
     }
 
     /// Writes `key`'s snake_case name as the next member's of the object opened at `first`, and returns it;
@@ -181,6 +397,28 @@ impl Siblings {
         }
         self.starts.push(start);
         Some(&self.text[start..])
+    }
+
+    /// Writes a name from the trace as the next member's of the object opened at `first`, and returns it;
+    /// `None` when a member the payload wrote otherwise than the trace has that name too (the others' names
+    /// differ from it, see [`Trace`]).
+    fn known(&mut self, first: usize, name: &[u8]) -> Option<&[u8]> {
+        let from = self.replaced.partition_point(|&i| i < first);
+        for &i in &self.replaced[from..] {
+            let end = self.starts.get(i + 1).copied().unwrap_or(self.text.len());
+            if &self.text[self.starts[i]..end] == name {
+                return None;
+            }
+        }
+        let start = self.text.len();
+        self.text.extend_from_slice(name);
+        self.starts.push(start);
+        Some(&self.text[start..])
+    }
+
+    /// The member written last replaced the trace's.
+    fn changed(&mut self) {
+        self.replaced.push(self.starts.len() - 1);
     }
 
     /// The name [`Siblings::name`] wrote last.
@@ -416,5 +654,122 @@ mod tests {
         // Both paths are taken often, so both are compared.
         assert!(direct_count > 8_000, "{direct_count} by the one pass");
         assert!(tree_count > 3_000, "{tree_count} by the tree");
+    }
+
+    #[test]
+    fn a_trace_is_followed_only_where_the_objects_open_and_close_alike_and_replaced_keys_are_compared()
+     {
+        let (meta, ingested) = (meta(), "2026-11-21T10:00:05.000Z");
+        // The same keys in the same order, but the second payload's objects hold them differently: a name the
+        // first payload had in two objects is in one object twice.
+        for (first, second) in [
+            (r#"{"a":{"b":1},"b":2}"#, r#"{"a":{"b":1,"b":2}}"#),
+            (r#"{"a":1,"b":{"a":2}}"#, r#"{"a":1,"b":2,"a":3}"#),
+            (r#"{"a":[{"b":1},{"b":2}]}"#, r#"{"a":[{"b":1,"b":2}]}"#),
+            // The same shape, a key written otherwise: its name is the name of a later member.
+            (r#"{"a":1,"b":2,"c":3}"#, r#"{"a":1,"c":2,"c":3}"#),
+            (r#"{"a":1,"b":2,"c":3}"#, r#"{"c":1,"b":2,"c":3}"#),
+            (r#"{"x":{"a":1,"b":2}}"#, r#"{"x":{"b":1,"b":2}}"#),
+        ] {
+            let mut names = Names::default();
+            assert!(normalize(first.as_bytes(), &meta, ingested, &mut names).is_some());
+            assert_eq!(
+                normalize(second.as_bytes(), &meta, ingested, &mut names),
+                None,
+                "{second} after {first}"
+            );
+            assert_eq!(
+                normalize_at(second.as_bytes(), &meta, ingested, 1 << 20, &mut names),
+                normalize_tree(second.as_bytes(), &meta, ingested, &mut Names::default())
+            );
+        }
+    }
+
+    /// Replaces one of the keys written in `text` with a random one.
+    fn replace_a_key(rng: &mut fastrand::Rng, text: &mut String) {
+        let b = text.as_bytes();
+        // A key's closing quote: the next byte past any whitespace is a colon.
+        let ends: Vec<usize> = (0..b.len())
+            .filter(|&i| {
+                b[i] == b'"' && b[i + 1..].iter().find(|c| !c.is_ascii_whitespace()) == Some(&b':')
+            })
+            .collect();
+        let Some(&end) = ends.get(rng.usize(..ends.len().max(1))) else {
+            return;
+        };
+        // Its opening quote: the first one before it that no backslash escapes.
+        let Some(start) = (0..end)
+            .rev()
+            .find(|&i| b[i] == b'"' && (i == 0 || b[i - 1] != b'\\'))
+        else {
+            return;
+        };
+        let key = serde_json::to_string(KEYS[rng.usize(..KEYS.len())]).unwrap_or_default();
+        text.replace_range(start..=end, &key);
+    }
+
+    #[test]
+    fn payloads_that_share_a_shape_give_along_the_trace_what_the_tree_gives() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        let meta = meta();
+        let ingested = "2026-11-21T10:00:05.000Z";
+        // A few shapes, as a stream's payloads have; each payload one of them, now and then with a key replaced
+        // (which may share its name with a sibling's) or damaged, so that the trace is followed, parted from and
+        // rewritten.
+        let shapes: Vec<String> = (0..4)
+            .map(|i| {
+                // Shapes the one pass takes; the first, the usual one, without a key written with an escape
+                // (past which the trace records nothing).
+                let mut text = String::new();
+                while text.len() < 250
+                    || (i == 0 && text.contains("\"\\u"))
+                    || normalize(text.as_bytes(), &meta, ingested, &mut Names::default()).is_none()
+                {
+                    text.clear();
+                    object(&mut rng, 0, &mut text);
+                }
+                text
+            })
+            .collect();
+        let (mut names, mut tree_names) = (Names::default(), Names::default());
+        let (mut direct_count, mut tree_count) = (0, 0);
+        for _ in 0..20_000 {
+            // Mostly the first shape, now and then another.
+            let shape = if rng.u8(..4) == 0 {
+                rng.usize(..shapes.len())
+            } else {
+                0
+            };
+            let mut text = shapes[shape].clone();
+            for _ in 0..rng.usize(..3) {
+                replace_a_key(&mut rng, &mut text);
+            }
+            let mut payload = text.into_bytes();
+            if rng.u8(..10) == 0 {
+                let at = rng.usize(..payload.len());
+                payload.insert(at, b"{}[]\",:\\ x"[rng.usize(..10)]);
+            }
+            let tree = normalize_tree(&payload, &meta, ingested, &mut tree_names);
+            match normalize(&payload, &meta, ingested, &mut names) {
+                Some(event) => {
+                    direct_count += 1;
+                    assert_eq!(
+                        Ok(&event),
+                        tree.as_ref(),
+                        "{}",
+                        String::from_utf8_lossy(&payload)
+                    );
+                }
+                None => tree_count += 1,
+            }
+        }
+        assert!(direct_count > 8_000, "{direct_count} by the one pass");
+        assert!(tree_count > 2_000, "{tree_count} by the tree");
+        // Most keys were read along the trace.
+        assert!(
+            names.trace.same_keys > 3 * direct_count,
+            "{} keys along the trace",
+            names.trace.same_keys
+        );
     }
 }
