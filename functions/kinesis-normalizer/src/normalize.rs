@@ -598,7 +598,7 @@ pub struct Names {
     /// A key's name as written: quoted, and escaped as [`write_str`] escapes.
     written: HashMap<Box<str>, Box<str>, foldhash::fast::RandomState>,
     siblings: direct::Siblings,
-    trace: direct::Trace,
+    shapes: direct::Shapes,
 }
 
 /// How many keys [`Names`] keeps.

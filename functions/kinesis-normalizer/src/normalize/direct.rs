@@ -30,13 +30,13 @@ pub(super) fn normalize(
     let mut json = Vec::with_capacity(super::event_capacity(payload, meta, ingested));
     json.push(b'{');
     let mut siblings = std::mem::take(&mut names.siblings);
-    let mut trace = std::mem::take(&mut names.trace);
-    trace.start();
+    let mut shapes = std::mem::take(&mut names.shapes);
     // The top-level scalars the metadata is read from or takes, in payload order.
     let mut top: Vec<(Cow<str>, Top)> = Vec::with_capacity(8);
     let first = siblings.open();
+    let mut at = Cursor::new(Some(shapes.top()));
     let read = r.fields(|r| {
-        let name = key(r, first, &mut trace, &mut siblings, names)?;
+        let (name, child) = key(r, first, &mut at, &mut shapes, &mut siblings, names)?;
         // Written names are quoted.
         let unquoted = name
             .get(1..name.len().saturating_sub(1))
@@ -61,13 +61,12 @@ pub(super) fn normalize(
         comma(&mut json);
         json.extend_from_slice(siblings.last());
         json.push(b':');
-        write_value(r, names, &mut trace, &mut siblings, &mut json)
+        write_value(r, child, names, &mut shapes, &mut siblings, &mut json)
     });
     // Kept for the next record, empty (a refused payload may leave names of objects it did not finish).
     siblings.clear();
     names.siblings = siblings;
-    trace.end();
-    names.trace = trace;
+    names.shapes = shapes;
     read?;
     if !r.at_end() {
         return None;
@@ -93,10 +92,12 @@ fn comma(out: &mut Vec<u8>) {
 }
 
 /// Reads one value and writes it cleaned: snake_case keys and trimmed strings, all the way down.
+/// `shape`: the shape of the objects in the value (see [`Shapes`]).
 fn write_value(
     r: &mut Reader<'_>,
+    shape: Option<usize>,
     names: &mut Names,
-    trace: &mut Trace,
+    shapes: &mut Shapes,
     siblings: &mut Siblings,
     out: &mut Vec<u8>,
 ) -> Option<()> {
@@ -104,23 +105,22 @@ fn write_value(
         b'{' => {
             out.push(b'{');
             let first = siblings.open();
-            trace.step(Kind::Open);
+            let mut at = Cursor::new(shape);
             r.fields(|r| {
-                let name = key(r, first, trace, siblings, names)?;
+                let (name, child) = key(r, first, &mut at, shapes, siblings, names)?;
                 comma(out);
                 out.extend_from_slice(name);
                 out.push(b':');
-                write_value(r, names, trace, siblings, out)
+                write_value(r, child, names, shapes, siblings, out)
             })?;
             siblings.close(first);
-            trace.step(Kind::Close);
             out.push(b'}');
         }
         b'[' => {
             out.push(b'[');
             r.items(|r| {
                 comma(out);
-                write_value(r, names, trace, siblings, out)
+                write_value(r, shape, names, shapes, siblings, out)
             })?;
             out.push(b']');
         }
@@ -141,206 +141,181 @@ fn write_value(
 }
 
 /// Reads the key at the reader (its opening quote) and its colon, and writes its name as the next member's of
-/// the object opened at `first`; `None` when an earlier member of the object has that name too, or the object is
-/// too wide to compare. Along the trace (see [`Trace`]) the name is the one recorded, and needs comparing only
-/// with the names of the members this payload wrote differently from the trace.
+/// the object opened at `first`; with the shape of the objects in the member's value. `None` when an earlier
+/// member of the object has that name too, or the object is too wide to compare. A key the object's shape has
+/// at the cursor takes the shape's name, which needs no comparing (see [`Shapes`]).
 fn key<'s>(
     r: &mut Reader<'_>,
     first: usize,
-    trace: &mut Trace,
+    at: &mut Cursor,
+    shapes: &mut Shapes,
     siblings: &'s mut Siblings,
     names: &mut Names,
-) -> Option<&'s [u8]> {
-    let other = match trace.next_key(r) {
-        Next::Same(name) => {
-            let name = siblings.known(first, name)?;
-            trace.at += 1;
-            return Some(name);
-        }
-        next => next == Next::Other,
-    };
+) -> Option<(&'s [u8], Option<usize>)> {
+    if let Some((name, child)) = shapes.same(at, r) {
+        return Some((siblings.push(name), child));
+    }
     let key = r.key()?;
     let plain = matches!(key, Cow::Borrowed(_));
     let name = siblings.name(first, &key, plain, names)?;
-    let key = plain.then_some(key.as_bytes());
-    if other {
-        trace.replace(key, name);
-        siblings.changed();
-    } else {
-        trace.learn(key, name);
-    }
-    Some(siblings.last())
+    let nested = matches!(r.peek(), Some(b'{' | b'['));
+    let child = shapes.learn(at, plain.then_some(key.as_bytes()), name, nested);
+    Some((name, child))
 }
 
-/// The shape of the payloads read so far, in reading order: where objects open and close, and each member's key
-/// (as the payload wrote it, with no escapes) with the name it was written under. Payloads of one stream mostly
-/// share their shape, so each is read along the trace: where it opens and closes its objects as the trace does,
-/// a member's key written as the trace has it takes the recorded name, with no lookup. A key written otherwise
-/// replaces the recorded one (its name found and compared with all its siblings'), and where the payload's
-/// objects open or close otherwise, the trace is cut and the rest of the payload recorded.
+/// The shapes of the objects read so far: for each, its members' keys in order (as the payload wrote them, with
+/// no escapes) with the names they were written under, and the shape of the objects in each member's value.
+/// Payloads of one stream mostly share their shapes, so each object is read along its shape: a key written as
+/// the shape has it at that place takes the recorded name, with no lookup and no comparison with its
+/// siblings'. A key written otherwise, or past the shape's members, is looked up and compared with its
+/// siblings as usual, and then takes that place in the shape.
 ///
-/// The trace keeps each object's names distinct: a name is recorded only once it is found to differ from its
-/// earlier siblings', which are the payload's, written the same. So along the trace, a recorded name needs
-/// comparing only with the names this payload replaced in its object ([`Siblings::known`]).
+/// Why the recorded names need no comparing: a shape's names are distinct (a name is recorded only once it is
+/// found to differ from the names before it in the payload, which are the shape's names before it; and a
+/// later member with the same name leaves the shape, with those after it). An object read along its shape has,
+/// before each member, only the shape's members before it, so a name taken from the shape differs from theirs.
 #[derive(Debug, Default)]
-pub(super) struct Trace {
-    steps: Vec<Step>,
-    /// The keys and names of the key steps, each key followed by its name; a replaced one's text stays until
-    /// the text outgrows [`MAX_TRACE_TEXT`].
-    text: Vec<u8>,
-    /// How many steps the payload being read has taken along the trace.
-    at: usize,
-    /// The payload has opened and closed its objects as `steps[..at]` do.
-    agrees: bool,
-    /// The payload's steps past the trace are recorded (after a key with escapes, or past [`MAX_STEPS`], the
-    /// rest of the payload is not).
-    recording: bool,
+pub(super) struct Shapes {
+    shapes: Vec<Shape>,
     #[cfg(test)]
     same_keys: usize,
 }
 
-/// The most steps a trace keeps: a payload with more objects and members is recorded only so far.
-const MAX_STEPS: usize = 4096;
-
-/// The most text a trace keeps; past it, the next payload starts a new trace.
-const MAX_TRACE_TEXT: usize = 256 * 1024;
+#[derive(Debug, Default)]
+struct Shape {
+    members: Vec<Member>,
+    /// Each member's key followed by its name; a replaced member's text stays until [`MAX_SHAPE_TEXT`].
+    text: Vec<u8>,
+}
 
 #[derive(Debug, Clone, Copy)]
-struct Step {
-    kind: Kind,
-    /// A key step's key and name, one after the other in [`Trace::text`].
+struct Member {
     start: usize,
     key_len: usize,
     name_len: usize,
+    /// The shape of the objects in the member's value.
+    child: Option<usize>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Open,
-    Close,
-    Key,
+/// Where an object being read is in its shape.
+#[derive(Debug)]
+struct Cursor {
+    /// `None`: the object has no shape (too many shapes), or left it (a key with escapes).
+    shape: Option<usize>,
+    at: usize,
 }
 
-/// What the trace has for the key at the reader.
-#[derive(Debug, PartialEq, Eq)]
-enum Next<'t> {
-    /// The key the trace has next, with its name (the reader is past the key and its colon).
-    Same(&'t [u8]),
-    /// A key step, of another key.
-    Other,
-    /// No key step: the payload has parted from the trace, or parts here.
-    None,
+impl Cursor {
+    fn new(shape: Option<usize>) -> Self {
+        Cursor { shape, at: 0 }
+    }
 }
 
-impl Trace {
-    /// Before a payload's first key: the top-level object is every payload's first step, so it is not one.
-    fn start(&mut self) {
-        if self.text.len() > MAX_TRACE_TEXT {
-            self.steps.clear();
-            self.text.clear();
+/// The most shapes kept: objects past them are read without one.
+const MAX_SHAPES: usize = 1024;
+
+/// The most text a shape keeps before its replaced members' text is dropped.
+const MAX_SHAPE_TEXT: usize = 16 * 1024;
+
+impl Shapes {
+    /// The payloads' top-level object's shape.
+    fn top(&mut self) -> usize {
+        if self.shapes.is_empty() {
+            self.shapes.push(Shape::default());
         }
-        self.at = 0;
-        self.agrees = true;
-        self.recording = true;
+        0
     }
 
-    /// After the payload, read or refused: what it did not reach of the trace goes.
-    fn end(&mut self) {
-        if self.agrees {
-            self.part();
-        }
-    }
-
-    /// An object opens or closes.
-    fn step(&mut self, kind: Kind) {
-        if self.agrees {
-            if self.steps.get(self.at).is_some_and(|s| s.kind == kind) {
-                self.at += 1;
-                return;
-            }
-            self.part();
-        }
-        self.record(Step {
-            kind,
-            start: 0,
-            key_len: 0,
-            name_len: 0,
-        });
-    }
-
-    /// At a key's opening quote: what the trace has next. The reader moves past the key and its colon only for
-    /// [`Next::Same`]; the trace moves on only once the name is taken ([`Trace::at`] + 1) or replaced.
-    fn next_key(&mut self, r: &mut Reader<'_>) -> Next<'_> {
-        if !self.agrees {
-            return Next::None;
-        }
-        let Some(step) = self.steps.get(self.at).filter(|s| s.kind == Kind::Key) else {
-            return Next::None;
-        };
-        let key = &self.text[step.start..step.start + step.key_len];
+    /// At a key's opening quote: when the object's shape has this key at the cursor, the reader steps past it
+    /// and its colon, the cursor moves on, and the member's name and the shape of its value are given.
+    fn same(&mut self, at: &mut Cursor, r: &mut Reader<'_>) -> Option<(&[u8], Option<usize>)> {
+        let shape = self.shapes.get(at.shape?)?;
+        let member = shape.members.get(at.at)?;
+        let (key, name) = shape.text[member.start..member.start + member.key_len + member.name_len]
+            .split_at(member.key_len);
         if !r.key_is(key) {
-            return Next::Other;
+            return None;
         }
+        at.at += 1;
         #[cfg(test)]
         {
             self.same_keys += 1;
         }
-        let name = step.start + step.key_len;
-        Next::Same(&self.text[name..name + step.name_len])
+        Some((name, member.child))
     }
 
-    /// The key step the payload is at gets `key` (when it has no escapes) and its `name`.
-    fn replace(&mut self, key: Option<&[u8]>, name: &[u8]) {
-        match key {
-            Some(key) => {
-                self.steps[self.at] = self.key_step(key, name);
-                self.at += 1;
+    /// A key the shape did not have at the cursor, and the name it was written under, found distinct from its
+    /// earlier siblings': the shape takes it there when it has no escapes (and the object leaves its shape when
+    /// it has). The shape of the member's value, which `nested` says is an object or an array.
+    fn learn(
+        &mut self,
+        at: &mut Cursor,
+        key: Option<&[u8]>,
+        name: &[u8],
+        nested: bool,
+    ) -> Option<usize> {
+        let index = at.shape?;
+        let Some(key) = key else {
+            at.shape = None;
+            return None;
+        };
+        let replaced = self.shapes[index].members.get(at.at).and_then(|m| m.child);
+        let child = match replaced {
+            Some(child) => Some(child),
+            None if nested && self.shapes.len() < MAX_SHAPES => {
+                self.shapes.push(Shape::default());
+                Some(self.shapes.len() - 1)
             }
-            None => {
-                self.part();
-                self.recording = false;
-            }
-        }
+            None => None,
+        };
+        self.shapes[index].put(at.at, key, name, child);
+        at.at += 1;
+        child
+    }
+}
+
+impl Shape {
+    fn name(&self, member: &Member) -> &[u8] {
+        let start = member.start + member.key_len;
+        &self.text[start..start + member.name_len]
     }
 
-    /// A key past the trace, and its name: recorded when the key has no escapes.
-    fn learn(&mut self, key: Option<&[u8]>, name: &[u8]) {
-        if self.agrees {
-            self.part();
+    /// Member `at` (at most one past the last) becomes `key` and `name`. A later member with the same name goes,
+    /// with those after it, so that the names stay distinct.
+    fn put(&mut self, at: usize, key: &[u8], name: &[u8], child: Option<usize>) {
+        if self.text.len() > MAX_SHAPE_TEXT {
+            self.compact();
         }
-        match key {
-            Some(key) => {
-                let step = self.key_step(key, name);
-                self.record(step);
-            }
-            None => self.recording = false,
-        }
-    }
-
-    fn key_step(&mut self, key: &[u8], name: &[u8]) -> Step {
         let start = self.text.len();
         self.text.extend_from_slice(key);
         self.text.extend_from_slice(name);
-        Step {
-            kind: Kind::Key,
+        let member = Member {
             start,
             key_len: key.len(),
             name_len: name.len(),
-        }
-    }
-
-    fn record(&mut self, step: Step) {
-        if self.recording && self.steps.len() < MAX_STEPS {
-            self.steps.push(step);
+            child,
+        };
+        if at < self.members.len() {
+            self.members[at] = member;
+            let later = &self.members[at + 1..];
+            if let Some(same) = later.iter().position(|m| self.name(m) == name) {
+                self.members.truncate(at + 1 + same);
+            }
         } else {
-            self.recording = false;
+            self.members.push(member);
         }
     }
 
-    /// The payload parts from the trace: the steps it did not take go.
-    fn part(&mut self) {
-        self.agrees = false;
-        self.steps.truncate(self.at);
+    /// Keeps only the members' text.
+    fn compact(&mut self) {
+        let mut text = Vec::with_capacity(self.text.len() / 2);
+        for member in &mut self.members {
+            let end = member.start + member.key_len + member.name_len;
+            let start = text.len();
+            text.extend_from_slice(&self.text[member.start..end]);
+            member.start = start;
+        }
+        self.text = text;
     }
 }
 
@@ -351,8 +326,6 @@ pub(super) struct Siblings {
     text: Vec<u8>,
     /// Where each name starts in `text`; a name ends where the next starts (the last, at the end of `text`).
     starts: Vec<usize>,
-    /// The members whose keys the payload wrote otherwise than the trace (see [`Trace`]), by index in `starts`.
-    replaced: Vec<usize>,
 }
 
 impl Siblings {
@@ -364,7 +337,6 @@ impl Siblings {
     fn clear(&mut self) {
         self.text.clear();
         self.starts.clear();
-        self.replaced.clear();
     }
 
     fn close(&mut self, first: usize) {
@@ -372,8 +344,6 @@ impl Siblings {
             self.text.truncate(start);
         }
         self.starts.truncate(first);
-        let kept = self.replaced.partition_point(|&i| i < first);
-        self.replaced.truncate(kept);
     }
 
     /// Writes `key`'s snake_case name as the next member's of the object opened at `first`, and returns it;
@@ -399,26 +369,12 @@ impl Siblings {
         Some(&self.text[start..])
     }
 
-    /// Writes a name from the trace as the next member's of the object opened at `first`, and returns it;
-    /// `None` when a member the payload wrote otherwise than the trace has that name too (the others' names
-    /// differ from it, see [`Trace`]).
-    fn known(&mut self, first: usize, name: &[u8]) -> Option<&[u8]> {
-        let from = self.replaced.partition_point(|&i| i < first);
-        for &i in &self.replaced[from..] {
-            let end = self.starts.get(i + 1).copied().unwrap_or(self.text.len());
-            if &self.text[self.starts[i]..end] == name {
-                return None;
-            }
-        }
+    /// Writes `name`, known to differ from its earlier siblings', as the next member's, and returns it.
+    fn push(&mut self, name: &[u8]) -> &[u8] {
         let start = self.text.len();
         self.text.extend_from_slice(name);
         self.starts.push(start);
-        Some(&self.text[start..])
-    }
-
-    /// The member written last replaced the trace's.
-    fn changed(&mut self) {
-        self.replaced.push(self.starts.len() - 1);
+        &self.text[start..]
     }
 
     /// The name [`Siblings::name`] wrote last.
@@ -657,19 +613,20 @@ mod tests {
     }
 
     #[test]
-    fn a_trace_is_followed_only_where_the_objects_open_and_close_alike_and_replaced_keys_are_compared()
-     {
+    fn a_name_from_a_shape_is_never_one_an_earlier_sibling_has() {
         let (meta, ingested) = (meta(), "2026-11-21T10:00:05.000Z");
-        // The same keys in the same order, but the second payload's objects hold them differently: a name the
-        // first payload had in two objects is in one object twice.
+        // After the first payload, the second, whose object has one name twice, goes to the tree: the same keys
+        // in the same order, but held by the objects differently.
         for (first, second) in [
             (r#"{"a":{"b":1},"b":2}"#, r#"{"a":{"b":1,"b":2}}"#),
             (r#"{"a":1,"b":{"a":2}}"#, r#"{"a":1,"b":2,"a":3}"#),
             (r#"{"a":[{"b":1},{"b":2}]}"#, r#"{"a":[{"b":1,"b":2}]}"#),
-            // The same shape, a key written otherwise: its name is the name of a later member.
+            // The same shape, a key written otherwise, whose name is a later member's.
             (r#"{"a":1,"b":2,"c":3}"#, r#"{"a":1,"c":2,"c":3}"#),
             (r#"{"a":1,"b":2,"c":3}"#, r#"{"c":1,"b":2,"c":3}"#),
             (r#"{"x":{"a":1,"b":2}}"#, r#"{"x":{"b":1,"b":2}}"#),
+            // A key written with an escape, whose name is the next member's.
+            (r#"{"a":1,"b":2}"#, r#"{"a":1,"\u0062":2,"b":3}"#),
         ] {
             let mut names = Names::default();
             assert!(normalize(first.as_bytes(), &meta, ingested, &mut names).is_some());
@@ -709,17 +666,17 @@ mod tests {
     }
 
     #[test]
-    fn payloads_that_share_a_shape_give_along_the_trace_what_the_tree_gives() {
+    fn payloads_that_share_their_shapes_give_what_the_tree_gives() {
         let mut rng = fastrand::Rng::with_seed(11);
         let meta = meta();
         let ingested = "2026-11-21T10:00:05.000Z";
         // A few shapes, as a stream's payloads have; each payload one of them, now and then with a key replaced
-        // (which may share its name with a sibling's) or damaged, so that the trace is followed, parted from and
+        // (which may share its name with a sibling's) or damaged, so that shapes are followed, left and
         // rewritten.
         let shapes: Vec<String> = (0..4)
             .map(|i| {
                 // Shapes the one pass takes; the first, the usual one, without a key written with an escape
-                // (past which the trace records nothing).
+                // (past which its object has no shape).
                 let mut text = String::new();
                 while text.len() < 250
                     || (i == 0 && text.contains("\"\\u"))
@@ -765,11 +722,11 @@ mod tests {
         }
         assert!(direct_count > 8_000, "{direct_count} by the one pass");
         assert!(tree_count > 2_000, "{tree_count} by the tree");
-        // Most keys were read along the trace.
+        // Most keys took their names from the shapes.
         assert!(
-            names.trace.same_keys > 3 * direct_count,
-            "{} keys along the trace",
-            names.trace.same_keys
+            names.shapes.same_keys > 3 * direct_count,
+            "{} keys from the shapes",
+            names.shapes.same_keys
         );
     }
 }
