@@ -5,8 +5,8 @@
 //! path only ever gives the events that one would. A differential test holds the two to the same results.
 
 use super::{
-    ID_KEYS, METADATA, Names, RecordMeta, TIME_KEYS, TYPE_KEYS, Top, clean_scalar, finish,
-    is_snake, snake_case, trim, write_str,
+    ID_KEYS, MAX_NAME_BYTES, METADATA, Names, RecordMeta, TIME_KEYS, TYPE_KEYS, Top, clean_scalar,
+    finish, is_snake, snake_case, trim, write_str,
 };
 use crate::json::Reader;
 use std::borrow::Cow;
@@ -211,8 +211,10 @@ impl Cursor {
     }
 }
 
-/// The most shapes kept: objects past them are read without one.
-const MAX_SHAPES: usize = 1024;
+/// The most shapes kept: objects past them are read without one. A shape holds at most [`WIDEST`] members of
+/// keys up to [`MAX_NAME_BYTES`] (a longer key, like one with escapes, makes its object leave its shape), so
+/// with [`MAX_SHAPE_TEXT`] the shapes stay under 4 MB however odd a batch's payloads are.
+const MAX_SHAPES: usize = 128;
 
 /// The most text a shape keeps before its replaced members' text is dropped.
 const MAX_SHAPE_TEXT: usize = 16 * 1024;
@@ -245,8 +247,8 @@ impl Shapes {
     }
 
     /// A key the shape did not have at the cursor, and the name it was written under, found distinct from its
-    /// earlier siblings': the shape takes it there when it has no escapes (and the object leaves its shape when
-    /// it has). The shape of the member's value, which `nested` says is an object or an array.
+    /// earlier siblings': the shape takes it there when it has no escapes and is not too long (else the object
+    /// leaves its shape). The shape of the member's value, which `nested` says is an object or an array.
     fn learn(
         &mut self,
         at: &mut Cursor,
@@ -255,7 +257,7 @@ impl Shapes {
         nested: bool,
     ) -> Option<usize> {
         let index = at.shape?;
-        let Some(key) = key else {
+        let Some(key) = key.filter(|k| k.len() <= MAX_NAME_BYTES) else {
             at.shape = None;
             return None;
         };
