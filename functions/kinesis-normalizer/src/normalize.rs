@@ -591,8 +591,8 @@ fn rename_collisions<'a>(
 
 /// What a batch keeps from record to record: the snake_case names of keys met before, so that a key that comes
 /// again record after record (as a stream's keys do) is converted once per batch, not once per record, and the
-/// buffer the one pass compares an object's names in. At most [`MAX_NAMES`] keys are kept; a key met after that
-/// is converted each time.
+/// buffer the one pass compares an object's names in, and the shapes of the objects it read (see
+/// [`direct::Shapes`]). At most [`MAX_NAMES`] keys are kept; a key met after that is converted each time.
 #[derive(Debug, Default)]
 pub struct Names {
     /// A key's name as written: quoted, and escaped as [`write_str`] escapes.

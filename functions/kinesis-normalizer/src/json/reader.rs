@@ -410,6 +410,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_key_is_taken_only_when_written_exactly_so_and_followed_by_its_colon() {
+        // (text at the key's opening quote, key, taken, where the reader is after)
+        for (text, key, taken, after) in [
+            (r#""a":1"#, "a", true, 4),
+            (r#""a"  :  1"#, "a", true, 6),
+            (r#""ab":1"#, "a", false, 0),
+            (r#""a":1"#, "ab", false, 0),
+            (r#""a" x"#, "a", false, 0),
+            (r#""a""#, "a", false, 0),
+            (r#""\u0061":1"#, "a", false, 0),
+            (r#""a"#, "a", false, 0),
+            (r#""":1"#, "", true, 3),
+        ] {
+            let mut r = Reader::new(text);
+            assert_eq!(r.key_is(key.as_bytes()), taken, "{text}");
+            assert_eq!(r.pos, after, "{text}");
+        }
+    }
+
+    #[test]
     fn the_first_byte_that_needs_an_escape_is_found_wherever_it_is() {
         let naive = |b: &[u8]| b.iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\');
         for len in 0..80 {

@@ -168,7 +168,8 @@ fn key<'s>(
 /// Payloads of one stream mostly share their shapes, so each object is read along its shape: a key written as
 /// the shape has it at that place takes the recorded name, with no lookup and no comparison with its
 /// siblings'. A key written otherwise, or past the shape's members, is looked up and compared with its
-/// siblings as usual, and then takes that place in the shape.
+/// siblings as usual, and then takes that place in the shape (a key with escapes, or longer than
+/// [`MAX_NAME_BYTES`], makes its object leave its shape instead).
 ///
 /// Why the recorded names need no comparing: a shape's names are distinct (a name is recorded only once it is
 /// found to differ from the names before it in the payload, which are the shape's names before it; and a
@@ -200,7 +201,7 @@ struct Member {
 /// Where an object being read is in its shape.
 #[derive(Debug)]
 struct Cursor {
-    /// `None`: the object has no shape (too many shapes), or left it (a key with escapes).
+    /// `None`: the object has no shape (too many shapes), or left it (a key with escapes, or too long).
     shape: Option<usize>,
     at: usize,
 }
@@ -211,9 +212,9 @@ impl Cursor {
     }
 }
 
-/// The most shapes kept: objects past them are read without one. A shape holds at most [`WIDEST`] members of
-/// keys up to [`MAX_NAME_BYTES`] (a longer key, like one with escapes, makes its object leave its shape), so
-/// with [`MAX_SHAPE_TEXT`] the shapes stay under 4 MB however odd a batch's payloads are.
+/// The most shapes kept: objects past them are read without one (as are objects under members a shape dropped,
+/// whose shapes stay counted). A shape holds at most [`WIDEST`] members of keys up to [`MAX_NAME_BYTES`], so
+/// with [`MAX_SHAPE_TEXT`] the shapes stay under 5 MB however odd a batch's payloads are.
 const MAX_SHAPES: usize = 128;
 
 /// The most text a shape keeps before its replaced members' text is dropped.
@@ -229,21 +230,33 @@ impl Shapes {
     }
 
     /// At a key's opening quote: when the object's shape has this key at the cursor, the reader steps past it
-    /// and its colon, the cursor moves on, and the member's name and the shape of its value are given.
+    /// and its colon, the cursor moves on, and the member's name and the shape of its value are given (a
+    /// member first seen with a scalar gets one when its value is an object or an array).
     fn same(&mut self, at: &mut Cursor, r: &mut Reader<'_>) -> Option<(&[u8], Option<usize>)> {
-        let shape = self.shapes.get(at.shape?)?;
-        let member = shape.members.get(at.at)?;
-        let (key, name) = shape.text[member.start..member.start + member.key_len + member.name_len]
-            .split_at(member.key_len);
-        if !r.key_is(key) {
+        let index = at.shape?;
+        let member = *self.shapes.get(index)?.members.get(at.at)?;
+        let shape = &self.shapes[index];
+        if !r.key_is(&shape.text[member.start..member.start + member.key_len]) {
             return None;
+        }
+        let mut child = member.child;
+        if child.is_none() && matches!(r.peek(), Some(b'{' | b'[')) {
+            child = self.new_shape();
+            self.shapes[index].members[at.at].child = child;
         }
         at.at += 1;
         #[cfg(test)]
         {
             self.same_keys += 1;
         }
-        Some((name, member.child))
+        Some((self.shapes[index].name(&member), child))
+    }
+
+    fn new_shape(&mut self) -> Option<usize> {
+        (self.shapes.len() < MAX_SHAPES).then(|| {
+            self.shapes.push(Shape::default());
+            self.shapes.len() - 1
+        })
     }
 
     /// A key the shape did not have at the cursor, and the name it was written under, found distinct from its
@@ -264,10 +277,7 @@ impl Shapes {
         let replaced = self.shapes[index].members.get(at.at).and_then(|m| m.child);
         let child = match replaced {
             Some(child) => Some(child),
-            None if nested && self.shapes.len() < MAX_SHAPES => {
-                self.shapes.push(Shape::default());
-                Some(self.shapes.len() - 1)
-            }
+            None if nested => self.new_shape(),
             None => None,
         };
         self.shapes[index].put(at.at, key, name, child);
@@ -379,7 +389,7 @@ impl Siblings {
         &self.text[start..]
     }
 
-    /// The name [`Siblings::name`] wrote last.
+    /// The name written last.
     fn last(&self) -> &[u8] {
         &self.text[self.starts.last().copied().unwrap_or(0)..]
     }
@@ -644,6 +654,46 @@ mod tests {
         }
     }
 
+    #[test]
+    fn shapes_stay_bounded_and_right_when_members_keep_changing() {
+        let (meta, ingested) = (meta(), "2026-11-21T10:00:05.000Z");
+        let mut names = Names::default();
+        for i in 0..3_000 {
+            let payload = match i % 3 {
+                // Members that swap places (each swap leaves a dropped member's shape behind) ...
+                0 => r#"{"a":1,"b":{"x":1,"Y":[{"z":1}]}}"#.to_owned(),
+                1 => r#"{"b":{"x":1,"Y":[{"z":1}]},"a":1}"#.to_owned(),
+                // ... and a first key that is new each time, so that replaced text piles up.
+                _ => format!(r#"{{"key{i}":{{"k{i}":1}},"b":2,"KEY{i}":3}}"#),
+            };
+            assert_eq!(
+                normalize_at(payload.as_bytes(), &meta, ingested, 1 << 20, &mut names),
+                normalize_tree(payload.as_bytes(), &meta, ingested, &mut Names::default()),
+                "{payload}"
+            );
+        }
+        // All the shapes taken, and the replaced text dropped.
+        let shapes = &names.shapes.shapes;
+        assert_eq!(shapes.len(), MAX_SHAPES);
+        assert!(
+            shapes
+                .iter()
+                .all(|s| s.text.len() <= MAX_SHAPE_TEXT + 2 * (MAX_NAME_BYTES + 2))
+        );
+    }
+
+    #[test]
+    fn a_member_first_seen_with_a_scalar_gets_a_shape_for_its_objects() {
+        let (meta, ingested) = (meta(), "2026-11-21T10:00:05.000Z");
+        let mut names = Names::default();
+        normalize(br#"{"ctx":null}"#, &meta, ingested, &mut names).expect("one pass");
+        normalize(br#"{"ctx":{"k":1}}"#, &meta, ingested, &mut names).expect("one pass");
+        let before = names.shapes.same_keys;
+        normalize(br#"{"ctx":{"k":1}}"#, &meta, ingested, &mut names).expect("one pass");
+        // Both `ctx` and `k` from their shapes.
+        assert_eq!(names.shapes.same_keys - before, 2);
+    }
+
     /// Replaces one of the keys written in `text` with a random one.
     fn replace_a_key(rng: &mut fastrand::Rng, text: &mut String) {
         let b = text.as_bytes();
@@ -677,8 +727,8 @@ mod tests {
         // rewritten.
         let shapes: Vec<String> = (0..4)
             .map(|i| {
-                // Shapes the one pass takes; the first, the usual one, without a key written with an escape
-                // (past which its object has no shape).
+                // Shapes the one pass takes; the first, the usual one, with no `\u` escape (a key written with
+                // one makes its object leave its shape).
                 let mut text = String::new();
                 while text.len() < 250
                     || (i == 0 && text.contains("\"\\u"))
