@@ -38,12 +38,7 @@ impl Db {
         std::fs::write(&csv, format!("order_id,line_no,qty,price,at\n{rows}")).expect("write csv");
         std::fs::write(&schema, SCHEMA).expect("write schema");
         let out = self.dir.path().join(format!("{name}.parquet"));
-        let run = tributary(&["convert", s(&csv), s(&out), "--schema", s(&schema)]);
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        tributary_ok(&["convert", s(&csv), s(&out), "--schema", s(&schema)]);
         out
     }
 

@@ -18,6 +18,17 @@ pub fn tributary(args: &[&str]) -> Output {
         .expect("tributary runs")
 }
 
+/// Runs the real `tributary` binary, which must succeed (its stderr is shown when it does not).
+pub fn tributary_ok(args: &[&str]) -> Output {
+    let run = tributary(args);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    run
+}
+
 /// A path as the `&str` an argument list wants.
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
