@@ -991,6 +991,8 @@ mod tests {
                 r#""other":{"a":[1,2]}"#,
                 r#""sequenceNumber":"2""#,
                 r#""data":"e30=""#,
+                r#""d\u0061ta":"e30=""#,
+                r#""p\u0061rtitionKey":"pk""#,
             ];
             for _ in 0..rng.usize(0..2) {
                 kinesis.push(pick(rng, &optional));
@@ -1044,6 +1046,8 @@ mod tests {
                 r#""invokeIdentityArn":true"#,
                 r#""eventSource":"again""#,
                 r#""extra":[{"eventID":1}]"#,
+                r#""event\u0049D":"shardId-000000000003:9""#,
+                r#""\u0065ventSource":"aws:kinesis""#,
             ];
             for _ in 0..rng.usize(0..2) {
                 members.push(pick(rng, &optional));

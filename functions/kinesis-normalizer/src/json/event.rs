@@ -44,8 +44,9 @@ pub fn records(text: &str) -> Option<Vec<RecordText<'_>>> {
             return None;
         }
         let mut found = Vec::new();
+        let mut orders = Orders::default();
         r.items(|r| {
-            found.push(record(r)?);
+            found.push(record(r, &mut orders)?);
             Some(())
         })?;
         records = Some(found);
@@ -80,17 +81,64 @@ const KINESIS_FIELDS: [&str; 6] = [
     "kinesisSchemaVersion",
 ];
 
-/// Which of `fields` `key` is (`None`: one the type ignores), marked in `seen`; a field met twice (which the type
-/// refuses) makes the record unusual.
-fn known(fields: &[&str], key: &str, seen: &mut u8, usual: &mut bool) -> Option<u8> {
-    let bit = fields.iter().position(|f| *f == key)?;
-    *usual &= *seen & (1 << bit) == 0;
-    *seen |= 1 << bit;
-    u8::try_from(bit).ok()
+/// The order of the keys in the previous record and in its `kinesis` object.
+#[derive(Debug, Default)]
+struct Orders {
+    record: KeyOrder,
+    kinesis: KeyOrder,
+}
+
+/// The keys of the previous object of one kind, in order, as their places in its field list ([`IGNORED`] for a
+/// key the type ignores). The records of a stream write their fields in one order, so a key is first compared
+/// with the one at its position in the previous object: a key written there as the field's name (no escapes) is
+/// that field, with no unescaping and no search of the list. Any other key is read and looked up as usual.
+#[derive(Debug, Default)]
+struct KeyOrder(Vec<u8>);
+
+const IGNORED: u8 = u8::MAX;
+
+impl KeyOrder {
+    /// At the opening quote of the key at position `at` of its object: which of `fields` it is (`None`: one the
+    /// type ignores), the reader past its colon; marked in `seen`, and a field met twice (which the type refuses)
+    /// makes the record unusual. The outer `None`: the key is not well formed.
+    fn key(
+        &mut self,
+        r: &mut Reader<'_>,
+        fields: &[&str],
+        at: usize,
+        seen: &mut u8,
+        usual: &mut bool,
+    ) -> Option<Option<u8>> {
+        let expected = self.0.get(at).and_then(|&i| fields.get(usize::from(i)));
+        let bit = match expected {
+            Some(name) if r.key_is(name.as_bytes()) => self.0[at],
+            _ => {
+                let key = r.key()?;
+                let bit = fields
+                    .iter()
+                    .position(|f| *f == key)
+                    .and_then(|i| u8::try_from(i).ok())
+                    .unwrap_or(IGNORED);
+                // Positions are learned in order, up to 16 (the lists name at most 8 fields).
+                if at < self.0.len() {
+                    self.0[at] = bit;
+                } else if at == self.0.len() && at < 16 {
+                    self.0.push(bit);
+                }
+                bit
+            }
+        };
+        if bit == IGNORED {
+            return Some(None);
+        }
+        *usual &= *seen & (1 << bit) == 0;
+        *seen |= 1 << bit;
+        Some(Some(bit))
+    }
 }
 
 /// One record at the reader, stepped over.
-fn record<'a>(r: &mut Reader<'a>) -> Option<RecordText<'a>> {
+fn record<'a>(r: &mut Reader<'a>, orders: &mut Orders) -> Option<RecordText<'a>> {
     let first = r.peek()?;
     let start = r.pos;
     if first != b'{' {
@@ -102,12 +150,17 @@ fn record<'a>(r: &mut Reader<'a>) -> Option<RecordText<'a>> {
     }
     let (mut seen, mut usual) = (0_u8, true);
     let (mut event_id, mut kinesis) = (None, None);
-    r.members(|r, key| {
-        let Some(bit) = known(&RECORD_FIELDS, &key, &mut seen, &mut usual) else {
+    let mut at = 0;
+    r.fields(|r| {
+        at += 1;
+        let known = orders
+            .record
+            .key(r, &RECORD_FIELDS, at - 1, &mut seen, &mut usual)?;
+        let Some(bit) = known else {
             return r.skip();
         };
         match (bit, r.peek()?) {
-            (7, b'{') => kinesis = kinesis_fields(r)?,
+            (7, b'{') => kinesis = kinesis_fields(r, &mut orders.kinesis)?,
             (0..=6, b'"') => {
                 let text = r.string()?;
                 if bit == 1 {
@@ -132,11 +185,17 @@ fn record<'a>(r: &mut Reader<'a>) -> Option<RecordText<'a>> {
 
 /// A record's `kinesis` object at the reader, stepped over: its fields when they are usual (`Some(None)` when
 /// not; `None` when the object is not well formed).
-fn kinesis_fields<'a>(r: &mut Reader<'a>) -> Option<Option<KinesisFields<'a>>> {
+fn kinesis_fields<'a>(
+    r: &mut Reader<'a>,
+    order: &mut KeyOrder,
+) -> Option<Option<KinesisFields<'a>>> {
     let (mut seen, mut usual) = (0_u8, true);
     let (mut arrival, mut data, mut partition_key, mut sequence_number) = (None, None, None, None);
-    r.members(|r, key| {
-        let Some(bit) = known(&KINESIS_FIELDS, &key, &mut seen, &mut usual) else {
+    let mut at = 0;
+    r.fields(|r| {
+        at += 1;
+        let known = order.key(r, &KINESIS_FIELDS, at - 1, &mut seen, &mut usual)?;
+        let Some(bit) = known else {
             return r.skip();
         };
         match (bit, r.peek()?) {
