@@ -39,7 +39,7 @@ use arrow_array::{
     Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array,
     RecordBatch, StringArray, TimestampMicrosecondArray,
 };
-use arrow_buffer::{BooleanBufferBuilder, NullBuffer, ScalarBuffer};
+use arrow_buffer::{BooleanBufferBuilder, NullBufferBuilder, ScalarBuffer};
 use arrow_schema::SchemaRef;
 use chrono::{DateTime, Utc};
 use parquet::arrow::ArrowWriter;
@@ -66,7 +66,7 @@ pub struct Options {
     pub ingested_at: DateTime<Utc>,
     /// Written to every row's `_correlation_id` (null when `None`).
     pub correlation_id: Option<String>,
-    /// Rows per Arrow batch handed to the encoder (the typing workers' own batches are at most 4,096 rows).
+    /// Rows per Arrow batch handed to the encoder (the typing workers' own batches are at most 32,768 rows and 1 MiB of CSV).
     pub batch_rows: usize,
     /// A batch is also handed over once its rows came from this many CSV bytes.
     pub batch_bytes: usize,
@@ -453,8 +453,10 @@ where
     })
 }
 
+/// A raw batch ends at 1 MiB of CSV, or at 32,768 rows: a narrow file's raw batch then becomes one batch for the
+/// encoder as it is, with no join (4,096 rows cost narrow files a tenth more CPU time, in handoffs and joins).
 const RAW_BATCH_BYTES: usize = 1024 * 1024;
-const RAW_BATCH_ROWS: usize = 4096;
+const RAW_BATCH_ROWS: usize = 32 * 1024;
 const MAX_ROW_GROUP_ROWS: usize = 1 << 20;
 
 /// Work for the typing workers: raw batch `n`, or the end after `n` batches.
