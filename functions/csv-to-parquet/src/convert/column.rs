@@ -19,7 +19,8 @@ pub(super) struct ColumnBuilder {
     pub(super) column_type: ColumnType,
     pub(super) nullable: bool,
     pub(super) values: Values,
-    /// Which values are set: no bitmap is kept until the first null (a bit per value cost a tenth of typing).
+    /// Which values are set: no bitmap is kept until the first null, so a column without nulls costs no bit per
+    /// value.
     pub(super) valid: NullBufferBuilder,
 }
 
