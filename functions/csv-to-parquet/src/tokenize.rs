@@ -443,12 +443,26 @@ mod tests {
     }
 
     fn tokenize(input: &[u8], chunk: usize, capacity: usize) -> (Vec<Vec<Vec<u8>>>, Vec<u64>) {
+        tokenize_in_batches(input, chunk, capacity, 3, 64)
+    }
+
+    /// Records and their lines, read `chunk` bytes at a time into a `capacity` buffer, in batches of at most
+    /// `max_records` records or `max_bytes` bytes.
+    fn tokenize_in_batches(
+        input: &[u8],
+        chunk: usize,
+        capacity: usize,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> (Vec<Vec<Vec<u8>>>, Vec<u64>) {
         let mut t = Tokenizer::new(Chunked { data: input, chunk }, capacity, 1 << 20);
         let mut records = Vec::new();
         let mut lines = Vec::new();
         loop {
             let mut batch = RawBatch::default();
-            let n = t.read_into(&mut batch, 3, 64).expect("read");
+            let n = t
+                .read_into(&mut batch, max_records, max_bytes)
+                .expect("read");
             if n == 0 {
                 break;
             }
@@ -530,6 +544,56 @@ mod tests {
                 .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
                 .collect();
             check(&input);
+        }
+    }
+
+    /// Long inputs of mostly plain lines, read in large batches and small buffers: many lines per batch and per
+    /// buffer, which the short inputs above never reach. Records match the `csv` crate's, and each record's line is
+    /// the physical line it is on (no quoted field holds a line end here).
+    #[test]
+    fn long_plain_runs_match_the_csv_crate_and_keep_their_lines() {
+        let mut next = tributary_testkit::seeded_rng(0x9e37_79b9_7f4a_7c15_u64);
+        for _ in 0..60 {
+            let mut input = Vec::new();
+            for _ in 0..1 + next() % 400 {
+                match next() % 20 {
+                    0 => {}
+                    1 => input.extend_from_slice(b"\"q,1\",x"),
+                    _ => {
+                        for field in 0..1 + next() % 6 {
+                            if field > 0 {
+                                input.push(b',');
+                            }
+                            for _ in 0..next() % 9 {
+                                input.push(b'a' + (next() % 26) as u8);
+                            }
+                        }
+                    }
+                }
+                if next().is_multiple_of(10) {
+                    input.push(b'\r');
+                }
+                input.push(b'\n');
+            }
+            let expected = reference(&input);
+            let expected_lines: Vec<u64> = (1..)
+                .zip(input.split(|&b| b == b'\n'))
+                .filter(|(_, line)| !line.strip_suffix(b"\r").unwrap_or(line).is_empty())
+                .map(|(n, _)| n)
+                .collect();
+            for (chunk, capacity, max_records, max_bytes) in [
+                (1 << 20, 1 << 16, 10_000, 1 << 20),
+                (4096, 1 << 16, 100, 4096),
+                (1 << 20, 256, 10_000, 1 << 20),
+                (7, 16, 10_000, 1 << 20),
+                (1 << 20, 1 << 16, 3, 64),
+            ] {
+                let (got, lines) =
+                    tokenize_in_batches(&input, chunk, capacity, max_records, max_bytes);
+                let at = format!("chunk {chunk}, capacity {capacity}, batches of {max_records}");
+                assert_eq!(got, expected, "{at}");
+                assert_eq!(lines, expected_lines, "{at}");
+            }
         }
     }
 
