@@ -350,11 +350,12 @@ where
     let props = writer_properties(opts, version, &plan.schema, &dictionary);
     let threads = opts.threads();
 
+    let typed_batch_rows = typed_batch_rows(opts, raw_batch_rows);
     let shape = Shape {
         plan: &plan,
         header: &header,
         schema: Arc::clone(&schema),
-        lineage: Lineage::new(opts, raw_batch_rows),
+        lineage: Lineage::new(opts, typed_batch_rows),
     };
     let groups = RowGroups {
         max_rows: MAX_ROW_GROUP_ROWS,
@@ -379,7 +380,7 @@ where
             .map(|_| {
                 let (raw_rx, typed_tx, shape) = (Arc::clone(&raw_rx), typed_tx.clone(), &shape);
                 scope.spawn(move || {
-                    type_worker(&raw_rx, &typed_tx, Typer::new(shape, raw_batch_rows))
+                    type_worker(&raw_rx, &typed_tx, Typer::new(shape, typed_batch_rows))
                 })
             })
             .collect();
@@ -458,6 +459,18 @@ where
 /// encoder as it is, with no join (at 4,096 rows it took eight raw batches, eight handoffs and a join).
 const RAW_BATCH_BYTES: usize = 1024 * 1024;
 const RAW_BATCH_ROWS: usize = 32 * 1024;
+
+/// The most bytes the constant lineage columns may take: they are built once, as long as the longest typed batch,
+/// and sliced for each.
+const LINEAGE_BYTES: usize = 2 * 1024 * 1024;
+
+/// The rows a typing worker puts in one batch: a raw batch's, or fewer when the lineage columns would pass
+/// [`LINEAGE_BYTES`] at that length. An object key can be a kilobyte long: 32,768 copies of it, and of the
+/// correlation id, would be 36 MB.
+fn typed_batch_rows(opts: &Options, raw_batch_rows: usize) -> usize {
+    let row = opts.source_key.len() + opts.correlation_id.as_ref().map_or(0, String::len);
+    raw_batch_rows.min(LINEAGE_BYTES / row.max(1)).max(1)
+}
 const MAX_ROW_GROUP_ROWS: usize = 1 << 20;
 
 /// Work for the typing workers: raw batch `n`, or the end after `n` batches.

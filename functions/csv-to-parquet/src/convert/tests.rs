@@ -144,6 +144,41 @@ fn writes_declared_types_as_real_parquet_types() {
     assert_eq!(cols.column(4).physical_type(), PhysicalType::BOOLEAN);
 }
 
+/// A long object key shortens the typed batches instead of making the lineage columns (built once, as long as
+/// the longest batch) large, and every row still carries the whole key and correlation id, across many batches.
+#[test]
+fn a_long_source_key_bounds_the_lineage_columns_and_reaches_every_row() {
+    let mut long = opts();
+    long.source_key = format!("raw/orders/{}.csv", "k".repeat(1_000));
+    long.correlation_id = Some(format!(
+        "arn:aws:states:r:1:execution:m:{}",
+        "e".repeat(100)
+    ));
+    let rows = typed_batch_rows(&long, RAW_BATCH_ROWS);
+    let row_bytes = long.source_key.len() + long.correlation_id.as_ref().map_or(0, String::len);
+    assert!(
+        rows * row_bytes <= LINEAGE_BYTES && rows < RAW_BATCH_ROWS,
+        "{rows}"
+    );
+    // A short key keeps the raw batch's rows.
+    assert_eq!(typed_batch_rows(&opts(), RAW_BATCH_ROWS), RAW_BATCH_ROWS);
+
+    let n = 3 * rows + 7;
+    let input: String = std::iter::once("a\n".to_owned())
+        .chain((0..n).map(|i| format!("{i}\n")))
+        .collect();
+    let b = batch(&ok(input.as_bytes(), &long).parquet);
+    assert_eq!(ints(&b, "a"), (0..n as i64).map(Some).collect::<Vec<_>>());
+    assert_eq!(
+        strings(&b, SOURCE_KEY_COLUMN),
+        vec![Some(long.source_key.clone()); n]
+    );
+    assert_eq!(
+        strings(&b, CORRELATION_ID_COLUMN),
+        vec![long.correlation_id.clone(); n]
+    );
+}
+
 #[test]
 fn adds_lineage_columns() {
     let out = ok(b"a\n1\n", &opts());
