@@ -15,8 +15,6 @@ BENCH_SKIP ?= orders_text,telemetry,narrow:1000:pandas,pyarrow
 BENCH_REFERENCE ?=
 # Rounds of tributary against polars back to back on each shape's 1000 MB file (scripts/bench_repeat.py).
 BENCH_ROUNDS ?= 3
-space := $(subst ,, )
-comma := ,
 TF_DIR      := infra/terraform
 # The machine's local mirror of the AWS provider (terraform init -plugin-dir); empty: init from the registry.
 TF_PLUGIN_DIR ?= /opt/tf-plugins
@@ -79,7 +77,7 @@ demo: $(VENV)/.test-deps $(VENV)/.lambda-deps infra/node_modules/.deps ## The wh
 bench: $(VENV)/.bench-deps $(VENV)/.test-deps ## convert vs pandas/pyarrow/DuckDB/polars (4 data shapes, BENCH_SIZES MB); normalize vs Python; load vs INSERTs; a burst of files; ranged S3 reads
 	cargo build --release -p tributary-cli
 	$(PYTHON) scripts/bench.py --tributary target/release/tributary --sizes $(BENCH_SIZES) --shape-sizes telemetry=$(BENCH_SIZES),$(BENCH_LARGE) --large-mb $(BENCH_LARGE) $(if $(BENCH_SKIP),--skip $(BENCH_SKIP)) $(if $(BENCH_REFERENCE),--reference-binary $(BENCH_REFERENCE)) --data-dir bench-data --out bench-results.md
-	$(PYTHON) scripts/bench_repeat.py --tributary target/release/tributary --rounds $(BENCH_ROUNDS) --out bench-results.md --files $(subst $(space),$(comma),$(foreach s,order_lines orders_text telemetry narrow,bench-data/$(s)_1000mb_seed42.csv))
+	$(PYTHON) scripts/bench_repeat.py --tributary target/release/tributary --size-mb 1000 --rounds $(BENCH_ROUNDS) --out bench-results.md
 	$(PYTHON) scripts/bench_normalize.py --tributary target/release/tributary $(if $(BENCH_REFERENCE),--reference-binary $(BENCH_REFERENCE)) --out bench-results.md
 	$(PYTHON) scripts/bench_load.py --tributary target/release/tributary --out bench-results.md
 	$(PYTHON) scripts/bench_burst.py --tributary target/release/tributary --out bench-results.md

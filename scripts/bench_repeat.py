@@ -4,8 +4,7 @@
 Usage (from the repository root, after scripts/bench.py generated the inputs):
 
     .venv/bin/python scripts/bench_repeat.py --tributary target/release/tributary \\
-        --files bench-data/order_lines_1000mb_seed42.csv,bench-data/narrow_1000mb_seed42.csv --rounds 5 \\
-        --out bench-results.md
+        --shapes order_lines,narrow --size-mb 1000 --rounds 5 --out bench-results.md
 
 scripts/bench.py runs each tool once per input, so on a machine whose speed moves between runs (this one's
 does, by a third) one ratio can land either side of a target. Here every round runs tributary and polars
@@ -32,18 +31,11 @@ import bench  # noqa: E402  (the runner and checks of scripts/bench.py)
 TOOLS = ("tributary", "polars")
 
 
-def expected_rows(src: Path) -> int:
-    """The data rows scripts/bench.py counted and cached beside the input (`<file>.rows`: size, then rows)."""
-    cached = src.with_name(src.name + ".rows")
-    if not cached.exists():
-        sys.exit(f"{cached} is missing: run scripts/bench.py on {src.name} first (it counts the rows)")
-    return int(cached.read_text().split()[-1])
-
-
-def measure(src: Path, rounds: int, args: argparse.Namespace, work: Path) -> list[str]:
-    shape = ""  # only the --schema run needs the shape, and it is not run here
-    rows = expected_rows(src)
+def measure(shape: str, args: argparse.Namespace, work: Path) -> list[str]:
+    # The input and its row count as scripts/bench.py made them (its cache is checked against the file's size).
+    src, rows = bench.ensure_input(args.data_dir, shape, args.size_mb, args.seed, skip_generate=True)
     bench.warm_cache(src)
+    rounds = args.rounds
     runs: dict[tuple[str, bool], list[bench.Run]] = {(t, p): [] for t in TOOLS for p in (False, True)}
     for i in range(rounds):
         order = TOOLS if i % 2 == 0 else TOOLS[::-1]
@@ -71,7 +63,7 @@ def measure(src: Path, rounds: int, args: argparse.Namespace, work: Path) -> lis
     verdict = lambda v: "meets" if statistics.median(v) <= bench.TARGET_RATIO else "misses"  # noqa: E731
     size_mb = src.stat().st_size / 1e6
     return [
-        f"| {src.name} ({size_mb:,.0f} MB) | {med('tributary', False, 'wall_s'):.2f} | {med('polars', False, 'wall_s'):.2f} "
+        f"| {shape} ({size_mb:,.0f} MB) | {med('tributary', False, 'wall_s'):.2f} | {med('polars', False, 'wall_s'):.2f} "
         f"| {spread(wall)}, {verdict(wall)} | {med('tributary', True, 'cpu_s'):.2f} | {med('polars', True, 'cpu_s'):.2f} "
         f"| {spread(cpu)}, {verdict(cpu)} | {spread(scaling)} | "
         f"{max(r.peak_rss_mib for r in runs[('tributary', False)] + runs[('tributary', True)]):.0f} |"
@@ -81,8 +73,11 @@ def measure(src: Path, rounds: int, args: argparse.Namespace, work: Path) -> lis
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tributary", required=True, help="the tributary binary")
-    p.add_argument("--files", required=True, help="comma-separated CSV inputs (made by scripts/bench.py)")
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--shapes", default="order_lines,orders_text,telemetry,narrow", help="comma-separated shapes")
+    p.add_argument("--size-mb", type=float, default=1000, help="the inputs' size (scripts/bench.py makes them)")
+    p.add_argument("--data-dir", type=Path, default=bench.REPO / "bench-data")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--out", type=Path, default=None, help="markdown file to append the section to")
     p.add_argument("--python", default=sys.executable, help="the interpreter of the polars baseline")
     p.add_argument("--timeout", type=float, default=1800)
@@ -91,11 +86,12 @@ def main() -> int:
         p.error("--rounds must be at least 1")
     # What bench.run_tool reads from its arguments.
     args.keep_outputs, args.pin_cpu, args.schema_dir = False, 0, bench.SCRIPTS
-    files = [Path(f) for f in args.files.split(",") if f]
-    # `make bench` names each shape's 1000 MB file; with other BENCH_SIZES it may not exist.
-    missing = [f for f in files if not f.exists()]
-    files = [f for f in files if f.exists()]
-
+    shapes = [x for x in args.shapes.split(",") if x]
+    # With other BENCH_SIZES, `make bench` may not have made an input of this size.
+    missing = [x for x in shapes if not bench.input_path(args.data_dir, x, args.size_mb, args.seed).exists()]
+    shapes = [x for x in shapes if x not in missing]
+    note = ([f"Not run (scripts/bench.py makes these inputs at {args.size_mb:g} MB): {', '.join(missing)}", ""]
+            if missing else [])
     lines = [
         f"## tributary against polars, {args.rounds} rounds back to back (medians; lowest–highest)",
         "",
@@ -105,17 +101,14 @@ def main() -> int:
         "POLARS_MAX_THREADS=1), alternating which runs first; ratios are tributary / polars within a round",
         "- scaling: tributary's wall time pinned to one CPU / its wall time on all CPUs, within a round",
         "",
+        *note,
         "| input | tributary wall s, all CPUs | polars wall s | tributary / polars wall | tributary CPU s, 1 CPU "
         "| polars CPU s | tributary / polars CPU | tributary scaling | tributary peak RSS MiB |",
         "| --- | ---: | ---: | --- | ---: | ---: | --- | --- | ---: |",
     ]
-    if missing:
-        at = len(lines) - 2  # before the table's header
-        lines[at:at] = ["Not run (no such input; scripts/bench.py makes it at that size): "
-                        + ", ".join(f.name for f in missing), ""]
     with tempfile.TemporaryDirectory() as tmp:
-        for f in files:
-            lines += measure(f, args.rounds, args, Path(tmp))
+        for shape in shapes:
+            lines += measure(shape, args, Path(tmp))
     text = "\n".join(lines) + "\n\n"
     print(text, flush=True)
     if args.out:
