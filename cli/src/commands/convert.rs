@@ -47,7 +47,7 @@ pub struct Args {
     /// With several inputs: how many files convert at once (the CPUs are shared among them).
     #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) jobs: u16,
-    /// Typing and encoding threads per file [default: one of each per CPU, shared among --jobs].
+    /// Typing and encoding threads per file [default: one of each per two CPUs, shared among --jobs].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
     /// Rows sampled for type inference.
