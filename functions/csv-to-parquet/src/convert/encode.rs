@@ -7,7 +7,12 @@
 
 use super::*;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, compute_leaves};
+use parquet::data_type::ByteArray;
 use parquet::errors::ParquetError;
+use parquet::file::properties::{
+    DEFAULT_STATISTICS_TRUNCATE_LENGTH, EnabledStatistics, WriterPropertiesBuilder,
+};
+use parquet::file::statistics::{Statistics, ValueStatistics};
 
 pub(super) struct CountingWriter<W> {
     pub(super) inner: W,
@@ -23,6 +28,92 @@ impl<W: Write> Write for CountingWriter<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+/// The lineage columns hold one value in every row, so their statistics are known before a row is written. The
+/// writers would still compare every value with the chunk's minimum and maximum, two comparisons of the whole
+/// object key per row; instead their statistics are off for these columns, and each row group's chunks are given
+/// the exact ones when it closes (the same minimum, maximum and null count the writers compute). A value longer
+/// than the writers' truncation length keeps the writers' own statistics, which truncate it.
+pub(super) struct Constants(Vec<(usize, String, Constant)>);
+
+enum Constant {
+    Text(String),
+    Micros(i64),
+    Null,
+}
+
+impl Constants {
+    pub(super) fn new(opts: &Options, schema: &SchemaRef) -> Self {
+        let first = schema.fields().len() - LINEAGE_COLUMNS.len();
+        let short = |s: &str| DEFAULT_STATISTICS_TRUNCATE_LENGTH.is_none_or(|n| s.len() <= n);
+        let values = [
+            Some(Constant::Text(opts.source_key.clone())).filter(|_| short(&opts.source_key)),
+            Some(Constant::Micros(opts.ingested_at.timestamp_micros())),
+            match &opts.correlation_id {
+                None => Some(Constant::Null),
+                Some(id) => Some(Constant::Text(id.clone())).filter(|_| short(id)),
+            },
+        ];
+        Self(
+            values
+                .into_iter()
+                .enumerate()
+                .filter_map(|(j, value)| {
+                    let i = first + j;
+                    Some((i, schema.field(i).name().clone(), value?))
+                })
+                .collect(),
+        )
+    }
+
+    /// Turns the writers' statistics off for these columns.
+    pub(super) fn configure(
+        &self,
+        mut builder: WriterPropertiesBuilder,
+    ) -> WriterPropertiesBuilder {
+        for (_, name, _) in &self.0 {
+            builder = builder.set_column_statistics_enabled(
+                ColumnPath::from(name.as_str()),
+                EnabledStatistics::None,
+            );
+        }
+        builder
+    }
+
+    /// Gives a closed chunk of column `i` its statistics, if it is one of these columns.
+    fn apply(&self, i: usize, chunk: &mut ArrowColumnChunk) -> Result<(), ParquetError> {
+        let Some((_, _, value)) = self.0.iter().find(|(c, _, _)| *c == i) else {
+            return Ok(());
+        };
+        let close = chunk.close_mut();
+        // As the writers set it: the deprecated min/max fields too, for a signed sort order (timestamps).
+        let signed = close.metadata.column_descr().sort_order().is_signed();
+        let statistics = match value {
+            Constant::Text(text) => {
+                let text = ByteArray::from(text.as_str());
+                Statistics::ByteArray(
+                    ValueStatistics::new(Some(text.clone()), Some(text), None, Some(0), false)
+                        .with_backwards_compatible_min_max(signed),
+                )
+            }
+            Constant::Micros(at) => Statistics::Int64(
+                ValueStatistics::new(Some(*at), Some(*at), None, Some(0), false)
+                    .with_backwards_compatible_min_max(signed),
+            ),
+            Constant::Null => Statistics::ByteArray(
+                ValueStatistics::new(None, None, None, Some(close.rows_written), false)
+                    .with_backwards_compatible_min_max(signed),
+            ),
+        };
+        close.metadata = close
+            .metadata
+            .clone()
+            .into_builder()
+            .set_statistics(statistics)
+            .build()?;
+        Ok(())
     }
 }
 
@@ -54,6 +145,7 @@ pub(super) fn encode<W: Write + Send>(
     props: WriterProperties,
     groups: RowGroups,
     workers: usize,
+    constants: &Constants,
 ) -> Result<Option<u64>, ConvertError> {
     let mut sink = CountingWriter {
         inner: output,
@@ -95,7 +187,7 @@ pub(super) fn encode<W: Write + Send>(
                         average => groups.max_bytes.saturating_sub(bytes) / average,
                     };
                     if fit == 0 {
-                        lanes.close_group(&mut file)?;
+                        lanes.close_group(&mut file, constants)?;
                         (group, rows, bytes) = (group + 1, 0, 0);
                         continue;
                     }
@@ -126,13 +218,13 @@ pub(super) fn encode<W: Write + Send>(
                     })
                     .sum();
                 if rows >= groups.max_rows || bytes >= groups.max_bytes {
-                    lanes.close_group(&mut file)?;
+                    lanes.close_group(&mut file, constants)?;
                     (group, rows, bytes) = (group + 1, 0, 0);
                 }
             }
         }
         if rows > 0 {
-            lanes.close_group(&mut file)?;
+            lanes.close_group(&mut file, constants)?;
         }
         Ok(true)
     })?;
@@ -166,6 +258,7 @@ impl Lanes {
     fn close_group<W: Write + Send>(
         &self,
         file: &mut parquet::file::writer::SerializedFileWriter<W>,
+        constants: &Constants,
     ) -> Result<(), ConvertError> {
         let mut chunks: Vec<(usize, ArrowColumnChunk)> = self
             .ask(|| Job::Close)?
@@ -177,7 +270,8 @@ impl Lanes {
             .collect();
         chunks.sort_by_key(|(i, _)| *i);
         let mut row_group = file.next_row_group()?;
-        for (_, chunk) in chunks {
+        for (i, mut chunk) in chunks {
+            constants.apply(i, &mut chunk)?;
             chunk.append_to_row_group(&mut row_group)?;
         }
         row_group.close()?;

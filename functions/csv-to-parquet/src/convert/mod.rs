@@ -351,7 +351,8 @@ where
     }
     let schema = plan.schema.arrow_schema();
     let dictionary = plan.dictionary(&sample, header.len());
-    let props = writer_properties(opts, version, &plan.schema, &dictionary);
+    let constants = Constants::new(opts, &schema);
+    let props = writer_properties(opts, version, &plan.schema, &dictionary, &constants);
     let threads = opts.threads();
 
     let typed_batch_rows = typed_batch_rows(opts, raw_batch_rows);
@@ -378,8 +379,17 @@ where
             credit_tx.send(()).map_err(|_| encoder_gone())?;
         }
         let (tx, rx) = sync_channel::<Msg>(1);
-        let encoder =
-            scope.spawn(|| encode(rx, output, Arc::clone(&schema), props, groups, threads));
+        let encoder = scope.spawn(|| {
+            encode(
+                rx,
+                output,
+                Arc::clone(&schema),
+                props,
+                groups,
+                threads,
+                &constants,
+            )
+        });
         let typers: Vec<_> = (0..threads)
             .map(|_| {
                 let (raw_rx, typed_tx, shape) = (Arc::clone(&raw_rx), typed_tx.clone(), &shape);
@@ -549,13 +559,14 @@ fn encoder_gone() -> ConvertError {
 /// The footer key naming the dataset's schema version the file was typed by.
 pub const SCHEMA_VERSION_KEY: &str = "tributary.schema_version";
 
-/// The writer's settings: the footer's lineage, and dictionary encoding off for the columns `dictionary` says
-/// would not repeat.
+/// The writer's settings: the footer's lineage, dictionary encoding off for the columns `dictionary` says would
+/// not repeat, and statistics off for the lineage columns whose statistics are set whole ([`Constants`]).
 fn writer_properties(
     opts: &Options,
     version: Option<u32>,
     schema: &Schema,
     dictionary: &[bool],
+    constants: &Constants,
 ) -> WriterProperties {
     let mut metadata = vec![KeyValue::new(
         "tributary.source_key".to_owned(),
@@ -582,7 +593,7 @@ fn writer_properties(
             .iter()
             .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
     );
-    let mut builder = WriterProperties::builder();
+    let mut builder = constants.configure(WriterProperties::builder());
     for (column, _) in schema
         .columns
         .iter()

@@ -981,3 +981,84 @@ fn only_columns_whose_sample_repeats_are_dictionary_encoded() {
         assert!(dictionary("_source_key"));
     }
 }
+
+#[test]
+fn lineage_statistics_are_exact_in_every_row_group() {
+    use parquet::arrow::arrow_reader::ArrowReaderOptions;
+    use parquet::file::metadata::PageIndexPolicy;
+    let mut csv = b"n,s\n".to_vec();
+    for i in 0..5_000 {
+        csv.extend_from_slice(format!("{i},v{i}\n").as_bytes());
+    }
+    // A value longer than 64 bytes keeps the writer's own statistics, which truncate it.
+    let long = format!("raw/{}.csv", "k".repeat(100));
+    for (key, id) in [
+        ("raw/orders/a.csv", None),
+        ("raw/orders/a.csv", Some("run-7")),
+        (long.as_str(), Some(long.as_str())),
+    ] {
+        let mut o = opts();
+        o.source_key = key.to_owned();
+        o.correlation_id = id.map(str::to_owned);
+        o.batch_rows = 1000;
+        o.row_group_bytes = 8 * 1024;
+        let out = ok(&csv, &o);
+        let bytes = Bytes::from(out.parquet);
+        let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(
+            bytes.clone(),
+            ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required),
+        )
+        .expect("parquet with its page index");
+        let meta = reader.metadata().clone();
+        assert!(meta.num_row_groups() > 1, "several row groups");
+        let rows: usize = reader
+            .build()
+            .expect("reader")
+            .map(|b| b.expect("batch").num_rows())
+            .sum();
+        assert_eq!(rows, 5_000);
+        let at = o.ingested_at.timestamp_micros().to_le_bytes();
+        for group in meta.row_groups() {
+            let rows = u64::try_from(group.num_rows()).expect("rows");
+            let stats = |name: &str| {
+                group
+                    .columns()
+                    .iter()
+                    .find(|c| c.column_path().string() == name)
+                    .and_then(|c| c.statistics())
+                    .unwrap_or_else(|| panic!("{name} has statistics"))
+                    .clone()
+            };
+            let exact = |name: &str, value: &[u8]| {
+                let s = stats(name);
+                assert_eq!(s.min_bytes_opt(), Some(value), "{name}");
+                assert_eq!(s.max_bytes_opt(), Some(value), "{name}");
+                assert_eq!(s.null_count_opt(), Some(0), "{name}");
+            };
+            let truncated = |name: &str, value: &[u8]| {
+                let s = stats(name);
+                assert_eq!(s.min_bytes_opt(), Some(&value[..64]), "{name}");
+                let max = s.max_bytes_opt().expect("max");
+                assert!(
+                    max.len() <= 64 && max > value,
+                    "{name}: a bound above the value"
+                );
+                assert_eq!(s.null_count_opt(), Some(0), "{name}");
+            };
+            let text = |name: &str, value: &str| match value.len() {
+                0..=64 => exact(name, value.as_bytes()),
+                _ => truncated(name, value.as_bytes()),
+            };
+            text(SOURCE_KEY_COLUMN, key);
+            exact(INGESTED_AT_COLUMN, &at);
+            match id {
+                Some(id) => text(CORRELATION_ID_COLUMN, id),
+                None => {
+                    let s = stats(CORRELATION_ID_COLUMN);
+                    assert_eq!((s.min_bytes_opt(), s.max_bytes_opt()), (None, None));
+                    assert_eq!(s.null_count_opt(), Some(rows));
+                }
+            }
+        }
+    }
+}
