@@ -3,11 +3,11 @@
 //! Pure: it reads a `Read` and writes two `Write`s, so it runs the same under Lambda (S3 streams), in the CLI
 //! (files) and in tests (byte slices). Work is data-parallel, in order: the calling thread tokenizes CSV into
 //! numbered raw batches; `threads` typing workers type, validate and build Arrow batches from them, in whatever
-//! order they finish; a sequencer puts them back in the input's order, writes the quarantine and joins them up to
-//! the batch size; and the encoder writes Parquet with `threads` workers sharing each row group's columns. The
-//! output is the same bytes for any number of threads. Memory is bounded whatever the input size: raw batches
-//! are read only with one of `2 × threads + 2` credits (which also bounds the batches waiting for a slower one
-//! before them), one joined batch waits for the encoder, and one row group's encoded bytes are held.
+//! order they finish; a sequencer puts them back in the input's order, writes the quarantine and hands them on;
+//! and the encoder writes Parquet with `threads` workers sharing each row group's columns. The output is the same
+//! bytes for any number of threads. Memory is bounded whatever the input size: raw batches are read only with one
+//! of `2 × threads + 2` credits (which also bounds the batches waiting for a slower one before them), one typed
+//! batch waits for the encoder, and one row group's encoded bytes are held.
 //!
 //! This module holds the options, the summary, the errors and the pipeline that runs the stages; the stages'
 //! parts are its children, which share its imports: `input` (gzip by the bytes, counting, header names),
@@ -66,10 +66,9 @@ pub struct Options {
     pub ingested_at: DateTime<Utc>,
     /// Written to every row's `_correlation_id` (null when `None`).
     pub correlation_id: Option<String>,
-    /// Rows per Arrow batch handed to the encoder (the typing workers' own batches are at most 32,768 rows and
-    /// 1 MiB of CSV).
+    /// The most rows in one batch (raw, typed and handed to the encoder); at most 32,768.
     pub batch_rows: usize,
-    /// A batch is also handed over once its rows came from this many CSV bytes.
+    /// A batch also ends once its rows came from this many CSV bytes; at most 1 MiB.
     pub batch_bytes: usize,
     /// A Parquet row group is flushed once its encoded size reaches this.
     pub row_group_bytes: usize,
@@ -547,7 +546,7 @@ fn sequence<Q: Write + Send>(
             Err(_) => return Ok(None),
         }
     }
-    let counts = batches.finish(tx)?;
+    let counts = batches.finish()?;
     tx.send(Msg::Done).map_err(|_| encoder_gone())?;
     Ok(Some(counts))
 }
