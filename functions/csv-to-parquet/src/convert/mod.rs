@@ -110,7 +110,7 @@ impl Options {
 
     /// [`Options::threads`], resolved. By default, half the CPUs, rounded up: typing and encoding are most of the
     /// work and each has `threads` workers, beside the reading thread, so `threads` of each keep `2 × threads`
-    /// CPUs busy. One of each per CPU oversubscribes them: on 2 CPUs that took 5–8 % more CPU time, more memory
+    /// CPUs busy. One of each per CPU oversubscribes them: on 2 CPUs that took 4–8 % more CPU time, more memory
     /// and no less wall time on every bench shape (1 GB files, four interleaved rounds).
     pub fn threads(&self) -> usize {
         match self.threads {
