@@ -97,7 +97,7 @@ impl Options {
             ingested_at,
             correlation_id: None,
             batch_rows: 32 * 1024,
-            batch_bytes: 2 * 1024 * 1024,
+            batch_bytes: RAW_BATCH_BYTES,
             row_group_bytes: 32 * 1024 * 1024,
             sample_rows: 10_000,
             metadata: Vec::new(),
