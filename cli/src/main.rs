@@ -2,6 +2,7 @@
 //! `main` only maps a command's result to an exit code.
 
 mod commands;
+mod input;
 mod output;
 mod progress;
 

@@ -293,3 +293,70 @@ fn an_output_reached_through_a_link_is_written_to_its_file_and_the_link_stays() 
     let left: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
     assert_eq!(left.len(), 2, "no temporary file is left");
 }
+
+#[test]
+fn a_batch_larger_than_a_few_megabytes_reads_the_same_from_a_file_and_from_stdin() {
+    // Over 4 MiB, the file is read into a mapping that can take huge pages; stdin is read into the heap. The
+    // two must give the same events and dead letters, however the event's size falls on the pages.
+    let note = "n".repeat(300);
+    let records: Vec<Value> = (0..12_000)
+        .map(|i| match i {
+            5 | 11_999 => kinesis_record(i, "{not json"),
+            i => kinesis_record(
+                i,
+                &format!(r#"{{"eventId": "e-{}", "Note": "{note}-{i}"}}"#, i % 11_000),
+            ),
+        })
+        .collect();
+    let (dir, event) = event_file(records);
+    let size = std::fs::metadata(&event).expect("event").len();
+    assert!(size > 8 << 20, "{size} bytes: the test wants a large event");
+    let (out, dead) = (
+        dir.path().join("events.jsonl"),
+        dir.path().join("dead.jsonl"),
+    );
+    let run = tributary_ok(&[
+        "normalize",
+        s(&event),
+        "--out",
+        s(&out),
+        "--dead-letter",
+        s(&dead),
+    ]);
+    let piped = tributary_with_stdin(
+        &[
+            "normalize",
+            "-",
+            "--dead-letter",
+            s(&dir.path().join("piped-dead.jsonl")),
+        ],
+        &std::fs::read(&event).expect("event"),
+    );
+    assert!(piped.status.success());
+    let without_time = |mut v: Value| {
+        v.as_object_mut().expect("object").remove("ingested_at");
+        v
+    };
+    let from_file: Vec<Value> = lines(&out).into_iter().map(without_time).collect();
+    let from_stdin: Vec<Value> = String::from_utf8(piped.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| without_time(serde_json::from_str(l).expect("json line")))
+        .collect();
+    // e-0 to e-10999; e-5's first record is poison, so its event is the repeat's, the last to come.
+    assert_eq!(from_file.len(), 11_000);
+    assert_eq!(from_file[0]["event_id"], "e-0");
+    let last = from_file.last().expect("last");
+    assert_eq!(
+        (&last["event_id"], &last["note"]),
+        (&Value::from("e-5"), &Value::from(format!("{note}-11005")))
+    );
+    assert!(
+        from_file == from_stdin,
+        "the file and stdin gave different events"
+    );
+    assert_eq!(lines(&dead), lines(&dir.path().join("piped-dead.jsonl")));
+    assert_eq!(lines(&dead).len(), 2);
+    let summary: Value = serde_json::from_slice(&run.stderr).expect("summary");
+    assert_eq!(summary["duplicates"], 998);
+}

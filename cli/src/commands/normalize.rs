@@ -1,5 +1,6 @@
 //! `tributary normalize EVENT.json`: the kinesis-normalizer core on a local event file. No AWS involved.
 
+use crate::input::{self, Whole};
 use crate::output::{AtomicFile, error};
 use crate::progress::{self, Unit};
 use chrono::{DateTime, Utc};
@@ -145,9 +146,9 @@ fn execute(args: &Args) -> Result<(), String> {
         io::stdin()
             .read_to_end(&mut bytes)
             .map_err(|e| format!("cannot read stdin: {e}"))?;
-        bytes
+        Whole::Heap(bytes)
     } else {
-        std::fs::read(&args.event).map_err(|e| format!("cannot read {name}: {e}"))?
+        input::read(&args.event).map_err(|e| format!("cannot read {name}: {e}"))?
     };
     // Checked with SIMD: a batch is megabytes.
     let text = simdutf8::basic::from_utf8(&bytes)
@@ -163,6 +164,7 @@ fn execute(args: &Args) -> Result<(), String> {
     let (out, letters) = match read_records(text) {
         Some(read) => {
             let (source, records) = read.map_err(|e| format!("{name}: {e}"))?;
+            part.seen.reserve(records.len());
             let (mut out, mut letters) = sinks(args)?;
             let done = Arc::new(AtomicU64::new(0));
             let bar = progress::bar(

@@ -9,10 +9,12 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use aws_lambda_events::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 use base64::Engine;
 use chrono::{DateTime, TimeZone, Utc};
+use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::io::Write;
 use tributary_shared::partition::{hour_path, join};
 
@@ -27,10 +29,16 @@ pub enum Source {
 /// One record as delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Input {
-    /// What the partial-batch response names: the Kinesis sequence number or the SQS message id.
-    pub item_id: String,
     pub meta: RecordMeta,
     pub data: Data,
+}
+
+impl Input {
+    /// What the partial-batch response names: the Kinesis sequence number or the SQS message id, which is the
+    /// record's `meta.sequence_number` for both.
+    pub fn item_id(&self) -> &str {
+        &self.meta.sequence_number
+    }
 }
 
 /// A record's data.
@@ -343,7 +351,6 @@ fn record_input(
         .and_then(|id| id.split(':').next())
         .unwrap_or("shardId-unknown");
     Ok(Input {
-        item_id: sequence_number.clone(),
         meta: RecordMeta {
             shard_id: shard.to_owned(),
             sequence_number,
@@ -381,7 +388,6 @@ fn sqs_input(index: usize, record: &Value) -> Result<Input, BatchError> {
         .and_then(|t| t.parse::<i64>().ok())
         .and_then(|ms| Utc.timestamp_millis_opt(ms).single());
     Ok(Input {
-        item_id: id.clone(),
         meta: RecordMeta {
             shard_id: queue.to_owned(),
             sequence_number: id,
@@ -427,9 +433,12 @@ impl Plan {
         max_bytes: usize,
     ) -> Self {
         let mut fates = Vec::with_capacity(inputs.len());
-        let mut events = Vec::new();
-        let mut owners = Vec::new();
-        let mut seen: HashMap<String, usize, foldhash::fast::RandomState> = HashMap::default();
+        let mut events: Vec<Event> = Vec::with_capacity(inputs.len());
+        let mut owners = Vec::with_capacity(inputs.len());
+        // The events by id, as their indexes: the ids are not copied.
+        let hasher = foldhash::fast::RandomState::default();
+        let hash = |id: &str| hasher.hash_one(id);
+        let mut seen: HashTable<usize> = HashTable::with_capacity(inputs.len());
         let ingested = format_time(ingested_at);
         let mut names = Names::default();
         for (i, input) in inputs.iter_mut().enumerate() {
@@ -445,15 +454,18 @@ impl Plan {
             }
             let fate = match normalized {
                 Err(poison) => Fate::Poison(poison),
-                Ok(event) => match seen.get(&event.event_id) {
-                    Some(&first) => Fate::Duplicate(first),
-                    None => {
-                        seen.insert(event.event_id.clone(), events.len());
-                        events.push(event);
-                        owners.push(i);
-                        Fate::Event(events.len() - 1)
+                Ok(event) => {
+                    let h = hash(&event.event_id);
+                    match seen.find(h, |&e| events[e].event_id == event.event_id) {
+                        Some(&first) => Fate::Duplicate(first),
+                        None => {
+                            seen.insert_unique(h, events.len(), |&e| hash(&events[e].event_id));
+                            events.push(event);
+                            owners.push(i);
+                            Fate::Event(events.len() - 1)
+                        }
                     }
-                },
+                }
             };
             fates.push(fate);
         }
@@ -488,7 +500,12 @@ impl Plan {
 
     /// Drops the events marked in `seen` (by index into [`Plan::events`]): their records, and the records that
     /// duplicate them in this batch, become [`Fate::Seen`], and the remaining events are renumbered.
+    /// `seen` has one mark per event.
     pub fn drop_seen(&mut self, seen: &[bool]) {
+        debug_assert_eq!(seen.len(), self.events.len(), "one mark per event");
+        if !seen.contains(&true) {
+            return;
+        }
         let mut renumbered = Vec::with_capacity(self.events.len());
         let mut kept = 0;
         for &dropped in seen {
@@ -497,14 +514,11 @@ impl Plan {
                 kept - 1
             }));
         }
-        let events = std::mem::take(&mut self.events);
-        let owners = std::mem::take(&mut self.owners);
-        for ((event, owner), dropped) in events.into_iter().zip(owners).zip(seen) {
-            if !dropped {
-                self.events.push(event);
-                self.owners.push(owner);
-            }
-        }
+        // In place: the events are not moved to a new list.
+        let mut marks = seen.iter();
+        self.events.retain(|_| marks.next() == Some(&false));
+        let mut marks = seen.iter();
+        self.owners.retain(|_| marks.next() == Some(&false));
         for fate in &mut self.fates {
             let renumber = match &*fate {
                 Fate::Event(e) => Some(renumbered[*e].map_or(Fate::Seen, Fate::Event)),
@@ -756,7 +770,7 @@ pub fn response(plan: &Plan, stored: &[bool]) -> Option<BatchResponse> {
         .iter()
         .zip(stored)
         .filter(|(_, ok)| !**ok)
-        .map(|(i, _)| i.item_id.as_str())
+        .map(|(i, _)| i.item_id())
         .collect();
     if !plan.inputs.is_empty() && failed.len() == plan.inputs.len() {
         return None;
@@ -1175,7 +1189,7 @@ mod tests {
         let (source, inputs) = read_event(&kinesis_event(&["{}"])).expect("event");
         assert_eq!(source, Source::Kinesis);
         assert_eq!(inputs[0].meta.shard_id, "shardId-000000000003");
-        assert_eq!(inputs[0].item_id, "100");
+        assert_eq!(inputs[0].item_id(), "100");
         assert_eq!(
             format_time(inputs[0].meta.arrival),
             "2026-11-21T10:00:00.250Z"
@@ -1190,7 +1204,7 @@ mod tests {
         assert_eq!(
             (
                 source,
-                inputs[0].item_id.as_str(),
+                inputs[0].item_id(),
                 inputs[0].meta.shard_id.as_str()
             ),
             (Source::Sqs, "m-1", "events-queue")

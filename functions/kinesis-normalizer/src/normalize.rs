@@ -6,6 +6,7 @@
 
 use crate::json::{Json, trim, write_str};
 use chrono::{DateTime, Datelike, SecondsFormat, TimeZone, Timelike, Utc};
+use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -351,7 +352,7 @@ fn finish(
 
     // A payload value the metadata replaces is kept unless it is the very same value (a number id of 7 is
     // kept: the event's `event_id` is the string "7"). Two values are the same exactly when their text is.
-    let mut original = Vec::new();
+    let mut original: SmallVec<[_; 4]> = SmallVec::new();
     for (name, value) in top {
         if !METADATA.contains(&name.as_ref()) {
             continue;

@@ -312,7 +312,6 @@ async fn fetch(kinesis: &aws_sdk_kinesis::Client, batch: &BatchInfo) -> Result<V
                 .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
                 .unwrap_or_else(Utc::now);
             inputs.push(Input {
-                item_id: seq.to_owned(),
                 meta: RecordMeta {
                     shard_id: batch.shard_id.clone(),
                     sequence_number: seq.to_owned(),

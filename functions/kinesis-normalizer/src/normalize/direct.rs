@@ -9,6 +9,7 @@ use super::{
     finish, is_snake, snake_case, trim, write_str,
 };
 use crate::json::Reader;
+use smallvec::SmallVec;
 use std::borrow::Cow;
 
 /// Objects wider than this go to the tree, which finds shared names by sorting; up to this width the names
@@ -31,8 +32,9 @@ pub(super) fn normalize(
     json.push(b'{');
     let mut siblings = std::mem::take(&mut names.siblings);
     let mut shapes = std::mem::take(&mut names.shapes);
-    // The top-level scalars the metadata is read from or takes, in payload order.
-    let mut top: Vec<(Cow<str>, Top)> = Vec::with_capacity(8);
+    // The top-level scalars the metadata is read from or takes, in payload order: on the stack, as a usual
+    // payload has a few (the names are distinct, so at most one per name `top_read` gives).
+    let mut top: SmallVec<[(Cow<str>, Top); 8]> = SmallVec::new();
     let first = siblings.open();
     let mut at = Cursor::new(Some(shapes.top()));
     let read = r.fields(|r| {
