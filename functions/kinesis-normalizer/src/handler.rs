@@ -3,7 +3,7 @@
 
 use crate::batch::{
     BatchResponse, Input, Plan, Source, dead_letter, earlier_objects, entity_writes, events_of,
-    objects, read_event, record_outcomes, redelivered, response, stored_earlier,
+    objects, read_event, read_event_text, record_outcomes, redelivered, response, stored_earlier,
 };
 use crate::config::Config;
 use crate::error::Error;
@@ -48,12 +48,28 @@ async fn put_all(
 
 /// Handles one Kinesis or SQS batch, answering with the partial-batch response; or, given `{"redrive": {...}}`,
 /// redrives the stream's on-failure queue (see [`crate::redrive`]) and answers with its report.
-pub async fn handle(event: Value, deps: &Deps) -> Result<Value, Error> {
-    if let Some(request) = event.get("redrive") {
-        let report = crate::redrive::run(request, deps).await?;
-        return serde_json::to_value(report).map_err(|e| Error::Internal(e.to_string()));
-    }
-    let (source, inputs) = read_event(&event)?;
+///
+/// The event comes as its text. A batch is read from it in one pass ([`read_event_text`]) rather than built
+/// into a `Value` first, which took 28 ms of a 10 MB batch's CPU before any record was read. An event that is
+/// not a `{"Records": [...]}` batch, or whose text holds `"redrive"` anywhere, is read as a `Value`, where a
+/// `redrive` member makes it a redrive request as before.
+pub async fn handle(event: &str, deps: &Deps) -> Result<Value, Error> {
+    let batch = match memchr::memmem::find(event.as_bytes(), b"\"redrive\"") {
+        None => read_event_text(event),
+        Some(_) => None,
+    };
+    let (source, inputs) = match batch {
+        Some(read) => read?,
+        None => {
+            let event: Value = serde_json::from_str(event)
+                .map_err(|e| Error::BadRequest(format!("the event cannot be read as JSON: {e}")))?;
+            if let Some(request) = event.get("redrive") {
+                let report = crate::redrive::run(request, deps).await?;
+                return serde_json::to_value(report).map_err(|e| Error::Internal(e.to_string()));
+            }
+            read_event(&event)?
+        }
+    };
     let response = process(source, inputs, Delivery::Live, deps).await?;
     serde_json::to_value(response).map_err(|e| Error::Internal(e.to_string()))
 }

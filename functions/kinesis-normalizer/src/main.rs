@@ -3,7 +3,7 @@
 use kinesis_normalizer::config::Config;
 use kinesis_normalizer::handler::{Deps, handle};
 use lambda_runtime::LambdaEvent;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -22,7 +22,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             sqs: aws_sdk_sqs::Client::new(sdk),
             config,
         },
-        |event: LambdaEvent<Value>, deps| handle(event.payload, deps),
+        // The event as its text: a batch is read from it in one pass (`handle`).
+        |event: LambdaEvent<Box<RawValue>>, deps| async move { handle(event.payload.get(), deps).await },
     )
     .await
 }

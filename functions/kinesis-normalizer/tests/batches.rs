@@ -153,6 +153,62 @@ async fn the_sample_batch_lands_in_s3_partitions_and_the_latest_state_table() {
     assert_eq!(stored["page_url"], "/checkout");
 }
 
+/// Objects with each event's processing time taken out.
+async fn objects_without_time(w: &World, prefix: &str) -> Vec<(String, Vec<Value>)> {
+    let mut out: Vec<(String, Vec<Value>)> = w
+        .objects(prefix)
+        .await
+        .into_iter()
+        .map(|(key, body)| {
+            let lines = ndjson(&body)
+                .into_iter()
+                .map(|mut e| {
+                    e.as_object_mut().expect("object").remove("ingested_at");
+                    e
+                })
+                .collect();
+            (key, lines)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_read_from_its_text_lands_as_it_does_read_as_a_value_and_other_events_are_refused()
+{
+    // The handler reads a batch from its text in one pass; an event whose text holds "redrive" anywhere is read
+    // as a Value (a `redrive` member would make it a redrive request). Both must store the same.
+    let event = fixture("kinesis-batch.json");
+    let mut named = event.clone();
+    named["note"] = json!("redrive");
+    let (mut text, mut value) = (world(&[]).await, world(&[]).await);
+    let out = text.invoke(&event).expect("batch read from its text");
+    assert_eq!(out, value.invoke(&named).expect("batch read as a value"));
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    let stored = objects_without_time(&text, "events/").await;
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored, objects_without_time(&value, "events/").await);
+    assert_eq!(
+        text.objects("dead-letter/").await,
+        value.objects("dead-letter/").await
+    );
+    assert_eq!(latest(&text).await.len(), 3);
+
+    for other in [
+        json!({"Records": [{"eventSource": "aws:s3"}]}),
+        json!({"hello": 1}),
+        json!([1]),
+    ] {
+        let err = text.invoke(&other).expect_err("not a batch");
+        assert_eq!(
+            err.error_type, "InvalidEvent",
+            "{other}: {}",
+            err.error_message
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivered_batch_leaves_the_same_objects_and_items() {
     let mut w = world(&[]).await;
