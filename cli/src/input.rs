@@ -6,11 +6,11 @@ use std::io::{self, Read};
 use std::ops::Deref;
 use std::path::Path;
 
-/// From this size on, a file is read into an anonymous mapping advised to take huge pages: two huge pages'
-/// worth. Read into a `Vec`'s 4 KiB pages, a 10 MB Kinesis event takes 2,600 page faults, each a page
-/// allocated, zeroed and mapped; that read took 7.5 ms of CPU here, and 4.2 ms into the mapping (the kernel
-/// gives huge pages on `madvise`, as Linux's default `enabled` setting does). Where it gives none, the mapping
-/// costs what the `Vec` does.
+/// From this size on (two huge pages), a file is read into an anonymous mapping advised to take transparent
+/// huge pages. Read into a `Vec`'s 4 KiB pages, a 10 MB Kinesis event takes 2,600 page faults, each a page
+/// allocated, zeroed and mapped: that read took 7.5 ms of CPU here, and 4.2 ms into the mapping. A kernel whose
+/// `transparent_hugepage/enabled` is `madvise` or `always` (the usual settings) gives them; one set to `never`
+/// gives none, and the mapping then costs what the `Vec` does.
 const MAPPED_FROM: u64 = 4 << 20;
 
 /// The size of a huge page (x86_64, and arm64 with 4 KiB pages, as Lambda's are).
