@@ -14,21 +14,28 @@ fn lines(path: &std::path::Path) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn normalizes_the_sample_kinesis_batch() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (out, dead) = (
-        dir.path().join("events.jsonl"),
-        dir.path().join("dead.jsonl"),
-    );
+/// `tributary normalize EVENT`, which must succeed, with its events and dead letters into `events.jsonl` and
+/// `dead.jsonl` in `dir`: the run and the two files.
+fn normalize_into(
+    dir: &std::path::Path,
+    event: &std::path::Path,
+) -> (std::process::Output, std::path::PathBuf, std::path::PathBuf) {
+    let (out, dead) = (dir.join("events.jsonl"), dir.join("dead.jsonl"));
     let run = tributary_ok(&[
         "normalize",
-        s(&root().join("events/kinesis-batch.json")),
+        s(event),
         "--out",
         s(&out),
         "--dead-letter",
         s(&dead),
     ]);
+    (run, out, dead)
+}
+
+#[test]
+fn normalizes_the_sample_kinesis_batch() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (run, out, dead) = normalize_into(dir.path(), &root().join("events/kinesis-batch.json"));
     let summary: Value = serde_json::from_slice(&run.stderr).expect("summary on stderr");
     assert_eq!(
         summary,
@@ -183,18 +190,7 @@ fn a_batch_read_part_by_part_keeps_the_first_of_each_event_across_parts() {
         })
         .collect();
     let (dir, event) = event_file(records);
-    let (out, dead) = (
-        dir.path().join("events.jsonl"),
-        dir.path().join("dead.jsonl"),
-    );
-    let run = tributary_ok(&[
-        "normalize",
-        s(&event),
-        "--out",
-        s(&out),
-        "--dead-letter",
-        s(&dead),
-    ]);
+    let (run, out, dead) = normalize_into(dir.path(), &event);
     let events = lines(&out);
     assert_eq!(events.len(), 2000 - 4 + 2);
     let ids: Vec<&str> = events
@@ -311,18 +307,7 @@ fn a_batch_larger_than_a_few_megabytes_reads_the_same_from_a_file_and_from_stdin
     let (dir, event) = event_file(records);
     let size = std::fs::metadata(&event).expect("event").len();
     assert!(size > 8 << 20, "{size} bytes: the test wants a large event");
-    let (out, dead) = (
-        dir.path().join("events.jsonl"),
-        dir.path().join("dead.jsonl"),
-    );
-    let run = tributary_ok(&[
-        "normalize",
-        s(&event),
-        "--out",
-        s(&out),
-        "--dead-letter",
-        s(&dead),
-    ]);
+    let (run, out, dead) = normalize_into(dir.path(), &event);
     let piped = tributary_with_stdin(
         &[
             "normalize",
