@@ -5,6 +5,7 @@ use crate::output::{AtomicFile, error};
 use crate::progress::{self, Unit};
 use chrono::{DateTime, Utc};
 use kinesis_normalizer::batch::{Plan, dead_letter, inputs_of, read_event, read_records};
+use kinesis_normalizer::normalize::Names;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::fs::File;
@@ -20,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
   tributary normalize events/sqs-batch.json
 
 The summary (records in, normalized, duplicates, dead-lettered, key collisions) goes to stderr. The batch is
-read 1,024 records at a time. A regular file given to --out or --dead-letter (or reached through a link) appears
+read 128 records at a time. A regular file given to --out or --dead-letter (or reached through a link) appears
 only once the whole batch is written; stdout, a pipe or a device gets a failing batch's earlier events before the
 error (exit 1).")]
 pub struct Args {
@@ -51,7 +52,10 @@ pub fn run(args: &Args) -> ExitCode {
 }
 
 /// Records normalized at a time: the batch's text stays in memory, but only this many records' data and events.
-const PART: usize = 1024;
+/// Small, so that a part's payloads and events stay in the CPU's caches and its memory is reused part after part;
+/// the key names and object shapes learned go on from part to part. Against 1,024, 128 took 9 % less CPU time on
+/// the bench's 10,000 small events and 7 % less on its clickstream events (64 was no better).
+const PART: usize = 128;
 
 /// Where lines go: a regular file written atomically (renamed into place once all is written), anything else
 /// that can be opened for writing (`/dev/null`, a pipe), or stdout.
@@ -157,6 +161,7 @@ fn execute(args: &Args) -> Result<(), String> {
         ingested_at: Utc::now(),
         max_bytes: args.max_record_bytes,
         seen: HashSet::default(),
+        names: Names::default(),
         counts: Counts::default(),
     };
     // Records straight from the text, a part at a time; an event that is not a batch is read whole, for
@@ -177,11 +182,14 @@ fn execute(args: &Args) -> Result<(), String> {
             for (n, chunk) in records.chunks(PART).enumerate() {
                 let inputs =
                     inputs_of(source, chunk, n * PART).map_err(|e| format!("{name}: {e}"))?;
-                part.write(
-                    Plan::new(source, inputs, part.ingested_at, part.max_bytes),
-                    &mut out,
-                    letters.as_mut(),
-                )?;
+                let plan = Plan::continuing(
+                    source,
+                    inputs,
+                    part.ingested_at,
+                    part.max_bytes,
+                    &mut part.names,
+                );
+                part.write(plan, &mut out, letters.as_mut())?;
                 done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                 bar.set_position(done.load(Ordering::Relaxed));
             }
@@ -226,6 +234,8 @@ struct Part {
     ingested_at: DateTime<Utc>,
     max_bytes: usize,
     seen: HashSet<String, foldhash::fast::RandomState>,
+    /// The key names and object shapes the earlier parts learned.
+    names: Names,
     counts: Counts,
 }
 

@@ -428,9 +428,27 @@ impl Plan {
     /// Decodes and normalizes every record, keeping the first of each `event_id`.
     pub fn new(
         source: Source,
+        inputs: Vec<Input>,
+        ingested_at: DateTime<Utc>,
+        max_bytes: usize,
+    ) -> Self {
+        Self::continuing(
+            source,
+            inputs,
+            ingested_at,
+            max_bytes,
+            &mut Names::default(),
+        )
+    }
+
+    /// [`Plan::new`] for one part of a batch read a part at a time: `names` is what the earlier parts learned
+    /// (key names and object shapes), so that each part does not learn them again. The events are the same.
+    pub fn continuing(
+        source: Source,
         mut inputs: Vec<Input>,
         ingested_at: DateTime<Utc>,
         max_bytes: usize,
+        names: &mut Names,
     ) -> Self {
         let mut fates = Vec::with_capacity(inputs.len());
         let mut events: Vec<Event> = Vec::with_capacity(inputs.len());
@@ -440,12 +458,9 @@ impl Plan {
         let hash = |id: &str| hasher.hash_one(id);
         let mut seen: HashTable<usize> = HashTable::with_capacity(inputs.len());
         let ingested = format_time(ingested_at);
-        let mut names = Names::default();
         for (i, input) in inputs.iter_mut().enumerate() {
             let normalized = match &input.data {
-                Data::Bytes(bytes) => {
-                    normalize_at(bytes, &input.meta, &ingested, max_bytes, &mut names)
-                }
+                Data::Bytes(bytes) => normalize_at(bytes, &input.meta, &ingested, max_bytes, names),
                 Data::NotBase64(_) => Err(Poison::BadBase64),
             };
             if normalized.is_ok() {
@@ -1181,6 +1196,44 @@ mod tests {
         assert!(
             taken > 5000 && left > 5000 && read_in_the_pass > 2000 && left_to_the_type > 2000,
             "{taken} {left} {read_in_the_pass} {left_to_the_type}"
+        );
+    }
+
+    #[test]
+    fn a_batch_planned_part_by_part_with_its_names_carried_gives_the_same_events() {
+        // Shapes that come, change and come back across parts: keys renamed, nested, colliding, repeated.
+        let payloads: Vec<String> = (0..300)
+            .map(|i| match i % 5 {
+                0 => format!(r#"{{"eventId": "e{i}", "userId": "u{i}", "Cart": {{"itemCount": {i}}}}}"#),
+                1 => format!(r#"{{"eventId": "e{i}", "Cart": {{"itemCount": 1, "Items": [{{"skuId": "s"}}]}}}}"#),
+                2 => format!(r#"{{"eventId": "e{i}", "userId": "a", "user_id": "b"}}"#),
+                3 => format!(r#"{{"eventId": "e{i}", "a": 1, "a": 2}}"#),
+                _ => format!(r#"{{"Cart": {{"itemCount": {i}}}, "eventId": "e{i}", "userID": "u"}}"#),
+            })
+            .collect();
+        let texts: Vec<&str> = payloads.iter().map(String::as_str).collect();
+        let (source, inputs) = read_event(&kinesis_event(&texts)).expect("event");
+        let now = Utc::now();
+        let whole = Plan::new(source, inputs.clone(), now, 1024);
+        let mut names = Names::default();
+        let (mut events, mut fates) = (Vec::new(), Vec::new());
+        for part in inputs.chunks(7) {
+            let plan = Plan::continuing(source, part.to_vec(), now, 1024, &mut names);
+            fates.extend(plan.fates.iter().map(|f| matches!(f, Fate::Poison(_))));
+            events.extend(plan.events.into_iter().map(|e| e.json));
+        }
+        let json: Vec<String> = whole.events.iter().map(|e| e.json.clone()).collect();
+        assert_eq!(events, json);
+        let poison: Vec<bool> = whole
+            .fates
+            .iter()
+            .map(|f| matches!(f, Fate::Poison(_)))
+            .collect();
+        assert_eq!(fates, poison);
+        assert_eq!(
+            poison.iter().filter(|p| **p).count(),
+            60,
+            "the repeated keys"
         );
     }
 
