@@ -78,7 +78,8 @@ bench: $(VENV)/.bench-deps $(VENV)/.test-deps ## convert vs pandas/pyarrow/DuckD
 	cargo build --release -p tributary-cli
 	$(PYTHON) scripts/bench.py --tributary target/release/tributary --sizes $(BENCH_SIZES) --shape-sizes telemetry=$(BENCH_SIZES),$(BENCH_LARGE) --large-mb $(BENCH_LARGE) $(if $(BENCH_SKIP),--skip $(BENCH_SKIP)) $(if $(BENCH_REFERENCE),--reference-binary $(BENCH_REFERENCE)) --data-dir bench-data --out bench-results.md
 	$(PYTHON) scripts/bench_repeat.py --tributary target/release/tributary --size-mb 1000 --rounds $(BENCH_ROUNDS) --out bench-results.md
-	$(PYTHON) scripts/bench_normalize.py --tributary target/release/tributary $(if $(BENCH_REFERENCE),--reference-binary $(BENCH_REFERENCE)) --out bench-results.md
+	cargo build --release -p kinesis-normalizer --example lambda_read
+	$(PYTHON) scripts/bench_normalize.py --tributary target/release/tributary --lambda-read target/release/examples/lambda_read $(if $(BENCH_REFERENCE),--reference-binary $(BENCH_REFERENCE)) --out bench-results.md
 	$(PYTHON) scripts/bench_load.py --tributary target/release/tributary --out bench-results.md
 	$(PYTHON) scripts/bench_burst.py --tributary target/release/tributary --out bench-results.md
 	BENCH_OUT=$(CURDIR)/bench-results.md cargo test --release -p csv-to-parquet --all-features --test s3_pipeline bench_parallel_ranged_reads -- --ignored

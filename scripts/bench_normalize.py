@@ -1,7 +1,7 @@
 """CPU time to normalize a 10,000-record Kinesis batch: `tributary normalize` next to the Python equivalent.
 
 Usage: bench_normalize.py --tributary PATH [--shapes small,clickstream] [--records 10000] [--runs 5] [--seed 42]
-                          [--reference-binary PATH] [--out bench-results.md]
+                          [--reference-binary PATH] [--lambda-read PATH] [--out bench-results.md]
 Two batch shapes, each a seeded Kinesis event with ~1% duplicates and ~0.5% poison records:
   small        ~0.4 KB order events (the shape of events/kinesis-batch.json), as this bench always had;
   clickstream  ~1.5 KB nested clickstream events: page, device (screen), geo, items viewed, tags, long user
@@ -15,7 +15,9 @@ both shapes; <= 30 ms tributary CPU for the 10,000 small events), and how far th
 by line as parsed JSON, ignoring only `ingested_at` (the processing time; the dead letters carry none) and the
 parser's wording in a "payload is not JSON" reason.
 With --reference-binary, that binary runs (and is timed) alongside, and its events and dead letters must be the
-same as tributary's, line by line as parsed JSON, ignoring only `ingested_at`. Appends to --out. Exits 1 when
+same as tributary's, line by line as parsed JSON, ignoring only `ingested_at`. With --lambda-read, the Lambda
+function's own reading of each event (event bytes to plan, in one process; examples/lambda_read.rs) is timed two
+ways, from the text in one pass and through a serde_json Value, and both must plan the same events. Appends to --out. Exits 1 when
 tributary's and Python's event counts differ or the reference's output is not the same; targets are only reported.
 """
 
@@ -434,6 +436,23 @@ def bench_shape(shape: str, args, tmp: Path) -> tuple[list[str], bool]:
         lines.append(f"- tributary vs reference output (parsed JSON, ignoring {ignored}): "
                      + ("**identical** — " if same else "**DIFFERENT** — ") + "; ".join(text for _, text in ident))
         ok = ok and same
+    if args.lambda_read:
+        # The Lambda function's own reading of the same event, in one process (examples/lambda_read.rs): wall
+        # milliseconds from the event's bytes to the plan, the way it reads now and the way it read before.
+        proc = subprocess.run([args.lambda_read, str(event), str(args.runs)], capture_output=True, text=True)
+        try:
+            got = json.loads(proc.stdout)
+        except ValueError:
+            got = None
+        if got is None or proc.returncode != 0:
+            ok = False
+            lines.append(f"- **the Lambda's read failed** ({proc.returncode}): {(proc.stdout + proc.stderr)[-500:]}")
+        else:
+            t, v = got["text"], got["value"]
+            lines.append(f"- the Lambda function's read, event bytes to plan, in one process (median and min of "
+                         f"{args.runs}): {t['median_ms']:.1f} ms ({t['min_ms']:.1f}) from the event's text in one pass, "
+                         f"against {v['median_ms']:.1f} ms ({v['min_ms']:.1f}) through a serde_json Value as before: "
+                         f"{v['median_ms'] / t['median_ms']:.2f}×; the same {got['events']:,} events both ways")
     lines.append("")
     return lines, ok
 
@@ -447,6 +466,8 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--reference-binary", default=None, help="another tributary build whose output must be the same")
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--lambda-read", default=None,
+                   help="the lambda_read example (functions/kinesis-normalizer/examples): times the function's read")
     args = p.parse_args()
     shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
     unknown = [s for s in shapes if s not in SHAPES]
