@@ -45,7 +45,9 @@ fn events(plan: &Plan) -> Vec<String> {
         .iter()
         .map(|e| {
             let mut json: Value = serde_json::from_str(&e.json).expect("an event is JSON");
-            json.as_object_mut().map(|o| o.remove("ingested_at"));
+            if let Some(fields) = json.as_object_mut() {
+                fields.remove("ingested_at");
+            }
             json.to_string()
         })
         .collect()
