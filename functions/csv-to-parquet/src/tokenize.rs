@@ -43,6 +43,11 @@ impl RawBatch {
         self.record_ends.len()
     }
 
+    /// Empties the batch, keeping its buffers for the next records.
+    pub(crate) fn clear(&mut self) {
+        self.truncate(0, 0, 0);
+    }
+
     /// Number of fields of record `r`.
     pub(crate) fn field_count(&self, r: usize) -> usize {
         self.field_range(r).len()
@@ -500,6 +505,33 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_cleared_batch_is_filled_as_a_new_one() {
+        let input = b"a,b\n\"q,1\",2\r\nlonger line,with more\n\n3,4\nx\n".repeat(5);
+        let (expected, expected_lines) = tokenize_in_batches(&input, 7, 16, 3, 64);
+        let mut t = Tokenizer::new(
+            Chunked {
+                data: &input,
+                chunk: 7,
+            },
+            16,
+            1 << 20,
+        );
+        let (mut records, mut lines) = (Vec::new(), Vec::new());
+        let mut batch = RawBatch::default();
+        while t.read_into(&mut batch, 3, 64).expect("read") > 0 {
+            for r in 0..batch.len() {
+                records.push(batch.fields(r).map(<[u8]>::to_vec).collect::<Vec<_>>());
+            }
+            lines.extend_from_slice(&batch.lines);
+            batch.clear();
+            assert_eq!((batch.len(), batch.data.len()), (0, 0));
+        }
+        assert_eq!(records, expected);
+        assert_eq!(lines, expected_lines);
+        assert_eq!(records.len(), 25);
     }
 
     #[test]

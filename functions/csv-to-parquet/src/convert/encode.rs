@@ -1,9 +1,12 @@
-//! The encoding stage: Arrow batches in, Parquet out. Columns are encoded in parallel: each of `workers` threads
-//! owns a share of the row group's column writers, every batch goes to all of them at once, and the row group's
-//! column chunks are appended in column order once it is full. Row groups are cut as `ArrowWriter` cuts them:
-//! at the row limit, or by the encoded size the writers estimate, a batch being split at the group's average row
-//! size. The workers report after every batch (the encoder waits for all of them), so the file is the same for
-//! any number of workers.
+//! The encoding stage: Arrow batches in, Parquet out. Columns are encoded in parallel, in `workers` lanes: the
+//! encoding thread itself is one (with one lane it encodes alone, with no handoff), and each other lane is a
+//! worker thread. Each lane owns a share of the row group's column writers, every batch goes to all of them at
+//! once, and the row group's column chunks are appended in column order once it is full. The shares are dealt
+//! anew for each row group by the time each column has taken so far, so that the lanes finish a batch together
+//! (a string column can take ten times an integer one). Row groups are cut as `ArrowWriter` cuts them: at the
+//! row limit, or by the encoded size the writers estimate, a batch being split at the group's average row size.
+//! The lanes report after every batch (the encoder waits for all of them), so the file is the same for any
+//! number of lanes and any dealing.
 
 use super::*;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, compute_leaves};
@@ -13,6 +16,7 @@ use parquet::file::properties::{
     DEFAULT_STATISTICS_TRUNCATE_LENGTH, EnabledStatistics, WriterPropertiesBuilder,
 };
 use parquet::file::statistics::{Statistics, ValueStatistics};
+use std::time::{Duration, Instant};
 
 pub(super) struct CountingWriter<W> {
     pub(super) inner: W,
@@ -133,7 +137,46 @@ enum Job {
 enum Done {
     /// A batch is written; the writers' estimated encoded bytes so far.
     Written(usize),
-    Closed(Vec<(usize, ArrowColumnChunk)>),
+    /// The row group's chunks, with the time each column's writer took.
+    Closed(Vec<(usize, ArrowColumnChunk, Duration)>),
+}
+
+/// One share of a row group's column writers, with the time each has taken so far.
+#[derive(Default)]
+struct Share(Vec<(usize, ArrowColumnWriter, Duration)>);
+
+impl Share {
+    fn new(writers: Vec<(usize, ArrowColumnWriter)>) -> Self {
+        Self(
+            writers
+                .into_iter()
+                .map(|(i, w)| (i, w, Duration::ZERO))
+                .collect(),
+        )
+    }
+
+    /// Writes this share's columns of `batch`; returns their estimated encoded bytes so far.
+    fn write(&mut self, schema: &SchemaRef, batch: &RecordBatch) -> Result<usize, ParquetError> {
+        for (i, writer, took) in &mut self.0 {
+            let started = Instant::now();
+            for leaf in compute_leaves(schema.field(*i), batch.column(*i))? {
+                writer.write(&leaf)?;
+            }
+            *took += started.elapsed();
+        }
+        Ok(self
+            .0
+            .iter()
+            .map(|(_, w, _)| w.get_estimated_total_bytes())
+            .sum())
+    }
+
+    fn close(&mut self) -> Result<Vec<(usize, ArrowColumnChunk, Duration)>, ParquetError> {
+        std::mem::take(&mut self.0)
+            .into_iter()
+            .map(|(i, w, took)| Ok((i, w.close()?, took)))
+            .collect()
+    }
 }
 
 /// Writes batches until `Done`, then the footer; returns the bytes written, or `None` when the typing stage gave
@@ -154,10 +197,17 @@ pub(super) fn encode<W: Write + Send>(
     // ArrowWriter writes the header and keeps the Arrow schema for the footer; its lower-level parts encode.
     let (mut file, factory) = ArrowWriter::try_new(&mut sink, Arc::clone(&schema), Some(props))?
         .into_serialized_writer()?;
+    let workers = std::env::var("TRIB_ENC")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(workers);
     let workers = workers.clamp(1, schema.fields().len().max(1));
     let finished = std::thread::scope(|scope| -> Result<bool, ConvertError> {
-        let lanes = Lanes(
-            (0..workers)
+        let mut lanes = Lanes {
+            own: Share::default(),
+            schema: &schema,
+            cost: vec![Duration::ZERO; schema.fields().len()],
+            remote: (1..workers)
                 .map(|_| {
                     let (job_tx, job_rx) = sync_channel::<Job>(1);
                     let (done_tx, done_rx) = sync_channel(1);
@@ -166,7 +216,7 @@ pub(super) fn encode<W: Write + Send>(
                     (job_tx, done_rx)
                 })
                 .collect(),
-        );
+        };
         let mut group = 0;
         let mut rows: usize = 0;
         // The row group's encoded size, as the writers last estimated it.
@@ -197,26 +247,12 @@ pub(super) fn encode<W: Write + Send>(
                     let writers = factory.create_column_writers(group)?;
                     // One writer per field: the schema is flat, so a writer's index is its field's.
                     debug_assert_eq!(writers.len(), schema.fields().len());
-                    let mut shares: Vec<Vec<(usize, ArrowColumnWriter)>> =
-                        (0..workers).map(|_| Vec::new()).collect();
-                    for (i, writer) in writers.into_iter().enumerate() {
-                        shares[i % workers].push((i, writer));
-                    }
-                    for ((tx, _), share) in lanes.0.iter().zip(shares) {
-                        tx.send(Job::Start(share)).map_err(|_| encoder_gone())?;
-                    }
+                    lanes.start(writers)?;
                 }
                 let part = batch.slice(offset, take);
                 offset += take;
                 rows += take;
-                bytes = lanes
-                    .ask(|| Job::Write(part.clone()))?
-                    .into_iter()
-                    .map(|d| match d {
-                        Done::Written(n) => n,
-                        Done::Closed(_) => 0,
-                    })
-                    .sum();
+                bytes = lanes.write(&part)?;
                 if rows >= groups.max_rows || bytes >= groups.max_bytes {
                     lanes.close_group(&mut file, constants)?;
                     (group, rows, bytes) = (group + 1, 0, 0);
@@ -236,41 +272,89 @@ pub(super) fn encode<W: Write + Send>(
     Ok(Some(sink.count))
 }
 
-/// The encoding workers, each with its job queue and its answers.
-struct Lanes(Vec<(SyncSender<Job>, Receiver<Answer>)>);
+/// The encoding lanes: this thread's own share of the columns, and the other workers', each with its job queue
+/// and its answers.
+struct Lanes<'s> {
+    own: Share,
+    schema: &'s SchemaRef,
+    remote: Vec<(SyncSender<Job>, Receiver<Answer>)>,
+    /// The time each column's writer has taken, over the row groups closed so far.
+    cost: Vec<Duration>,
+}
 
 type Answer = Result<Done, ParquetError>;
 
-impl Lanes {
-    /// Gives every worker the job `job` makes, and waits for all their answers.
-    fn ask(&self, job: impl Fn() -> Job) -> Result<Vec<Done>, ConvertError> {
-        for (tx, _) in &self.0 {
+impl Lanes<'_> {
+    /// Deals a new row group's writers to the lanes, the costliest columns so far first, each to the lane with
+    /// the least work yet (by the time each column took in the groups before; the first group's are dealt
+    /// round-robin). Which lane writes a column does not change its bytes.
+    fn start(&mut self, writers: Vec<ArrowColumnWriter>) -> Result<(), ConvertError> {
+        let lanes = self.remote.len() + 1;
+        let lane_of = deal(&self.cost, lanes);
+        let mut shares: Vec<Vec<(usize, ArrowColumnWriter)>> =
+            (0..lanes).map(|_| Vec::new()).collect();
+        for (i, writer) in writers.into_iter().enumerate() {
+            shares[lane_of[i]].push((i, writer));
+        }
+        let mut shares = shares.into_iter();
+        self.own = Share::new(shares.next().unwrap_or_default());
+        for ((tx, _), share) in self.remote.iter().zip(shares) {
+            tx.send(Job::Start(share)).map_err(|_| encoder_gone())?;
+        }
+        Ok(())
+    }
+
+    /// Writes a batch in every lane at once; returns the row group's estimated encoded bytes so far.
+    fn write(&mut self, batch: &RecordBatch) -> Result<usize, ConvertError> {
+        let mut bytes = 0;
+        for answer in self.ask(
+            || Job::Write(batch.clone()),
+            |own, schema| own.write(schema, batch).map(Done::Written),
+        )? {
+            if let Done::Written(n) = answer {
+                bytes += n;
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// Gives every other worker the job `job` makes, does this thread's share with `own`, and waits for all
+    /// their answers.
+    fn ask(
+        &mut self,
+        job: impl Fn() -> Job,
+        own: impl FnOnce(&mut Share, &SchemaRef) -> Answer,
+    ) -> Result<Vec<Done>, ConvertError> {
+        for (tx, _) in &self.remote {
             tx.send(job()).map_err(|_| encoder_gone())?;
         }
-        let mut answers = Vec::with_capacity(self.0.len());
-        for (_, rx) in &self.0 {
+        let mine = own(&mut self.own, self.schema);
+        let mut answers = Vec::with_capacity(self.remote.len() + 1);
+        for (_, rx) in &self.remote {
             answers.push(rx.recv().map_err(|_| encoder_gone())??);
         }
+        answers.push(mine?);
         Ok(answers)
     }
 
-    /// Closes every worker's writers and appends the row group's column chunks in column order.
+    /// Closes every lane's writers and appends the row group's column chunks in column order.
     fn close_group<W: Write + Send>(
-        &self,
+        &mut self,
         file: &mut parquet::file::writer::SerializedFileWriter<W>,
         constants: &Constants,
     ) -> Result<(), ConvertError> {
-        let mut chunks: Vec<(usize, ArrowColumnChunk)> = self
-            .ask(|| Job::Close)?
+        let mut chunks: Vec<(usize, ArrowColumnChunk, Duration)> = self
+            .ask(|| Job::Close, |own, _| own.close().map(Done::Closed))?
             .into_iter()
             .flat_map(|d| match d {
                 Done::Closed(chunks) => chunks,
                 Done::Written(_) => Vec::new(),
             })
             .collect();
-        chunks.sort_by_key(|(i, _)| *i);
+        chunks.sort_by_key(|(i, _, _)| *i);
         let mut row_group = file.next_row_group()?;
-        for (i, mut chunk) in chunks {
+        for (i, mut chunk, took) in chunks {
+            self.cost[i] += took;
             constants.apply(i, &mut chunk)?;
             chunk.append_to_row_group(&mut row_group)?;
         }
@@ -279,36 +363,65 @@ impl Lanes {
     }
 }
 
+/// The lane of each column: the costliest first, each to the lane with the least cost dealt so far (the longest
+/// processing time rule); columns with no cost measured yet are dealt round-robin.
+fn deal(cost: &[Duration], lanes: usize) -> Vec<usize> {
+    let lanes = lanes.max(1);
+    let mut order: Vec<usize> = (0..cost.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(cost[i]));
+    let mut load = vec![Duration::ZERO; lanes];
+    let mut lane_of = vec![0; cost.len()];
+    for (k, &i) in order.iter().enumerate() {
+        let lane = match cost[i].is_zero() {
+            true => k % lanes,
+            false => (0..lanes).min_by_key(|&l| load[l]).unwrap_or(0),
+        };
+        load[lane] += cost[i];
+        lane_of[i] = lane;
+    }
+    lane_of
+}
+
 /// One encoding worker: writes its columns of every batch, and hands back their chunks when the row group closes.
 fn column_worker(jobs: &Receiver<Job>, done: &SyncSender<Answer>, schema: &SchemaRef) {
-    let mut writers: Vec<(usize, ArrowColumnWriter)> = Vec::new();
+    let mut share = Share::default();
     for job in jobs {
         let answer = match job {
-            Job::Start(share) => {
-                writers = share;
+            Job::Start(writers) => {
+                share = Share::new(writers);
                 continue;
             }
-            Job::Write(batch) => (|| {
-                for (i, writer) in &mut writers {
-                    for leaf in compute_leaves(schema.field(*i), batch.column(*i))? {
-                        writer.write(&leaf)?;
-                    }
-                }
-                Ok(Done::Written(
-                    writers
-                        .iter()
-                        .map(|(_, w)| w.get_estimated_total_bytes())
-                        .sum(),
-                ))
-            })(),
-            Job::Close => std::mem::take(&mut writers)
-                .into_iter()
-                .map(|(i, w)| Ok((i, w.close()?)))
-                .collect::<Result<_, ParquetError>>()
-                .map(Done::Closed),
+            Job::Write(batch) => share.write(schema, &batch).map(Done::Written),
+            Job::Close => share.close().map(Done::Closed),
         };
         if done.send(answer).is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(costs: &[u64]) -> Vec<Duration> {
+        costs.iter().map(|&c| Duration::from_millis(c)).collect()
+    }
+
+    #[test]
+    fn columns_are_dealt_costliest_first_to_the_least_loaded_lane() {
+        // 9 | 5 + 2 + 1 | 4 + 3 + 1: each next costliest to the lane with the least so far.
+        let lanes = deal(&ms(&[1, 9, 3, 5, 2, 4, 1]), 3);
+        let mut load = [0_u64; 3];
+        for (i, &lane) in lanes.iter().enumerate() {
+            load[lane] += [1, 9, 3, 5, 2, 4, 1][i];
+        }
+        assert_eq!(lanes[1], 0, "the costliest column takes the first lane");
+        assert_eq!(load, [9, 8, 8]);
+        // With no costs yet (the first row group), round-robin in column order.
+        assert_eq!(deal(&ms(&[0; 5]), 2), vec![0, 1, 0, 1, 0]);
+        // One lane takes everything; no columns deal nothing.
+        assert_eq!(deal(&ms(&[3, 1]), 1), vec![0, 0]);
+        assert_eq!(deal(&[], 4), Vec::<usize>::new());
     }
 }

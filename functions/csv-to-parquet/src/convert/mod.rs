@@ -3,11 +3,12 @@
 //! Pure: it reads a `Read` and writes two `Write`s, so it runs the same under Lambda (S3 streams), in the CLI
 //! (files) and in tests (byte slices). Work is data-parallel, in order: the calling thread tokenizes CSV into
 //! numbered raw batches; `threads` typing workers type, validate and build Arrow batches from them, in whatever
-//! order they finish; a sequencer puts them back in the input's order, writes the quarantine and hands them on;
-//! and the encoder writes Parquet with `threads` workers sharing each row group's columns. The output is the same
-//! bytes for any number of threads. Memory is bounded whatever the input size: raw batches are read only with one
-//! of `2 × threads + 2` credits (which also bounds the batches waiting for a slower one before them), one typed
-//! batch waits for the encoder, and one row group's encoded bytes are held.
+//! order they finish, and hand the raw batches back to be filled again; a sequencer puts the typed batches back in
+//! the input's order, writes the quarantine and hands them on; and the encoder writes Parquet in `threads` lanes
+//! (its own thread and `threads - 1` workers) sharing each row group's columns. The output is the same bytes for
+//! any number of threads. Memory is bounded whatever the input size: raw batches are read only with one of
+//! `2 × threads + 2` credits (which also bounds the batches waiting for a slower one before them), one typed batch
+//! waits for the encoder, and one row group's encoded bytes are held.
 //!
 //! This module holds the options, the summary, the errors and the pipeline that runs the stages; the stages'
 //! parts are its children, which share its imports: `input` (gzip by the bytes, counting, header names),
@@ -84,8 +85,8 @@ pub struct Options {
     /// The dataset's schema registry: the file is typed by the dataset's registered version (registering the
     /// first, an evolution, or a changed declared `schema`) instead of by its own inference.
     pub registration: Option<Registration>,
-    /// Typing workers, and encoding workers; 0 is one of each per two CPUs this process may run on (see
-    /// [`Options::threads`]).
+    /// Typing workers, and encoding lanes (the encoding thread is one, so 1 has it encode alone); 0 is one of
+    /// each per two CPUs this process may run on (see [`Options::threads`]).
     pub threads: usize,
 }
 
@@ -377,6 +378,8 @@ where
         for _ in 0..window {
             credit_tx.send(()).map_err(|_| encoder_gone())?;
         }
+        // Typed raw batches come back to be filled again: allocated anew, each would be fresh pages to fault in.
+        let (spent_tx, spent_rx) = sync_channel::<RawBatch>(window);
         let (tx, rx) = sync_channel::<Msg>(1);
         let encoder = scope.spawn(|| {
             encode(
@@ -391,13 +394,19 @@ where
         });
         let typers: Vec<_> = (0..threads)
             .map(|_| {
-                let (raw_rx, typed_tx, shape) = (Arc::clone(&raw_rx), typed_tx.clone(), &shape);
+                let (raw_rx, typed_tx, spent_tx, shape) = (
+                    Arc::clone(&raw_rx),
+                    typed_tx.clone(),
+                    spent_tx.clone(),
+                    &shape,
+                );
                 scope.spawn(move || {
-                    type_worker(&raw_rx, &typed_tx, Typer::new(shape, typed_batch_rows))
+                    let typer = Typer::new(shape, typed_batch_rows);
+                    type_worker(&raw_rx, &typed_tx, &spent_tx, typer)
                 })
             })
             .collect();
-        drop((raw_rx, typed_tx));
+        drop((raw_rx, typed_tx, spent_tx));
         let sequencer = Sequencer::new(&plan, &header, opts, quarantine);
         let sequencer = scope.spawn(move || sequence(&typed_rx, &tx, &credit_tx, sequencer));
 
@@ -408,7 +417,13 @@ where
             let mut batches = 0_u64;
             let mut send = |raw: &mut RawBatch| {
                 credit_rx.recv().map_err(|_| encoder_gone())?;
-                let next = RawBatch::with_capacity_like(raw);
+                let next = match spent_rx.try_recv() {
+                    Ok(mut spent) => {
+                        spent.clear();
+                        spent
+                    }
+                    Err(_) => RawBatch::with_capacity_like(raw),
+                };
                 batches += 1;
                 raw_tx
                     .send(Raw::Batch(batches - 1, std::mem::replace(raw, next)))
@@ -499,7 +514,12 @@ enum Step {
 }
 
 /// A typing worker: takes raw batches from the shared queue, in whatever order the workers get to them.
-fn type_worker(raw_rx: &Mutex<Receiver<Raw>>, out: &SyncSender<Step>, mut typer: Typer<'_, '_>) {
+fn type_worker(
+    raw_rx: &Mutex<Receiver<Raw>>,
+    out: &SyncSender<Step>,
+    spent: &SyncSender<RawBatch>,
+    mut typer: Typer<'_, '_>,
+) {
     loop {
         let next = match raw_rx.lock() {
             Ok(rx) => rx.recv(),
@@ -507,15 +527,20 @@ fn type_worker(raw_rx: &Mutex<Receiver<Raw>>, out: &SyncSender<Step>, mut typer:
         };
         let step = match next {
             // A panic is the batch's error, so the sequencer stops at it instead of waiting for it.
-            Ok(Raw::Batch(n, raw)) => Step::Typed(
-                n,
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| typer.type_batch(&raw)))
-                    .unwrap_or_else(|_| {
-                        Err(ConvertError::Write(io::Error::other(
-                            "typing thread panicked",
-                        )))
-                    }),
-            ),
+            Ok(Raw::Batch(n, raw)) => {
+                let typed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    typer.type_batch(&raw)
+                }))
+                .unwrap_or_else(|_| {
+                    Err(ConvertError::Write(io::Error::other(
+                        "typing thread panicked",
+                    )))
+                });
+                // The reader takes it back when it next needs one; when enough wait, or it has stopped, it is
+                // freed.
+                let _ = spent.try_send(raw);
+                Step::Typed(n, typed)
+            }
             Ok(Raw::End(n)) => Step::End(n),
             Err(_) => return,
         };
