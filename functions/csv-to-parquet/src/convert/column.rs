@@ -4,8 +4,7 @@ use super::*;
 
 #[derive(Debug)]
 pub(super) enum Values {
-    /// Strings are appended only once the whole row is known to be good, so they never need truncating.
-    Str(StringBuilder),
+    Str(Strings),
     I64(Vec<i64>),
     F64(Vec<f64>),
     Bool(BooleanBufferBuilder),
@@ -24,6 +23,60 @@ pub(super) struct ColumnBuilder {
     pub(super) valid: NullBufferBuilder,
 }
 
+/// A string column's values, end to end, and where each ends: Arrow's layout, in buffers that can drop a
+/// half-appended row (Arrow's `StringBuilder` cannot, so strings had to wait for the rest of their row, and each
+/// field was cut out twice).
+#[derive(Debug)]
+pub(super) struct Strings {
+    values: Vec<u8>,
+    /// `offsets[i]..offsets[i + 1]` is value `i`; it starts with a 0.
+    offsets: Vec<i32>,
+}
+
+/// A batch ends once a string column holds this many bytes, far below what an `i32` offset can address.
+const STRING_BATCH_BYTES: usize = 1 << 30;
+
+impl Strings {
+    fn with_capacity(rows: usize, bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        Self {
+            values: Vec::with_capacity(bytes),
+            offsets,
+        }
+    }
+
+    fn push(&mut self, text: &str) {
+        self.values.extend_from_slice(text.as_bytes());
+        // Below 2^31: a batch ends at STRING_BATCH_BYTES, and one record is at most `max_record_bytes`.
+        self.offsets.push(self.values.len() as i32);
+    }
+
+    fn truncate(&mut self, len: usize) {
+        if let Some(&end) = self.offsets.get(len) {
+            self.values.truncate(end as usize);
+            self.offsets.truncate(len + 1);
+        }
+    }
+
+    /// The built array; the next batch's buffers start at this one's size.
+    fn finish(
+        &mut self,
+        rows: usize,
+        nulls: Option<NullBuffer>,
+    ) -> Result<StringArray, ConvertError> {
+        let bytes = self.values.len();
+        let Self { values, offsets } =
+            std::mem::replace(self, Self::with_capacity(rows, bytes + bytes / 8));
+        // The values are whole `&str`s end to end, so the check of their text finds nothing.
+        Ok(StringArray::try_new(
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            Buffer::from_vec(values),
+            nulls,
+        )?)
+    }
+}
+
 /// A value that did not fit its column; the message names the column and the problem.
 pub(super) type FieldError = String;
 
@@ -38,9 +91,7 @@ pub(super) fn shown(text: &str) -> String {
 impl ColumnBuilder {
     pub(super) fn new(column: &Column, capacity: usize) -> Self {
         let values = match column.column_type {
-            ColumnType::String => {
-                Values::Str(StringBuilder::with_capacity(capacity, capacity * 16))
-            }
+            ColumnType::String => Values::Str(Strings::with_capacity(capacity, capacity * 16)),
             ColumnType::Int64 => Values::I64(Vec::with_capacity(capacity)),
             ColumnType::Float64 => Values::F64(Vec::with_capacity(capacity)),
             ColumnType::Bool => Values::Bool(BooleanBufferBuilder::new(capacity)),
@@ -57,35 +108,12 @@ impl ColumnBuilder {
     }
 
     pub(super) fn len(&self) -> usize {
-        match &self.values {
-            Values::Str(b) => b.len(),
-            _ => self.valid.len(),
-        }
+        self.valid.len()
     }
 
-    pub(super) fn is_string(&self) -> bool {
-        matches!(self.values, Values::Str(_))
-    }
-
-    /// Checks a string field without appending it (see [`ColumnBuilder::push_str`]).
-    pub(super) fn check_str(&self, name: &str, text: &str) -> Result<(), FieldError> {
-        if text.is_empty() && !self.nullable {
-            return Err(format!(
-                "column {name:?}: empty value in a non-nullable column"
-            ));
-        }
-        Ok(())
-    }
-
-    /// Appends a checked string field; empty is null.
-    pub(super) fn push_str(&mut self, text: &str) {
-        if let Values::Str(b) = &mut self.values {
-            if text.is_empty() {
-                b.append_null()
-            } else {
-                b.append_value(text)
-            }
-        }
+    /// Whether the batch should end here: a string column's bytes near what its offsets can address.
+    pub(super) fn full(&self) -> bool {
+        matches!(&self.values, Values::Str(s) if s.values.len() >= STRING_BATCH_BYTES)
     }
 
     pub(super) fn push_null(&mut self, name: &str) -> Result<(), FieldError> {
@@ -95,10 +123,7 @@ impl ColumnBuilder {
             ));
         }
         match &mut self.values {
-            Values::Str(b) => {
-                b.append_null();
-                return Ok(());
-            }
+            Values::Str(s) => s.push(""),
             Values::I64(v) | Values::Ts(v) => v.push(0),
             Values::F64(v) => v.push(0.0),
             Values::Bool(v) => v.append(false),
@@ -109,10 +134,16 @@ impl ColumnBuilder {
         Ok(())
     }
 
-    /// Appends one typed (non-string) field.
+    /// Appends one field: a string as it is, any other type trimmed and parsed. An empty field is null (so is a
+    /// blank one, for the other types).
     pub(super) fn push(&mut self, name: &str, text: &str) -> Result<(), FieldError> {
         if text.is_empty() {
             return self.push_null(name);
+        }
+        if let Values::Str(s) = &mut self.values {
+            s.push(text);
+            self.valid.append_non_null();
+            return Ok(());
         }
         let bad = |t: ColumnType| format!("column {name:?}: {:?} is not a valid {t}", shown(text));
         let t = trim(text);
@@ -120,7 +151,7 @@ impl ColumnBuilder {
             return self.push_null(name);
         }
         match &mut self.values {
-            Values::Str { .. } => {}
+            Values::Str(_) => {}
             Values::I64(v) => v.push(parse_i64(t).ok_or_else(|| bad(ColumnType::Int64))?),
             Values::F64(v) => v.push(parse_f64(t).ok_or_else(|| bad(ColumnType::Float64))?),
             Values::Bool(v) => v.append(parse_bool(t).ok_or_else(|| bad(ColumnType::Bool))?),
@@ -158,7 +189,7 @@ impl ColumnBuilder {
         }
         self.valid.truncate(len);
         match &mut self.values {
-            Values::Str(_) => {}
+            Values::Str(s) => s.truncate(len),
             Values::I64(v) | Values::Ts(v) => v.truncate(len),
             Values::F64(v) => v.truncate(len),
             Values::Bool(v) => v.truncate(len),
@@ -172,14 +203,7 @@ impl ColumnBuilder {
         // A bitmap whose nulls were all truncated away holds none: no null buffer, as before.
         let nulls = self.valid.finish().filter(|n| n.null_count() > 0);
         Ok(match &mut self.values {
-            Values::Str(b) => {
-                // finish() leaves the builder with no capacity; start the next batch at this one's size
-                // instead of regrowing from nothing.
-                let bytes = b.values_slice().len();
-                let array = b.finish();
-                *b = StringBuilder::with_capacity(capacity, bytes + bytes / 8);
-                Arc::new(array)
-            }
+            Values::Str(s) => Arc::new(s.finish(capacity, nulls)?),
             Values::I64(v) => Arc::new(Int64Array::new(
                 ScalarBuffer::from(take(v, capacity)),
                 nulls,

@@ -152,7 +152,7 @@ impl<'s, 'p> Typer<'s, 'p> {
                 &text[start..ends[i] - bytes.start]
             };
             self.push(field, |w, reason| reject(w, line, reason, raw.fields(r)))?;
-            if self.rows() >= self.capacity {
+            if self.rows() >= self.capacity || self.builders.iter().any(ColumnBuilder::full) {
                 batches.extend(self.batch()?);
             }
         }
@@ -173,10 +173,8 @@ impl<'s, 'p> Typer<'s, 'p> {
         for (j, builder) in self.builders.iter_mut().enumerate() {
             let name = &plan.schema.columns[j].name;
             let checked = match plan.sources[j] {
-                // Strings are appended only once the whole row passed (a string builder cannot drop a value).
-                None if builder.is_string() => builder.check_str(name, ""),
+                // A column the file lacks is null.
                 None => builder.push_null(name),
-                Some(i) if builder.is_string() => builder.check_str(name, field(i)),
                 Some(i) => builder.push(name, field(i)),
             };
             if let Err(reason) = checked {
@@ -191,12 +189,6 @@ impl<'s, 'p> Typer<'s, 'p> {
             let reason = self.reasons.join("; ");
             self.reasons.clear();
             return reject(self.rejected(), &reason);
-        }
-        for (builder, source) in self.builders.iter_mut().zip(&plan.sources) {
-            if builder.is_string() {
-                // A column the file lacks is null ("" is null for a string).
-                builder.push_str(source.map_or("", |i| field(i)));
-            }
         }
         self.rows_out += 1;
         Ok(())

@@ -1062,3 +1062,37 @@ fn lineage_statistics_are_exact_in_every_row_group() {
         }
     }
 }
+
+#[test]
+fn a_string_column_drops_a_half_appended_row() {
+    let column = Column {
+        name: "s".into(),
+        column_type: ColumnType::String,
+        nullable: true,
+    };
+    let mut b = ColumnBuilder::new(&column, 2);
+    b.push("s", "é,1").expect("push");
+    b.push("s", "rejected later").expect("push");
+    b.push_null("s").expect("null");
+    b.truncate(1);
+    assert_eq!(b.len(), 1);
+    b.push("s", "").expect("empty is null");
+    b.push("s", "  kept as it is ").expect("push");
+    let array = b.finish(4).expect("finish");
+    let strings = array.as_string::<i32>();
+    let got: Vec<Option<&str>> = strings.iter().collect();
+    assert_eq!(got, [Some("é,1"), None, Some("  kept as it is ")]);
+    // The builder starts the next batch empty.
+    b.push("s", "next").expect("push");
+    let next = b.finish(4).expect("finish");
+    assert_eq!(next.as_string::<i32>().value(0), "next");
+    assert_eq!(next.len(), 1);
+    // A non-nullable column refuses an empty value and keeps nothing of it.
+    let required = Column {
+        nullable: false,
+        ..column
+    };
+    let mut b = ColumnBuilder::new(&required, 2);
+    assert!(b.push("s", "").is_err());
+    assert_eq!(b.len(), 0);
+}
