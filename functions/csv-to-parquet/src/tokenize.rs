@@ -10,8 +10,9 @@
 //! become field ends. Other lines go through a byte-level state machine. Tested against the `csv` crate on tricky
 //! and generated input, read in every chunk size.
 
-use memchr::{memchr, memchr_iter};
+use memchr::{memchr, memchr_iter, memchr3};
 use std::io::{self, Read};
+use wide::u8x32;
 
 /// Records, tokenized but untyped, in one flat buffer: what the reading thread hands the typing workers.
 ///
@@ -271,7 +272,7 @@ impl<R: Read> Tokenizer<R> {
             };
             let body = line.strip_suffix(b"\r").unwrap_or(line);
             let fields_before = batch.field_ends.len();
-            if split_plain(body, batch.data.len(), &mut batch.field_ends) {
+            if split_plain(rest, body.len(), batch.data.len(), &mut batch.field_ends) {
                 // The fast path: a line without quotes. A blank one is skipped.
                 self.pos += line.len() + usize::from(terminated);
                 self.line += u64::from(terminated);
@@ -344,9 +345,7 @@ impl<R: Read> Tokenizer<R> {
             }
             // Unquoted bytes: the whole field, or what follows a closing quote.
             let start = i;
-            while i < n && !matches!(bytes[i], b',' | b'\n' | b'\r') {
-                i += 1;
-            }
+            i += memchr3(b',', b'\n', b'\r', &bytes[i..]).unwrap_or(n - i);
             if i > start {
                 begun = true;
                 batch.data.extend_from_slice(&bytes[start..i]);
@@ -390,43 +389,41 @@ impl<R: Read> Tokenizer<R> {
     }
 }
 
-/// Bytes equal to `byte` in an 8-byte word: the high bit of each such byte set, exactly (no carries between
-/// bytes).
-#[inline]
-fn byte_mask(word: u64, byte: u8) -> u64 {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    let x = word ^ (u64::from(byte) * 0x0101_0101_0101_0101);
-    !(((x & LOW7).wrapping_add(LOW7)) | x) & !LOW7
-}
-
-/// For a line that holds no `"` and no `\r`, pushes `base +` the offset of every `,` to `ends` and returns true;
-/// otherwise returns false (and may have pushed some). Eight bytes at a time.
-fn split_plain(line: &[u8], base: usize, ends: &mut Vec<usize>) -> bool {
-    let mut words = line.chunks_exact(8);
-    let mut offset = base;
-    for chunk in &mut words {
-        let mut bytes = [0_u8; 8];
-        bytes.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(bytes);
-        if byte_mask(word, b'"') | byte_mask(word, b'\r') != 0 {
+/// For the line `window[..len]`, which holds no `"` and no `\r`, pushes `base +` the offset of every `,` to `ends`
+/// and returns true; otherwise returns false (and may have pushed some). 32 bytes at a time (AVX2 on x86_64, two
+/// NEON registers on arm64, plain code elsewhere, through `wide`): the bytes after the line in `window` are read
+/// too and ignored, so that a short line is one block read straight from the buffer.
+fn split_plain(window: &[u8], len: usize, base: usize, ends: &mut Vec<usize>) -> bool {
+    let mut at = 0;
+    while at < len {
+        // The bits of this block's bytes that are still in the line.
+        let in_line = match len - at {
+            n if n >= BLOCK => u32::MAX,
+            n => (1 << n) - 1,
+        };
+        let block = match window.get(at..at + BLOCK) {
+            Some(block) => u8x32::new(block.try_into().expect("a block")),
+            None => {
+                let mut padded = [0_u8; BLOCK];
+                padded[..window.len() - at].copy_from_slice(&window[at..]);
+                u8x32::new(padded)
+            }
+        };
+        let special = block.simd_eq(u8x32::splat(b'"')) | block.simd_eq(u8x32::splat(b'\r'));
+        if special.to_bitmask() & in_line != 0 {
             return false;
         }
-        let mut commas = byte_mask(word, b',');
+        let mut commas = block.simd_eq(u8x32::splat(b',')).to_bitmask() & in_line;
         while commas != 0 {
-            ends.push(offset + (commas.trailing_zeros() / 8) as usize);
+            ends.push(base + at + commas.trailing_zeros() as usize);
             commas &= commas - 1;
         }
-        offset += 8;
-    }
-    for (i, &b) in words.remainder().iter().enumerate() {
-        match b {
-            b',' => ends.push(offset + i),
-            b'"' | b'\r' => return false,
-            _ => {}
-        }
+        at += BLOCK;
     }
     true
 }
+
+const BLOCK: usize = 32;
 
 #[cfg(test)]
 mod tests {
@@ -630,27 +627,47 @@ mod tests {
     }
 
     #[test]
-    fn byte_masks_are_exact() {
-        for word in [
-            0_u64,
-            u64::MAX,
-            0x2C2C_2C2C_2C2C_2C2C,
-            0x012C_002C_2D2B_AC2C,
-            0x2C01_2C00_0100_2C01,
-        ] {
-            let expected = word
-                .to_le_bytes()
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b',')
-                .fold(0_u64, |m, (i, _)| m | 0x80 << (8 * i));
-            assert_eq!(byte_mask(word, b','), expected, "{word:#x}");
-        }
+    fn plain_lines_split_at_every_comma_in_any_block() {
+        let line = b"a,bb,,ccc,dddddddd,e";
         let mut ends = Vec::new();
-        assert!(split_plain(b"a,bb,,ccc,dddddddd,e", 10, &mut ends));
+        assert!(split_plain(line, line.len(), 10, &mut ends));
         assert_eq!(ends, [11, 14, 15, 19, 28]);
-        assert!(!split_plain(b"aaaaaaaaaaaa\"a", 0, &mut Vec::new()));
-        assert!(!split_plain(b"a\rb", 0, &mut Vec::new()));
+        // What follows the line in the buffer is not read as part of it, in a short window or a long one.
+        let window = b"a,b\"c,\r".repeat(20);
+        for len in [0, 1, 2, 3] {
+            let mut ends = Vec::new();
+            assert!(split_plain(&window, len, 0, &mut ends), "{len}");
+            assert_eq!(ends, if len > 1 { vec![1] } else { vec![] });
+            assert!(split_plain(&window[..len.max(3)], len, 0, &mut Vec::new()));
+        }
+        assert!(!split_plain(&window, 4, 0, &mut Vec::new()));
+        // Every length and position across two blocks, against the byte-by-byte answer.
+        for len in 0..80 {
+            for special in [None, Some(b'"'), Some(b'\r')] {
+                for at in [0, 7, 31, 32, 33, 63, 64, 79] {
+                    let mut line: Vec<u8> = (0..len)
+                        .map(|i| if i % 3 == 1 { b',' } else { b'x' })
+                        .collect();
+                    if let (Some(byte), true) = (special, at < len) {
+                        line[at] = byte;
+                    }
+                    let mut window = line.clone();
+                    window.extend_from_slice(b"\",\r,");
+                    let plain = !line.iter().any(|b| matches!(b, b'"' | b'\r'));
+                    let commas: Vec<usize> = (0..len)
+                        .filter(|&i| line[i] == b',')
+                        .map(|i| i + 5)
+                        .collect();
+                    for w in [&line[..], &window[..]] {
+                        let mut ends = Vec::new();
+                        assert_eq!(split_plain(w, len, 5, &mut ends), plain, "{len} {at}");
+                        if plain {
+                            assert_eq!(ends, commas, "{len} {at}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
