@@ -124,42 +124,54 @@ fn digits(b: &[u8]) -> Option<u32> {
     Some(v)
 }
 
-const fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+const fn is_leap(y: u32) -> bool {
+    (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
 
-fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if is_leap(y) => 29,
-        _ => 28,
-    }
+/// Days in the year before each month's first, in a common year.
+const DAYS_BEFORE_MONTH: [u32; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+
+/// Leap years before year `y` from year 0 on: every fourth, but not every hundredth unless every four hundredth
+/// (proleptic Gregorian, so year 0 is one).
+const fn leap_years_before(y: u32) -> u32 {
+    y.div_ceil(4) - y.div_ceil(100) + y.div_ceil(400)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// Days since 1970-01-01 of January 1st of year `y` (0 to 9999).
+fn days_before_year(y: u32) -> i64 {
+    const EPOCH: i64 = 365 * 1970 + leap_years_before(1970) as i64;
+    365 * i64::from(y) + i64::from(leap_years_before(y)) - EPOCH
 }
 
 /// `YYYY-MM-DD` at the start of `b`, as days since the epoch.
 fn date_prefix(b: &[u8]) -> Option<i64> {
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+    let head: &[u8; 10] = b.get(..10)?.try_into().ok()?;
+    if head[4] != b'-' || head[7] != b'-' {
         return None;
     }
-    let y = i64::from(digits(&b[0..4])?);
-    let m = digits(&b[5..7])?;
-    let d = digits(&b[8..10])?;
-    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+    // Each digit's value; a byte that is not a digit wraps past 9.
+    let d = [0, 1, 2, 3, 5, 6, 8, 9].map(|i| head[i].wrapping_sub(b'0'));
+    if d.iter().any(|&x| x > 9) {
         return None;
     }
-    Some(days_from_civil(y, m, d))
+    let n = |i: usize| u32::from(d[i]);
+    let y = n(0) * 1000 + n(1) * 100 + n(2) * 10 + n(3);
+    let m = n(4) * 10 + n(5);
+    let day = n(6) * 10 + n(7);
+    if !(1..=12).contains(&m) {
+        return None;
+    }
+    let leap_day = u32::from(m > 2 && is_leap(y));
+    let month_days = match m {
+        2 => 28 + u32::from(is_leap(y)),
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if day == 0 || day > month_days {
+        return None;
+    }
+    let within = DAYS_BEFORE_MONTH[m as usize - 1] + leap_day + day - 1;
+    Some(days_before_year(y) + i64::from(within))
 }
 
 /// An ISO-8601 calendar date `YYYY-MM-DD`, as days since the epoch.
@@ -334,6 +346,54 @@ fn small_decimal(b: &[u8], precision: u8, scale: i8) -> Option<i128> {
 
 #[cfg(test)]
 mod tests {
+    /// H. Hinnant's `days_from_civil`, the reference for the table-driven date above.
+    fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = if y >= 0 { y } else { y - 399 } / 400;
+        let yoe = y - era * 400;
+        let mp = i64::from((m + 9) % 12);
+        let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    #[test]
+    fn every_date_from_year_0_to_9999_matches_the_reference() {
+        let mut expected_valid = 0;
+        for y in 0..=9999_u32 {
+            let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+            for m in 0..=13_u32 {
+                for d in 0..=32_u32 {
+                    let text = format!("{y:04}-{m:02}-{d:02}");
+                    let days_in = match m {
+                        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+                        4 | 6 | 9 | 11 => 30,
+                        2 if leap => 29,
+                        2 => 28,
+                        _ => 0,
+                    };
+                    let valid = d >= 1 && d <= days_in;
+                    let want = valid.then(|| days_from_civil(i64::from(y), m, d));
+                    assert_eq!(date_prefix(text.as_bytes()), want, "{text}");
+                    expected_valid += usize::from(valid);
+                }
+            }
+        }
+        // 10,000 years of 365 days, and 2,425 leap days.
+        assert_eq!(expected_valid, 3_652_425);
+        assert_eq!(date_prefix(b"1970-01-01"), Some(0));
+        for bad in [
+            "197a-01-01",
+            "1970/01/01",
+            "1970-01-1",
+            "1970-1-01x",
+            "+970-01-01",
+            "1970-0:-01",
+        ] {
+            assert_eq!(date_prefix(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -34,7 +34,7 @@ pub(super) struct Strings {
 }
 
 /// A batch ends once a string column holds this many bytes, far below what an `i32` offset can address.
-const STRING_BATCH_BYTES: usize = 1 << 30;
+pub(super) const STRING_BATCH_BYTES: usize = 1 << 30;
 
 impl Strings {
     fn with_capacity(rows: usize, bytes: usize) -> Self {

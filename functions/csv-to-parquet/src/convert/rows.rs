@@ -109,9 +109,9 @@ impl<'s, 'p> Typer<'s, 'p> {
             None => raw.invalid_utf8(),
         };
         let mut invalid = invalid.into_iter().peekable();
-        for r in 0..raw.len() {
-            let line = raw.lines[r];
-            let bytes = raw.byte_range(r);
+        // A string column's bytes are at most the raw batch's: only a batch this large can fill one.
+        let may_fill = raw.data.len() >= STRING_BATCH_BYTES;
+        for (r, (line, bytes, ends)) in raw.records().enumerate() {
             // The whole-buffer check cannot see a character split across two records (its bytes are valid
             // together), so a record that is not valid text on its own is found here: `get` refuses to cut
             // inside a character. Either way the record goes to the quarantine, never through as empty text.
@@ -125,9 +125,9 @@ impl<'s, 'p> Typer<'s, 'p> {
                 .map(|(_, field)| field)
                 .or_else(|| {
                     let at = text.err()?;
-                    Some(raw.field_ends_of(r).partition_point(|&end| end <= at))
+                    Some(ends.partition_point(|&end| end <= at))
                 });
-            let found = raw.field_count(r);
+            let found = ends.len();
             if found != width {
                 self.rows_in += 1;
                 let reason = format!("expected {width} fields, found {found}");
@@ -146,13 +146,14 @@ impl<'s, 'p> Typer<'s, 'p> {
                 }
             };
             // Fields are cut at ASCII delimiters, so slicing valid UTF-8 at field ends never splits a character.
-            let ends = raw.field_ends_of(r);
             let field = |i: usize| {
                 let start = if i == 0 { bytes.start } else { ends[i - 1] + 1 } - bytes.start;
                 &text[start..ends[i] - bytes.start]
             };
             self.push(field, |w, reason| reject(w, line, reason, raw.fields(r)))?;
-            if self.rows() >= self.capacity || self.builders.iter().any(ColumnBuilder::full) {
+            if self.rows() >= self.capacity
+                || (may_fill && self.builders.iter().any(ColumnBuilder::full))
+            {
                 batches.extend(self.batch()?);
             }
         }
@@ -170,9 +171,10 @@ impl<'s, 'p> Typer<'s, 'p> {
         self.rows_in += 1;
         let plan = self.shape.plan;
         let committed = self.rows();
-        for (j, builder) in self.builders.iter_mut().enumerate() {
-            let name = &plan.schema.columns[j].name;
-            let checked = match plan.sources[j] {
+        let columns = self.builders.iter_mut().zip(&plan.sources);
+        for (j, ((builder, source), column)) in columns.zip(&plan.schema.columns).enumerate() {
+            let name = &column.name;
+            let checked = match *source {
                 // A column the file lacks is null.
                 None => builder.push_null(name),
                 Some(i) => builder.push(name, field(i)),
