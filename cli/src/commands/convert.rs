@@ -47,7 +47,8 @@ pub struct Args {
     /// With several inputs: how many files convert at once (the CPUs are shared among them).
     #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) jobs: u16,
-    /// Typing and encoding threads per file [default: one of each per two CPUs, shared among --jobs].
+    /// Typing threads per file; encoding takes one lane more on a machine with more than one CPU [default: one
+    /// per two CPUs, shared among --jobs].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
     /// Rows sampled for type inference.

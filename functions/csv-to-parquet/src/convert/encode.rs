@@ -1,12 +1,12 @@
 //! The encoding stage: Arrow batches in, Parquet out. Columns are encoded in parallel, in `workers` lanes: the
 //! encoding thread itself is one (with one lane it encodes alone, with no handoff), and each other lane is a
-//! worker thread. Each lane owns a share of the row group's column writers, every batch goes to all of them at
-//! once, and the row group's column chunks are appended in column order once it is full. The shares are dealt
-//! anew for each row group by the time each column has taken so far, so that the lanes finish a batch together
-//! (a string column can take ten times an integer one). Row groups are cut as `ArrowWriter` cuts them: at the
-//! row limit, or by the encoded size the writers estimate, a batch being split at the group's average row size.
-//! The lanes report after every batch (the encoder waits for all of them), so the file is the same for any
-//! number of lanes and any dealing.
+//! worker thread. Each lane owns a share of the row group's column writers, every batch goes to all of them, and
+//! the row group's column chunks are appended in column order once it is full. The shares are dealt anew for each
+//! row group by the time each column has taken so far, so that the lanes take about as long (a string column can
+//! take ten times an integer one). Row groups are cut much as `ArrowWriter` cuts them: at the row limit, or by the
+//! encoded size the writers estimate, a batch being split at the group's average row size; but the size is the
+//! one known a part earlier ([`LAG`]), so that the lanes need not finish each part together. The cut depends only
+//! on the parts, so the file is the same for any number of lanes and any dealing.
 
 use super::*;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, compute_leaves};
@@ -16,6 +16,7 @@ use parquet::file::properties::{
     DEFAULT_STATISTICS_TRUNCATE_LENGTH, EnabledStatistics, WriterPropertiesBuilder,
 };
 use parquet::file::statistics::{Statistics, ValueStatistics};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 pub(super) struct CountingWriter<W> {
@@ -197,10 +198,6 @@ pub(super) fn encode<W: Write + Send>(
     // ArrowWriter writes the header and keeps the Arrow schema for the footer; its lower-level parts encode.
     let (mut file, factory) = ArrowWriter::try_new(&mut sink, Arc::clone(&schema), Some(props))?
         .into_serialized_writer()?;
-    let workers = std::env::var("TRIB_ENC")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(workers);
     let workers = workers.clamp(1, schema.fields().len().max(1));
     let finished = std::thread::scope(|scope| -> Result<bool, ConvertError> {
         let mut lanes = Lanes {
@@ -209,18 +206,18 @@ pub(super) fn encode<W: Write + Send>(
             cost: vec![Duration::ZERO; schema.fields().len()],
             remote: (1..workers)
                 .map(|_| {
-                    let (job_tx, job_rx) = sync_channel::<Job>(1);
-                    let (done_tx, done_rx) = sync_channel(1);
+                    let (job_tx, job_rx) = sync_channel::<Job>(LAG);
+                    let (done_tx, done_rx) = sync_channel(LAG);
                     let schema = Arc::clone(&schema);
                     scope.spawn(move || column_worker(&job_rx, &done_tx, &schema));
                     (job_tx, done_rx)
                 })
                 .collect(),
+            written: VecDeque::new(),
+            known: (0, 0),
         };
         let mut group = 0;
         let mut rows: usize = 0;
-        // The row group's encoded size, as the writers last estimated it.
-        let mut bytes: usize = 0;
         loop {
             let batch = match rx.recv() {
                 Ok(Msg::Batch(batch)) => batch,
@@ -230,15 +227,20 @@ pub(super) fn encode<W: Write + Send>(
             let mut offset = 0;
             while offset < batch.num_rows() {
                 let mut take = (batch.num_rows() - offset).min(groups.max_rows - rows);
-                // As ArrowWriter does: only as many rows as should fit at the group's average row size.
-                if let Some(average) = bytes.checked_div(rows) {
+                // As ArrowWriter does, only as many rows as should fit at the group's average row size; but by
+                // the size known `LAG - 1` parts back, with the rows since counted at that average.
+                let (known_rows, known_bytes) = lanes.settle(LAG - 1)?;
+                if let Some(average) = known_bytes.checked_div(known_rows) {
                     let fit = match average {
                         0 => take,
-                        average => groups.max_bytes.saturating_sub(bytes) / average,
+                        average => {
+                            let size = known_bytes + (rows - known_rows) * average;
+                            groups.max_bytes.saturating_sub(size) / average
+                        }
                     };
                     if fit == 0 {
                         lanes.close_group(&mut file, constants)?;
-                        (group, rows, bytes) = (group + 1, 0, 0);
+                        (group, rows) = (group + 1, 0);
                         continue;
                     }
                     take = take.min(fit);
@@ -252,10 +254,10 @@ pub(super) fn encode<W: Write + Send>(
                 let part = batch.slice(offset, take);
                 offset += take;
                 rows += take;
-                bytes = lanes.write(&part)?;
-                if rows >= groups.max_rows || bytes >= groups.max_bytes {
+                lanes.write(&part, rows)?;
+                if rows >= groups.max_rows {
                     lanes.close_group(&mut file, constants)?;
-                    (group, rows, bytes) = (group + 1, 0, 0);
+                    (group, rows) = (group + 1, 0);
                 }
             }
         }
@@ -280,7 +282,18 @@ struct Lanes<'s> {
     remote: Vec<(SyncSender<Job>, Receiver<Answer>)>,
     /// The time each column's writer has taken, over the row groups closed so far.
     cost: Vec<Duration>,
+    /// The parts written to the row group whose other lanes' answers are not yet in: the group's rows after
+    /// each, and this thread's lane's estimated bytes after it.
+    written: VecDeque<(usize, usize)>,
+    /// The group's rows and estimated encoded bytes after the last part whose answers are all in.
+    known: (usize, usize),
 }
+
+/// How far the lanes may run apart, in parts: the row group's size is judged by what the lanes had written
+/// `LAG - 1` parts before, so that this thread's lane goes on to the next part without waiting for the others
+/// to finish the last one. The cut depends only on the parts, never on timing: the file is the same for any
+/// number of lanes.
+const LAG: usize = 2;
 
 type Answer = Result<Done, ParquetError>;
 
@@ -304,18 +317,32 @@ impl Lanes<'_> {
         Ok(())
     }
 
-    /// Writes a batch in every lane at once; returns the row group's estimated encoded bytes so far.
-    fn write(&mut self, batch: &RecordBatch) -> Result<usize, ConvertError> {
-        let mut bytes = 0;
-        for answer in self.ask(
-            || Job::Write(batch.clone()),
-            |own, schema| own.write(schema, batch).map(Done::Written),
-        )? {
-            if let Done::Written(n) = answer {
-                bytes += n;
-            }
+    /// Writes a part of a batch in every lane; `rows` is the row group's rows after it.
+    fn write(&mut self, part: &RecordBatch, rows: usize) -> Result<(), ConvertError> {
+        for (tx, _) in &self.remote {
+            tx.send(Job::Write(part.clone()))
+                .map_err(|_| encoder_gone())?;
         }
-        Ok(bytes)
+        let own = self.own.write(self.schema, part)?;
+        self.written.push_back((rows, own));
+        Ok(())
+    }
+
+    /// Takes the other lanes' answers until at most `pending` parts wait for them; returns the row group's rows
+    /// and estimated encoded bytes as of the last part whose answers are all in.
+    fn settle(&mut self, pending: usize) -> Result<(usize, usize), ConvertError> {
+        while self.written.len() > pending {
+            let Some((rows, mut bytes)) = self.written.pop_front() else {
+                break;
+            };
+            for (_, rx) in &self.remote {
+                if let Done::Written(n) = rx.recv().map_err(|_| encoder_gone())?? {
+                    bytes += n;
+                }
+            }
+            self.known = (rows, bytes);
+        }
+        Ok(self.known)
     }
 
     /// Gives every other worker the job `job` makes, does this thread's share with `own`, and waits for all
@@ -343,6 +370,8 @@ impl Lanes<'_> {
         file: &mut parquet::file::writer::SerializedFileWriter<W>,
         constants: &Constants,
     ) -> Result<(), ConvertError> {
+        self.settle(0)?;
+        self.known = (0, 0);
         let mut chunks: Vec<(usize, ArrowColumnChunk, Duration)> = self
             .ask(|| Job::Close, |own, _| own.close().map(Done::Closed))?
             .into_iter()

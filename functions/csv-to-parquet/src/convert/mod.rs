@@ -4,9 +4,9 @@
 //! (files) and in tests (byte slices). Work is data-parallel, in order: the calling thread tokenizes CSV into
 //! numbered raw batches; `threads` typing workers type, validate and build Arrow batches from them, in whatever
 //! order they finish, and hand the raw batches back to be filled again; a sequencer puts the typed batches back in
-//! the input's order, writes the quarantine and hands them on; and the encoder writes Parquet in `threads` lanes
-//! (its own thread and `threads - 1` workers) sharing each row group's columns. The output is the same bytes for
-//! any number of threads. Memory is bounded whatever the input size: raw batches are read only with one of
+//! the input's order, writes the quarantine and hands them on; and the encoder writes Parquet in lanes (its own
+//! thread and workers, [`Options::lanes`]) sharing each row group's columns. The output is the same bytes for any
+//! number of threads. Memory is bounded whatever the input size: raw batches are read only with one of
 //! `2 × threads + 2` credits (which also bounds the batches waiting for a slower one before them), one typed batch
 //! waits for the encoder, and one row group's encoded bytes are held.
 //!
@@ -86,8 +86,8 @@ pub struct Options {
     /// The dataset's schema registry: the file is typed by the dataset's registered version (registering the
     /// first, an evolution, or a changed declared `schema`) instead of by its own inference.
     pub registration: Option<Registration>,
-    /// Typing workers, and encoding lanes (the encoding thread is one, so 1 has it encode alone); 0 is one of
-    /// each per two CPUs this process may run on (see [`Options::threads`]).
+    /// Typing workers; 0 is one per two CPUs this process may run on (see [`Options::threads`]). The encoding
+    /// lanes follow from it ([`Options::lanes`]).
     pub threads: usize,
 }
 
@@ -110,16 +110,32 @@ impl Options {
         }
     }
 
-    /// [`Options::threads`], resolved. By default, half the CPUs, rounded up: typing and encoding are most of the
-    /// work and each has `threads` workers, beside the reading thread, so `threads` of each keep `2 × threads`
-    /// CPUs busy. One of each per CPU oversubscribes them: on 2 CPUs that took 4–8 % more CPU time, more memory
-    /// and no less wall time on every bench shape (1 GB files, four interleaved rounds).
+    /// [`Options::threads`], resolved. By default, half the CPUs, rounded up: typing is about a third of the work,
+    /// beside the reading thread and the encoding lanes. A typing worker per CPU oversubscribes them: on 2 CPUs two
+    /// took as long as one on every shape but telemetry (10 % less), for 12–13 MiB more memory.
     pub fn threads(&self) -> usize {
         match self.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get().div_ceil(2)),
+            0 => cpus().div_ceil(2),
             n => n,
         }
     }
+
+    /// Encoding lanes: one more than [`Options::threads`] where this process may run on more than one CPU, else
+    /// one. The encoding thread is a lane itself, so on one CPU it encodes alone, with no handoff; on more,
+    /// encoding (about half the work) is shared out so that no thread holds more than its CPU's share. On 2 CPUs
+    /// (1 GB files, four interleaved rounds) two lanes took 5–9 % less wall time than one on narrow rows and
+    /// order lines, and as long on notes and telemetry.
+    pub fn lanes(&self) -> usize {
+        match cpus() {
+            1 => 1,
+            _ => self.threads() + 1,
+        }
+    }
+}
+
+/// The CPUs this process may run on.
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Where the schema came from.
@@ -355,6 +371,7 @@ where
     let constants = Constants::new(opts, &schema);
     let props = writer_properties(opts, version, &plan.schema, &dictionary, &constants);
     let threads = opts.threads();
+    let lanes = opts.lanes();
 
     let typed_batch_rows = typed_batch_rows(opts, raw_batch_rows);
     let shape = Shape {
@@ -389,7 +406,7 @@ where
                 Arc::clone(&schema),
                 props,
                 groups,
-                threads,
+                lanes,
                 &constants,
             )
         });
