@@ -1,6 +1,7 @@
 //! The plan: which input field feeds which output column, and with which type.
 
 use super::*;
+use std::collections::HashSet;
 
 pub(super) struct Plan {
     pub(super) schema: Schema,
@@ -81,22 +82,25 @@ impl Plan {
     /// free text, measurements), where a dictionary only costs time and memory until Parquet's writer gives it
     /// up at the dictionary page limit. Columns the file lacks, and a sample too small to tell, keep it.
     pub(super) fn dictionary(&self, sample: &RawBatch, width: usize) -> Vec<bool> {
-        let rows: Vec<usize> = (0..sample.len())
-            .filter(|&r| sample.field_count(r) == width)
+        let records = || sample.records().filter(|(_, _, ends)| ends.len() == width);
+        let rows = records().count();
+        if rows < DICTIONARY_SAMPLE_MIN {
+            return vec![true; self.sources.len()];
+        }
+        // The sample's distinct values of each input field, in one pass over its records.
+        let mut distinct: Vec<HashSet<&[u8], foldhash::fast::RandomState>> = (0..width)
+            .map(|_| HashSet::with_capacity_and_hasher(rows, Default::default()))
             .collect();
+        for (_, bytes, ends) in records() {
+            let mut start = bytes.start;
+            for (set, &end) in distinct.iter_mut().zip(ends) {
+                set.insert(&sample.data[start..end]);
+                start = end + 1;
+            }
+        }
         self.sources
             .iter()
-            .map(|source| {
-                let Some(i) = *source else { return true };
-                if rows.len() < DICTIONARY_SAMPLE_MIN {
-                    return true;
-                }
-                let mut distinct = std::collections::HashSet::with_capacity(rows.len());
-                for &r in &rows {
-                    distinct.insert(sample.fields(r).nth(i).unwrap_or_default());
-                }
-                distinct.len() * 2 <= rows.len()
-            })
+            .map(|source| source.is_none_or(|i| distinct[i].len() * 2 <= rows))
             .collect()
     }
 }
