@@ -27,7 +27,7 @@ impl Plan {
             let mut inferred = vec![Inferred::default(); header.len()];
             for r in (0..sample.len()).filter(|&r| sample.field_count(r) == header.len()) {
                 for (state, field) in inferred.iter_mut().zip(sample.fields(r)) {
-                    if let Ok(text) = std::str::from_utf8(field) {
+                    if let Ok(text) = simdutf8::basic::from_utf8(field) {
                         state.observe(text);
                     }
                 }
