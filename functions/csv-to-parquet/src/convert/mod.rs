@@ -8,7 +8,7 @@
 //! thread and workers, [`Options::lanes`]) sharing each row group's columns. The output is the same bytes for any
 //! number of threads. Memory is bounded whatever the input size: raw batches are read only with one of
 //! `2 × threads + 2` credits (which also bounds the batches waiting for a slower one before them), one typed batch
-//! waits for the encoder, and one row group's encoded bytes are held.
+//! waits for the encoder and its lanes hold two more at most, and one row group's encoded bytes are held.
 //!
 //! This module holds the options, the summary, the errors and the pipeline that runs the stages; the stages'
 //! parts are its children, which share its imports: `input` (gzip by the bytes, counting, header names),
@@ -396,7 +396,8 @@ where
         for _ in 0..window {
             credit_tx.send(()).map_err(|_| encoder_gone())?;
         }
-        // Typed raw batches come back to be filled again: allocated anew, each would be fresh pages to fault in.
+        // Raw batches, once typed, come back to be filled again: allocated anew, each would be fresh pages to
+        // fault in (on 2 CPUs, 70 % of the page faults of 1 GB of narrow rows were the reading thread's).
         let (spent_tx, spent_rx) = sync_channel::<RawBatch>(window);
         let (tx, rx) = sync_channel::<Msg>(1);
         let encoder = scope.spawn(|| {
