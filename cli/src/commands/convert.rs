@@ -47,8 +47,8 @@ pub struct Args {
     /// With several inputs: how many files convert at once (the CPUs are shared among them).
     #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) jobs: u16,
-    /// Typing threads per file; encoding takes one lane more on a machine with more than one CPU [default: one
-    /// per two CPUs, shared among --jobs].
+    /// Typing threads per file; encoding takes one lane more on a machine with more than one CPU (as many with
+    /// --jobs above 1) [default: one per two CPUs, shared among --jobs].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
     /// Rows sampled for type inference.
@@ -106,6 +106,11 @@ fn base_options(args: &Args) -> Result<Options, String> {
         Some(n) => usize::from(n),
         None => (opts.threads() / usize::from(args.jobs)).max(1),
     };
+    // Files converted side by side share the CPUs: each encodes in as many lanes as it has typing workers (its
+    // encoding thread being one), not one more.
+    if args.jobs > 1 {
+        opts.lanes = opts.threads;
+    }
     if let Some(path) = &args.schema {
         let bytes = std::fs::read(path)
             .map_err(|e| format!("cannot read schema {}: {e}", path.display()))?;

@@ -48,7 +48,7 @@ impl Strings {
 
     fn push(&mut self, text: &str) {
         self.values.extend_from_slice(text.as_bytes());
-        // Below 2^31: a batch ends at STRING_BATCH_BYTES, and one record is at most `max_record_bytes`.
+        // Below 2^31: a batch ends at STRING_BATCH_BYTES, and one record is shorter than 1 GiB (MAX_RECORD_BYTES).
         self.offsets.push(self.values.len() as i32);
     }
 

@@ -78,17 +78,18 @@ pub struct Options {
     pub sample_rows: usize,
     /// Extra key/value pairs for the Parquet footer.
     pub metadata: Vec<(String, String)>,
-    /// The longest record accepted, in bytes: the tokenizer's buffer grows to hold one record, so this bounds
-    /// memory against a file with no line ends or an unclosed quote.
+    /// The longest record accepted, in bytes (at most just under 1 GiB): the tokenizer's buffer grows to hold one
+    /// record, so this bounds memory against a file with no line ends or an unclosed quote.
     pub max_record_bytes: usize,
     /// Where to publish the number of rows read so far (converted or quarantined), for a progress display.
     pub rows_read: Option<Arc<AtomicU64>>,
     /// The dataset's schema registry: the file is typed by the dataset's registered version (registering the
     /// first, an evolution, or a changed declared `schema`) instead of by its own inference.
     pub registration: Option<Registration>,
-    /// Typing workers; 0 is one per two CPUs this process may run on (see [`Options::threads`]). The encoding
-    /// lanes follow from it ([`Options::lanes`]).
+    /// Typing workers; 0 is one per two CPUs this process may run on (see [`Options::threads`]).
     pub threads: usize,
+    /// Encoding lanes; 0 follows from the typing workers and the CPUs (see [`Options::lanes`]).
+    pub lanes: usize,
 }
 
 impl Options {
@@ -107,6 +108,7 @@ impl Options {
             rows_read: None,
             registration: None,
             threads: 0,
+            lanes: 0,
         }
     }
 
@@ -120,15 +122,16 @@ impl Options {
         }
     }
 
-    /// Encoding lanes: one more than [`Options::threads`] where this process may run on more than one CPU, else
-    /// one. The encoding thread is a lane itself, so on one CPU it encodes alone, with no handoff; on more,
+    /// [`Options::lanes`], resolved. By default, one more than [`Options::threads`] where this process may run on
+    /// more than one CPU, else one. The encoding thread is a lane itself, so on one CPU it encodes alone, with no handoff; on more,
     /// encoding (about half the work) is shared out so that no thread holds more than its CPU's share. On 2 CPUs
     /// (1 GB files, four interleaved rounds) two lanes took 5–9 % less wall time than one on narrow rows and
     /// order lines, and as long on notes and telemetry.
     pub fn lanes(&self) -> usize {
-        match cpus() {
-            1 => 1,
-            _ => self.threads() + 1,
+        match (self.lanes, cpus()) {
+            (0, 1) => 1,
+            (0, _) => self.threads() + 1,
+            (n, _) => n,
         }
     }
 }
@@ -310,7 +313,7 @@ where
     let mut tokenizer = Tokenizer::new(
         open(input, Rc::clone(&bytes_in))?,
         BUF,
-        opts.max_record_bytes,
+        opts.max_record_bytes.min(MAX_RECORD_BYTES),
     );
 
     let mut head = RawBatch::default();
@@ -502,6 +505,10 @@ where
     })
 }
 
+/// The longest record any setting of [`Options::max_record_bytes`] allows: below 1 GiB, so that a string column's
+/// offsets (`i32`, its batch ending at [`STRING_BATCH_BYTES`]) cannot pass 2 GiB.
+const MAX_RECORD_BYTES: usize = (1 << 30) - 1;
+
 /// A raw batch ends at 1 MiB of CSV, or at 32,768 rows: a narrow file's raw batch then becomes one batch for the
 /// encoder as it is, with no join (at 4,096 rows it took eight raw batches, eight handoffs and a join).
 const RAW_BATCH_BYTES: usize = 1024 * 1024;
@@ -556,8 +563,11 @@ fn type_worker(
                     )))
                 });
                 // The reader takes it back when it next needs one; when enough wait, or it has stopped, it is
-                // freed.
-                let _ = spent.try_send(raw);
+                // freed. So is one that grew far past a raw batch's size (the inference sample, or a very long
+                // record): kept, it would hold that memory to the end.
+                if raw.data.capacity() <= 4 * RAW_BATCH_BYTES {
+                    let _ = spent.try_send(raw);
+                }
                 Step::Typed(n, typed)
             }
             Ok(Raw::End(n)) => Step::End(n),

@@ -82,25 +82,30 @@ impl Plan {
     /// free text, measurements), where a dictionary only costs time and memory until Parquet's writer gives it
     /// up at the dictionary page limit. Columns the file lacks, and a sample too small to tell, keep it.
     pub(super) fn dictionary(&self, sample: &RawBatch, width: usize) -> Vec<bool> {
-        let records = || sample.records().filter(|(_, _, ends)| ends.len() == width);
-        let rows = records().count();
+        let records: Vec<_> = sample
+            .records()
+            .filter(|(_, _, ends)| ends.len() == width)
+            .map(|(_, bytes, ends)| (bytes.start, ends))
+            .collect();
+        let rows = records.len();
         if rows < DICTIONARY_SAMPLE_MIN {
             return vec![true; self.sources.len()];
         }
-        // The sample's distinct values of each input field, in one pass over its records.
-        let mut distinct: Vec<HashSet<&[u8], foldhash::fast::RandomState>> = (0..width)
-            .map(|_| HashSet::with_capacity_and_hasher(rows, Default::default()))
-            .collect();
-        for (_, bytes, ends) in records() {
-            let mut start = bytes.start;
-            for (set, &end) in distinct.iter_mut().zip(ends) {
-                set.insert(&sample.data[start..end]);
-                start = end + 1;
-            }
-        }
+        // One column's distinct values at a time (a wide file's sets together would be large); a field is found
+        // from its record's field ends directly.
+        let mut distinct: HashSet<&[u8], foldhash::fast::RandomState> =
+            HashSet::with_capacity_and_hasher(rows, Default::default());
         self.sources
             .iter()
-            .map(|source| source.is_none_or(|i| distinct[i].len() * 2 <= rows))
+            .map(|source| {
+                let Some(i) = *source else { return true };
+                distinct.clear();
+                for (start, ends) in &records {
+                    let from = if i == 0 { *start } else { ends[i - 1] + 1 };
+                    distinct.insert(&sample.data[from..ends[i]]);
+                }
+                distinct.len() * 2 <= rows
+            })
             .collect()
     }
 }
