@@ -161,15 +161,16 @@ fn date_prefix(b: &[u8]) -> Option<i64> {
     if !(1..=12).contains(&m) {
         return None;
     }
-    let leap_day = u32::from(m > 2 && is_leap(y));
+    let leap = u32::from(is_leap(y));
     let month_days = match m {
-        2 => 28 + u32::from(is_leap(y)),
+        2 => 28 + leap,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     };
     if day == 0 || day > month_days {
         return None;
     }
+    let leap_day = if m > 2 { leap } else { 0 };
     let within = DAYS_BEFORE_MONTH[m as usize - 1] + leap_day + day - 1;
     Some(days_before_year(y) + i64::from(within))
 }

@@ -345,25 +345,6 @@ impl Lanes<'_> {
         Ok(self.known)
     }
 
-    /// Gives every other worker the job `job` makes, does this thread's share with `own`, and waits for all
-    /// their answers.
-    fn ask(
-        &mut self,
-        job: impl Fn() -> Job,
-        own: impl FnOnce(&mut Share, &SchemaRef) -> Answer,
-    ) -> Result<Vec<Done>, ConvertError> {
-        for (tx, _) in &self.remote {
-            tx.send(job()).map_err(|_| encoder_gone())?;
-        }
-        let mine = own(&mut self.own, self.schema);
-        let mut answers = Vec::with_capacity(self.remote.len() + 1);
-        for (_, rx) in &self.remote {
-            answers.push(rx.recv().map_err(|_| encoder_gone())??);
-        }
-        answers.push(mine?);
-        Ok(answers)
-    }
-
     /// Closes every lane's writers and appends the row group's column chunks in column order.
     fn close_group<W: Write + Send>(
         &mut self,
@@ -372,14 +353,15 @@ impl Lanes<'_> {
     ) -> Result<(), ConvertError> {
         self.settle(0)?;
         self.known = (0, 0);
-        let mut chunks: Vec<(usize, ArrowColumnChunk, Duration)> = self
-            .ask(|| Job::Close, |own, _| own.close().map(Done::Closed))?
-            .into_iter()
-            .flat_map(|d| match d {
-                Done::Closed(chunks) => chunks,
-                Done::Written(_) => Vec::new(),
-            })
-            .collect();
+        for (tx, _) in &self.remote {
+            tx.send(Job::Close).map_err(|_| encoder_gone())?;
+        }
+        let mut chunks = self.own.close()?;
+        for (_, rx) in &self.remote {
+            if let Done::Closed(theirs) = rx.recv().map_err(|_| encoder_gone())?? {
+                chunks.extend(theirs);
+            }
+        }
         chunks.sort_by_key(|(i, _, _)| *i);
         let mut row_group = file.next_row_group()?;
         for (i, mut chunk, took) in chunks {
