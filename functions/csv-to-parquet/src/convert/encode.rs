@@ -8,14 +8,20 @@
 //! one known a part earlier ([`LAG`]), so that the lanes need not finish each part together. The cut depends only
 //! on the parts, so the file is the same for any number of lanes and any dealing.
 
+use super::dictionary::DictColumn;
 use super::*;
+use arrow_array::cast::AsArray;
+use bytes::Bytes;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, compute_leaves};
+use parquet::column::writer::ColumnCloseResult;
 use parquet::data_type::ByteArray;
 use parquet::errors::ParquetError;
 use parquet::file::properties::{
     DEFAULT_STATISTICS_TRUNCATE_LENGTH, EnabledStatistics, WriterPropertiesBuilder,
 };
 use parquet::file::statistics::{Statistics, ValueStatistics};
+use parquet::file::writer::SerializedRowGroupWriter;
+use parquet::schema::types::ColumnDescPtr;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -88,11 +94,10 @@ impl Constants {
     }
 
     /// Gives a closed chunk of column `i` its statistics, if it is one of these columns.
-    fn apply(&self, i: usize, chunk: &mut ArrowColumnChunk) -> Result<(), ParquetError> {
+    fn apply(&self, i: usize, close: &mut ColumnCloseResult) -> Result<(), ParquetError> {
         let Some((_, _, value)) = self.0.iter().find(|(c, _, _)| *c == i) else {
             return Ok(());
         };
-        let close = chunk.close_mut();
         // As the writers set it: the deprecated min/max fields too, for a signed sort order (timestamps).
         let signed = close.metadata.column_descr().sort_order().is_signed();
         let statistics = match value {
@@ -128,9 +133,75 @@ pub(super) struct RowGroups {
     pub(super) max_bytes: usize,
 }
 
+/// A column chunk's writer: Parquet's, or this crate's for dictionary-encoded strings ([`DictColumn`]).
+enum Writer {
+    Arrow(Box<ArrowColumnWriter>),
+    Own(Box<DictColumn>),
+}
+
+/// A closed column chunk.
+enum Chunk {
+    Arrow(ArrowColumnChunk),
+    Own(Bytes, ColumnCloseResult),
+}
+
+impl Writer {
+    fn write(
+        &mut self,
+        field: &arrow_schema::Field,
+        column: &ArrayRef,
+    ) -> Result<(), ParquetError> {
+        match self {
+            Writer::Arrow(writer) => {
+                for leaf in compute_leaves(field, column)? {
+                    writer.write(&leaf)?;
+                }
+                Ok(())
+            }
+            Writer::Own(writer) => writer.write(column.as_string::<i32>()),
+        }
+    }
+
+    fn estimated_total_bytes(&self) -> usize {
+        match self {
+            Writer::Arrow(writer) => writer.get_estimated_total_bytes(),
+            Writer::Own(writer) => writer.estimated_total_bytes(),
+        }
+    }
+
+    fn close(self) -> Result<Chunk, ParquetError> {
+        Ok(match self {
+            Writer::Arrow(writer) => Chunk::Arrow(writer.close()?),
+            Writer::Own(writer) => {
+                let (bytes, close) = writer.close()?;
+                Chunk::Own(bytes, close)
+            }
+        })
+    }
+}
+
+impl Chunk {
+    fn close_mut(&mut self) -> &mut ColumnCloseResult {
+        match self {
+            Chunk::Arrow(chunk) => chunk.close_mut(),
+            Chunk::Own(_, close) => close,
+        }
+    }
+
+    fn append_to<W: Write + Send>(
+        self,
+        row_group: &mut SerializedRowGroupWriter<'_, W>,
+    ) -> Result<(), ParquetError> {
+        match self {
+            Chunk::Arrow(chunk) => chunk.append_to_row_group(row_group),
+            Chunk::Own(bytes, close) => row_group.append_column(&bytes, close),
+        }
+    }
+}
+
 enum Job {
     /// The writers of a new row group's columns (by column index).
-    Start(Vec<(usize, ArrowColumnWriter)>),
+    Start(Vec<(usize, Writer)>),
     Write(RecordBatch),
     Close,
 }
@@ -139,15 +210,15 @@ enum Done {
     /// A batch is written; the writers' estimated encoded bytes so far.
     Written(usize),
     /// The row group's chunks, with the time each column's writer took.
-    Closed(Vec<(usize, ArrowColumnChunk, Duration)>),
+    Closed(Vec<(usize, Chunk, Duration)>),
 }
 
 /// One share of a row group's column writers, with the time each has taken so far.
 #[derive(Default)]
-struct Share(Vec<(usize, ArrowColumnWriter, Duration)>);
+struct Share(Vec<(usize, Writer, Duration)>);
 
 impl Share {
-    fn new(writers: Vec<(usize, ArrowColumnWriter)>) -> Self {
+    fn new(writers: Vec<(usize, Writer)>) -> Self {
         Self(
             writers
                 .into_iter()
@@ -160,19 +231,17 @@ impl Share {
     fn write(&mut self, schema: &SchemaRef, batch: &RecordBatch) -> Result<usize, ParquetError> {
         for (i, writer, took) in &mut self.0 {
             let started = Instant::now();
-            for leaf in compute_leaves(schema.field(*i), batch.column(*i))? {
-                writer.write(&leaf)?;
-            }
+            writer.write(schema.field(*i), batch.column(*i))?;
             *took += started.elapsed();
         }
         Ok(self
             .0
             .iter()
-            .map(|(_, w, _)| w.get_estimated_total_bytes())
+            .map(|(_, w, _)| w.estimated_total_bytes())
             .sum())
     }
 
-    fn close(&mut self) -> Result<Vec<(usize, ArrowColumnChunk, Duration)>, ParquetError> {
+    fn close(&mut self) -> Result<Vec<(usize, Chunk, Duration)>, ParquetError> {
         std::mem::take(&mut self.0)
             .into_iter()
             .map(|(i, w, took)| Ok((i, w.close()?, took)))
@@ -195,9 +264,18 @@ pub(super) fn encode<W: Write + Send>(
         inner: output,
         count: 0,
     };
-    // ArrowWriter writes the header and keeps the Arrow schema for the footer; its lower-level parts encode.
-    let (mut file, factory) = ArrowWriter::try_new(&mut sink, Arc::clone(&schema), Some(props))?
-        .into_serialized_writer()?;
+    // ArrowWriter writes the header and keeps the Arrow schema for the footer; its lower-level parts encode, but
+    // for the dictionary-encoded strings, whose chunks this crate writes.
+    let (mut file, factory) =
+        ArrowWriter::try_new(&mut sink, Arc::clone(&schema), Some(props.clone()))?
+            .into_serialized_writer()?;
+    let own: Vec<Option<ColumnDescPtr>> = (0..schema.fields().len())
+        .map(|i| {
+            let descr = file.schema_descr().column(i);
+            let utf8 = schema.field(i).data_type() == &arrow_schema::DataType::Utf8;
+            DictColumn::eligible(&descr, &props, utf8).then_some(descr)
+        })
+        .collect();
     let workers = workers.clamp(1, schema.fields().len().max(1));
     let finished = std::thread::scope(|scope| -> Result<bool, ConvertError> {
         let mut lanes = Lanes {
@@ -249,6 +327,16 @@ pub(super) fn encode<W: Write + Send>(
                     let writers = factory.create_column_writers(group)?;
                     // One writer per field: the schema is flat, so a writer's index is its field's.
                     debug_assert_eq!(writers.len(), schema.fields().len());
+                    let writers = writers
+                        .into_iter()
+                        .zip(&own)
+                        .map(|(writer, own)| match own {
+                            Some(descr) => {
+                                Writer::Own(Box::new(DictColumn::new(descr.clone(), &props)))
+                            }
+                            None => Writer::Arrow(Box::new(writer)),
+                        })
+                        .collect();
                     lanes.start(writers)?;
                 }
                 let part = batch.slice(offset, take);
@@ -301,11 +389,10 @@ impl Lanes<'_> {
     /// Deals a new row group's writers to the lanes, the costliest columns so far first, each to the lane with
     /// the least work yet (by the time each column took in the groups before; the first group's are dealt
     /// round-robin). Which lane writes a column does not change its bytes.
-    fn start(&mut self, writers: Vec<ArrowColumnWriter>) -> Result<(), ConvertError> {
+    fn start(&mut self, writers: Vec<Writer>) -> Result<(), ConvertError> {
         let lanes = self.remote.len() + 1;
         let lane_of = deal(&self.cost, lanes);
-        let mut shares: Vec<Vec<(usize, ArrowColumnWriter)>> =
-            (0..lanes).map(|_| Vec::new()).collect();
+        let mut shares: Vec<Vec<(usize, Writer)>> = (0..lanes).map(|_| Vec::new()).collect();
         for (i, writer) in writers.into_iter().enumerate() {
             shares[lane_of[i]].push((i, writer));
         }
@@ -366,8 +453,8 @@ impl Lanes<'_> {
         let mut row_group = file.next_row_group()?;
         for (i, mut chunk, took) in chunks {
             self.cost[i] += took;
-            constants.apply(i, &mut chunk)?;
-            chunk.append_to_row_group(&mut row_group)?;
+            constants.apply(i, chunk.close_mut())?;
+            chunk.append_to(&mut row_group)?;
         }
         row_group.close()?;
         Ok(())

@@ -16,9 +16,11 @@
 //! half-appended row), `rows` (the typing workers and the sequencer) and `encode` (the Parquet stage).
 
 mod column;
+mod dictionary;
 mod encode;
 mod input;
 mod plan;
+mod rle;
 mod rows;
 
 use column::*;

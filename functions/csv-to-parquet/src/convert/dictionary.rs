@@ -1,0 +1,981 @@
+//! A dictionary-encoded string column chunk, written here rather than by Parquet's column writer. That writer
+//! interns every row's value (a hash and a comparison) and compares every value with the running minimum and
+//! maximum (two more comparisons); on narrow rows this was a quarter of all the work. Here each row's value is
+//! looked up once (foldhash), and a page's minimum and maximum are found among the distinct values the page used.
+//!
+//! The chunk is made as Parquet's writer makes it: a PLAIN dictionary page first; RLE_DICTIONARY data pages (format
+//! v1, definition levels RLE) cut at the row and byte limits, checked every `write_batch_size` rows; PLAIN data
+//! pages once the dictionary passes its page limit; the same statistics, truncated alike; level histograms;
+//! the column and offset indexes. Only which rows share a page, and the bit-packing of runs, may differ.
+//! [`DictColumn::eligible`] says which columns this writer takes: flat, optional or required strings, with the
+//! dictionary on, format v1, snappy or no compression, and no bloom filter or content-defined chunking.
+
+use super::rle;
+use arrow_array::{Array, StringArray};
+use bytes::Bytes;
+use hashbrown::HashTable;
+use parquet::basic::{
+    BoundaryOrder, Compression, Encoding, EncodingMask, LogicalType, PageType, Type,
+};
+use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::column::writer::ColumnCloseResult;
+use parquet::data_type::ByteArray;
+use parquet::errors::{ParquetError, Result};
+use parquet::file::metadata::{
+    ColumnChunkMetaData, ColumnIndexBuilder, LevelHistogram, OffsetIndexBuilder, PageEncodingStats,
+};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::file::statistics::{Statistics, ValueStatistics};
+use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
+use parquet::schema::types::ColumnDescPtr;
+use std::hash::BuildHasher;
+
+/// The writer's settings for one column.
+struct Limits {
+    page_rows: usize,
+    page_bytes: usize,
+    dictionary_bytes: usize,
+    /// Rows between checks of the limits.
+    batch: usize,
+    statistics: EnabledStatistics,
+    statistics_truncate: Option<usize>,
+    index_truncate: Option<usize>,
+    offset_index: bool,
+    snappy: bool,
+}
+
+/// The dictionary: each distinct value's bytes, one after another, found by their hash. A value of 15 bytes or
+/// fewer is first looked for in a small direct-mapped cache keyed by the value itself (its bytes and length in
+/// 16 bytes), which a repeating column's values nearly always hit: a multiplication and a comparison, where the
+/// table takes a hash of the bytes, a probe and a comparison of slices.
+struct Dictionary {
+    hasher: foldhash::fast::FixedState,
+    table: HashTable<u32>,
+    bytes: Vec<u8>,
+    /// Each value's end in `bytes`; it starts where the one before ends.
+    ends: Vec<usize>,
+    cache: Box<[(u128, u32)]>,
+    /// The last value longer than a cache key.
+    last: Option<u32>,
+}
+
+/// The cache's slots: 2^10.
+const CACHE_BITS: u32 = 10;
+/// No short value's key: the length byte of a key is at most 15.
+const NO_KEY: u128 = u128::MAX;
+
+impl Default for Dictionary {
+    fn default() -> Self {
+        Self {
+            hasher: foldhash::fast::FixedState::default(),
+            table: HashTable::new(),
+            bytes: Vec::new(),
+            ends: Vec::new(),
+            cache: vec![(NO_KEY, 0); 1 << CACHE_BITS].into_boxed_slice(),
+            last: None,
+        }
+    }
+}
+
+/// A value of at most 15 bytes, with its length, in 16 bytes; `data[start..end]` is the value, read as one 16-byte
+/// load when the buffer has 16 bytes from `start`.
+#[inline]
+fn short_key(data: &[u8], start: usize, end: usize) -> Option<u128> {
+    let len = end - start;
+    if len > 15 {
+        return None;
+    }
+    let word = match data.get(start..start + 16) {
+        Some(window) => u128::from_le_bytes(window.try_into().ok()?) & ((1_u128 << (8 * len)) - 1),
+        None => {
+            let mut bytes = [0_u8; 16];
+            bytes[..len].copy_from_slice(&data[start..end]);
+            u128::from_le_bytes(bytes)
+        }
+    };
+    Some(word | ((len as u128) << 120))
+}
+
+impl Dictionary {
+    /// The id of `data[start..end]`, added if it is new.
+    #[inline]
+    fn intern_at(&mut self, data: &[u8], start: usize, end: usize) -> u32 {
+        let Some(key) = short_key(data, start, end) else {
+            // A longer value is first compared with the last one (a lineage column holds one value throughout).
+            let v = &data[start..end];
+            if let Some(last) = self.last
+                && self.value(last) == v
+            {
+                return last;
+            }
+            let id = self.intern(v);
+            self.last = Some(id);
+            return id;
+        };
+        let mixed = ((key as u64) ^ ((key >> 64) as u64).rotate_left(29))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let slot = (mixed >> (64 - CACHE_BITS)) as usize;
+        if let Some(&(cached, id)) = self.cache.get(slot)
+            && cached == key
+        {
+            return id;
+        }
+        let id = self.intern(&data[start..end]);
+        if let Some(entry) = self.cache.get_mut(slot) {
+            *entry = (key, id);
+        }
+        id
+    }
+
+    fn value(&self, id: u32) -> &[u8] {
+        value(&self.bytes, &self.ends, id)
+    }
+
+    /// The id of `v`, added if it is new.
+    fn intern(&mut self, v: &[u8]) -> u32 {
+        let hash = self.hasher.hash_one(v);
+        let (bytes, ends) = (&self.bytes, &self.ends);
+        if let Some(&id) = self.table.find(hash, |&id| value(bytes, ends, id) == v) {
+            return id;
+        }
+        let id = self.ends.len() as u32;
+        self.bytes.extend_from_slice(v);
+        self.ends.push(self.bytes.len());
+        let (bytes, ends, hasher) = (&self.bytes, &self.ends, &self.hasher);
+        self.table
+            .insert_unique(hash, id, |&id| hasher.hash_one(value(bytes, ends, id)));
+        id
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The dictionary page's size: each value with its 4-byte length.
+    fn page_size(&self) -> usize {
+        self.bytes.len() + 4 * self.ends.len()
+    }
+}
+
+fn value<'a>(bytes: &'a [u8], ends: &[usize], id: u32) -> &'a [u8] {
+    let id = id as usize;
+    let start = if id == 0 { 0 } else { ends[id - 1] };
+    &bytes[start..ends[id]]
+}
+
+/// The data page being filled.
+#[derive(Default)]
+struct Filling {
+    rows: usize,
+    nulls: usize,
+    /// The values' bytes, as Parquet counts them for the offset index and size statistics.
+    value_bytes: i64,
+    /// Definition levels, once the page has a null (before it, every row had a value).
+    levels: Vec<u32>,
+    /// Dictionary keys, while the dictionary is in use.
+    keys: Vec<u32>,
+
+    /// PLAIN values, once the dictionary is given up, with their minimum and maximum.
+    plain: Vec<u8>,
+    plain_min_max: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Filling {
+    /// Row `row` of the page is null: its level is 0, and the rows before it, if this is the first null, had values.
+    #[inline]
+    fn null(&mut self, row: usize) {
+        self.levels.resize(row, 1);
+        self.levels.push(0);
+        self.nulls += 1;
+    }
+}
+
+/// A finished data page, and what the indexes and statistics need of it.
+struct Finished {
+    page: CompressedPage,
+    rows: usize,
+    nulls: usize,
+    value_bytes: i64,
+    min_max: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+pub(super) struct DictColumn {
+    descr: ColumnDescPtr,
+    optional: bool,
+    limits: Limits,
+    dictionary: Dictionary,
+    /// The dictionary passed its page limit: the rest of the chunk is PLAIN.
+    fallback: bool,
+    filling: Filling,
+    pages: Vec<Finished>,
+    /// The compressed bytes of the finished pages.
+    pages_bytes: usize,
+}
+
+impl DictColumn {
+    /// Whether this writer makes the chunk of a column of Arrow strings (`utf8`) described by `descr`.
+    pub(super) fn eligible(descr: &ColumnDescPtr, props: &WriterProperties, utf8: bool) -> bool {
+        let path = descr.path();
+        utf8 && descr.physical_type() == Type::BYTE_ARRAY
+            && matches!(descr.logical_type_ref(), Some(LogicalType::String))
+            && descr.max_rep_level() == 0
+            && descr.max_def_level() <= 1
+            && props.dictionary_enabled(path)
+            && props.writer_version() == WriterVersion::PARQUET_1_0
+            && props.dictionary_page_encoding() == Encoding::PLAIN
+            && matches!(
+                props.compression(path),
+                Compression::SNAPPY | Compression::UNCOMPRESSED
+            )
+            && props.bloom_filter_properties(path).is_none()
+            && props.content_defined_chunking().is_none()
+    }
+
+    pub(super) fn new(descr: ColumnDescPtr, props: &WriterProperties) -> Self {
+        let path = descr.path();
+        let limits = Limits {
+            page_rows: props.column_data_page_row_count_limit(path).max(1),
+            page_bytes: props.column_data_page_size_limit(path),
+            dictionary_bytes: props.column_dictionary_page_size_limit(path),
+            batch: props.write_batch_size().max(1),
+            statistics: props.statistics_enabled(path),
+            statistics_truncate: props.statistics_truncate_length(),
+            index_truncate: props.column_index_truncate_length(),
+            offset_index: !props.offset_index_disabled(),
+            snappy: props.compression(path) == Compression::SNAPPY,
+        };
+        Self {
+            optional: descr.max_def_level() == 1,
+            descr,
+            limits,
+            dictionary: Dictionary::default(),
+            fallback: false,
+            filling: Filling::default(),
+            pages: Vec::new(),
+            pages_bytes: 0,
+        }
+    }
+
+    /// Writes `array`'s values, checking the page and dictionary limits every `write_batch_size` rows.
+    pub(super) fn write(&mut self, array: &StringArray) -> Result<()> {
+        if !self.optional && array.null_count() > 0 {
+            return Err(ParquetError::General(format!(
+                "column {} is required but has nulls",
+                self.descr.path()
+            )));
+        }
+        // As Parquet's writer checks: every `write_batch_size` rows, but every page's worth of rows when the
+        // definition levels are all one value (no nulls, or only nulls).
+        let uniform =
+            self.optional && (array.null_count() == 0 || array.null_count() == array.len());
+        let batch = match uniform {
+            true => self.limits.page_rows,
+            false => self.limits.batch,
+        };
+        let mut row = 0;
+        while row < array.len() {
+            row = match self.fallback {
+                false => self.encode(array, row, (row + batch).min(array.len())),
+                // PLAIN values can be long: the page is also cut as soon as it holds its limit's bytes (as
+                // Parquet's writer cuts a batch of long values by their bytes).
+                true => self.encode_plain(array, row, (row + self.limits.batch).min(array.len())),
+            };
+            self.check()?;
+        }
+        Ok(())
+    }
+
+    /// Writes rows `from..to` to the dictionary, or up to the row that fills the dictionary page (as Parquet's
+    /// writer bounds a batch by the dictionary's room); returns the row after the last written.
+    fn encode(&mut self, array: &StringArray, from: usize, to: usize) -> usize {
+        let (offsets, data, nulls) = (array.value_offsets(), array.value_data(), array.nulls());
+        let page = &mut self.filling;
+        for r in from..to {
+            page.rows += 1;
+            if nulls.is_some_and(|n| n.is_null(r)) {
+                page.null(page.rows - 1);
+                continue;
+            }
+            if page.nulls > 0 {
+                page.levels.push(1);
+            }
+            let (start, end) = (offsets[r] as usize, offsets[r + 1] as usize);
+            page.keys.push(self.dictionary.intern_at(data, start, end));
+            page.value_bytes += (end - start) as i64;
+            if self.dictionary.page_size() >= self.limits.dictionary_bytes {
+                return r + 1;
+            }
+        }
+        to
+    }
+
+    /// Writes rows `from..to` PLAIN, or up to the row that fills the page; returns the row after the last written.
+    fn encode_plain(&mut self, array: &StringArray, from: usize, to: usize) -> usize {
+        let page = &mut self.filling;
+        for r in from..to {
+            page.rows += 1;
+            if array.is_null(r) {
+                page.null(page.rows - 1);
+                continue;
+            }
+            if page.nulls > 0 {
+                page.levels.push(1);
+            }
+            let v = array.value(r).as_bytes();
+            page.plain
+                .extend_from_slice(&(v.len() as u32).to_le_bytes());
+            page.plain.extend_from_slice(v);
+            page.value_bytes += v.len() as i64;
+            match &mut page.plain_min_max {
+                None => page.plain_min_max = Some((v.to_vec(), v.to_vec())),
+                Some((min, max)) => {
+                    if v < min.as_slice() {
+                        *min = v.to_vec();
+                    }
+                    if v > max.as_slice() {
+                        *max = v.to_vec();
+                    }
+                }
+            }
+            if page.plain.len() >= self.limits.page_bytes {
+                return r + 1;
+            }
+        }
+        to
+    }
+
+    /// The page's values' encoded size, as Parquet estimates it.
+    fn page_estimate(&self) -> usize {
+        match self.fallback {
+            false => {
+                let width = rle::bit_width(self.dictionary.len().saturating_sub(1) as u64);
+                1 + (self.filling.keys.len() * usize::from(width)).div_ceil(8)
+            }
+            true => self.filling.plain.len(),
+        }
+    }
+
+    /// Cuts the page at its limits; gives the dictionary up at its own.
+    fn check(&mut self) -> Result<()> {
+        if self.filling.rows >= self.limits.page_rows
+            || self.page_estimate() >= self.limits.page_bytes
+        {
+            self.finish_page()?;
+        }
+        if !self.fallback && self.dictionary.page_size() >= self.limits.dictionary_bytes {
+            if self.filling.rows > 0 {
+                self.finish_page()?;
+            }
+            self.fallback = true;
+        }
+        Ok(())
+    }
+
+    fn finish_page(&mut self) -> Result<()> {
+        let page = std::mem::take(&mut self.filling);
+        let mut buf = Vec::new();
+        if self.optional {
+            buf.extend_from_slice(&[0; 4]);
+            match page.nulls {
+                0 => rle::encode_run(1, page.rows, 1, &mut buf),
+                _ => rle::encode(&page.levels, 1, &mut buf),
+            }
+            let len = (buf.len() - 4) as u32;
+            buf[..4].copy_from_slice(&len.to_le_bytes());
+        }
+        let (encoding, min_max) = match self.fallback {
+            false => {
+                let width = rle::bit_width(self.dictionary.len().saturating_sub(1) as u64);
+                buf.push(width);
+                rle::encode(&page.keys, width, &mut buf);
+                (Encoding::RLE_DICTIONARY, self.used_min_max(&page.keys))
+            }
+            true => {
+                buf.extend_from_slice(&page.plain);
+                (Encoding::PLAIN, page.plain_min_max)
+            }
+        };
+        let (buf, uncompressed) = self.compress(buf)?;
+        self.pages_bytes += buf.len();
+        let data_page = Page::DataPage {
+            buf,
+            num_values: page.rows as u32,
+            encoding,
+            def_level_encoding: Encoding::RLE,
+            rep_level_encoding: Encoding::RLE,
+            statistics: None,
+        };
+        self.pages.push(Finished {
+            page: CompressedPage::new(data_page, uncompressed),
+            rows: page.rows,
+            nulls: page.nulls,
+            value_bytes: page.value_bytes,
+            min_max,
+        });
+        // The next page starts with the buffers of this one, emptied.
+        self.filling.levels = reuse(page.levels);
+        self.filling.keys = reuse(page.keys);
+        self.filling.plain = reuse(page.plain);
+        Ok(())
+    }
+
+    /// The least and greatest of the dictionary values among `keys`: each distinct key compared once.
+    fn used_min_max(&self, keys: &[u32]) -> Option<(Vec<u8>, Vec<u8>)> {
+        let mut used = vec![0_u64; self.dictionary.len().div_ceil(64)];
+        for &key in keys {
+            if let Some(word) = used.get_mut(key as usize / 64) {
+                *word |= 1 << (key % 64);
+            }
+        }
+        let mut ids = used.iter().enumerate().flat_map(|(w, &bits)| {
+            (0..64)
+                .filter(move |b| bits >> b & 1 == 1)
+                .map(move |b| (w * 64 + b) as u32)
+        });
+        let first = self.dictionary.value(ids.next()?);
+        let (mut min, mut max) = (first, first);
+        for id in ids {
+            let v = self.dictionary.value(id);
+            if v < min {
+                min = v;
+            }
+            if v > max {
+                max = v;
+            }
+        }
+        Some((min.to_vec(), max.to_vec()))
+    }
+
+    fn compress(&self, buf: Vec<u8>) -> Result<(Bytes, usize)> {
+        let uncompressed = buf.len();
+        if !self.limits.snappy {
+            return Ok((buf.into(), uncompressed));
+        }
+        let compressed = snap::raw::Encoder::new()
+            .compress_vec(&buf)
+            .map_err(|e| ParquetError::External(Box::new(e)))?;
+        Ok((compressed.into(), uncompressed))
+    }
+
+    /// The estimated bytes of the chunk so far, for where the row group is cut.
+    pub(super) fn estimated_total_bytes(&self) -> usize {
+        self.pages_bytes + self.page_estimate() + self.dictionary.page_size()
+    }
+
+    /// Writes the chunk: the dictionary page, then the data pages; returns its bytes and what the file's footer
+    /// needs of it.
+    pub(super) fn close(mut self) -> Result<(Bytes, ColumnCloseResult)> {
+        if self.filling.rows > 0 {
+            self.finish_page()?;
+        }
+        let mut dictionary = Vec::with_capacity(self.dictionary.page_size());
+        for id in 0..self.dictionary.len() as u32 {
+            let v = self.dictionary.value(id);
+            dictionary.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            dictionary.extend_from_slice(v);
+        }
+        let (buf, uncompressed) = self.compress(dictionary)?;
+        let dictionary_page = Page::DictionaryPage {
+            buf,
+            num_values: self.dictionary.len() as u32,
+            encoding: Encoding::PLAIN,
+            is_sorted: false,
+        };
+
+        let mut sink = TrackedWrite::new(Vec::with_capacity(self.pages_bytes + 1024));
+        let mut writer = SerializedPageWriter::new(&mut sink);
+        let mut totals = Totals::default();
+        let spec = writer.write_page(CompressedPage::new(dictionary_page, uncompressed))?;
+        totals.add(&spec);
+        let mut encoding_stats = vec![PageEncodingStats {
+            page_type: PageType::DICTIONARY_PAGE,
+            encoding: Encoding::PLAIN,
+            count: 1,
+        }];
+        let mut encodings = vec![Encoding::RLE, Encoding::PLAIN];
+
+        let page_index = self.limits.statistics == EnabledStatistics::Page;
+        let mut column_index = ColumnIndexBuilder::new(Type::BYTE_ARRAY);
+        let mut offset_index = OffsetIndexBuilder::new();
+        let (mut ascending, mut descending) = (true, true);
+        let mut last: Option<(Vec<u8>, Vec<u8>)> = None;
+        let mut chunk_min_max: Option<(Vec<u8>, Vec<u8>)> = None;
+        let (mut rows, mut nulls, mut value_bytes) = (0_u64, 0_u64, 0_i64);
+        let mut data_page_offset = None;
+        for page in std::mem::take(&mut self.pages) {
+            let encoding = page.page.encoding();
+            if !encodings.contains(&encoding) {
+                encodings.push(encoding);
+            }
+            match encoding_stats.last_mut() {
+                Some(stats)
+                    if stats.page_type == PageType::DATA_PAGE && stats.encoding == encoding =>
+                {
+                    stats.count += 1;
+                }
+                _ => encoding_stats.push(PageEncodingStats {
+                    page_type: PageType::DATA_PAGE,
+                    encoding,
+                    count: 1,
+                }),
+            }
+            let spec = writer.write_page(page.page)?;
+            totals.add(&spec);
+            data_page_offset.get_or_insert(spec.offset);
+            offset_index.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
+            offset_index.append_row_count(page.rows as i64);
+            offset_index.append_unencoded_byte_array_data_bytes(Some(page.value_bytes));
+            rows += page.rows as u64;
+            nulls += page.nulls as u64;
+            value_bytes += page.value_bytes;
+
+            if page.rows == page.nulls {
+                column_index.append(true, Vec::new(), Vec::new(), page.nulls as i64, None);
+            } else if let Some((min, max)) = &page.min_max {
+                if let Some((last_min, last_max)) = &last {
+                    ascending &= !(last_min > min || last_max > max);
+                    descending &= !(min > last_min || max > last_max);
+                }
+                column_index.append(
+                    false,
+                    truncate_min(self.limits.index_truncate, min).0,
+                    truncate_max(self.limits.index_truncate, max).0,
+                    page.nulls as i64,
+                    None,
+                );
+                last = Some((min.clone(), max.clone()));
+            }
+            if let Some(histogram) = self.histogram(page.nulls, page.rows) {
+                column_index.append_histograms(&None, &Some(histogram));
+            }
+            if let Some((min, max)) = page.min_max {
+                chunk_min_max = Some(match chunk_min_max {
+                    None => (min, max),
+                    Some((a, b)) => (a.min(min), b.max(max)),
+                });
+            }
+        }
+        writer.close()?;
+
+        let mut builder = ColumnChunkMetaData::builder(self.descr.clone())
+            .set_compression(match self.limits.snappy {
+                true => Compression::SNAPPY,
+                false => Compression::UNCOMPRESSED,
+            })
+            .set_encodings_mask(EncodingMask::new_from_encodings(encodings.iter()))
+            .set_page_encoding_stats(encoding_stats)
+            .set_total_compressed_size(totals.compressed as i64)
+            .set_total_uncompressed_size(totals.uncompressed as i64)
+            .set_num_values(totals.values as i64)
+            .set_data_page_offset(data_page_offset.unwrap_or(0) as i64)
+            .set_dictionary_page_offset(Some(0));
+        if self.limits.statistics != EnabledStatistics::None {
+            let statistics = match chunk_min_max {
+                None => ValueStatistics::<ByteArray>::new(None, None, None, Some(nulls), false),
+                Some((min, max)) => {
+                    let (min, min_cut) = truncate_min(self.limits.statistics_truncate, &min);
+                    let (max, max_cut) = truncate_max(self.limits.statistics_truncate, &max);
+                    ValueStatistics::new(
+                        Some(ByteArray::from(min)),
+                        Some(ByteArray::from(max)),
+                        None,
+                        Some(nulls),
+                        false,
+                    )
+                    .with_min_is_exact(!min_cut)
+                    .with_max_is_exact(!max_cut)
+                }
+            };
+            builder = builder
+                .set_statistics(Statistics::ByteArray(statistics))
+                .set_unencoded_byte_array_data_bytes(Some(value_bytes))
+                .set_definition_level_histogram(self.histogram(nulls as usize, rows as usize));
+        }
+        let metadata = builder.build()?;
+        column_index.set_boundary_order(match (ascending, descending) {
+            (true, _) => BoundaryOrder::ASCENDING,
+            (false, true) => BoundaryOrder::DESCENDING,
+            (false, false) => BoundaryOrder::UNORDERED,
+        });
+        let close = ColumnCloseResult {
+            bytes_written: totals.written,
+            rows_written: rows,
+            bloom_filter: None,
+            metadata,
+            column_index: match page_index && column_index.valid() {
+                true => Some(column_index.build()?),
+                false => None,
+            },
+            offset_index: self.limits.offset_index.then(|| offset_index.build()),
+        };
+        Ok((sink.into_inner()?.into(), close))
+    }
+
+    /// The definition levels' histogram (nulls, values), kept with statistics on an optional column.
+    fn histogram(&self, nulls: usize, rows: usize) -> Option<LevelHistogram> {
+        (self.optional && self.limits.statistics != EnabledStatistics::None)
+            .then(|| LevelHistogram::from(vec![nulls as i64, (rows - nulls) as i64]))
+    }
+}
+
+fn reuse<T>(mut v: Vec<T>) -> Vec<T> {
+    v.clear();
+    v
+}
+
+#[derive(Default)]
+struct Totals {
+    compressed: u64,
+    uncompressed: u64,
+    written: u64,
+    values: u64,
+}
+
+impl Totals {
+    fn add(&mut self, spec: &parquet::column::page::PageWriteSpec) {
+        self.compressed += spec.compressed_size as u64;
+        self.uncompressed += spec.uncompressed_size as u64;
+        self.written += spec.bytes_written;
+        if spec.page_type == PageType::DATA_PAGE {
+            self.values += u64::from(spec.num_values);
+        }
+    }
+}
+
+/// A minimum cut to at most `length` bytes, at a character boundary (as Parquet's writer cuts a UTF-8 one);
+/// whether it was cut.
+fn truncate_min(length: Option<usize>, data: &[u8]) -> (Vec<u8>, bool) {
+    length
+        .filter(|&l| data.len() > l)
+        .and_then(|l| match std::str::from_utf8(data) {
+            Ok(text) => (1..=l)
+                .rfind(|&x| text.is_char_boundary(x))
+                .map(|cut| data[..cut].to_vec()),
+            Err(_) => Some(data[..l].to_vec()),
+        })
+        .map_or_else(|| (data.to_vec(), false), |cut| (cut, true))
+}
+
+/// A maximum cut to at most `length` bytes and its last character raised, so that it stays an upper bound (as
+/// Parquet's writer does); whether it was cut.
+fn truncate_max(length: Option<usize>, data: &[u8]) -> (Vec<u8>, bool) {
+    length
+        .filter(|&l| data.len() > l)
+        .and_then(|l| match std::str::from_utf8(data) {
+            Ok(text) => {
+                let cut = (l.saturating_sub(3)..=l).rfind(|&x| text.is_char_boundary(x))?;
+                increment_utf8(text.get(..cut)?)
+            }
+            Err(_) => increment(data[..l].to_vec()),
+        })
+        .map_or_else(|| (data.to_vec(), false), |cut| (cut, true))
+}
+
+/// The text with its last character that can be raised without growing in bytes raised, and the rest dropped.
+fn increment_utf8(text: &str) -> Option<Vec<u8>> {
+    text.char_indices().rev().find_map(|(i, c)| {
+        let next = char::from_u32(c as u32 + 1).filter(|n| n.len_utf8() == c.len_utf8())?;
+        let mut out = text.as_bytes()[..i + c.len_utf8()].to_vec();
+        next.encode_utf8(&mut out[i..]);
+        Some(out)
+    })
+}
+
+fn increment(mut data: Vec<u8>) -> Option<Vec<u8>> {
+    for byte in data.iter_mut().rev() {
+        let (raised, overflow) = byte.overflowing_add(1);
+        *byte = raised;
+        if !overflow {
+            return Some(data);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{ArrayRef, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema};
+    use parquet::arrow::ArrowWriter;
+    use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+    use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
+    use std::sync::Arc;
+
+    /// A file of one column written by this writer, and the same by Parquet's; each with its batches read back.
+    fn both(
+        batches: &[Vec<Option<String>>],
+        nullable: bool,
+        props: WriterProperties,
+    ) -> [(ParquetMetaData, Vec<ArrayRef>); 2] {
+        let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, nullable)]));
+        let arrays: Vec<StringArray> = batches
+            .iter()
+            .map(|b| StringArray::from_iter(b.iter().cloned()))
+            .collect();
+
+        let mut own = Vec::new();
+        let (mut file, _) =
+            ArrowWriter::try_new(&mut own, Arc::clone(&schema), Some(props.clone()))
+                .expect("writer")
+                .into_serialized_writer()
+                .expect("serialized");
+        let descr = file.schema_descr().column(0);
+        assert!(DictColumn::eligible(&descr, &props, true));
+        let mut writer = DictColumn::new(descr, &props);
+        for array in &arrays {
+            writer.write(array).expect("write");
+        }
+        let (bytes, close) = writer.close().expect("close");
+        let mut row_group = file.next_row_group().expect("row group");
+        row_group.append_column(&bytes, close).expect("append");
+        row_group.close().expect("row group close");
+        file.close().expect("file close");
+
+        let mut theirs = Vec::new();
+        let mut writer =
+            ArrowWriter::try_new(&mut theirs, Arc::clone(&schema), Some(props)).expect("writer");
+        for array in &arrays {
+            let batch = RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(array.clone())])
+                .expect("batch");
+            writer.write(&batch).expect("write");
+        }
+        writer.close().expect("close");
+
+        [own, theirs].map(|file| {
+            let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(
+                Bytes::from(file),
+                ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
+            )
+            .expect("reader");
+            let metadata = reader.metadata().as_ref().clone();
+            let columns = reader
+                .build()
+                .expect("build")
+                .map(|b| Arc::clone(b.expect("batch").column(0)))
+                .collect();
+            (metadata, columns)
+        })
+    }
+
+    fn values(columns: &[ArrayRef]) -> Vec<Option<String>> {
+        columns
+            .iter()
+            .flat_map(|c| {
+                c.as_any()
+                    .downcast_ref::<StringArray>()
+                    .expect("strings")
+                    .iter()
+                    .map(|v| v.map(str::to_owned))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Checks this writer's file against Parquet's: the same values, statistics, size statistics, encodings and,
+    /// when the pages fall alike (`same_pages`), the same column and offset indexes.
+    fn check(
+        batches: &[Vec<Option<String>>],
+        nullable: bool,
+        props: WriterProperties,
+        same_pages: bool,
+    ) {
+        let [(own, own_values), (theirs, their_values)] = both(batches, nullable, props);
+        let expected: Vec<Option<String>> = batches.concat();
+        assert_eq!(values(&own_values), expected);
+        assert_eq!(values(&their_values), expected);
+        let (a, b) = (own.row_group(0).column(0), theirs.row_group(0).column(0));
+        assert_eq!(a.statistics(), b.statistics(), "statistics");
+        assert_eq!(a.num_values(), b.num_values());
+        assert_eq!(
+            a.unencoded_byte_array_data_bytes(),
+            b.unencoded_byte_array_data_bytes()
+        );
+        assert_eq!(
+            a.definition_level_histogram(),
+            b.definition_level_histogram()
+        );
+        assert_eq!(
+            a.repetition_level_histogram(),
+            b.repetition_level_histogram()
+        );
+        assert_eq!(a.encodings_mask(), b.encodings_mask(), "encodings");
+        assert_eq!(a.compression(), b.compression());
+        assert!(a.dictionary_page_offset().is_some());
+        assert_eq!(
+            a.page_encoding_stats_mask(),
+            b.page_encoding_stats_mask(),
+            "data page encodings"
+        );
+        if same_pages {
+            let index =
+                |m: &ParquetMetaData| m.page_index_for_row_group(0).column_index(0).cloned();
+            assert_eq!(index(&own), index(&theirs), "column index");
+            let locations = |m: &ParquetMetaData| {
+                let index = m
+                    .page_index_for_row_group(0)
+                    .offset_index(0)
+                    .cloned()
+                    .expect("offset index");
+                let rows: Vec<_> = index
+                    .page_locations()
+                    .iter()
+                    .map(|l| l.first_row_index)
+                    .collect();
+                (rows, index.unencoded_byte_array_data_bytes().cloned())
+            };
+            assert_eq!(locations(&own), locations(&theirs), "offset index");
+        }
+    }
+
+    fn props() -> parquet::file::properties::WriterPropertiesBuilder {
+        WriterProperties::builder().set_compression(Compression::SNAPPY)
+    }
+
+    /// A small deterministic generator.
+    struct Seq(u64);
+    impl Seq {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n
+        }
+    }
+
+    fn column(
+        seq: &mut Seq,
+        rows: usize,
+        distinct: u64,
+        null_in: u64,
+        make: impl Fn(u64) -> String,
+    ) -> Vec<Option<String>> {
+        (0..rows)
+            .map(|_| match null_in > 0 && seq.next(null_in) == 0 {
+                true => None,
+                false => Some(make(seq.next(distinct))),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn repeating_strings_match_parquets_writer() {
+        let mut seq = Seq(1);
+        let countries = |k: u64| ["CZ", "IN", "AU", "PT", "DE", "US", "BR"][k as usize].to_owned();
+        // Several pages (20,000 rows a page), batches of unequal size, no nulls; then nulls.
+        let batches = vec![
+            column(&mut seq, 8192, 7, 0, countries),
+            column(&mut seq, 30_000, 7, 0, countries),
+            column(&mut seq, 5, 7, 0, countries),
+        ];
+        check(&batches, true, props().build(), true);
+        check(&batches, false, props().build(), true);
+        let batches = vec![
+            column(&mut seq, 25_000, 300, 9, |k| format!("code-{k}")),
+            vec![None; 3000],
+            column(&mut seq, 100, 3, 2, countries),
+        ];
+        check(&batches, true, props().build(), true);
+        check(
+            &batches,
+            true,
+            props().set_compression(Compression::UNCOMPRESSED).build(),
+            true,
+        );
+        // Statistics on the chunk only: no column index.
+        check(
+            &batches,
+            true,
+            props()
+                .set_statistics_enabled(EnabledStatistics::Chunk)
+                .build(),
+            true,
+        );
+        check(
+            &batches,
+            true,
+            props()
+                .set_statistics_enabled(EnabledStatistics::None)
+                .build(),
+            true,
+        );
+    }
+
+    #[test]
+    fn one_value_all_nulls_and_sorted_pages() {
+        let mut seq = Seq(2);
+        check(
+            &[vec![Some("only".to_owned()); 50_000]],
+            true,
+            props().build(),
+            true,
+        );
+        check(&[vec![None; 45_000]], true, props().build(), true);
+        // Ascending pages: the column index says so.
+        let sorted: Vec<Option<String>> = (0..60_000)
+            .map(|i| Some(format!("{:03}", i / 1000)))
+            .collect();
+        check(std::slice::from_ref(&sorted), true, props().build(), true);
+        let descending: Vec<Option<String>> = sorted.into_iter().rev().collect();
+        check(
+            &[descending, column(&mut seq, 10, 5, 0, |k| k.to_string())],
+            true,
+            props().build(),
+            true,
+        );
+    }
+
+    #[test]
+    fn long_values_are_truncated_in_statistics_alike() {
+        let mut seq = Seq(3);
+        // Past 64 bytes, with multi-byte characters about the cut, and one whose last character cannot be raised.
+        let long = |k: u64| match k {
+            0 => "ž".repeat(40),
+            1 => format!("{}€€€", "a".repeat(62)),
+            2 => format!("{}\u{10FFFF}", "z".repeat(63)),
+            k => format!("{}{k}", "m".repeat(70)),
+        };
+        let batches = vec![column(&mut seq, 30_000, 12, 5, long)];
+        check(&batches, true, props().build(), true);
+    }
+
+    #[test]
+    fn a_dictionary_past_its_limit_falls_back_to_plain_pages() {
+        let mut seq = Seq(4);
+        let nulls = vec![column(&mut seq, 30_000, 5000, 7, |k| {
+            format!("customer {k}")
+        })];
+        let values = vec![column(&mut seq, 30_000, 5000, 0, |k| {
+            format!("customer {k}")
+        })];
+        for limit in [100, 20_000] {
+            check(
+                &nulls,
+                true,
+                props().set_dictionary_page_size_limit(limit).build(),
+                false,
+            );
+            let small_pages = props()
+                .set_dictionary_page_size_limit(limit)
+                .set_data_page_size_limit(4096);
+            check(&values, false, small_pages.build(), false);
+        }
+        // Long PLAIN values: a page is cut as soon as it holds its limit's bytes, here after 9 values of 504 bytes
+        // (4 of length, 500 of text) past 4,096.
+        let long = vec![column(&mut seq, 2000, 1_000_000, 0, |k| {
+            format!("{k:0>500}")
+        })];
+        let props = props()
+            .set_dictionary_page_size_limit(100)
+            .set_data_page_size_limit(4096);
+        check(&long, true, props.clone().build(), false);
+        let [(own, _), _] = both(&long, true, props.build());
+        let pages = own.page_index_for_row_group(0).num_data_pages(0);
+        assert_eq!(
+            pages,
+            Some(1 + 1999_usize.div_ceil(9)),
+            "one page before the fallback, then 9 values a page"
+        );
+    }
+}
