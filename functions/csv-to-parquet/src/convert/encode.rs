@@ -8,7 +8,7 @@
 //! one known a part earlier ([`LAG`]), so that the lanes need not finish each part together. The cut depends only
 //! on the parts, so the file is the same for any number of lanes and any dealing.
 
-use super::dictionary::DictColumn;
+use super::string_chunk::StringChunk;
 use super::*;
 use arrow_array::cast::AsArray;
 use bytes::Bytes;
@@ -133,10 +133,10 @@ pub(super) struct RowGroups {
     pub(super) max_bytes: usize,
 }
 
-/// A column chunk's writer: Parquet's, or this crate's for dictionary-encoded strings ([`DictColumn`]).
+/// A column chunk's writer: Parquet's, or this crate's for dictionary-encoded strings ([`StringChunk`]).
 enum Writer {
     Arrow(Box<ArrowColumnWriter>),
-    Own(Box<DictColumn>),
+    Own(Box<StringChunk>),
 }
 
 /// A closed column chunk.
@@ -273,7 +273,7 @@ pub(super) fn encode<W: Write + Send>(
         .map(|i| {
             let descr = file.schema_descr().column(i);
             let utf8 = schema.field(i).data_type() == &arrow_schema::DataType::Utf8;
-            DictColumn::eligible(&descr, &props, utf8).then_some(descr)
+            StringChunk::eligible(&descr, &props, utf8).then_some(descr)
         })
         .collect();
     let workers = workers.clamp(1, schema.fields().len().max(1));
@@ -332,7 +332,7 @@ pub(super) fn encode<W: Write + Send>(
                         .zip(&own)
                         .map(|(writer, own)| match own {
                             Some(descr) => {
-                                Writer::Own(Box::new(DictColumn::new(descr.clone(), &props)))
+                                Writer::Own(Box::new(StringChunk::new(descr.clone(), &props)))
                             }
                             None => Writer::Arrow(Box::new(writer)),
                         })

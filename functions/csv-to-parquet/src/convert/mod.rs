@@ -16,12 +16,12 @@
 //! half-appended row), `rows` (the typing workers and the sequencer) and `encode` (the Parquet stage).
 
 mod column;
-mod dictionary;
 mod encode;
 mod input;
 mod plan;
 mod rle;
 mod rows;
+mod string_chunk;
 
 use column::*;
 use encode::*;

@@ -1,14 +1,17 @@
-//! A dictionary-encoded string column chunk, written here rather than by Parquet's column writer. That writer
-//! interns every row's value (a hash and a comparison) and compares every value with the running minimum and
+//! A string column chunk, written here rather than by Parquet's column writer. That writer interns every row's
+//! value when the dictionary is on (a hash and a comparison) and compares every value with the running minimum and
 //! maximum (two more comparisons); on narrow rows this was a quarter of all the work. Here each row's value is
-//! looked up once (foldhash), and a page's minimum and maximum are found among the distinct values the page used.
+//! looked up once (a cache keyed by the value's bytes for short values), and a page's minimum and maximum are found
+//! among the distinct values the page used. PLAIN pages (no dictionary, or past it) compare each value by its first
+//! 16 bytes as a number, and are filled and compressed with no copy or fresh buffer per page.
 //!
 //! The chunk is made as Parquet's writer makes it: a PLAIN dictionary page first; RLE_DICTIONARY data pages (format
-//! v1, definition levels RLE) cut at the row and byte limits, checked every `write_batch_size` rows; PLAIN data
-//! pages once the dictionary passes its page limit; the same statistics, truncated alike; level histograms;
-//! the column and offset indexes. Only which rows share a page, and the bit-packing of runs, may differ.
-//! [`DictColumn::eligible`] says which columns this writer takes: flat, optional or required strings, with the
-//! dictionary on, format v1, snappy or no compression, and no bloom filter or content-defined chunking.
+//! v1, definition levels RLE) cut at the row and byte limits, checked every `write_batch_size` rows (every page's
+//! rows when the levels are uniform); PLAIN data pages once the dictionary passes its page limit, or from the start
+//! with the dictionary off; the same statistics, truncated alike; level histograms; the column and offset indexes.
+//! Only which rows share a page, and the bit-packing of runs, may differ. [`StringChunk::eligible`] says which
+//! columns this writer takes: flat, optional or required strings, format v1, snappy or no compression, and no
+//! bloom filter or content-defined chunking.
 
 use super::rle;
 use arrow_array::{Array, StringArray};
@@ -64,14 +67,15 @@ const CACHE_BITS: u32 = 10;
 /// No short value's key: the length byte of a key is at most 15.
 const NO_KEY: u128 = u128::MAX;
 
-impl Default for Dictionary {
-    fn default() -> Self {
+impl Dictionary {
+    /// A dictionary; `used` false: one that is never used (the column's dictionary is off), with no cache.
+    fn new(used: bool) -> Self {
         Self {
             hasher: foldhash::fast::FixedState::default(),
             table: HashTable::new(),
             bytes: Vec::new(),
             ends: Vec::new(),
-            cache: vec![(NO_KEY, 0); 1 << CACHE_BITS].into_boxed_slice(),
+            cache: vec![(NO_KEY, 0); if used { 1 << CACHE_BITS } else { 0 }].into_boxed_slice(),
             last: None,
         }
     }
@@ -175,9 +179,39 @@ struct Filling {
     /// Dictionary keys, while the dictionary is in use.
     keys: Vec<u32>,
 
-    /// PLAIN values, once the dictionary is given up, with their minimum and maximum.
+    /// PLAIN values (once the dictionary is given up, or with none), after [`StringChunk::reserve`] bytes kept
+    /// for the page's definition levels, so that the page need not be copied to put them first.
     plain: Vec<u8>,
-    plain_min_max: Option<(Vec<u8>, Vec<u8>)>,
+    plain_min_max: Option<MinMax>,
+}
+
+/// The least and greatest PLAIN value of a page, each with its first 16 bytes as a big-endian number: when two
+/// values' numbers differ, they order the values (a value shorter than 16 bytes is padded with zeros, and is then a
+/// prefix of any longer value with the same number, so the lesser), and only equal numbers need the bytes compared.
+struct MinMax {
+    min_key: u128,
+    min: Vec<u8>,
+    max_key: u128,
+    max: Vec<u8>,
+}
+
+/// The first 16 bytes of `data[start..end]`, padded with zeros, as a big-endian number.
+#[inline]
+fn prefix_key(data: &[u8], start: usize, end: usize) -> u128 {
+    let len = (end - start).min(16);
+    let word = match data.get(start..start + 16) {
+        Some(window) => u128::from_le_bytes(window.try_into().unwrap_or([0; 16])),
+        None => {
+            let mut bytes = [0_u8; 16];
+            bytes[..len].copy_from_slice(&data[start..start + len]);
+            u128::from_le_bytes(bytes)
+        }
+    };
+    let masked = match len {
+        16 => word,
+        len => word & ((1_u128 << (8 * len)) - 1),
+    };
+    masked.swap_bytes()
 }
 
 impl Filling {
@@ -199,20 +233,28 @@ struct Finished {
     min_max: Option<(Vec<u8>, Vec<u8>)>,
 }
 
-pub(super) struct DictColumn {
+pub(super) struct StringChunk {
     descr: ColumnDescPtr,
     optional: bool,
     limits: Limits,
+    /// The column's dictionary is on: its chunk starts with a dictionary page.
+    has_dictionary: bool,
     dictionary: Dictionary,
-    /// The dictionary passed its page limit: the rest of the chunk is PLAIN.
+    /// The dictionary passed its page limit, or is off: the rest of the chunk is PLAIN.
     fallback: bool,
     filling: Filling,
+    /// The bytes kept before a PLAIN page's values for its definition levels: as many as the most rows a page
+    /// can hold could take.
+    reserve: usize,
     pages: Vec<Finished>,
     /// The compressed bytes of the finished pages.
     pages_bytes: usize,
+    snappy: snap::raw::Encoder,
+    /// Snappy's output, kept from page to page (a new one would be zeroed for every page).
+    scratch: Vec<u8>,
 }
 
-impl DictColumn {
+impl StringChunk {
     /// Whether this writer makes the chunk of a column of Arrow strings (`utf8`) described by `descr`.
     pub(super) fn eligible(descr: &ColumnDescPtr, props: &WriterProperties, utf8: bool) -> bool {
         let path = descr.path();
@@ -220,7 +262,6 @@ impl DictColumn {
             && matches!(descr.logical_type_ref(), Some(LogicalType::String))
             && descr.max_rep_level() == 0
             && descr.max_def_level() <= 1
-            && props.dictionary_enabled(path)
             && props.writer_version() == WriterVersion::PARQUET_1_0
             && props.dictionary_page_encoding() == Encoding::PLAIN
             && matches!(
@@ -244,15 +285,24 @@ impl DictColumn {
             offset_index: !props.offset_index_disabled(),
             snappy: props.compression(path) == Compression::SNAPPY,
         };
+        let has_dictionary = props.dictionary_enabled(path);
+        // A page holds at most a batch less than its row limit past it; its levels, bit-packed, a bit a row and a
+        // header byte for every 504 rows.
+        let rows = limits.page_rows + limits.batch.max(limits.page_rows);
+        let reserve = 4 + rows.div_ceil(8) + rows / 504 + 16;
         Self {
             optional: descr.max_def_level() == 1,
             descr,
             limits,
-            dictionary: Dictionary::default(),
-            fallback: false,
+            has_dictionary,
+            dictionary: Dictionary::new(has_dictionary),
+            fallback: !has_dictionary,
             filling: Filling::default(),
+            reserve,
             pages: Vec::new(),
             pages_bytes: 0,
+            snappy: snap::raw::Encoder::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -278,7 +328,7 @@ impl DictColumn {
                 false => self.encode(array, row, (row + batch).min(array.len())),
                 // PLAIN values can be long: the page is also cut as soon as it holds its limit's bytes (as
                 // Parquet's writer cuts a batch of long values by their bytes).
-                true => self.encode_plain(array, row, (row + self.limits.batch).min(array.len())),
+                true => self.encode_plain(array, row, (row + batch).min(array.len())),
             };
             self.check()?;
         }
@@ -311,33 +361,50 @@ impl DictColumn {
 
     /// Writes rows `from..to` PLAIN, or up to the row that fills the page; returns the row after the last written.
     fn encode_plain(&mut self, array: &StringArray, from: usize, to: usize) -> usize {
+        let (offsets, data, nulls) = (array.value_offsets(), array.value_data(), array.nulls());
+        let (reserve, limit) = (self.reserve, self.limits.page_bytes);
         let page = &mut self.filling;
+        if page.plain.is_empty() {
+            page.plain.reserve(reserve + limit + 64);
+            page.plain.resize(reserve, 0);
+        }
         for r in from..to {
             page.rows += 1;
-            if array.is_null(r) {
+            if nulls.is_some_and(|n| n.is_null(r)) {
                 page.null(page.rows - 1);
                 continue;
             }
             if page.nulls > 0 {
                 page.levels.push(1);
             }
-            let v = array.value(r).as_bytes();
+            let (start, end) = (offsets[r] as usize, offsets[r + 1] as usize);
+            let v = &data[start..end];
             page.plain
                 .extend_from_slice(&(v.len() as u32).to_le_bytes());
             page.plain.extend_from_slice(v);
             page.value_bytes += v.len() as i64;
+            let key = prefix_key(data, start, end);
             match &mut page.plain_min_max {
-                None => page.plain_min_max = Some((v.to_vec(), v.to_vec())),
-                Some((min, max)) => {
-                    if v < min.as_slice() {
-                        *min = v.to_vec();
+                None => {
+                    page.plain_min_max = Some(MinMax {
+                        min_key: key,
+                        min: v.to_vec(),
+                        max_key: key,
+                        max: v.to_vec(),
+                    });
+                }
+                Some(m) => {
+                    if key < m.min_key || (key == m.min_key && v < m.min.as_slice()) {
+                        m.min_key = key;
+                        m.min = v.to_vec();
                     }
-                    if v > max.as_slice() {
-                        *max = v.to_vec();
+                    if key > m.max_key || (key == m.max_key && v > m.max.as_slice()) {
+                        m.max_key = key;
+                        m.max = v.to_vec();
                     }
                 }
             }
-            if page.plain.len() >= self.limits.page_bytes {
+            if page.plain.len() - reserve >= limit {
                 return r + 1;
             }
         }
@@ -351,7 +418,7 @@ impl DictColumn {
                 let width = rle::bit_width(self.dictionary.len().saturating_sub(1) as u64);
                 1 + (self.filling.keys.len() * usize::from(width)).div_ceil(8)
             }
-            true => self.filling.plain.len(),
+            true => self.filling.plain.len().saturating_sub(self.reserve),
         }
     }
 
@@ -372,30 +439,50 @@ impl DictColumn {
     }
 
     fn finish_page(&mut self) -> Result<()> {
-        let page = std::mem::take(&mut self.filling);
-        let mut buf = Vec::new();
+        let mut page = std::mem::take(&mut self.filling);
+        let mut levels = Vec::new();
         if self.optional {
-            buf.extend_from_slice(&[0; 4]);
+            levels.extend_from_slice(&[0; 4]);
             match page.nulls {
-                0 => rle::encode_run(1, page.rows, 1, &mut buf),
-                _ => rle::encode(&page.levels, 1, &mut buf),
+                0 => rle::encode_run(1, page.rows, 1, &mut levels),
+                _ => rle::encode(&page.levels, 1, &mut levels),
             }
-            let len = (buf.len() - 4) as u32;
-            buf[..4].copy_from_slice(&len.to_le_bytes());
+            let len = (levels.len() - 4) as u32;
+            levels[..4].copy_from_slice(&len.to_le_bytes());
         }
-        let (encoding, min_max) = match self.fallback {
+        let (encoding, min_max, (buf, uncompressed)) = match self.fallback {
             false => {
                 let width = rle::bit_width(self.dictionary.len().saturating_sub(1) as u64);
-                buf.push(width);
-                rle::encode(&page.keys, width, &mut buf);
-                (Encoding::RLE_DICTIONARY, self.used_min_max(&page.keys))
+                levels.push(width);
+                rle::encode(&page.keys, width, &mut levels);
+                let min_max = self.used_min_max(&page.keys);
+                (Encoding::RLE_DICTIONARY, min_max, self.compress(&levels)?)
             }
             true => {
-                buf.extend_from_slice(&page.plain);
-                (Encoding::PLAIN, page.plain_min_max)
+                let min_max = page.plain_min_max.take().map(|m| (m.min, m.max));
+                if page.plain.is_empty() {
+                    page.plain.resize(self.reserve, 0);
+                }
+                // The levels go into the bytes kept for them, just before the values.
+                let from = match self.reserve.checked_sub(levels.len()) {
+                    Some(from) => {
+                        page.plain[from..self.reserve].copy_from_slice(&levels);
+                        from
+                    }
+                    None => {
+                        let values = page.plain.split_off(self.reserve);
+                        page.plain = levels;
+                        page.plain.extend_from_slice(&values);
+                        0
+                    }
+                };
+                (
+                    Encoding::PLAIN,
+                    min_max,
+                    self.compress(&page.plain[from..])?,
+                )
             }
         };
-        let (buf, uncompressed) = self.compress(buf)?;
         self.pages_bytes += buf.len();
         let data_page = Page::DataPage {
             buf,
@@ -412,10 +499,11 @@ impl DictColumn {
             value_bytes: page.value_bytes,
             min_max,
         });
-        // The next page starts with the buffers of this one, emptied.
+        // The next page starts with the buffers of this one, emptied (the PLAIN values' with its bytes kept).
         self.filling.levels = reuse(page.levels);
         self.filling.keys = reuse(page.keys);
-        self.filling.plain = reuse(page.plain);
+        page.plain.truncate(self.reserve);
+        self.filling.plain = page.plain;
         Ok(())
     }
 
@@ -446,20 +534,30 @@ impl DictColumn {
         Some((min.to_vec(), max.to_vec()))
     }
 
-    fn compress(&self, buf: Vec<u8>) -> Result<(Bytes, usize)> {
-        let uncompressed = buf.len();
+    /// The page's bytes as written (compressed or not), and their size uncompressed.
+    fn compress(&mut self, page: &[u8]) -> Result<(Bytes, usize)> {
         if !self.limits.snappy {
-            return Ok((buf.into(), uncompressed));
+            return Ok((Bytes::copy_from_slice(page), page.len()));
         }
-        let compressed = snap::raw::Encoder::new()
-            .compress_vec(&buf)
+        let most = snap::raw::max_compress_len(page.len());
+        if self.scratch.len() < most {
+            self.scratch.resize(most, 0);
+        }
+        let n = self
+            .snappy
+            .compress(page, &mut self.scratch)
             .map_err(|e| ParquetError::External(Box::new(e)))?;
-        Ok((compressed.into(), uncompressed))
+        Ok((Bytes::copy_from_slice(&self.scratch[..n]), page.len()))
     }
 
     /// The estimated bytes of the chunk so far, for where the row group is cut.
     pub(super) fn estimated_total_bytes(&self) -> usize {
-        self.pages_bytes + self.page_estimate() + self.dictionary.page_size()
+        let dictionary = if self.has_dictionary {
+            self.dictionary.page_size()
+        } else {
+            0
+        };
+        self.pages_bytes + self.page_estimate() + dictionary
     }
 
     /// Writes the chunk: the dictionary page, then the data pages; returns its bytes and what the file's footer
@@ -468,30 +566,42 @@ impl DictColumn {
         if self.filling.rows > 0 {
             self.finish_page()?;
         }
-        let mut dictionary = Vec::with_capacity(self.dictionary.page_size());
-        for id in 0..self.dictionary.len() as u32 {
-            let v = self.dictionary.value(id);
-            dictionary.extend_from_slice(&(v.len() as u32).to_le_bytes());
-            dictionary.extend_from_slice(v);
-        }
-        let (buf, uncompressed) = self.compress(dictionary)?;
-        let dictionary_page = Page::DictionaryPage {
-            buf,
-            num_values: self.dictionary.len() as u32,
-            encoding: Encoding::PLAIN,
-            is_sorted: false,
+        let dictionary_page = match self.has_dictionary {
+            false => None,
+            true => {
+                let mut dictionary = Vec::with_capacity(self.dictionary.page_size());
+                for id in 0..self.dictionary.len() as u32 {
+                    let v = self.dictionary.value(id);
+                    dictionary.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                    dictionary.extend_from_slice(v);
+                }
+                let (buf, uncompressed) = self.compress(&dictionary)?;
+                let page = Page::DictionaryPage {
+                    buf,
+                    num_values: self.dictionary.len() as u32,
+                    encoding: Encoding::PLAIN,
+                    is_sorted: false,
+                };
+                Some(CompressedPage::new(page, uncompressed))
+            }
         };
 
         let mut sink = TrackedWrite::new(Vec::with_capacity(self.pages_bytes + 1024));
         let mut writer = SerializedPageWriter::new(&mut sink);
         let mut totals = Totals::default();
-        let spec = writer.write_page(CompressedPage::new(dictionary_page, uncompressed))?;
-        totals.add(&spec);
-        let mut encoding_stats = vec![PageEncodingStats {
-            page_type: PageType::DICTIONARY_PAGE,
-            encoding: Encoding::PLAIN,
-            count: 1,
-        }];
+        let mut encoding_stats = Vec::new();
+        let mut dictionary_page_offset = None;
+        if let Some(page) = dictionary_page {
+            let spec = writer.write_page(page)?;
+            totals.add(&spec);
+            dictionary_page_offset = Some(spec.offset as i64);
+            encoding_stats.push(PageEncodingStats {
+                page_type: PageType::DICTIONARY_PAGE,
+                encoding: Encoding::PLAIN,
+                count: 1,
+            });
+        }
+        // The levels' encoding, and the dictionary page's or the PLAIN data pages'.
         let mut encodings = vec![Encoding::RLE, Encoding::PLAIN];
 
         let page_index = self.limits.statistics == EnabledStatistics::Page;
@@ -568,7 +678,7 @@ impl DictColumn {
             .set_total_uncompressed_size(totals.uncompressed as i64)
             .set_num_values(totals.values as i64)
             .set_data_page_offset(data_page_offset.unwrap_or(0) as i64)
-            .set_dictionary_page_offset(Some(0));
+            .set_dictionary_page_offset(dictionary_page_offset);
         if self.limits.statistics != EnabledStatistics::None {
             let statistics = match chunk_min_max {
                 None => ValueStatistics::<ByteArray>::new(None, None, None, Some(nulls), false),
@@ -721,8 +831,8 @@ mod tests {
                 .into_serialized_writer()
                 .expect("serialized");
         let descr = file.schema_descr().column(0);
-        assert!(DictColumn::eligible(&descr, &props, true));
-        let mut writer = DictColumn::new(descr, &props);
+        assert!(StringChunk::eligible(&descr, &props, true));
+        let mut writer = StringChunk::new(descr, &props);
         for array in &arrays {
             writer.write(array).expect("write");
         }
@@ -801,7 +911,11 @@ mod tests {
         );
         assert_eq!(a.encodings_mask(), b.encodings_mask(), "encodings");
         assert_eq!(a.compression(), b.compression());
-        assert!(a.dictionary_page_offset().is_some());
+        assert_eq!(
+            a.dictionary_page_offset().is_some(),
+            b.dictionary_page_offset().is_some(),
+            "dictionary page"
+        );
         assert_eq!(
             a.page_encoding_stats_mask(),
             b.page_encoding_stats_mask(),
@@ -938,6 +1052,71 @@ mod tests {
         };
         let batches = vec![column(&mut seq, 30_000, 12, 5, long)];
         check(&batches, true, props().build(), true);
+    }
+
+    #[test]
+    fn plain_chunks_match_parquets_writer() {
+        let mut seq = Seq(5);
+        let plain = || props().set_dictionary_enabled(false);
+        let codes = |k: u64| format!("{:X}", k * 7919);
+        check(
+            &[column(&mut seq, 45_000, 1_000_000, 0, codes)],
+            true,
+            plain().build(),
+            true,
+        );
+        check(
+            &[column(&mut seq, 30_000, 1_000_000, 0, codes)],
+            false,
+            plain().build(),
+            true,
+        );
+        let batches = vec![
+            column(&mut seq, 25_000, 1_000_000, 6, codes),
+            vec![None; 2000],
+            column(&mut seq, 9, 5, 2, codes),
+        ];
+        check(&batches, true, plain().build(), true);
+        check(
+            &batches,
+            true,
+            plain()
+                .set_statistics_enabled(EnabledStatistics::Chunk)
+                .build(),
+            true,
+        );
+        // Values that share their first 16 bytes, or differ only past them, or by trailing zero bytes: the
+        // minimum and maximum must still be exact.
+        let tricky = |k: u64| match k % 8 {
+            0 => "a".to_owned(),
+            1 => "a\0".to_owned(),
+            2 => "a\0\0b".to_owned(),
+            3 => "0123456789abcdefX".to_owned(),
+            4 => "0123456789abcdefY".to_owned(),
+            5 => "0123456789abcdef".to_owned(),
+            6 => "0123456789abcde".to_owned(),
+            _ => "\u{10FFFF}zz".to_owned(),
+        };
+        for rows in [3, 5, 8, 20_000] {
+            let mut seq = Seq(rows as u64);
+            check(
+                &[column(&mut seq, rows, 8, 4, tricky)],
+                true,
+                plain().build(),
+                true,
+            );
+        }
+        // Long values: pages cut by their bytes.
+        let long = vec![column(&mut seq, 3000, 1_000_000, 9, |k| {
+            format!("{k:>300}")
+        })];
+        check(&long, true, plain().build(), false);
+        check(
+            &long,
+            true,
+            plain().set_data_page_size_limit(10_000).build(),
+            false,
+        );
     }
 
     #[test]
