@@ -8,10 +8,9 @@
 //! one known a part earlier ([`LAG`]), so that the lanes need not finish each part together. The cut depends only
 //! on the parts, so the file is the same for any number of lanes and any dealing.
 
-use super::string_chunk::StringChunk;
+use super::string_chunk::{Parts, StringChunk};
 use super::*;
 use arrow_array::cast::AsArray;
-use bytes::Bytes;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, compute_leaves};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::data_type::ByteArray;
@@ -142,7 +141,7 @@ enum Writer {
 /// A closed column chunk.
 enum Chunk {
     Arrow(ArrowColumnChunk),
-    Own(Bytes, ColumnCloseResult),
+    Own(Parts, ColumnCloseResult),
 }
 
 impl Writer {

@@ -15,12 +15,13 @@
 
 use super::rle;
 use arrow_array::{Array, StringArray};
+use bytes::Buf;
 use bytes::Bytes;
 use hashbrown::HashTable;
 use parquet::basic::{
     BoundaryOrder, Compression, Encoding, EncodingMask, LogicalType, PageType, Type,
 };
-use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::column::page::{CompressedPage, Page, PageWriteSpec, PageWriter};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::data_type::ByteArray;
 use parquet::errors::{ParquetError, Result};
@@ -28,10 +29,13 @@ use parquet::file::metadata::{
     ColumnChunkMetaData, ColumnIndexBuilder, LevelHistogram, OffsetIndexBuilder, PageEncodingStats,
 };
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::statistics::{Statistics, ValueStatistics};
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
+use std::collections::VecDeque;
 use std::hash::BuildHasher;
+use std::io::Read;
 
 /// The writer's settings for one column.
 struct Limits {
@@ -224,9 +228,11 @@ impl Filling {
     }
 }
 
-/// A finished data page, and what the indexes and statistics need of it.
+/// A finished data page, written out (header and bytes), and what the indexes and statistics need of it.
 struct Finished {
-    page: CompressedPage,
+    written: Bytes,
+    encoding: Encoding,
+    spec: PageWriteSpec,
     rows: usize,
     nulls: usize,
     value_bytes: i64,
@@ -250,8 +256,11 @@ pub(super) struct StringChunk {
     /// The compressed bytes of the finished pages.
     pages_bytes: usize,
     snappy: snap::raw::Encoder,
-    /// Snappy's output, kept from page to page (a new one would be zeroed for every page).
-    scratch: Vec<u8>,
+}
+
+std::thread_local! {
+    /// Snappy's output, kept from page to page by each encoding thread (a new one would be zeroed for every page).
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl StringChunk {
@@ -302,7 +311,6 @@ impl StringChunk {
             pages: Vec::new(),
             pages_bytes: 0,
             snappy: snap::raw::Encoder::new(),
-            scratch: Vec::new(),
         }
     }
 
@@ -483,7 +491,6 @@ impl StringChunk {
                 )
             }
         };
-        self.pages_bytes += buf.len();
         let data_page = Page::DataPage {
             buf,
             num_values: page.rows as u32,
@@ -492,8 +499,13 @@ impl StringChunk {
             rep_level_encoding: Encoding::RLE,
             statistics: None,
         };
+        // Written out now, so that the chunk is held once (as its pages' bytes) until the row group closes.
+        let (written, spec) = write_page(CompressedPage::new(data_page, uncompressed))?;
+        self.pages_bytes += written.len();
         self.pages.push(Finished {
-            page: CompressedPage::new(data_page, uncompressed),
+            written,
+            encoding,
+            spec,
             rows: page.rows,
             nulls: page.nulls,
             value_bytes: page.value_bytes,
@@ -539,15 +551,17 @@ impl StringChunk {
         if !self.limits.snappy {
             return Ok((Bytes::copy_from_slice(page), page.len()));
         }
-        let most = snap::raw::max_compress_len(page.len());
-        if self.scratch.len() < most {
-            self.scratch.resize(most, 0);
-        }
-        let n = self
-            .snappy
-            .compress(page, &mut self.scratch)
-            .map_err(|e| ParquetError::External(Box::new(e)))?;
-        Ok((Bytes::copy_from_slice(&self.scratch[..n]), page.len()))
+        let snappy = &mut self.snappy;
+        SCRATCH.with_borrow_mut(|scratch| {
+            let most = snap::raw::max_compress_len(page.len());
+            if scratch.len() < most {
+                scratch.resize(most, 0);
+            }
+            let n = snappy
+                .compress(page, scratch)
+                .map_err(|e| ParquetError::External(Box::new(e)))?;
+            Ok((Bytes::copy_from_slice(&scratch[..n]), page.len()))
+        })
     }
 
     /// The estimated bytes of the chunk so far, for where the row group is cut.
@@ -562,7 +576,7 @@ impl StringChunk {
 
     /// Writes the chunk: the dictionary page, then the data pages; returns its bytes and what the file's footer
     /// needs of it.
-    pub(super) fn close(mut self) -> Result<(Bytes, ColumnCloseResult)> {
+    pub(super) fn close(mut self) -> Result<(Parts, ColumnCloseResult)> {
         if self.filling.rows > 0 {
             self.finish_page()?;
         }
@@ -586,15 +600,15 @@ impl StringChunk {
             }
         };
 
-        let mut sink = TrackedWrite::new(Vec::with_capacity(self.pages_bytes + 1024));
-        let mut writer = SerializedPageWriter::new(&mut sink);
+        let mut parts = Vec::with_capacity(self.pages.len() + 1);
         let mut totals = Totals::default();
         let mut encoding_stats = Vec::new();
         let mut dictionary_page_offset = None;
         if let Some(page) = dictionary_page {
-            let spec = writer.write_page(page)?;
+            let (written, spec) = write_page(page)?;
             totals.add(&spec);
-            dictionary_page_offset = Some(spec.offset as i64);
+            parts.push(written);
+            dictionary_page_offset = Some(0);
             encoding_stats.push(PageEncodingStats {
                 page_type: PageType::DICTIONARY_PAGE,
                 encoding: Encoding::PLAIN,
@@ -613,7 +627,7 @@ impl StringChunk {
         let (mut rows, mut nulls, mut value_bytes) = (0_u64, 0_u64, 0_i64);
         let mut data_page_offset = None;
         for page in std::mem::take(&mut self.pages) {
-            let encoding = page.page.encoding();
+            let encoding = page.encoding;
             if !encodings.contains(&encoding) {
                 encodings.push(encoding);
             }
@@ -629,10 +643,11 @@ impl StringChunk {
                     count: 1,
                 }),
             }
-            let spec = writer.write_page(page.page)?;
-            totals.add(&spec);
-            data_page_offset.get_or_insert(spec.offset);
-            offset_index.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
+            let offset = totals.written;
+            totals.add(&page.spec);
+            parts.push(page.written);
+            data_page_offset.get_or_insert(offset);
+            offset_index.append_offset_and_size(offset as i64, page.spec.compressed_size as i32);
             offset_index.append_row_count(page.rows as i64);
             offset_index.append_unencoded_byte_array_data_bytes(Some(page.value_bytes));
             rows += page.rows as u64;
@@ -665,7 +680,6 @@ impl StringChunk {
                 });
             }
         }
-        writer.close()?;
 
         let mut builder = ColumnChunkMetaData::builder(self.descr.clone())
             .set_compression(match self.limits.snappy {
@@ -718,13 +732,74 @@ impl StringChunk {
             },
             offset_index: self.limits.offset_index.then(|| offset_index.build()),
         };
-        Ok((sink.into_inner()?.into(), close))
+        Ok((Parts(parts), close))
     }
 
     /// The definition levels' histogram (nulls, values), kept with statistics on an optional column.
     fn histogram(&self, nulls: usize, rows: usize) -> Option<LevelHistogram> {
         (self.optional && self.limits.statistics != EnabledStatistics::None)
             .then(|| LevelHistogram::from(vec![nulls as i64, (rows - nulls) as i64]))
+    }
+}
+
+/// A page's header and bytes, as a column chunk holds them; its metrics, at offset 0.
+fn write_page(page: CompressedPage) -> Result<(Bytes, PageWriteSpec)> {
+    let mut sink = TrackedWrite::new(Vec::with_capacity(page.compressed_size() + 64));
+    let spec = SerializedPageWriter::new(&mut sink).write_page(page)?;
+    Ok((sink.into_inner()?.into(), spec))
+}
+
+/// A closed chunk's pages, one after another: what a row group copies the chunk from.
+pub(super) struct Parts(Vec<Bytes>);
+
+impl Length for Parts {
+    fn len(&self) -> u64 {
+        self.0.iter().map(|p| p.len() as u64).sum()
+    }
+}
+
+impl ChunkReader for Parts {
+    type T = PartsRead;
+
+    fn get_read(&self, start: u64) -> Result<PartsRead> {
+        let mut read = PartsRead(self.0.iter().cloned().collect());
+        let mut skip = start as usize;
+        while let Some(part) = read.0.front_mut() {
+            if skip < part.len() {
+                part.advance(skip);
+                break;
+            }
+            skip -= part.len();
+            read.0.pop_front();
+        }
+        Ok(read)
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> Result<Bytes> {
+        let mut out = Vec::with_capacity(length);
+        self.get_read(start)?
+            .take(length as u64)
+            .read_to_end(&mut out)
+            .map_err(|e| ParquetError::External(Box::new(e)))?;
+        Ok(out.into())
+    }
+}
+
+pub(super) struct PartsRead(VecDeque<Bytes>);
+
+impl Read for PartsRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while let Some(part) = self.0.front_mut() {
+            if part.is_empty() {
+                self.0.pop_front();
+                continue;
+            }
+            let n = part.len().min(buf.len());
+            buf[..n].copy_from_slice(&part[..n]);
+            part.advance(n);
+            return Ok(n);
+        }
+        Ok(0)
     }
 }
 
@@ -1052,6 +1127,30 @@ mod tests {
         };
         let batches = vec![column(&mut seq, 30_000, 12, 5, long)];
         check(&batches, true, props().build(), true);
+    }
+
+    #[test]
+    fn parts_read_as_one_run_of_bytes_from_any_offset() {
+        let parts = Parts(vec![
+            Bytes::from_static(b"abc"),
+            Bytes::new(),
+            Bytes::from_static(b"defg"),
+            Bytes::from_static(b"h"),
+        ]);
+        assert_eq!(parts.len(), 8);
+        for start in 0..=8 {
+            let mut read = Vec::new();
+            parts
+                .get_read(start)
+                .expect("read")
+                .read_to_end(&mut read)
+                .expect("bytes");
+            assert_eq!(read, &b"abcdefgh"[start as usize..]);
+        }
+        assert_eq!(
+            parts.get_bytes(2, 4).expect("bytes"),
+            Bytes::from_static(b"cdef")
+        );
     }
 
     #[test]
