@@ -132,7 +132,7 @@ pub(super) struct RowGroups {
     pub(super) max_bytes: usize,
 }
 
-/// A column chunk's writer: Parquet's, or this crate's for dictionary-encoded strings ([`StringChunk`]).
+/// A column chunk's writer: Parquet's, or this crate's for strings ([`StringChunk`]).
 enum Writer {
     Arrow(Box<ArrowColumnWriter>),
     Own(Box<StringChunk>),
@@ -264,7 +264,7 @@ pub(super) fn encode<W: Write + Send>(
         count: 0,
     };
     // ArrowWriter writes the header and keeps the Arrow schema for the footer; its lower-level parts encode, but
-    // for the dictionary-encoded strings, whose chunks this crate writes.
+    // for the strings, whose chunks this crate writes (their writers from the factory go unused).
     let (mut file, factory) =
         ArrowWriter::try_new(&mut sink, Arc::clone(&schema), Some(props.clone()))?
             .into_serialized_writer()?;

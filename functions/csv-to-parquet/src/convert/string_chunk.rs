@@ -10,8 +10,9 @@
 //! rows when the levels are uniform); PLAIN data pages once the dictionary passes its page limit, or from the start
 //! with the dictionary off; the same statistics, truncated alike; level histograms; the column and offset indexes.
 //! Only which rows share a page, and the bit-packing of runs, may differ. [`StringChunk::eligible`] says which
-//! columns this writer takes: flat, optional or required strings, format v1, snappy or no compression, and no
-//! bloom filter or content-defined chunking.
+//! columns this writer takes: flat, optional or required strings, format v1, PLAIN past the dictionary, snappy or
+//! no compression, and no bloom filter, content-defined chunking, page header statistics or distinct counts (the
+//! crate builds parquet without encryption).
 
 use super::rle;
 use arrow_array::{Array, StringArray};
@@ -65,6 +66,11 @@ struct Dictionary {
     /// The last value longer than a cache key.
     last: Option<u32>,
 }
+
+/// The most bytes kept before a PLAIN page's values for its levels.
+const MAX_RESERVE: usize = 64 * 1024;
+/// The most bytes a PLAIN page's buffer is sized for at first (the page limit, up to this); past it, it grows.
+const MAX_PLAIN_START: usize = 1 << 20;
 
 /// The cache's slots: 2^10.
 const CACHE_BITS: u32 = 10;
@@ -248,6 +254,8 @@ pub(super) struct StringChunk {
     dictionary: Dictionary,
     /// The dictionary passed its page limit, or is off: the rest of the chunk is PLAIN.
     fallback: bool,
+    /// The dictionary page, once written (when the dictionary passed its limit).
+    dictionary_page: Option<(Bytes, PageWriteSpec)>,
     filling: Filling,
     /// The bytes kept before a PLAIN page's values for its definition levels: as many as the most rows a page
     /// can hold could take.
@@ -272,7 +280,9 @@ impl StringChunk {
             && descr.max_rep_level() == 0
             && descr.max_def_level() <= 1
             && props.writer_version() == WriterVersion::PARQUET_1_0
-            && props.dictionary_page_encoding() == Encoding::PLAIN
+            && matches!(props.encoding(path), None | Some(Encoding::PLAIN))
+            && !props.write_page_header_statistics(path)
+            && !props.write_row_group_number_distinct_values()
             && matches!(
                 props.compression(path),
                 Compression::SNAPPY | Compression::UNCOMPRESSED
@@ -295,10 +305,13 @@ impl StringChunk {
             snappy: props.compression(path) == Compression::SNAPPY,
         };
         let has_dictionary = props.dictionary_enabled(path);
-        // A page holds at most a batch less than its row limit past it; its levels, bit-packed, a bit a row and a
-        // header byte for every 504 rows.
-        let rows = limits.page_rows + limits.batch.max(limits.page_rows);
-        let reserve = 4 + rows.div_ceil(8) + rows / 504 + 16;
+        // Room for the levels of a page of up to a batch less than twice its row limit, bit-packed: a bit a row
+        // and a header byte for every 504 rows (mixed runs can take more; then the page is copied once), at most
+        // 64 KiB.
+        let rows = limits
+            .page_rows
+            .saturating_add(limits.batch.max(limits.page_rows));
+        let reserve = (4 + rows.div_ceil(8) + rows / 504 + 16).min(MAX_RESERVE);
         Self {
             optional: descr.max_def_level() == 1,
             descr,
@@ -306,6 +319,7 @@ impl StringChunk {
             has_dictionary,
             dictionary: Dictionary::new(has_dictionary),
             fallback: !has_dictionary,
+            dictionary_page: None,
             filling: Filling::default(),
             reserve,
             pages: Vec::new(),
@@ -373,7 +387,8 @@ impl StringChunk {
         let (reserve, limit) = (self.reserve, self.limits.page_bytes);
         let page = &mut self.filling;
         if page.plain.is_empty() {
-            page.plain.reserve(reserve + limit + 64);
+            page.plain
+                .reserve(reserve + limit.min(MAX_PLAIN_START) + 64);
             page.plain.resize(reserve, 0);
         }
         for r in from..to {
@@ -404,11 +419,13 @@ impl StringChunk {
                 Some(m) => {
                     if key < m.min_key || (key == m.min_key && v < m.min.as_slice()) {
                         m.min_key = key;
-                        m.min = v.to_vec();
+                        m.min.clear();
+                        m.min.extend_from_slice(v);
                     }
                     if key > m.max_key || (key == m.max_key && v > m.max.as_slice()) {
                         m.max_key = key;
-                        m.max = v.to_vec();
+                        m.max.clear();
+                        m.max.extend_from_slice(v);
                     }
                 }
             }
@@ -441,9 +458,30 @@ impl StringChunk {
             if self.filling.rows > 0 {
                 self.finish_page()?;
             }
+            // The dictionary is final: its page is written now, and its values, table and cache let go.
+            self.dictionary_page = Some(self.write_dictionary_page()?);
+            self.dictionary = Dictionary::new(false);
             self.fallback = true;
         }
         Ok(())
+    }
+
+    /// The dictionary page, written out.
+    fn write_dictionary_page(&mut self) -> Result<(Bytes, PageWriteSpec)> {
+        let mut dictionary = Vec::with_capacity(self.dictionary.page_size());
+        for id in 0..self.dictionary.len() as u32 {
+            let v = self.dictionary.value(id);
+            dictionary.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            dictionary.extend_from_slice(v);
+        }
+        let (buf, uncompressed) = self.compress(&dictionary)?;
+        let page = Page::DictionaryPage {
+            buf,
+            num_values: self.dictionary.len() as u32,
+            encoding: Encoding::PLAIN,
+            is_sorted: false,
+        };
+        write_page(CompressedPage::new(page, uncompressed))
     }
 
     fn finish_page(&mut self) -> Result<()> {
@@ -515,6 +553,10 @@ impl StringChunk {
         self.filling.levels = reuse(page.levels);
         self.filling.keys = reuse(page.keys);
         page.plain.truncate(self.reserve);
+        let room = self.reserve + self.limits.page_bytes.min(MAX_PLAIN_START) + 64;
+        if page.plain.capacity() > 2 * room {
+            page.plain.shrink_to(room);
+        }
         self.filling.plain = page.plain;
         Ok(())
     }
@@ -528,9 +570,14 @@ impl StringChunk {
             }
         }
         let mut ids = used.iter().enumerate().flat_map(|(w, &bits)| {
-            (0..64)
-                .filter(move |b| bits >> b & 1 == 1)
-                .map(move |b| (w * 64 + b) as u32)
+            let mut rest = bits;
+            std::iter::from_fn(move || {
+                let b = rest.trailing_zeros();
+                (b < 64).then(|| {
+                    rest &= rest - 1;
+                    (w * 64) as u32 + b
+                })
+            })
         });
         let first = self.dictionary.value(ids.next()?);
         let (mut min, mut max) = (first, first);
@@ -566,10 +613,10 @@ impl StringChunk {
 
     /// The estimated bytes of the chunk so far, for where the row group is cut.
     pub(super) fn estimated_total_bytes(&self) -> usize {
-        let dictionary = if self.has_dictionary {
-            self.dictionary.page_size()
-        } else {
-            0
+        let dictionary = match (&self.dictionary_page, self.has_dictionary) {
+            (Some((written, _)), _) => written.len(),
+            (None, true) => self.dictionary.page_size(),
+            (None, false) => 0,
         };
         self.pages_bytes + self.page_estimate() + dictionary
     }
@@ -580,32 +627,17 @@ impl StringChunk {
         if self.filling.rows > 0 {
             self.finish_page()?;
         }
-        let dictionary_page = match self.has_dictionary {
-            false => None,
-            true => {
-                let mut dictionary = Vec::with_capacity(self.dictionary.page_size());
-                for id in 0..self.dictionary.len() as u32 {
-                    let v = self.dictionary.value(id);
-                    dictionary.extend_from_slice(&(v.len() as u32).to_le_bytes());
-                    dictionary.extend_from_slice(v);
-                }
-                let (buf, uncompressed) = self.compress(&dictionary)?;
-                let page = Page::DictionaryPage {
-                    buf,
-                    num_values: self.dictionary.len() as u32,
-                    encoding: Encoding::PLAIN,
-                    is_sorted: false,
-                };
-                Some(CompressedPage::new(page, uncompressed))
-            }
+        let dictionary_page = match (self.dictionary_page.take(), self.has_dictionary) {
+            (Some(written), _) => Some(written),
+            (None, true) => Some(self.write_dictionary_page()?),
+            (None, false) => None,
         };
 
         let mut parts = Vec::with_capacity(self.pages.len() + 1);
         let mut totals = Totals::default();
         let mut encoding_stats = Vec::new();
         let mut dictionary_page_offset = None;
-        if let Some(page) = dictionary_page {
-            let (written, spec) = write_page(page)?;
+        if let Some((written, spec)) = dictionary_page {
             totals.add(&spec);
             parts.push(written);
             dictionary_page_offset = Some(0);
@@ -1127,6 +1159,49 @@ mod tests {
         };
         let batches = vec![column(&mut seq, 30_000, 12, 5, long)];
         check(&batches, true, props().build(), true);
+    }
+
+    #[test]
+    fn settings_this_writer_does_not_make_leave_the_column_to_parquet() {
+        let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, true)]));
+        let eligible = |props: WriterProperties| {
+            let mut out = Vec::new();
+            let (file, _) =
+                ArrowWriter::try_new(&mut out, Arc::clone(&schema), Some(props.clone()))
+                    .expect("writer")
+                    .into_serialized_writer()
+                    .expect("serialized");
+            StringChunk::eligible(&file.schema_descr().column(0), &props, true)
+        };
+        assert!(eligible(props().build()));
+        assert!(eligible(props().set_dictionary_enabled(false).build()));
+        assert!(eligible(
+            props().set_compression(Compression::UNCOMPRESSED).build()
+        ));
+        assert!(!eligible(
+            props()
+                .set_compression(Compression::ZSTD(Default::default()))
+                .build()
+        ));
+        assert!(!eligible(
+            props()
+                .set_writer_version(WriterVersion::PARQUET_2_0)
+                .build()
+        ));
+        assert!(!eligible(
+            props()
+                .set_encoding(Encoding::DELTA_LENGTH_BYTE_ARRAY)
+                .build()
+        ));
+        assert!(!eligible(props().set_bloom_filter_enabled(true).build()));
+        assert!(!eligible(
+            props().set_write_page_header_statistics(true).build()
+        ));
+        assert!(!eligible(
+            props()
+                .set_write_row_group_number_distinct_values(true)
+                .build()
+        ));
     }
 
     #[test]
