@@ -16,6 +16,7 @@
 
 use super::rle;
 use arrow_array::{Array, StringArray};
+use arrow_buffer::NullBuffer;
 use bytes::Buf;
 use bytes::Bytes;
 use hashbrown::HashTable;
@@ -225,12 +226,26 @@ fn prefix_key(data: &[u8], start: usize, end: usize) -> u128 {
 }
 
 impl Filling {
-    /// Row `row` of the page is null: its level is 0, and the rows before it, if this is the first null, had values.
+    /// Counts row `r` of an array into the page, with its level; the range of its value, or `None` when it is
+    /// null. Levels are kept only once the page has a null: its level is 0, and the rows before it had values.
     #[inline]
-    fn null(&mut self, row: usize) {
-        self.levels.resize(row, 1);
-        self.levels.push(0);
-        self.nulls += 1;
+    fn row(
+        &mut self,
+        offsets: &[i32],
+        nulls: Option<&NullBuffer>,
+        r: usize,
+    ) -> Option<(usize, usize)> {
+        self.rows += 1;
+        if nulls.is_some_and(|n| n.is_null(r)) {
+            self.levels.resize(self.rows - 1, 1);
+            self.levels.push(0);
+            self.nulls += 1;
+            return None;
+        }
+        if self.nulls > 0 {
+            self.levels.push(1);
+        }
+        Some((offsets[r] as usize, offsets[r + 1] as usize))
     }
 }
 
@@ -363,15 +378,9 @@ impl StringChunk {
         let (offsets, data, nulls) = (array.value_offsets(), array.value_data(), array.nulls());
         let page = &mut self.filling;
         for r in from..to {
-            page.rows += 1;
-            if nulls.is_some_and(|n| n.is_null(r)) {
-                page.null(page.rows - 1);
+            let Some((start, end)) = page.row(offsets, nulls, r) else {
                 continue;
-            }
-            if page.nulls > 0 {
-                page.levels.push(1);
-            }
-            let (start, end) = (offsets[r] as usize, offsets[r + 1] as usize);
+            };
             page.keys.push(self.dictionary.intern_at(data, start, end));
             page.value_bytes += (end - start) as i64;
             if self.dictionary.page_size() >= self.limits.dictionary_bytes {
@@ -392,15 +401,9 @@ impl StringChunk {
             page.plain.resize(reserve, 0);
         }
         for r in from..to {
-            page.rows += 1;
-            if nulls.is_some_and(|n| n.is_null(r)) {
-                page.null(page.rows - 1);
+            let Some((start, end)) = page.row(offsets, nulls, r) else {
                 continue;
-            }
-            if page.nulls > 0 {
-                page.levels.push(1);
-            }
-            let (start, end) = (offsets[r] as usize, offsets[r + 1] as usize);
+            };
             let v = &data[start..end];
             page.plain
                 .extend_from_slice(&(v.len() as u32).to_le_bytes());
