@@ -91,23 +91,31 @@ impl Dictionary {
     }
 }
 
-/// A value of at most 15 bytes, with its length, in 16 bytes; `data[start..end]` is the value, read as one 16-byte
-/// load when the buffer has 16 bytes from `start`.
+/// The first `len` (at most 16) bytes from `data[start..]`, little-endian in a `u128`, the bytes past them zero:
+/// one 16-byte load when the buffer has 16 bytes from `start`.
+#[inline]
+fn load16(data: &[u8], start: usize, len: usize) -> u128 {
+    match data.get(start..start + 16) {
+        Some(window) => {
+            let word = u128::from_le_bytes(window.try_into().unwrap_or([0; 16]));
+            match len {
+                16 => word,
+                len => word & ((1_u128 << (8 * len)) - 1),
+            }
+        }
+        None => {
+            let mut bytes = [0_u8; 16];
+            bytes[..len].copy_from_slice(&data[start..start + len]);
+            u128::from_le_bytes(bytes)
+        }
+    }
+}
+
+/// A value of at most 15 bytes, with its length, in 16 bytes; `data[start..end]` is the value.
 #[inline]
 fn short_key(data: &[u8], start: usize, end: usize) -> Option<u128> {
     let len = end - start;
-    if len > 15 {
-        return None;
-    }
-    let word = match data.get(start..start + 16) {
-        Some(window) => u128::from_le_bytes(window.try_into().ok()?) & ((1_u128 << (8 * len)) - 1),
-        None => {
-            let mut bytes = [0_u8; 16];
-            bytes[..len].copy_from_slice(&data[start..end]);
-            u128::from_le_bytes(bytes)
-        }
-    };
-    Some(word | ((len as u128) << 120))
+    (len <= 15).then(|| load16(data, start, len) | ((len as u128) << 120))
 }
 
 impl Dictionary {
@@ -208,20 +216,7 @@ struct MinMax {
 /// The first 16 bytes of `data[start..end]`, padded with zeros, as a big-endian number.
 #[inline]
 fn prefix_key(data: &[u8], start: usize, end: usize) -> u128 {
-    let len = (end - start).min(16);
-    let word = match data.get(start..start + 16) {
-        Some(window) => u128::from_le_bytes(window.try_into().unwrap_or([0; 16])),
-        None => {
-            let mut bytes = [0_u8; 16];
-            bytes[..len].copy_from_slice(&data[start..start + len]);
-            u128::from_le_bytes(bytes)
-        }
-    };
-    let masked = match len {
-        16 => word,
-        len => word & ((1_u128 << (8 * len)) - 1),
-    };
-    masked.swap_bytes()
+    load16(data, start, (end - start).min(16)).swap_bytes()
 }
 
 impl Filling {
