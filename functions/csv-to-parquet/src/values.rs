@@ -406,6 +406,24 @@ mod tests {
         assert_eq!(parse_i64("4 2"), None);
         assert_eq!(parse_i64("-"), None);
         assert_eq!(parse_i64("1.0"), None);
+        assert_eq!(parse_i64("-0"), Some(0));
+        assert_eq!(parse_i64("0000000000000000042"), Some(42));
+        assert_eq!(parse_i64("00000000000000000042"), None, "more than 19 digits");
+        // Random integers of 1 to 20 digits, signed or not: as `str::parse` (which takes more digits).
+        let mut next = tributary_testkit::seeded_rng(0x1A7E_6E25_u64);
+        for _ in 0..100_000 {
+            let digits = (next() % 20 + 1) as usize;
+            let mut text: String = (0..digits)
+                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .collect();
+            match next() % 3 {
+                0 => text.insert(0, '-'),
+                1 => text.insert(0, '+'),
+                _ => {}
+            }
+            let expected = text.parse::<i64>().ok().filter(|_| digits <= 19);
+            assert_eq!(parse_i64(&text), expected, "{text}");
+        }
     }
 
     #[test]
@@ -431,7 +449,7 @@ mod tests {
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
-        for _ in 0..2000 {
+        for _ in 0..20_000 {
             let digits = (next() % 15 + 1) as usize;
             let mut text: String = (0..digits)
                 .map(|_| char::from(b'0' + (next() % 10) as u8))
@@ -458,12 +476,39 @@ mod tests {
             "",
             "-",
             ".",
-            "1234567890123456",
+            "9007199254740993",
+            "0.9999999999999999",
+            "12345678901234567890",
         ] {
             assert_eq!(simple_f64(other.as_bytes()), None, "{other}");
         }
         assert_eq!(parse_f64("1e5"), Some(100_000.0));
         assert_eq!(parse_f64("-"), None);
+    }
+
+    /// Whatever path a number takes, `parse_f64` gives `str::parse`'s answer: random numerals of 1 to 22 digits
+    /// (Python's shortest round-trip floats have up to 17), with and without a point and a sign.
+    #[test]
+    fn floats_of_every_length_parse_as_the_standard_parser_does() {
+        let mut next = tributary_testkit::seeded_rng(0xF10A_7123_u64);
+        let mut fast = 0;
+        for _ in 0..100_000 {
+            let digits = (next() % 22 + 1) as usize;
+            let mut text: String = (0..digits)
+                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .collect();
+            if !next().is_multiple_of(4) {
+                text.insert((next() % (digits as u64 + 1)) as usize, '.');
+            }
+            if next().is_multiple_of(2) {
+                text.insert(0, '-');
+            }
+            let expected: f64 = text.parse().expect("a float");
+            assert_eq!(parse_f64(&text).map(f64::to_bits), Some(expected.to_bits()), "{text}");
+            fast += usize::from(simple_f64(text.as_bytes()).is_some());
+        }
+        // About two numerals in three have at most 15 digits.
+        assert!(fast > 55_000, "{fast}");
     }
 
     #[test]
@@ -611,6 +656,37 @@ mod tests {
             Some(1999),
             "the common case is fast"
         );
+        assert_eq!(small_decimal(b"-999999999999999999", 38, 0), Some(-999_999_999_999_999_999));
+        assert_eq!(small_decimal(b"123.4", 3, 0), None);
+        assert_eq!(small_decimal(b"99.99", 4, 2), Some(9999));
+        assert_eq!(small_decimal(b"100.00", 4, 2), None);
+    }
+
+    /// Random numerals at random precisions and scales: the fast path answers as the general one, or leaves it.
+    #[test]
+    fn the_fast_decimal_path_never_disagrees_with_the_general_one() {
+        let mut next = tributary_testkit::seeded_rng(0xDEC1_3A15_u64);
+        let mut fast = 0;
+        for _ in 0..100_000 {
+            let digits = (next() % 21 + 1) as usize;
+            let mut text: String = (0..digits)
+                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .collect();
+            if !next().is_multiple_of(3) {
+                text.insert((next() % (digits as u64 + 1)) as usize, '.');
+            }
+            if next().is_multiple_of(2) {
+                text.insert(0, '-');
+            }
+            let precision = (next() % 38 + 1) as u8;
+            let scale = (next() % (u64::from(precision) + 1)) as i8;
+            let general = parse_decimal(&text, precision, scale);
+            if let Some(v) = small_decimal(text.as_bytes(), precision, scale) {
+                assert_eq!(Ok(v), general, "{text:?} at ({precision}, {scale})");
+                fast += 1;
+            }
+        }
+        assert!(fast > 10_000, "{fast}");
     }
 
     #[test]
