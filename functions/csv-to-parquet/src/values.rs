@@ -35,6 +35,7 @@ pub fn parse_i64(s: &str) -> Option<i64> {
 }
 
 /// A 64-bit float in the usual decimal or exponent notation (also `NaN`, `inf`).
+#[inline]
 pub fn parse_f64(s: &str) -> Option<f64> {
     simple_f64(s.as_bytes()).or_else(|| s.parse().ok())
 }
@@ -408,7 +409,11 @@ mod tests {
         assert_eq!(parse_i64("1.0"), None);
         assert_eq!(parse_i64("-0"), Some(0));
         assert_eq!(parse_i64("0000000000000000042"), Some(42));
-        assert_eq!(parse_i64("00000000000000000042"), None, "more than 19 digits");
+        assert_eq!(
+            parse_i64("00000000000000000042"),
+            None,
+            "more than 19 digits"
+        );
         // Random integers of 1 to 20 digits, signed or not: as `str::parse` (which takes more digits).
         let mut next = tributary_testkit::seeded_rng(0x1A7E_6E25_u64);
         for _ in 0..100_000 {
@@ -504,7 +509,11 @@ mod tests {
                 text.insert(0, '-');
             }
             let expected: f64 = text.parse().expect("a float");
-            assert_eq!(parse_f64(&text).map(f64::to_bits), Some(expected.to_bits()), "{text}");
+            assert_eq!(
+                parse_f64(&text).map(f64::to_bits),
+                Some(expected.to_bits()),
+                "{text}"
+            );
             fast += usize::from(simple_f64(text.as_bytes()).is_some());
         }
         // About two numerals in three have at most 15 digits.
@@ -656,7 +665,10 @@ mod tests {
             Some(1999),
             "the common case is fast"
         );
-        assert_eq!(small_decimal(b"-999999999999999999", 38, 0), Some(-999_999_999_999_999_999));
+        assert_eq!(
+            small_decimal(b"-999999999999999999", 38, 0),
+            Some(-999_999_999_999_999_999)
+        );
         assert_eq!(small_decimal(b"123.4", 3, 0), None);
         assert_eq!(small_decimal(b"99.99", 4, 2), Some(9999));
         assert_eq!(small_decimal(b"100.00", 4, 2), None);

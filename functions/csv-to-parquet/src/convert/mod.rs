@@ -373,8 +373,15 @@ where
     }
     let schema = plan.schema.arrow_schema();
     let dictionary = plan.dictionary(&sample, header.len());
+    let compressed = plan.compressed(&sample, header.len(), &dictionary);
     let constants = Constants::new(opts, &schema);
-    let props = writer_properties(opts, version, &plan.schema, &dictionary, &constants);
+    let props = writer_properties(
+        opts,
+        version,
+        &plan.schema,
+        (&dictionary, &compressed),
+        &constants,
+    );
     let threads = opts.threads();
     let lanes = opts.lanes();
 
@@ -614,13 +621,14 @@ fn encoder_gone() -> ConvertError {
 /// The footer key naming the dataset's schema version the file was typed by.
 pub const SCHEMA_VERSION_KEY: &str = "tributary.schema_version";
 
-/// The writer's settings: the footer's lineage, dictionary encoding off for the columns `dictionary` says would
-/// not repeat, and statistics off for the lineage columns whose statistics are set whole ([`Constants`]).
+/// The writer's settings: the footer's lineage; dictionary encoding off for the columns `dictionary` says would
+/// not repeat, and snappy off for those `compressed` says it would not shrink (both by column, from the sample);
+/// and statistics off for the lineage columns whose statistics are set whole ([`Constants`]).
 fn writer_properties(
     opts: &Options,
     version: Option<u32>,
     schema: &Schema,
-    dictionary: &[bool],
+    (dictionary, compressed): (&[bool], &[bool]),
     constants: &Constants,
 ) -> WriterProperties {
     let mut metadata = vec![KeyValue::new(
@@ -649,14 +657,16 @@ fn writer_properties(
             .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
     );
     let mut builder = constants.configure(WriterProperties::builder());
-    for (column, _) in schema
-        .columns
-        .iter()
-        .zip(dictionary)
-        .filter(|(_, on)| !**on)
+    for ((column, &dictionary), &compressed) in
+        schema.columns.iter().zip(dictionary).zip(compressed)
     {
-        builder =
-            builder.set_column_dictionary_enabled(ColumnPath::from(column.name.as_str()), false);
+        let path = || ColumnPath::from(column.name.as_str());
+        if !dictionary {
+            builder = builder.set_column_dictionary_enabled(path(), false);
+        }
+        if !compressed {
+            builder = builder.set_column_compression(path(), Compression::UNCOMPRESSED);
+        }
     }
     builder
         .set_compression(Compression::SNAPPY)

@@ -1098,3 +1098,60 @@ fn a_string_column_drops_a_half_appended_row() {
     assert!(b.push("s", "").is_err());
     assert_eq!(b.len(), 0);
 }
+
+#[test]
+fn numeric_columns_that_snappy_cannot_shrink_are_stored_uncompressed() {
+    // `noise`: random 53-bit fractions, incompressible; `reading`: a slow ramp of distinct values, whose bytes
+    // repeat; `ts` and `n`: distinct but regular; `flag`: seven values, dictionary-encoded.
+    let mut next = tributary_testkit::seeded_rng(0x000C_0DEC_u64);
+    let mut csv = b"noise,reading,ts,n,label\n".to_vec();
+    let mut noise = Vec::new();
+    for i in 0..3_000 {
+        let x = (next() >> 11) as f64 / (1_u64 << 53) as f64;
+        noise.push(x);
+        csv.extend_from_slice(
+            format!(
+                "{x:?},{}.25,2026-03-01T00:{:02}:{:02}Z,{i},l{}\n",
+                1000 + i / 10,
+                i / 60 % 60,
+                i % 60,
+                i % 7
+            )
+            .as_bytes(),
+        );
+    }
+    let out = ok(&csv, &opts());
+    let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(out.parquet.clone()))
+        .expect("parquet");
+    let group = reader.metadata().row_group(0);
+    let codec = |name: &str| {
+        group
+            .columns()
+            .iter()
+            .find(|c| c.column_path().string() == name)
+            .expect("column")
+            .compression()
+    };
+    assert_eq!(codec("noise"), Compression::UNCOMPRESSED);
+    for name in ["reading", "ts", "n", "label", "_source_key"] {
+        assert_eq!(codec(name), Compression::SNAPPY, "{name}");
+    }
+    // The values are the same either way.
+    let b = batch(&out.parquet);
+    let read: Vec<f64> = b
+        .column_by_name("noise")
+        .expect("noise")
+        .as_primitive::<Float64Type>()
+        .values()
+        .to_vec();
+    assert_eq!(read, noise);
+
+    // A sample too small to tell keeps snappy.
+    let out = ok(b"x\n0.123456789\n0.987654321\n", &opts());
+    let reader =
+        ParquetRecordBatchReaderBuilder::try_new(Bytes::from(out.parquet)).expect("parquet");
+    assert_eq!(
+        reader.metadata().row_group(0).column(0).compression(),
+        Compression::SNAPPY
+    );
+}
