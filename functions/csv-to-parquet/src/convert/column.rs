@@ -21,6 +21,8 @@ pub(super) struct ColumnBuilder {
     /// Which values are set: no bitmap is kept until the first null, so a column without nulls costs no bit per
     /// value.
     pub(super) valid: NullBufferBuilder,
+    /// A date or timestamp column's last date.
+    last_date: LastDate,
 }
 
 /// A string column's values, end to end, and where each ends: Arrow's layout, in buffers that can drop a
@@ -104,6 +106,7 @@ impl ColumnBuilder {
             nullable: column.nullable,
             values,
             valid: NullBufferBuilder::new(capacity),
+            last_date: LastDate::default(),
         }
     }
 
@@ -155,8 +158,13 @@ impl ColumnBuilder {
             Values::I64(v) => v.push(parse_i64(t).ok_or_else(|| bad(ColumnType::Int64))?),
             Values::F64(v) => v.push(parse_f64(t).ok_or_else(|| bad(ColumnType::Float64))?),
             Values::Bool(v) => v.append(parse_bool(t).ok_or_else(|| bad(ColumnType::Bool))?),
-            Values::Date(v) => v.push(parse_date(t).ok_or_else(|| bad(ColumnType::Date))?),
-            Values::Ts(v) => v.push(parse_timestamp(t).ok_or_else(|| bad(ColumnType::Timestamp))?),
+            Values::Date(v) => v.push(
+                parse_date_after(t, &mut self.last_date).ok_or_else(|| bad(ColumnType::Date))?,
+            ),
+            Values::Ts(v) => v.push(
+                parse_timestamp_after(t, &mut self.last_date)
+                    .ok_or_else(|| bad(ColumnType::Timestamp))?,
+            ),
             Values::Dec(v) => {
                 let ColumnType::Decimal { precision, scale } = self.column_type else {
                     return Err(bad(self.column_type));

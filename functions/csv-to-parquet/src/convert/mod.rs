@@ -34,8 +34,8 @@ use crate::registry::{Proposal, Registration, RegistryError, settle_reporting};
 use crate::schema::{Column, ColumnType, LINEAGE_COLUMNS, Schema, SchemaError};
 use crate::tokenize::{RawBatch, TokenizeError, Tokenizer};
 use crate::values::{
-    DecimalError, parse_bool, parse_date, parse_decimal, parse_f64, parse_i64, parse_timestamp,
-    trim,
+    DecimalError, LastDate, parse_bool, parse_date, parse_date_after, parse_decimal, parse_f64,
+    parse_i64, parse_timestamp, parse_timestamp_after, trim,
 };
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array,
