@@ -522,6 +522,22 @@ mod tests {
         assert_eq!(parse_f64("-"), None);
     }
 
+    /// A random numeral of 1 to `max_digits` digits, with a point somewhere in it but one time in `no_point`, and
+    /// a minus sign half the time.
+    fn random_numeral(next: &mut impl FnMut() -> u64, max_digits: u64, no_point: u64) -> String {
+        let digits = next() % max_digits + 1;
+        let mut text: String = (0..digits)
+            .map(|_| char::from(b'0' + (next() % 10) as u8))
+            .collect();
+        if !next().is_multiple_of(no_point) {
+            text.insert((next() % (digits + 1)) as usize, '.');
+        }
+        if next().is_multiple_of(2) {
+            text.insert(0, '-');
+        }
+        text
+    }
+
     /// Whatever path a number takes, `parse_f64` gives `str::parse`'s answer: random numerals of 1 to 22 digits
     /// (Python's shortest round-trip floats have up to 17), with and without a point and a sign.
     #[test]
@@ -529,16 +545,7 @@ mod tests {
         let mut next = tributary_testkit::seeded_rng(0xF10A_7123_u64);
         let mut fast = 0;
         for _ in 0..100_000 {
-            let digits = (next() % 22 + 1) as usize;
-            let mut text: String = (0..digits)
-                .map(|_| char::from(b'0' + (next() % 10) as u8))
-                .collect();
-            if !next().is_multiple_of(4) {
-                text.insert((next() % (digits as u64 + 1)) as usize, '.');
-            }
-            if next().is_multiple_of(2) {
-                text.insert(0, '-');
-            }
+            let text = random_numeral(&mut next, 22, 4);
             let expected: f64 = text.parse().expect("a float");
             assert_eq!(
                 parse_f64(&text).map(f64::to_bits),
@@ -747,16 +754,7 @@ mod tests {
         let mut next = tributary_testkit::seeded_rng(0xDEC1_3A15_u64);
         let mut fast = 0;
         for _ in 0..100_000 {
-            let digits = (next() % 21 + 1) as usize;
-            let mut text: String = (0..digits)
-                .map(|_| char::from(b'0' + (next() % 10) as u8))
-                .collect();
-            if !next().is_multiple_of(3) {
-                text.insert((next() % (digits as u64 + 1)) as usize, '.');
-            }
-            if next().is_multiple_of(2) {
-                text.insert(0, '-');
-            }
+            let text = random_numeral(&mut next, 21, 3);
             let precision = (next() % 38 + 1) as u8;
             let scale = (next() % (u64::from(precision) + 1)) as i8;
             let general = parse_decimal(&text, precision, scale);
