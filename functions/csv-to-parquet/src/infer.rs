@@ -20,12 +20,12 @@ fn shape(raw: &str) -> Shape {
     if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") {
         return Shape::Bool;
     }
-    if looks_numeric(s) {
+    if let Some(integral) = numeral(s) {
         if has_leading_zero(s) {
             // "007" and "00501" are identifiers (zip codes, SKUs): parsing them as numbers loses the zeros.
             return Shape::Text;
         }
-        if !s.contains(['.', 'e', 'E']) {
+        if integral {
             return if parse_i64(s).is_some() {
                 Shape::Int
             } else {
@@ -43,8 +43,9 @@ fn shape(raw: &str) -> Shape {
     Shape::Text
 }
 
-/// `[+-]digits[.digits][(e|E)[+-]digits]`, with digits on at least one side of the point.
-fn looks_numeric(s: &str) -> bool {
+/// `[+-]digits[.digits][(e|E)[+-]digits]`, with digits on at least one side of the point: `Some(true)` for an
+/// integer (no point, no exponent), `Some(false)` for any other such numeral, `None` for anything else.
+fn numeral(s: &str) -> Option<bool> {
     let b = s.as_bytes();
     let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
     let int_start = i;
@@ -52,7 +53,9 @@ fn looks_numeric(s: &str) -> bool {
         i += 1;
     }
     let mut mantissa_digits = i - int_start;
+    let mut integral = true;
     if i < b.len() && b[i] == b'.' {
+        integral = false;
         i += 1;
         let frac_start = i;
         while i < b.len() && b[i].is_ascii_digit() {
@@ -61,9 +64,10 @@ fn looks_numeric(s: &str) -> bool {
         mantissa_digits += i - frac_start;
     }
     if mantissa_digits == 0 {
-        return false;
+        return None;
     }
     if i < b.len() && matches!(b[i], b'e' | b'E') {
+        integral = false;
         i += 1;
         if i < b.len() && matches!(b[i], b'+' | b'-') {
             i += 1;
@@ -73,10 +77,10 @@ fn looks_numeric(s: &str) -> bool {
             i += 1;
         }
         if i == exp_start {
-            return false;
+            return None;
         }
     }
-    i == b.len()
+    (i == b.len()).then_some(integral)
 }
 
 fn has_leading_zero(s: &str) -> bool {

@@ -15,6 +15,15 @@ use memchr::{memchr, memchr2, memchr3};
 use std::io::{self, Read};
 use wide::u8x32;
 
+/// Field `i` of a record, cut from the record's text: `text`, which starts at byte `start` of its batch's data,
+/// and the batch's field ends for the record. Fields are cut at ASCII delimiters, so slicing valid UTF-8 at field
+/// ends never splits a character.
+#[inline]
+pub(crate) fn text_field<'a>(text: &'a str, start: usize, ends: &[usize], i: usize) -> &'a str {
+    let from = if i == 0 { start } else { ends[i - 1] + 1 } - start;
+    &text[from..ends[i] - start]
+}
+
 /// Records, tokenized but untyped, in one flat buffer: what the reading thread hands the typing workers.
 ///
 /// Within a record, fields are stored unescaped and separated by one byte (`,`), so a line without quotes is
@@ -63,11 +72,6 @@ impl RawBatch {
                 (first, start) = (last, end);
                 record
             })
-    }
-
-    /// Number of fields of record `r`.
-    pub(crate) fn field_count(&self, r: usize) -> usize {
-        self.field_range(r).len()
     }
 
     /// Field-end indexes of record `r`.
@@ -789,7 +793,7 @@ mod tests {
         let mut batch = RawBatch::default();
         t.read_into(&mut batch, 10, 1000).expect("read");
         assert_eq!(batch.invalid_utf8(), [(1, 1), (2, 0)]);
-        assert_eq!(batch.field_count(1), 2);
+        assert_eq!(batch.fields(1).count(), 2);
         assert_eq!(&batch.data[batch.byte_range(1)], b"x,\xFF");
     }
 }

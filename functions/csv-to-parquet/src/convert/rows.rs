@@ -145,11 +145,7 @@ impl<'s, 'p> Typer<'s, 'p> {
                     continue;
                 }
             };
-            // Fields are cut at ASCII delimiters, so slicing valid UTF-8 at field ends never splits a character.
-            let field = |i: usize| {
-                let start = if i == 0 { bytes.start } else { ends[i - 1] + 1 } - bytes.start;
-                &text[start..ends[i] - bytes.start]
-            };
+            let field = |i: usize| text_field(text, bytes.start, ends, i);
             self.push(field, |w, reason| reject(w, line, reason, raw.fields(r)))?;
             if self.rows() >= self.capacity
                 || (may_fill && self.builders.iter().any(ColumnBuilder::full))

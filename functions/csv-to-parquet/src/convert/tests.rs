@@ -450,6 +450,22 @@ fn a_non_utf8_header_is_a_clear_error_and_non_utf8_rows_are_quarantined() {
     assert_eq!(&q[0][1], b"column \"name\": value is not valid UTF-8");
 }
 
+/// Inference reads each record's text from one check of the whole sample; a record that is not valid text still
+/// shows its valid fields (here `2.5`, which makes `a` a float), and its bad one is quarantined.
+#[test]
+fn inference_sees_the_valid_fields_of_a_record_that_is_not_valid_text() {
+    for input in [
+        &b"a,b\n1,x\n2.5,\xFF\n3,y\n"[..],
+        // A character split across two records: the whole sample is valid text, neither record alone is.
+        &b"a,b\n1,x\n2.5,\xC3\n\xA9,y\n4,z\n"[..],
+    ] {
+        let out = ok(input, &opts());
+        let types: Vec<ColumnType> = out.summary.columns.iter().map(|c| c.column_type).collect();
+        assert_eq!(types, [ColumnType::Float64, ColumnType::String]);
+        assert!(out.summary.rows_rejected >= 1, "{}", out.quarantine);
+    }
+}
+
 #[test]
 fn duplicate_and_blank_header_names_get_unique_names() {
     let out = ok(b"id,id,,id_2\n1,2,3,4\n", &opts());
