@@ -110,12 +110,14 @@ impl Write for AtomicFile {
         self.unsynced += n as u64;
         if self.unsynced >= self.sync_every {
             self.unsynced = 0;
-            let syncer = match &mut self.syncer {
-                Some(syncer) => syncer,
-                None => self.syncer.insert(Syncer::start(f.get_ref())?),
-            };
+            if self.syncer.is_none() {
+                // Without a thread (the handle could not be cloned) nothing is lost: the commit syncs it all.
+                self.syncer = Syncer::start(f.get_ref()).ok();
+            }
             // A sync still running is asked again only once; the commit's own sync covers whatever is left.
-            let _ = syncer.ask.try_send(());
+            if let Some(syncer) = &self.syncer {
+                let _ = syncer.ask.try_send(());
+            }
         }
         Ok(n)
     }
