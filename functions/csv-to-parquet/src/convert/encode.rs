@@ -157,7 +157,11 @@ impl Writer {
                 }
                 Ok(())
             }
-            Writer::Own(writer) => writer.write(column.as_string::<i32>()),
+            // The typed batches' text is binary ([`typed_schema`]); a string array is written as its bytes.
+            Writer::Own(writer) => match column.as_binary_opt::<i32>() {
+                Some(values) => writer.write(values),
+                None => writer.write(&BinaryArray::from(column.as_string::<i32>().clone())),
+            },
         }
     }
 

@@ -40,8 +40,8 @@ use crate::values::{
     parse_i64, parse_timestamp, parse_timestamp_after, trim,
 };
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array,
-    RecordBatch, StringArray, TimestampMicrosecondArray,
+    Array, ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float64Array,
+    Int64Array, RecordBatch, TimestampMicrosecondArray,
 };
 use arrow_buffer::{
     BooleanBufferBuilder, Buffer, NullBuffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer,
@@ -391,7 +391,7 @@ where
     let shape = Shape {
         plan: &plan,
         header: &header,
-        schema: Arc::clone(&schema),
+        schema: typed_schema(&schema),
         lineage: Lineage::new(opts, typed_batch_rows),
     };
     let groups = RowGroups {

@@ -20,7 +20,8 @@ pub(super) struct Typed {
     pub(super) rejected_by_column: Vec<u64>,
 }
 
-/// The lineage columns are constant: built once, at the longest batch's length, and sliced per batch.
+/// The lineage columns are constant: built once, at the longest batch's length, and sliced per batch. Their
+/// text is binary in the typed batches, as every string column's is ([`typed_schema`]).
 pub(super) struct Lineage {
     source_key: ArrayRef,
     ingested_at: ArrayRef,
@@ -30,16 +31,18 @@ pub(super) struct Lineage {
 impl Lineage {
     pub(super) fn new(opts: &Options, rows: usize) -> Self {
         Self {
-            source_key: Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-                opts.source_key.as_str(),
+            source_key: Arc::new(BinaryArray::from_iter_values(std::iter::repeat_n(
+                opts.source_key.as_bytes(),
                 rows,
             ))),
             ingested_at: Arc::new(
                 TimestampMicrosecondArray::from(vec![opts.ingested_at.timestamp_micros(); rows])
                     .with_timezone("UTC"),
             ),
-            correlation_id: Arc::new(StringArray::from(vec![
-                opts.correlation_id.as_deref();
+            correlation_id: Arc::new(BinaryArray::from(vec![
+                opts.correlation_id
+                    .as_deref()
+                    .map(str::as_bytes);
                 rows
             ])),
         }
@@ -50,6 +53,7 @@ impl Lineage {
 pub(super) struct Shape<'p> {
     pub(super) plan: &'p Plan,
     pub(super) header: &'p [String],
+    /// The typed batches' schema ([`typed_schema`]).
     pub(super) schema: SchemaRef,
     pub(super) lineage: Lineage,
 }
