@@ -20,8 +20,26 @@ use wide::u8x32;
 /// ends never splits a character.
 #[inline]
 pub(crate) fn text_field<'a>(text: &'a str, start: usize, ends: &[usize], i: usize) -> &'a str {
+    &text[field_range(start, ends, i)]
+}
+
+/// Field `i` as [`text_field`] cuts it, as the bytes of that text: without the checks a `&str`'s slicing makes
+/// that the cuts fall between characters (they do, at ASCII delimiters), which took a tenth of the typing of a
+/// file of short strings.
+#[inline]
+pub(crate) fn text_field_bytes<'a>(
+    text: &'a str,
+    start: usize,
+    ends: &[usize],
+    i: usize,
+) -> &'a [u8] {
+    &text.as_bytes()[field_range(start, ends, i)]
+}
+
+#[inline]
+fn field_range(start: usize, ends: &[usize], i: usize) -> std::ops::Range<usize> {
     let from = if i == 0 { start } else { ends[i - 1] + 1 } - start;
-    &text[from..ends[i] - start]
+    from..ends[i] - start
 }
 
 /// Records, tokenized but untyped, in one flat buffer: what the reading thread hands the typing workers.

@@ -27,7 +27,8 @@ pub(super) struct ColumnBuilder {
 
 /// A string column's values, end to end, and where each ends: Arrow's layout, in buffers that can drop a
 /// half-appended row (Arrow's `StringBuilder` cannot, so strings had to wait for the rest of their row, and each
-/// field was cut out twice). Only whole `&str`s go in, so the values are text by construction; the typed batches
+/// field was cut out twice). Only text goes in (a `&str`, or a field's bytes cut from a record's checked text at
+/// its ASCII delimiters, [`text_field_bytes`]), so the values are valid UTF-8; the typed batches
 /// carry them as Arrow binary, which Arrow takes as it is, where a string array's text would be checked again
 /// (2.5 % of the notes shape's instructions). The file's column is still UTF-8 text ([`typed_schema`]).
 #[derive(Debug)]
@@ -51,7 +52,16 @@ impl Strings {
     }
 
     fn push(&mut self, text: &str) {
-        self.values.extend_from_slice(text.as_bytes());
+        self.push_bytes(text.as_bytes());
+    }
+
+    /// `text` is the bytes of a `&str`, such as a field cut from a record's text ([`text_field_bytes`]).
+    fn push_bytes(&mut self, text: &[u8]) {
+        debug_assert!(
+            std::str::from_utf8(text).is_ok(),
+            "text column given non-text"
+        );
+        self.values.extend_from_slice(text);
         // Below 2^31: a batch ends at STRING_BATCH_BYTES, and one record is shorter than 1 GiB (MAX_RECORD_BYTES).
         self.offsets.push(self.values.len() as i32);
     }
@@ -152,6 +162,24 @@ impl ColumnBuilder {
             Values::Dec(v) => v.push(0),
         }
         self.valid.append_null();
+        Ok(())
+    }
+
+    /// Whether this is a text column, whose fields go in by [`Self::push_text`].
+    pub(super) fn is_text(&self) -> bool {
+        matches!(self.values, Values::Str(_))
+    }
+
+    /// Appends one field of a text column: `text` is the bytes of a `&str` (see [`Strings`]); empty is null.
+    pub(super) fn push_text(&mut self, name: &str, text: &[u8]) -> Result<(), FieldError> {
+        let Values::Str(s) = &mut self.values else {
+            return Err(format!("column {name:?}: not a text column"));
+        };
+        if text.is_empty() {
+            return self.push_null(name);
+        }
+        s.push_bytes(text);
+        self.valid.append_non_null();
         Ok(())
     }
 
