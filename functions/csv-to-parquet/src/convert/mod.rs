@@ -34,7 +34,7 @@ use rows::*;
 use crate::infer::Inferred;
 use crate::registry::{Proposal, Registration, RegistryError, settle_reporting};
 use crate::schema::{Column, ColumnType, LINEAGE_COLUMNS, Schema, SchemaError};
-use crate::tokenize::{RawBatch, TokenizeError, Tokenizer, text_field, text_field_bytes};
+use crate::tokenize::{RawBatch, TokenizeError, Tokenizer, field_span, text_field};
 use crate::values::{
     DecimalError, LastDate, parse_bool, parse_date, parse_date_after, parse_decimal, parse_f64,
     parse_i64, parse_timestamp, parse_timestamp_after, trim,

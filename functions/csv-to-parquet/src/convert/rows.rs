@@ -150,10 +150,14 @@ impl<'s, 'p> Typer<'s, 'p> {
                 }
             };
             let field = |i: usize| text_field(text, bytes.start, ends, i);
-            let field_bytes = |i: usize| text_field_bytes(text, bytes.start, ends, i);
-            self.push(field, field_bytes, |w, reason| {
-                reject(w, line, reason, raw.fields(r))
-            })?;
+            // A text column's field is taken as the bytes of this checked text, where it lies in the batch's data.
+            let span = |i: usize| field_span(bytes.start, ends, i);
+            let data: &[u8] = &raw.data;
+            self.push(
+                field,
+                |i| (data, span(i)),
+                |w, reason| reject(w, line, reason, raw.fields(r)),
+            )?;
             if self.rows() >= self.capacity
                 || (may_fill && self.builders.iter().any(ColumnBuilder::full))
             {
@@ -164,12 +168,12 @@ impl<'s, 'p> Typer<'s, 'p> {
         self.finish(batches)
     }
 
-    /// Takes one well-formed record (right width, UTF-8), given as field accessors (a field's text, and the same
-    /// text's bytes for text columns): typed, or written to the quarantine.
+    /// Takes one well-formed record (right width, UTF-8), given as field accessors (a field's text; and for text
+    /// columns, where that text lies in the batch's data): typed, or written to the quarantine.
     fn push<'t>(
         &mut self,
         field: impl Fn(usize) -> &'t str,
-        field_bytes: impl Fn(usize) -> &'t [u8],
+        field_in: impl Fn(usize) -> (&'t [u8], std::ops::Range<usize>),
         reject: impl FnOnce(&mut csv::Writer<Vec<u8>>, &str) -> Result<(), ConvertError>,
     ) -> Result<(), ConvertError> {
         self.rows_in += 1;
@@ -181,7 +185,10 @@ impl<'s, 'p> Typer<'s, 'p> {
             let checked = match *source {
                 // A column the file lacks is null.
                 None => builder.push_null(name),
-                Some(i) if builder.is_text() => builder.push_text(name, field_bytes(i)),
+                Some(i) if builder.is_text() => {
+                    let (data, span) = field_in(i);
+                    builder.push_text(name, data, span)
+                }
                 Some(i) => builder.push(name, field(i)),
             };
             if let Err(reason) = checked {

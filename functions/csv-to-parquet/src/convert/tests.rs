@@ -1089,6 +1089,47 @@ fn lineage_statistics_are_exact_in_every_row_group() {
 }
 
 #[test]
+fn text_fields_copied_as_blocks_keep_exactly_their_bytes() {
+    let column = Column {
+        name: "s".into(),
+        column_type: ColumnType::String,
+        nullable: true,
+    };
+    // Short fields (copied as a 16-byte block, the bytes after them included), fields of 16 and 17 bytes, a
+    // multi-byte character, an empty field (null) and short fields too near the data's end for a block.
+    let data = "a,bb,,0123456789abcdef,0123456789abcdefg,été,xyz,q".as_bytes();
+    let mut spans = Vec::new();
+    let mut start = 0;
+    for (i, &b) in data.iter().enumerate() {
+        if b == b',' {
+            spans.push(start..i);
+            start = i + 1;
+        }
+    }
+    spans.push(start..data.len());
+    let mut b = ColumnBuilder::new(&column, 2);
+    for (n, span) in spans.iter().enumerate() {
+        b.push_text("s", data, span.clone()).expect("push");
+        // A dropped row leaves nothing of its block behind.
+        if n == 1 {
+            b.push_text("s", data, 6..22).expect("push");
+            b.truncate(2);
+        }
+    }
+    let array = b.finish(4).expect("finish");
+    let got: Vec<Option<&[u8]>> = array.as_binary::<i32>().iter().collect();
+    let want: Vec<Option<&[u8]>> = spans
+        .iter()
+        .map(|s| Some(&data[s.clone()]).filter(|v| !v.is_empty()))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(
+        array.as_binary::<i32>().value_data(),
+        "abb0123456789abcdef0123456789abcdefgétéxyzq".as_bytes()
+    );
+}
+
+#[test]
 fn a_string_column_drops_a_half_appended_row() {
     let column = Column {
         name: "s".into(),
