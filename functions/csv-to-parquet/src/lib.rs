@@ -5,6 +5,7 @@
 //! with default features off. The Lambda handler and its S3 adapter are behind the `lambda` feature.
 
 pub mod backfill;
+mod block;
 pub mod convert;
 pub mod infer;
 pub mod layout;

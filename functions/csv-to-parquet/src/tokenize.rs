@@ -302,7 +302,7 @@ impl<R: Read> Tokenizer<R> {
                     batch.field_ends.truncate(fields_before);
                     continue;
                 }
-                batch.data.extend_from_slice(body);
+                crate::block::extend_from::<64>(&mut batch.data, rest, 0..body.len());
                 batch.field_ends.push(batch.data.len());
                 batch.end_record(self.line - u64::from(terminated));
                 return Ok(true);

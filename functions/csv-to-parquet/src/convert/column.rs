@@ -60,25 +60,14 @@ impl Strings {
 
     /// Appends `data[span]`, the bytes of a text: a field cut from a record's checked text at its ASCII delimiters
     /// ([`field_span`]). A short value is copied as a block of [`BLOCK`] bytes, the data after it included (then
-    /// dropped), rather than by a call to `memcpy` for its length: a tenth of the typing of short strings.
+    /// dropped), rather than by a call to `memcpy` for its length ([`crate::block::extend_from`]).
     fn push_from(&mut self, data: &[u8], span: std::ops::Range<usize>) {
         debug_assert!(
             data.get(span.clone())
                 .is_some_and(|t| std::str::from_utf8(t).is_ok()),
             "text column given non-text"
         );
-        let len = span.len();
-        match data
-            .get(span.start..)
-            .and_then(<[u8]>::first_chunk::<BLOCK>)
-        {
-            Some(block) if len <= BLOCK => {
-                let end = self.values.len();
-                self.values.extend_from_slice(block);
-                self.values.truncate(end + len);
-            }
-            _ => self.values.extend_from_slice(&data[span]),
-        }
+        crate::block::extend_from::<BLOCK>(&mut self.values, data, span);
         // Below 2^31: a batch ends at STRING_BATCH_BYTES, and one record is shorter than 1 GiB (MAX_RECORD_BYTES).
         self.offsets.push(self.values.len() as i32);
     }

@@ -402,7 +402,7 @@ impl StringChunk {
             let v = &data[start..end];
             page.plain
                 .extend_from_slice(&(v.len() as u32).to_le_bytes());
-            page.plain.extend_from_slice(v);
+            crate::block::extend_from::<16>(&mut page.plain, data, start..end);
             page.value_bytes += v.len() as i64;
             let key = prefix_key(data, start, end);
             match &mut page.plain_min_max {
