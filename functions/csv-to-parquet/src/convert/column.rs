@@ -28,9 +28,9 @@ pub(super) struct ColumnBuilder {
 /// A string column's values, end to end, and where each ends: Arrow's layout, in buffers that can drop a
 /// half-appended row (Arrow's `StringBuilder` cannot, so strings had to wait for the rest of their row, and each
 /// field was cut out twice). Only text goes in (a `&str`, or a field's bytes cut from a record's checked text at
-/// its ASCII delimiters, [`field_span`]), so the values are valid UTF-8; the typed batches
-/// carry them as Arrow binary, which Arrow takes as it is, where a string array's text would be checked again
-/// (2.5 % of the notes shape's instructions). The file's column is still UTF-8 text ([`typed_schema`]).
+/// its ASCII delimiters, [`field_span`]), so the values are valid UTF-8; the typed batches carry them as Arrow
+/// binary, which Arrow takes as it is, where a string array's text would be checked again (2.5 % of the notes
+/// shape's instructions). The file's column is still UTF-8 text ([`typed_schema`]).
 #[derive(Debug)]
 pub(super) struct Strings {
     values: Vec<u8>,

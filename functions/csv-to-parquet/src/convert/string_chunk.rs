@@ -323,7 +323,8 @@ impl StringChunk {
         }
     }
 
-    /// Writes `array`'s values (text, as binary: [`super::typed_schema`]), checking the page and dictionary limits every `write_batch_size` rows.
+    /// Writes `array`'s values (text, as binary: [`super::typed_schema`]), checking the page and dictionary limits
+    /// every `write_batch_size` rows.
     pub(super) fn write(&mut self, array: &BinaryArray) -> Result<()> {
         if !self.optional && array.null_count() > 0 {
             return Err(ParquetError::General(format!(
