@@ -280,6 +280,7 @@ pub(super) fn encode<W: Write + Send>(
         })
         .collect();
     let workers = workers.clamp(1, schema.fields().len().max(1));
+    let lineage = schema.fields().len() - LINEAGE_COLUMNS.len();
     let finished = std::thread::scope(|scope| -> Result<bool, ConvertError> {
         let mut lanes = Lanes {
             own: Share::default(),
@@ -333,7 +334,12 @@ pub(super) fn encode<W: Write + Send>(
                     let writers = writers
                         .into_iter()
                         .zip(&own)
-                        .map(|(writer, own)| match own {
+                        .enumerate()
+                        .map(|(i, (writer, own))| match own {
+                            // The lineage columns hold one value in every row.
+                            Some(descr) if i >= lineage => Writer::Own(Box::new(
+                                StringChunk::new(descr.clone(), &props).constant(),
+                            )),
                             Some(descr) => {
                                 Writer::Own(Box::new(StringChunk::new(descr.clone(), &props)))
                             }

@@ -249,6 +249,8 @@ pub(super) struct StringChunk {
     dictionary: Dictionary,
     /// The dictionary passed its page limit, or is off: the rest of the chunk is PLAIN.
     fallback: bool,
+    /// Every row of the column holds one value, or every row is null ([`Self::constant`]).
+    constant: bool,
     /// The dictionary page, once written (when the dictionary passed its limit).
     dictionary_page: Option<(Bytes, PageWriteSpec)>,
     filling: Filling,
@@ -314,6 +316,7 @@ impl StringChunk {
             has_dictionary,
             dictionary: Dictionary::new(has_dictionary),
             fallback: !has_dictionary,
+            constant: false,
             dictionary_page: None,
             filling: Filling::default(),
             reserve,
@@ -321,6 +324,14 @@ impl StringChunk {
             pages_bytes: 0,
             snappy: snap::raw::Encoder::new(),
         }
+    }
+
+    /// Marks the column as one whose rows all hold one value, or are all null (a lineage column): its rows are then
+    /// written in bulk, the value looked up once per part (the same chunk, byte for byte). Row by row, the object
+    /// key's column and the correlation id's took 8 % of the instructions on narrow rows.
+    pub(super) fn constant(mut self) -> Self {
+        self.constant = true;
+        self
     }
 
     /// Writes `array`'s values (text, as binary: [`super::typed_schema`]), checking the page and dictionary limits
@@ -343,6 +354,9 @@ impl StringChunk {
         let mut row = 0;
         while row < array.len() {
             row = match self.fallback {
+                false if self.constant => {
+                    self.encode_constant(array, row, (row + batch).min(array.len()))
+                }
                 false => self.encode(array, row, (row + batch).min(array.len())),
                 // PLAIN values can be long: the page is also cut as soon as it holds its limit's bytes (as
                 // Parquet's writer cuts a batch of long values by their bytes).
@@ -377,6 +391,39 @@ impl StringChunk {
                 return r + 1;
             }
         }
+        to
+    }
+
+    /// Writes rows `from..to` of a column of one value ([`Self::constant`]) as [`Self::encode`] does, but the rows
+    /// after the first in bulk: the same keys, levels and counts, with the value looked up once.
+    fn encode_constant(&mut self, array: &BinaryArray, from: usize, to: usize) -> usize {
+        debug_assert!(
+            (from..to)
+                .all(|r| array.is_null(r) == array.is_null(from)
+                    && array.value(r) == array.value(from)),
+            "a constant column holds more than one value"
+        );
+        let first = self.encode(array, from, (from + 1).min(to));
+        if first == to || self.dictionary.page_size() >= self.limits.dictionary_bytes {
+            return first;
+        }
+        let n = to - first;
+        let page = &mut self.filling;
+        if array.is_null(from) {
+            // As `Filling::null` for each: the first row's null started the levels.
+            page.levels.resize(page.rows + n, 0);
+            page.nulls += n;
+        } else {
+            let Some(&key) = page.keys.last() else {
+                return self.encode(array, first, to);
+            };
+            if page.nulls > 0 {
+                page.levels.resize(page.levels.len() + n, 1);
+            }
+            page.keys.resize(page.keys.len() + n, key);
+            page.value_bytes += (n * array.value_length(from) as usize) as i64;
+        }
+        page.rows += n;
         to
     }
 
@@ -929,26 +976,7 @@ mod tests {
             .iter()
             .map(|b| StringArray::from_iter(b.iter().cloned()))
             .collect();
-
-        let mut own = Vec::new();
-        let (mut file, _) =
-            ArrowWriter::try_new(&mut own, Arc::clone(&schema), Some(props.clone()))
-                .expect("writer")
-                .into_serialized_writer()
-                .expect("serialized");
-        let descr = file.schema_descr().column(0);
-        assert!(StringChunk::eligible(&descr, &props, true));
-        let mut writer = StringChunk::new(descr, &props);
-        for array in &arrays {
-            writer
-                .write(&BinaryArray::from(array.clone()))
-                .expect("write");
-        }
-        let (bytes, close) = writer.close().expect("close");
-        let mut row_group = file.next_row_group().expect("row group");
-        row_group.append_column(&bytes, close).expect("append");
-        row_group.close().expect("row group close");
-        file.close().expect("file close");
+        let own = own_file(&arrays, nullable, &props, false);
 
         let mut theirs = Vec::new();
         let mut writer =
@@ -974,6 +1002,76 @@ mod tests {
                 .collect();
             (metadata, columns)
         })
+    }
+
+    /// A file of one column written by this writer (marked [`StringChunk::constant`] or not).
+    fn own_file(
+        arrays: &[StringArray],
+        nullable: bool,
+        props: &WriterProperties,
+        constant: bool,
+    ) -> Vec<u8> {
+        let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, nullable)]));
+        let mut own = Vec::new();
+        let (mut file, _) =
+            ArrowWriter::try_new(&mut own, Arc::clone(&schema), Some(props.clone()))
+                .expect("writer")
+                .into_serialized_writer()
+                .expect("serialized");
+        let descr = file.schema_descr().column(0);
+        assert!(StringChunk::eligible(&descr, props, true));
+        let mut writer = StringChunk::new(descr, props);
+        if constant {
+            writer = writer.constant();
+        }
+        for array in arrays {
+            writer
+                .write(&BinaryArray::from(array.clone()))
+                .expect("write");
+        }
+        let (bytes, close) = writer.close().expect("close");
+        let mut row_group = file.next_row_group().expect("row group");
+        row_group.append_column(&bytes, close).expect("append");
+        row_group.close().expect("row group close");
+        file.close().expect("file close");
+        own
+    }
+
+    #[test]
+    fn a_constant_column_in_bulk_is_the_same_file_as_row_by_row() {
+        // Short and long values (the cache and the comparison with the last value), nulls; parts of unequal sizes
+        // that cross pages (20,000 rows by default; 1,000 and 7 below) and a part of one row; a value larger than
+        // the dictionary's page limit (then PLAIN).
+        let long = "s3://bucket/incoming/2026/12/01/orders-0001.csv".to_owned();
+        let huge = "x".repeat(2000);
+        let values = [Some("CZ".to_owned()), Some(long), None, Some(huge)];
+        let sizes = [8192, 30_000, 1, 5, 20_000, 333];
+        for value in &values {
+            let arrays: Vec<StringArray> = sizes
+                .iter()
+                .map(|&n| StringArray::from_iter(std::iter::repeat_n(value.clone(), n)))
+                .collect();
+            let settings = [
+                props().build(),
+                props().set_data_page_row_count_limit(1000).build(),
+                props()
+                    .set_data_page_row_count_limit(7)
+                    .set_write_batch_size(3)
+                    .build(),
+                props().set_dictionary_page_size_limit(1024).build(),
+                props().set_dictionary_enabled(false).build(),
+            ];
+            for (k, settings) in settings.iter().enumerate() {
+                for nullable in [true, false] {
+                    if value.is_none() && !nullable {
+                        continue;
+                    }
+                    let bulk = own_file(&arrays, nullable, settings, true);
+                    let rows = own_file(&arrays, nullable, settings, false);
+                    assert!(bulk == rows, "{value:?}, settings {k}, nullable {nullable}");
+                }
+            }
+        }
     }
 
     fn values(columns: &[ArrayRef]) -> Vec<Option<String>> {
