@@ -54,10 +54,6 @@ impl Strings {
         }
     }
 
-    fn push(&mut self, text: &str) {
-        self.push_from(text.as_bytes(), 0..text.len());
-    }
-
     /// Appends `data[span]`, the bytes of a text: a field cut from a record's checked text at its ASCII delimiters
     /// ([`field_span`]). A short value is copied as a block of [`BLOCK`] bytes, the data after it included (then
     /// dropped), rather than by a call to `memcpy` for its length ([`crate::block::extend_from`]).
@@ -160,7 +156,7 @@ impl ColumnBuilder {
             ));
         }
         match &mut self.values {
-            Values::Str(s) => s.push(""),
+            Values::Str(s) => s.push_from(b"", 0..0),
             Values::I64(v) | Values::Ts(v) => v.push(0),
             Values::F64(v) => v.push(0.0),
             Values::Bool(v) => v.append(false),
@@ -198,13 +194,11 @@ impl ColumnBuilder {
     /// Appends one field: a string as it is, any other type trimmed and parsed. An empty field is null (so is a
     /// blank one, for the other types).
     pub(super) fn push(&mut self, name: &str, text: &str) -> Result<(), FieldError> {
+        if self.is_text() {
+            return self.push_text(name, text.as_bytes(), 0..text.len());
+        }
         if text.is_empty() {
             return self.push_null(name);
-        }
-        if let Values::Str(s) = &mut self.values {
-            s.push(text);
-            self.valid.append_non_null();
-            return Ok(());
         }
         let bad = |t: ColumnType| format!("column {name:?}: {:?} is not a valid {t}", shown(text));
         let t = trim(text);
