@@ -3,7 +3,8 @@
 //! worker thread. Each lane owns a share of the row group's column writers, every batch goes to all of them, and
 //! the row group's column chunks are appended in column order once it is full. The shares are dealt anew for each
 //! row group by the time each column has taken so far, so that the lanes take about as long (a string column can
-//! take ten times an integer one). Row groups are cut much as `ArrowWriter` cuts them: at the row limit, or by the
+//! take ten times an integer one); the first row group, dealt before any column was timed, is dealt again after a
+//! few parts ([`REDEAL_AFTER`]). Row groups are cut much as `ArrowWriter` cuts them: at the row limit, or by the
 //! encoded size the writers estimate, a batch being split at the group's average row size; but the size is the
 //! one known a part earlier ([`LAG`]), so that the lanes need not finish each part together. The cut depends only
 //! on the parts, so the file is the same for any number of lanes and any dealing.
@@ -203,17 +204,21 @@ impl Chunk {
 }
 
 enum Job {
-    /// The writers of a new row group's columns (by column index).
+    /// The writers of a new row group's columns (by column index), or of the same group's dealt again.
     Start(Vec<(usize, Writer)>),
     Write(RecordBatch),
     Close,
+    /// Hand the writers back, to be dealt again.
+    Return,
 }
 
 enum Done {
     /// A batch is written; the writers' estimated encoded bytes so far.
     Written(usize),
-    /// The row group's chunks, with the time each column's writer took.
+    /// The row group's chunks, with the time each column's writer took since it was dealt.
     Closed(Vec<(usize, Chunk, Duration)>),
+    /// The writers, open, with the time each took since it was dealt.
+    Returned(Vec<(usize, Writer, Duration)>),
 }
 
 /// One share of a row group's column writers, with the time each has taken so far.
@@ -245,10 +250,14 @@ impl Share {
     }
 
     fn close(&mut self) -> Result<Vec<(usize, Chunk, Duration)>, ParquetError> {
-        std::mem::take(&mut self.0)
+        self.take()
             .into_iter()
             .map(|(i, w, took)| Ok((i, w.close()?, took)))
             .collect()
+    }
+
+    fn take(&mut self) -> Vec<(usize, Writer, Duration)> {
+        std::mem::take(&mut self.0)
     }
 }
 
@@ -297,6 +306,9 @@ pub(super) fn encode<W: Write + Send>(
                 .collect(),
             written: VecDeque::new(),
             known: (0, 0),
+            appending: Duration::ZERO,
+            parts: 0,
+            blind: false,
         };
         let mut group = 0;
         let mut rows: usize = 0;
@@ -379,12 +391,30 @@ struct Lanes<'s> {
     remote: Vec<(SyncSender<Job>, Receiver<Answer>)>,
     /// The time each column's writer has taken, over the row groups closed so far.
     cost: Vec<Duration>,
-    /// The parts written to the row group whose other lanes' answers are not yet in: the group's rows after
-    /// each, and this thread's lane's estimated bytes after it.
-    written: VecDeque<(usize, usize)>,
-    /// The group's rows and estimated encoded bytes after the last part whose answers are all in.
+    /// The parts written to the row group not yet settled, in order.
+    written: VecDeque<Part>,
+    /// The group's rows and estimated encoded bytes after the last part settled.
     known: (usize, usize),
+    /// The time this thread has spent appending row groups to the file: work its lane does beside its columns.
+    appending: Duration,
+    /// Parts written to the row group since it was dealt.
+    parts: usize,
+    /// Whether the row group was dealt before any column was timed.
+    blind: bool,
 }
+
+/// A part written to the row group: the group's rows after it, the estimated encoded bytes after it that are in
+/// (this thread's lane's at first), and whether the other lanes' are in too.
+struct Part {
+    rows: usize,
+    bytes: usize,
+    answered: bool,
+}
+
+/// A row group dealt before any column was timed (the first) is dealt again after this many parts, by the time
+/// each column took in them. Dealt round-robin, the first group of long notes gave this thread's lane three times
+/// the other's work (the notes column is 40 % of the encoding), and a 100 MB file is one row group.
+const REDEAL_AFTER: usize = 8;
 
 /// How far the lanes may run apart, in parts: the row group's size is judged by what the lanes had written
 /// `LAG - 1` parts before, so that this thread's lane goes on to the next part without waiting for the others
@@ -399,8 +429,16 @@ impl Lanes<'_> {
     /// the least work yet (by the time each column took in the groups before; the first group's are dealt
     /// round-robin). Which lane writes a column does not change its bytes.
     fn start(&mut self, writers: Vec<Writer>) -> Result<(), ConvertError> {
+        self.blind = self.cost.iter().all(Duration::is_zero);
+        self.parts = 0;
+        self.deal_out(writers)
+    }
+
+    /// Deals `writers` (all of the row group's, in column order) to the lanes; this thread's lane starts with the
+    /// time it spent appending row groups.
+    fn deal_out(&mut self, writers: Vec<Writer>) -> Result<(), ConvertError> {
         let lanes = self.remote.len() + 1;
-        let lane_of = deal(&self.cost, lanes);
+        let lane_of = deal(&self.cost, lanes, self.appending);
         let mut shares: Vec<Vec<(usize, Writer)>> = (0..lanes).map(|_| Vec::new()).collect();
         for (i, writer) in writers.into_iter().enumerate() {
             shares[lane_of[i]].push((i, writer));
@@ -420,23 +458,52 @@ impl Lanes<'_> {
                 .map_err(|_| encoder_gone())?;
         }
         let own = self.own.write(self.schema, part)?;
-        self.written.push_back((rows, own));
+        self.written.push_back(Part {
+            rows,
+            bytes: own,
+            answered: self.remote.is_empty(),
+        });
+        self.parts += 1;
+        if self.blind && self.parts == REDEAL_AFTER && !self.remote.is_empty() {
+            self.redeal()?;
+        }
         Ok(())
+    }
+
+    /// Takes the row group's writers back from every lane and deals them again, by the time each column has
+    /// taken so far. The parts already written are answered first; which parts are settled, and so where the group
+    /// is cut, does not change.
+    fn redeal(&mut self) -> Result<(), ConvertError> {
+        for part in &mut self.written {
+            answer(part, &self.remote)?;
+        }
+        for (tx, _) in &self.remote {
+            tx.send(Job::Return).map_err(|_| encoder_gone())?;
+        }
+        let mut writers = self.own.take();
+        for (_, rx) in &self.remote {
+            if let Done::Returned(theirs) = rx.recv().map_err(|_| encoder_gone())?? {
+                writers.extend(theirs);
+            }
+        }
+        writers.sort_by_key(|(i, _, _)| *i);
+        for (i, _, took) in &writers {
+            self.cost[*i] += *took;
+        }
+        #[cfg(test)]
+        super::tests::REDEALT.fetch_add(1, Ordering::Relaxed);
+        self.deal_out(writers.into_iter().map(|(_, w, _)| w).collect())
     }
 
     /// Takes the other lanes' answers until at most `pending` parts wait for them; returns the row group's rows
     /// and estimated encoded bytes as of the last part whose answers are all in.
     fn settle(&mut self, pending: usize) -> Result<(usize, usize), ConvertError> {
         while self.written.len() > pending {
-            let Some((rows, mut bytes)) = self.written.pop_front() else {
+            let Some(mut part) = self.written.pop_front() else {
                 break;
             };
-            for (_, rx) in &self.remote {
-                if let Done::Written(n) = rx.recv().map_err(|_| encoder_gone())?? {
-                    bytes += n;
-                }
-            }
-            self.known = (rows, bytes);
+            answer(&mut part, &self.remote)?;
+            self.known = (part.rows, part.bytes);
         }
         Ok(self.known)
     }
@@ -459,6 +526,7 @@ impl Lanes<'_> {
             }
         }
         chunks.sort_by_key(|(i, _, _)| *i);
+        let started = Instant::now();
         let mut row_group = file.next_row_group()?;
         for (i, mut chunk, took) in chunks {
             self.cost[i] += took;
@@ -466,17 +534,36 @@ impl Lanes<'_> {
             chunk.append_to(&mut row_group)?;
         }
         row_group.close()?;
+        self.appending += started.elapsed();
         Ok(())
     }
 }
 
+/// Adds the other lanes' estimated bytes after `part` to its own, unless they are in already.
+fn answer(
+    part: &mut Part,
+    remote: &[(SyncSender<Job>, Receiver<Answer>)],
+) -> Result<(), ConvertError> {
+    if !part.answered {
+        for (_, rx) in remote {
+            if let Done::Written(n) = rx.recv().map_err(|_| encoder_gone())?? {
+                part.bytes += n;
+            }
+        }
+        part.answered = true;
+    }
+    Ok(())
+}
+
 /// The lane of each column: the costliest first, each to the lane with the least cost dealt so far (the longest
-/// processing time rule); columns with no cost measured yet are dealt round-robin.
-fn deal(cost: &[Duration], lanes: usize) -> Vec<usize> {
+/// processing time rule), the first lane starting with `busy` (its other work); columns with no cost measured yet
+/// are dealt round-robin.
+fn deal(cost: &[Duration], lanes: usize, busy: Duration) -> Vec<usize> {
     let lanes = lanes.max(1);
     let mut order: Vec<usize> = (0..cost.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(cost[i]));
     let mut load = vec![Duration::ZERO; lanes];
+    load[0] = busy;
     let mut lane_of = vec![0; cost.len()];
     for (k, &i) in order.iter().enumerate() {
         let lane = match cost[i].is_zero() {
@@ -500,6 +587,7 @@ fn column_worker(jobs: &Receiver<Job>, done: &SyncSender<Answer>, schema: &Schem
             }
             Job::Write(batch) => share.write(schema, &batch).map(Done::Written),
             Job::Close => share.close().map(Done::Closed),
+            Job::Return => Ok(Done::Returned(share.take())),
         };
         if done.send(answer).is_err() {
             return;
@@ -518,7 +606,7 @@ mod tests {
     #[test]
     fn columns_are_dealt_costliest_first_to_the_least_loaded_lane() {
         // 9 | 5 + 2 + 1 | 4 + 3 + 1: each next costliest to the lane with the least so far.
-        let lanes = deal(&ms(&[1, 9, 3, 5, 2, 4, 1]), 3);
+        let lanes = deal(&ms(&[1, 9, 3, 5, 2, 4, 1]), 3, Duration::ZERO);
         let mut load = [0_u64; 3];
         for (i, &lane) in lanes.iter().enumerate() {
             load[lane] += [1, 9, 3, 5, 2, 4, 1][i];
@@ -526,9 +614,23 @@ mod tests {
         assert_eq!(lanes[1], 0, "the costliest column takes the first lane");
         assert_eq!(load, [9, 8, 8]);
         // With no costs yet (the first row group), round-robin in column order.
-        assert_eq!(deal(&ms(&[0; 5]), 2), vec![0, 1, 0, 1, 0]);
+        assert_eq!(deal(&ms(&[0; 5]), 2, Duration::ZERO), vec![0, 1, 0, 1, 0]);
         // One lane takes everything; no columns deal nothing.
-        assert_eq!(deal(&ms(&[3, 1]), 1), vec![0, 0]);
-        assert_eq!(deal(&[], 4), Vec::<usize>::new());
+        assert_eq!(deal(&ms(&[3, 1]), 1, Duration::ZERO), vec![0, 0]);
+        assert_eq!(deal(&[], 4, Duration::ZERO), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn the_first_lane_starts_with_its_other_work() {
+        // Busy for 5, the first lane takes only the 4: 5 + 4 | 6 + 3.
+        assert_eq!(
+            deal(&ms(&[6, 4, 3]), 2, Duration::from_millis(5)),
+            vec![1, 0, 1]
+        );
+        // Busy for longer than all the columns: the other lane takes them all.
+        assert_eq!(
+            deal(&ms(&[6, 4, 3]), 2, Duration::from_millis(20)),
+            vec![1, 1, 1]
+        );
     }
 }

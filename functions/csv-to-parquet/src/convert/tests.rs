@@ -16,6 +16,9 @@ use parquet::basic::{LogicalType, Type as PhysicalType};
 /// Raw batches the reading thread typed itself, its typing workers all busy (over every test).
 pub(super) static READER_TYPED: AtomicU64 = AtomicU64::new(0);
 
+/// Row groups whose writers were dealt to the lanes again, mid-group (over every test).
+pub(super) static REDEALT: AtomicU64 = AtomicU64::new(0);
+
 fn opts() -> Options {
     let at = Utc
         .with_ymd_and_hms(2026, 11, 21, 12, 0, 0)
@@ -898,6 +901,44 @@ fn every_number_of_workers_writes_the_same_bytes() {
         assert_eq!(
             batch(&other.parquet).num_rows(),
             batch(&one.parquet).num_rows()
+        );
+    }
+}
+
+#[test]
+fn a_row_group_dealt_again_mid_group_writes_the_same_bytes() {
+    // One row group of 40 small batches: with more than one lane, its writers are taken back after the first
+    // parts and dealt again by what each column took, so columns change lanes mid-group.
+    let mut csv = b"id,note,amount,code\n".to_vec();
+    for i in 0..4_000_u32 {
+        let note = "a long note ".repeat((i % 7) as usize);
+        csv.extend_from_slice(
+            format!("{i},{note},{}.{:02},C{}\n", i % 1000, i % 100, i % 13).as_bytes(),
+        );
+    }
+    let before = REDEALT.load(Ordering::Relaxed);
+    let outputs: Vec<Vec<u8>> = [1, 2, 3, 4]
+        .into_iter()
+        .map(|lanes| {
+            let mut o = opts();
+            o.lanes = lanes;
+            o.batch_rows = 100;
+            ok(&csv, &o).parquet
+        })
+        .collect();
+    assert!(
+        REDEALT.load(Ordering::Relaxed) >= before + 3,
+        "each run with more than one lane dealt its row group again"
+    );
+    let reader =
+        ParquetRecordBatchReaderBuilder::try_new(Bytes::from(outputs[0].clone())).expect("parquet");
+    assert_eq!(reader.metadata().num_row_groups(), 1);
+    assert_eq!(batch(&outputs[0]).num_rows(), 4_000);
+    for (k, other) in outputs.iter().enumerate() {
+        assert!(
+            other == &outputs[0],
+            "{} lanes: the Parquet bytes differ",
+            k + 1
         );
     }
 }
