@@ -26,7 +26,9 @@ For each shape and size (MB = 1e6 bytes) it
   1. generates ``<data-dir>/<shape>_<size>mb_seed<seed>.csv`` with scripts/gen_shapes.py (the
      order_lines files are the ones scripts/gen_order_lines.py always wrote, same names and bytes),
      unless the file is already there (the data-row count is cached beside it in ``.rows``);
-  2. reads the file once, untimed (``cat IN > /dev/null``), so every tool sees a warm page cache;
+  2. reads the file, untimed (``cat IN > /dev/null``), before every run, so every tool sees a warm page cache
+     (a machine that pages out memory unused for a while, as this one's DAMON reclaim does, would otherwise
+     have a run read part of its input from disk: the reading thread waited on the disk in some runs);
   3. runs each tool in turn -- never two at once -- as a child process converting the same file,
      measuring wall time (perf_counter around the child), the child's peak RSS and CPU time (from
      ``os.wait4``'s rusage; a child's ru_maxrss starts at this process's own peak, so this process
@@ -169,7 +171,7 @@ def ensure_input(data_dir: Path, shape: str, size_mb: float, seed: int, skip_gen
 
 
 def warm_cache(path: Path) -> None:
-    """Read the file once so it is in the page cache for every tool (dropping the cache is not possible)."""
+    """Read the file so that it is in the page cache for the next run (dropping the cache is not possible)."""
     subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)
 
 
@@ -287,6 +289,7 @@ def run_tool(tool: str, src: Path, shape: str, expected_rows: int, work_dir: Pat
     name = run_name(tool, pinned)
     dst = output_path(work_dir, tool, pinned)
     remove(dst)
+    warm_cache(src)
     run = Run(tool, pinned)
     cmd, env = tool_command(tool, src, dst, shape, args), None
     if pinned:
@@ -784,7 +787,6 @@ def measure(shape: str, size_mb: float, src: Path, rows: int, args: argparse.Nam
     work_dir.mkdir(parents=True, exist_ok=True)
     tools, skipped = tools_for(shape, size_mb, args)
     section = Section(shape, size_mb, src, rows, [], [], skipped, None)
-    warm_cache(src)
     where = f"[{shape} {size_label(size_mb)} MB]"
     for tool, pinned in [(t, False) for t in tools] + [(t, True) for t in args.pinned_tools if t in tools]:
         print(f"{where} {LABELS[tool]}{', 1 CPU' if pinned else ''} ...", end=" ", flush=True)

@@ -34,7 +34,6 @@ TOOLS = ("tributary", "polars")
 def measure(shape: str, args: argparse.Namespace, work: Path) -> list[str]:
     # The input and its row count as scripts/bench.py made them (its cache is checked against the file's size).
     src, rows = bench.ensure_input(args.data_dir, shape, args.size_mb, args.seed, skip_generate=True)
-    bench.warm_cache(src)
     rounds = args.rounds
     runs: dict[tuple[str, bool], list[bench.Run]] = {(t, p): [] for t in TOOLS for p in (False, True)}
     for i in range(rounds):
