@@ -14,31 +14,45 @@ pub fn error(message: &dyn std::fmt::Display) {
 }
 
 /// A file written under a temporary name and renamed into place only on [`AtomicFile::commit`], so a failed
-/// run never leaves a half-written file where a complete one is expected. Writes fill a buffer of [`BUF`] bytes;
-/// a thread of its own writes each full one to the file while the caller goes on (appending the row groups of a
-/// 540 MB Parquet file, most of it in these writes, took the encoding thread 0.37 s). That thread also has what it has written synced every
-/// [`SYNC_EVERY`] bytes, by a third thread while writing goes on, so that the commit waits for the last part only
-/// (a 540 MB Parquet file's one sync at the end took 0.17 s, 6 % of its conversion's wall time). The commit then
-/// syncs the file to disk before the rename.
+/// run never leaves a half-written file where a complete one is expected. Writes fill a buffer of [`BUF`] bytes.
+/// The first [`THREAD_AFTER`] bytes are written as each buffer fills; after them, a thread of its own writes each
+/// full buffer while the caller goes on (appending the row groups of a 540 MB Parquet file, most of it in these
+/// writes, took the encoding thread 0.37 s; a small file, such as a batch's normalized events, is not worth a
+/// thread and more buffers to fault in). That thread also has what is written synced every [`SYNC_EVERY`] bytes,
+/// by a third thread while writing goes on, so that the commit waits for the last part only (a 540 MB Parquet
+/// file's one sync at the end took 0.17 s, 6 % of its conversion's wall time). The commit then syncs the file to
+/// disk before the rename.
 #[derive(Debug)]
 pub struct AtomicFile {
     tmp: PathBuf,
     dest: PathBuf,
-    /// The bytes not yet handed to the writing thread.
+    /// The bytes not yet written, or handed to the writing thread.
     buf: Vec<u8>,
     /// `None` once committed, or once the thread has stopped on an error.
-    writer: Option<Writer>,
+    sink: Option<Sink>,
+    sync_every: u64,
+    thread_after: u64,
     /// Background syncs asked for so far.
-    #[cfg(test)]
     syncs: Arc<AtomicU64>,
     /// Set by the commit, which renames or removes the file itself.
     committing: bool,
 }
 
-/// Bytes handed to the writing thread at once.
+/// Where full buffers go: to the file, for its first bytes; then to the writing thread.
+#[derive(Debug)]
+enum Sink {
+    Direct { file: File, written: u64 },
+    Thread(Writer),
+}
+
+/// Bytes written, or handed to the writing thread, at once.
 const BUF: usize = 1 << 20;
 
-/// Full buffers waiting for the writing thread: with the one being filled and the one being written, four at most.
+/// Bytes written directly before the writing thread starts.
+const THREAD_AFTER: u64 = 16 << 20;
+
+/// Full buffers waiting for the writing thread. A buffer is allocated only when no emptied one is back, so at most
+/// five exist: the one being filled, one waiting to be queued, the queued ones and the one being written.
 const QUEUE: usize = 2;
 
 /// Bytes written between two background syncs.
@@ -53,12 +67,12 @@ struct Writer {
 }
 
 impl Writer {
-    fn start(mut file: File, sync_every: u64, syncs: Arc<AtomicU64>) -> Self {
+    /// Starts writing to `file`, `unsynced` bytes already written to it.
+    fn start(mut file: File, sync_every: u64, mut unsynced: u64, syncs: Arc<AtomicU64>) -> Self {
         let (full, to_write) = sync_channel::<Vec<u8>>(QUEUE);
         let (emptied, empty) = sync_channel(QUEUE + 1);
         let done = std::thread::spawn(move || {
             let mut syncer: Option<Syncer> = None;
-            let mut unsynced = 0;
             let written = (|| {
                 for mut buf in to_write {
                     file.write_all(&buf)?;
@@ -128,27 +142,39 @@ impl Syncer {
 
 impl AtomicFile {
     pub fn create(dest: &Path) -> io::Result<Self> {
-        Self::syncing_every(dest, SYNC_EVERY)
+        Self::syncing_every(dest, SYNC_EVERY, THREAD_AFTER)
     }
 
-    fn syncing_every(dest: &Path, sync_every: u64) -> io::Result<Self> {
+    fn syncing_every(dest: &Path, sync_every: u64, thread_after: u64) -> io::Result<Self> {
         let name = dest
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let tmp = dest.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
         let file = File::create(&tmp)?;
-        Ok(Self::over(file, tmp, dest.to_owned(), sync_every))
+        Ok(Self::over(
+            file,
+            tmp,
+            dest.to_owned(),
+            sync_every,
+            thread_after,
+        ))
     }
 
-    fn over(file: File, tmp: PathBuf, dest: PathBuf, sync_every: u64) -> Self {
+    /// Writes `file`; with `thread_after` 0, through the writing thread from the first byte.
+    fn over(file: File, tmp: PathBuf, dest: PathBuf, sync_every: u64, thread_after: u64) -> Self {
         let syncs = Arc::new(AtomicU64::new(0));
+        let sink = match thread_after {
+            0 => Sink::Thread(Writer::start(file, sync_every, 0, Arc::clone(&syncs))),
+            _ => Sink::Direct { file, written: 0 },
+        };
         Self {
             tmp,
             dest,
             buf: Vec::with_capacity(BUF),
-            writer: Some(Writer::start(file, sync_every, Arc::clone(&syncs))),
-            #[cfg(test)]
+            sink: Some(sink),
+            sync_every,
+            thread_after,
             syncs,
             committing: false,
         }
@@ -158,8 +184,11 @@ impl AtomicFile {
         self.committing = true;
         let done = self
             .flush()
-            .and_then(|()| self.writer.take().ok_or_else(stopped))
-            .and_then(Writer::finish)
+            .and_then(|()| match self.sink.take() {
+                Some(Sink::Direct { file, .. }) => Ok(file),
+                Some(Sink::Thread(writer)) => writer.finish(),
+                None => Err(stopped()),
+            })
             .and_then(|file| file.sync_all())
             .and_then(|()| std::fs::rename(&self.tmp, &self.dest));
         if done.is_err() {
@@ -169,10 +198,25 @@ impl AtomicFile {
         done
     }
 
-    /// Hands the buffer to the writing thread and takes an empty one; the thread's error if it has stopped.
+    /// Writes the buffer, or hands it to the writing thread and takes an empty one; the thread's error if it has
+    /// stopped.
     fn hand(&mut self) -> io::Result<()> {
-        let Some(writer) = &self.writer else {
-            return Err(stopped());
+        let writer = match &mut self.sink {
+            None => return Err(stopped()),
+            Some(Sink::Thread(writer)) => writer,
+            Some(Sink::Direct { file, written }) => {
+                file.write_all(&self.buf)?;
+                *written += self.buf.len() as u64;
+                self.buf.clear();
+                if *written >= self.thread_after
+                    && let Some(Sink::Direct { file, written }) = self.sink.take()
+                {
+                    let syncs = Arc::clone(&self.syncs);
+                    let writer = Writer::start(file, self.sync_every, written, syncs);
+                    self.sink = Some(Sink::Thread(writer));
+                }
+                return Ok(());
+            }
         };
         let next = writer
             .empty
@@ -183,8 +227,8 @@ impl AtomicFile {
             return Ok(());
         }
         // The thread stopped on an error, which is this write's.
-        match self.writer.take().map(Writer::finish) {
-            Some(Err(e)) => Err(e),
+        match self.sink.take() {
+            Some(Sink::Thread(writer)) => writer.finish().and(Err(stopped())),
             _ => Err(stopped()),
         }
     }
@@ -196,7 +240,7 @@ fn stopped() -> io::Error {
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.writer.is_none() {
+        if self.sink.is_none() {
             return Err(stopped());
         }
         self.buf.extend_from_slice(buf);
@@ -206,8 +250,8 @@ impl Write for AtomicFile {
         Ok(buf.len())
     }
 
-    /// Hands what is buffered to the writing thread, without waiting for it: only [`AtomicFile::commit`] says
-    /// that the file is written (and synced).
+    /// Writes what is buffered, or hands it to the writing thread without waiting for it: only
+    /// [`AtomicFile::commit`] says that the file is written (and synced).
     fn flush(&mut self) -> io::Result<()> {
         match self.buf.is_empty() {
             true => Ok(()),
@@ -220,10 +264,10 @@ impl Drop for AtomicFile {
     /// Uncommitted, the file goes (once its thread is done with it). A commit leaves nothing to do: the file was
     /// renamed, or removed when the commit failed.
     fn drop(&mut self) {
-        if let Some(writer) = self.writer.take() {
+        if let Some(Sink::Thread(writer)) = self.sink.take() {
             let _ = writer.finish();
-            let _ = std::fs::remove_file(&self.tmp);
-        } else if !self.committing {
+        }
+        if !self.committing {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
@@ -276,7 +320,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let dest = dir.path().join("out.bin");
         let data: Vec<u8> = (0..3_000_003_u32).map(|i| (i % 251) as u8).collect();
-        let mut file = AtomicFile::syncing_every(&dest, 256 * 1024).expect("create");
+        // The thread takes over after the first 1 MiB.
+        let mut file = AtomicFile::syncing_every(&dest, 256 * 1024, 1 << 20).expect("create");
         for part in data.chunks(70_001) {
             file.write_all(part).expect("write");
         }
@@ -288,24 +333,37 @@ mod tests {
         assert_eq!(names.len(), 1);
 
         let other = dir.path().join("dropped.bin");
-        let mut file = AtomicFile::syncing_every(&other, 1024).expect("create");
+        let mut file = AtomicFile::syncing_every(&other, 1024, 0).expect("create");
         file.write_all(&data[..100_000]).expect("write");
         drop(file);
         assert!(!other.exists());
         assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 1);
     }
 
-    /// A write that fails on the writing thread fails a later write or the commit, and leaves no file behind.
+    /// A write that fails, directly or on the writing thread, fails that write, a later one or the commit, and
+    /// leaves no file behind.
     #[test]
     fn a_failed_write_fails_the_file_and_leaves_nothing() {
         let dir = tempfile::tempdir().expect("temp dir");
-        for (written, commit) in [(8 * BUF, false), (10, true)] {
+        let cases = [
+            (8 * BUF, false, 0),
+            (10, true, 0),
+            (8 * BUF, false, THREAD_AFTER),
+            (10, true, THREAD_AFTER),
+        ];
+        for (written, commit, thread_after) in cases {
             let dest = dir.path().join("out.bin");
             let tmp = dir.path().join(".out.bin.tmp");
             std::fs::write(&tmp, b"").expect("create");
             // Opened for reading only: every write the thread makes fails.
             let read_only = File::open(&tmp).expect("open");
-            let mut file = AtomicFile::over(read_only, tmp.clone(), dest.clone(), SYNC_EVERY);
+            let mut file = AtomicFile::over(
+                read_only,
+                tmp.clone(),
+                dest.clone(),
+                SYNC_EVERY,
+                thread_after,
+            );
             let wrote = vec![7; written]
                 .chunks(1000)
                 .try_for_each(|part| file.write_all(part));
@@ -318,7 +376,7 @@ mod tests {
             };
             assert!(
                 failed.is_err(),
-                "the thread's error is the caller's ({written} bytes, commit {commit}): {failed:?}"
+                "the error is the caller's ({written} bytes, commit {commit}, thread after {thread_after}): {failed:?}"
             );
             assert!(!dest.exists() && !tmp.exists(), "nothing left behind");
         }
