@@ -205,7 +205,12 @@ impl AtomicFile {
             None => return Err(stopped()),
             Some(Sink::Thread(writer)) => writer,
             Some(Sink::Direct { file, written }) => {
-                file.write_all(&self.buf)?;
+                if let Err(e) = file.write_all(&self.buf) {
+                    // As when the thread stops: every later write, and the commit, fail too (the buffer, partly
+                    // written, is never written again).
+                    self.sink = None;
+                    return Err(e);
+                }
                 *written += self.buf.len() as u64;
                 self.buf.clear();
                 if *written >= self.thread_after
@@ -340,8 +345,8 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 1);
     }
 
-    /// A write that fails, directly or on the writing thread, fails that write, a later one or the commit, and
-    /// leaves no file behind.
+    /// A write that fails, directly or on the writing thread, fails that write, a later one or the commit, then
+    /// every later write and the commit, and leaves no file behind.
     #[test]
     fn a_failed_write_fails_the_file_and_leaves_nothing() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -369,10 +374,12 @@ mod tests {
                 .try_for_each(|part| file.write_all(part));
             let failed = match (wrote, commit) {
                 (Ok(()), true) => file.commit(),
-                (wrote, _) => {
-                    drop(file);
-                    wrote
+                (Err(e), _) => {
+                    assert!(file.write_all(b"x").is_err(), "a failed file takes no more");
+                    assert!(file.commit().is_err(), "nor commits");
+                    Err(e)
                 }
+                (Ok(()), false) => Ok(()),
             };
             assert!(
                 failed.is_err(),
