@@ -308,7 +308,6 @@ pub(super) fn encode<W: Write + Send>(
             known: (0, 0),
             appending: Duration::ZERO,
             parts: 0,
-            blind: false,
         };
         let mut group = 0;
         let mut rows: usize = 0;
@@ -399,8 +398,6 @@ struct Lanes<'s> {
     appending: Duration,
     /// Parts written to the row group since it was dealt.
     parts: usize,
-    /// Whether the row group was dealt before any column was timed.
-    blind: bool,
 }
 
 /// A part written to the row group: the group's rows after it, the estimated encoded bytes after it that are in
@@ -429,7 +426,6 @@ impl Lanes<'_> {
     /// the least work yet (by the time each column took in the groups before; the first group's are dealt
     /// round-robin). Which lane writes a column does not change its bytes.
     fn start(&mut self, writers: Vec<Writer>) -> Result<(), ConvertError> {
-        self.blind = self.cost.iter().all(Duration::is_zero);
         self.parts = 0;
         self.deal_out(writers)
     }
@@ -464,7 +460,9 @@ impl Lanes<'_> {
             answered: self.remote.is_empty(),
         });
         self.parts += 1;
-        if self.blind && self.parts == REDEAL_AFTER && !self.remote.is_empty() {
+        // No column timed yet: this is the first row group, dealt round-robin.
+        let blind = self.cost.iter().all(Duration::is_zero);
+        if self.parts == REDEAL_AFTER && blind && !self.remote.is_empty() {
             self.redeal()?;
         }
         Ok(())
