@@ -270,7 +270,7 @@ fn kinesis_read(index: usize, k: &KinesisFields) -> Option<Result<Input, BatchEr
     let bytes = base64_simd::STANDARD
         .decode_to_vec(k.data.as_bytes())
         .ok()?;
-    let arrival = arrival(serde_json::from_str::<f64>(k.arrival).ok())?;
+    let arrival = Utc.timestamp_millis_opt(k.arrival_millis).single()?;
     Some(record_input(
         index,
         k.event_id.as_deref(),

@@ -28,6 +28,9 @@ pub struct KinesisFields<'a> {
     pub data: Cow<'a, str>,
     /// `approximateArrivalTimestamp` as written.
     pub arrival: &'a str,
+    /// ... and in milliseconds, as `KinesisEventRecord` reads it (the seconds as an `f64`, times 1,000, rounded):
+    /// for a plain number of seconds the two are the same integer ([`plain_millis`]).
+    pub arrival_millis: i64,
 }
 
 /// The records of a `{"Records": [...]}` event, or `None` when the text is anything else or anything unusual
@@ -191,6 +194,7 @@ fn kinesis_fields<'a>(
 ) -> Option<Option<KinesisFields<'a>>> {
     let (mut seen, mut usual) = (0_u8, true);
     let (mut arrival, mut data, mut partition_key, mut sequence_number) = (None, None, None, None);
+    let mut arrival_millis = 0;
     let mut at = 0;
     r.fields(|r| {
         at += 1;
@@ -203,7 +207,10 @@ fn kinesis_fields<'a>(
                 let at = r.pos;
                 r.skip()?;
                 let written = r.since(at);
-                usual &= plain_seconds(written);
+                match plain_millis(written) {
+                    Some(millis) => arrival_millis = millis,
+                    None => usual = false,
+                }
                 arrival = Some(written);
             }
             (1..=5, b'"') => {
@@ -231,16 +238,86 @@ fn kinesis_fields<'a>(
             partition_key: partition_key.unwrap_or_default(),
             data,
             arrival,
+            arrival_millis,
         }),
         _ => None,
     })
 }
 
-/// `1795255200`, `1795255200.25`: up to ten digits, and up to three after a point.
-fn plain_seconds(text: &str) -> bool {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
-    let digits = |s: &str, most: usize| {
-        (1..=most).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+/// `1795255200`, `1795255200.25` (up to ten digits, and up to three after a point) in milliseconds; `None` for
+/// any other text. The same integer as the seconds read as an `f64`, times 1,000 and rounded: below 10^10 s the
+/// float is off by at most 2^-53 of it (1.2e-6 s), and the product by at most another half of its last place
+/// (0.001 ms), far from the half a millisecond that would change the rounding. A test compares the two.
+pub(crate) fn plain_millis(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let point = b.iter().position(|&c| c == b'.').unwrap_or(b.len());
+    let (whole, fraction) = (&b[..point], b.get(point + 1..).unwrap_or(b"0"));
+    let number = |digits: &[u8], most: usize| {
+        if !(1..=most).contains(&digits.len()) {
+            return None;
+        }
+        digits.iter().try_fold(0_i64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+        })
     };
-    digits(whole, 10) && digits(fraction, 3)
+    let thousandths = number(fraction, 3)? * [100, 10, 1][fraction.len() - 1];
+    Some(number(whole, 10)? * 1000 + thousandths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_millis;
+
+    /// What `KinesisEventRecord`'s reading gives (batch.rs: the seconds as an `f64`, times 1,000, rounded).
+    fn through_float(text: &str) -> i64 {
+        (text.parse::<f64>().expect("a number") * 1000.0).round() as i64
+    }
+
+    #[test]
+    fn plain_seconds_give_the_milliseconds_a_float_gives() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut texts: Vec<String> = [
+            "0",
+            "0.0",
+            "0.001",
+            "0.999",
+            "1795255200",
+            "1795255200.25",
+            "1795255200.5",
+            "1795255200.125",
+            "9999999999.999",
+            "9999999999.995",
+            "0000000001.1",
+            "1.05",
+            "1.005",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        for _ in 0..100_000 {
+            let whole = rng.u64(..10_000_000_000).to_string();
+            texts.push(match rng.usize(..4) {
+                0 => whole,
+                places => format!("{whole}.{:0places$}", rng.u32(..10_u32.pow(places as u32))),
+            });
+        }
+        for text in &texts {
+            assert_eq!(plain_millis(text), Some(through_float(text)), "{text}");
+        }
+        for odd in [
+            "",
+            ".",
+            "1.",
+            ".5",
+            "1.2345",
+            "12345678901",
+            "1e3",
+            "-1",
+            "1.2.3",
+            "+1",
+            " 1",
+            "١",
+        ] {
+            assert_eq!(plain_millis(odd), None, "{odd:?}");
+        }
+    }
 }

@@ -46,7 +46,11 @@ impl<'a> Reader<'a> {
     }
 
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes.get(self.pos) {
+        // Mostly there is none: anything above a space is not whitespace.
+        while let Some(&c) = self.bytes.get(self.pos) {
+            if c > b' ' || !matches!(c, b' ' | b'\n' | b'\t' | b'\r') {
+                return;
+            }
             self.pos += 1;
         }
     }
@@ -360,14 +364,20 @@ impl<'a> Reader<'a> {
 /// A number's text whose value is surely a finite float: at most 200 integer digits and an exponent of at most
 /// two digits (so under 10^300). Others may still be finite; serde_json decides those.
 fn surely_finite(number: &str) -> bool {
-    let (mantissa, exponent) = number
-        .split_once(['e', 'E'])
-        .map_or((number, ""), |(m, e)| (m, e));
-    let integer = mantissa.split('.').next().unwrap_or_default();
-    let exponent = exponent
-        .trim_start_matches(['+', '-'])
-        .trim_start_matches('0');
-    integer.len() <= 200 && exponent.len() <= 2
+    let b = number.as_bytes();
+    // The integer part (with its sign), and the exponent's digits past its sign and leading zeros.
+    let integer = b
+        .iter()
+        .position(|&c| matches!(c, b'.' | b'e' | b'E'))
+        .unwrap_or(b.len());
+    let exponent = b
+        .iter()
+        .position(|&c| matches!(c, b'e' | b'E'))
+        .map_or(&b[b.len()..], |e| &b[e + 1..]);
+    let exponent = exponent.strip_prefix(b"+").unwrap_or(exponent);
+    let exponent = exponent.strip_prefix(b"-").unwrap_or(exponent);
+    let significant = exponent.iter().skip_while(|&&c| c == b'0').count();
+    integer <= 200 && significant <= 2
 }
 
 /// Where the first `"`, `\\` or control character of `bytes` is. Most strings are short, too short for a
