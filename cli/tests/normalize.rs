@@ -292,8 +292,8 @@ fn an_output_reached_through_a_link_is_written_to_its_file_and_the_link_stays() 
 
 #[test]
 fn a_batch_larger_than_a_few_megabytes_reads_the_same_from_a_file_and_from_stdin() {
-    // Over 4 MiB, the file is read into a mapping that can take huge pages; stdin is read into the heap. The
-    // two must give the same events and dead letters, however the event's size falls on the pages.
+    // The file is read a block at a time (1 MiB), records across the blocks' ends; stdin is read whole. The two
+    // must give the same events and dead letters.
     let note = "n".repeat(300);
     let records: Vec<Value> = (0..12_000)
         .map(|i| match i {
@@ -318,10 +318,6 @@ fn a_batch_larger_than_a_few_megabytes_reads_the_same_from_a_file_and_from_stdin
         &std::fs::read(&event).expect("event"),
     );
     assert!(piped.status.success());
-    let without_time = |mut v: Value| {
-        v.as_object_mut().expect("object").remove("ingested_at");
-        v
-    };
     let from_file: Vec<Value> = lines(&out).into_iter().map(without_time).collect();
     let from_stdin: Vec<Value> = String::from_utf8(piped.stdout)
         .expect("utf-8")
@@ -344,4 +340,86 @@ fn a_batch_larger_than_a_few_megabytes_reads_the_same_from_a_file_and_from_stdin
     assert_eq!(lines(&dead).len(), 2);
     let summary: Value = serde_json::from_slice(&run.stderr).expect("summary");
     assert_eq!(summary["duplicates"], 998);
+}
+
+/// The events (without their processing time) and the dead letters of `event` read whole from stdin, and the
+/// summary.
+fn normalized_whole(
+    dir: &std::path::Path,
+    event: &std::path::Path,
+) -> (Vec<Value>, Vec<Value>, Value) {
+    let dead = dir.join("whole-dead.jsonl");
+    let piped = tributary_with_stdin(
+        &["normalize", "-", "--dead-letter", s(&dead)],
+        &std::fs::read(event).expect("event"),
+    );
+    assert!(
+        piped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+    let events = String::from_utf8(piped.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| without_time(serde_json::from_str(l).expect("json line")))
+        .collect();
+    let summary = serde_json::from_slice(&piped.stderr).expect("summary");
+    (events, lines(&dead), summary)
+}
+
+fn without_time(mut v: Value) -> Value {
+    v.as_object_mut().expect("object").remove("ingested_at");
+    v
+}
+
+#[test]
+fn a_file_read_in_blocks_gives_what_the_whole_event_gives_and_starts_again_when_it_must() {
+    // A record longer than a block (its payload is too large: poison), and one whose text reaches across the
+    // blocks' ends at any place, among 6,000 records of about 1 KiB.
+    let long = format!(
+        r#"{{"eventId": "long", "Note": "{}"}}"#,
+        "x".repeat(1_300_000)
+    );
+    let records: Vec<Value> = (0..6000)
+        .map(|i| match i {
+            2_500 => kinesis_record(i, &long),
+            i => kinesis_record(
+                i,
+                &format!(
+                    r#"{{"eventId": "e-{}", "Note": "{}"}}"#,
+                    i % 5_000,
+                    "n".repeat(i % 700)
+                ),
+            ),
+        })
+        .collect();
+    // Read in blocks as it is; and with a member after `Records`, found only at the end of the file, which makes
+    // the event one to read whole: what was written by then is dropped, and the event is read again.
+    let (dir, event) = event_file(records.clone());
+    let later = dir.path().join("later.json");
+    let text = serde_json::json!({ "Records": records }).to_string();
+    std::fs::write(&later, format!("{},\"note\":1}}", &text[..text.len() - 1])).expect("write");
+    for event in [&event, &later] {
+        let (run, out, dead) = normalize_into(dir.path(), event);
+        let (events, letters, summary) = normalized_whole(dir.path(), event);
+        let from_file: Vec<Value> = lines(&out).into_iter().map(without_time).collect();
+        // e-0 to e-4999 but e-2500, whose only record is the long one.
+        assert_eq!(from_file.len(), 4_999, "{}", event.display());
+        assert!(
+            from_file == events,
+            "{}: the file and stdin gave different events",
+            event.display()
+        );
+        assert_eq!(lines(&dead), letters);
+        assert_eq!(letters.len(), 1);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&run.stderr).expect("summary"),
+            summary
+        );
+        let left = std::fs::read_dir(dir.path()).expect("dir").count();
+        assert_eq!(
+            left, 5,
+            "no temporary file is left (events, letters, whole letters, 2 events)"
+        );
+    }
 }

@@ -4,7 +4,11 @@ use crate::input::{self, Whole};
 use crate::output::{AtomicFile, error};
 use crate::progress::{self, Unit};
 use chrono::{DateTime, Utc};
-use kinesis_normalizer::batch::{Plan, dead_letter, inputs_of, read_event, read_records};
+use indicatif::ProgressBar;
+use kinesis_normalizer::batch::{
+    Plan, dead_letter, inputs_of, read_event, read_records, record_source,
+};
+use kinesis_normalizer::json::RecordStream;
 use kinesis_normalizer::normalize::Names;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -21,9 +25,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
   tributary normalize events/sqs-batch.json
 
 The summary (records in, normalized, duplicates, dead-lettered, key collisions) goes to stderr. The batch is
-read 128 records at a time. A regular file given to --out or --dead-letter (or reached through a link) appears
-only once the whole batch is written; stdout, a pipe or a device gets a failing batch's earlier events before the
-error (exit 1).")]
+normalized 128 records at a time; when the events go to a file (and the dead letters to a file or nowhere), the
+event file is read 1 MiB at a time too, not whole. A regular file given to --out or --dead-letter (or reached
+through a link) appears only once the whole batch is written; stdout, a pipe or a device gets a failing batch's
+earlier events before the error (exit 1).")]
 pub struct Args {
     /// A Kinesis (or SQS) Lambda event, like events/kinesis-batch.json; `-` reads stdin.
     event: PathBuf,
@@ -144,6 +149,9 @@ struct Counts {
 }
 
 fn execute(args: &Args) -> Result<(), String> {
+    if streams(args) && stream(args, BLOCK).is_some() {
+        return Ok(());
+    }
     let name = args.event.display();
     let bytes = if args.event.as_os_str() == "-" {
         let mut bytes = Vec::new();
@@ -209,6 +217,136 @@ fn execute(args: &Args) -> Result<(), String> {
             (out, letters)
         }
     };
+    finish(out, letters, &part.counts)
+}
+
+/// The event file is read this much at a time when it is streamed ([`stream`]).
+const BLOCK: usize = 1 << 20;
+
+/// Whether the event is read from its file a block at a time rather than whole: when it is a file, and every
+/// output is a file written atomically, which a batch that has to be read whole after all (see [`stream`]) can
+/// start again.
+fn streams(args: &Args) -> bool {
+    let atomic =
+        |path: &Option<PathBuf>| path.as_deref().is_none_or(|p| atomic_target(p).is_some());
+    args.event.as_os_str() != "-"
+        && args.out.is_some()
+        && atomic(&args.out)
+        && atomic(&args.dead_letter)
+}
+
+/// Normalizes the event read from its file `block` bytes at a time, a part at a time ([`RecordStream`]), so that
+/// the whole event is never held: the same events, dead letters and summary as when it is read whole, with less
+/// memory and CPU time (read whole, the file takes as many fresh pages, each zeroed before the file is copied
+/// in). `None`: the event is to be read whole, and nothing was written (the outputs written so far are dropped
+/// uncommitted). So it is for an event shaped otherwise or with anything unusual, which may show only at its end,
+/// and for any error: read whole, the event gives its error as it always has, whichever comes first in the file.
+fn stream(args: &Args, block: usize) -> Option<()> {
+    let file = File::open(&args.event).ok()?;
+    let size = file.metadata().ok()?.len();
+    let rows = Arc::new(AtomicU64::new(0));
+    let bar = progress::bar(
+        "normalizing",
+        Unit::Bytes,
+        Some(size),
+        rows.clone(),
+        args.quiet,
+    );
+    let streamed = stream_parts(args, block, file, size, &bar, &rows);
+    // Cleared either way: read whole, the event shows its own.
+    bar.finish_and_clear();
+    let (out, letters, counts) = streamed?;
+    finish(out, letters, &counts).ok()
+}
+
+/// [`stream`]'s reading and writing, up to the outputs to commit.
+fn stream_parts(
+    args: &Args,
+    block: usize,
+    mut file: File,
+    size: u64,
+    bar: &ProgressBar,
+    rows: &AtomicU64,
+) -> Option<(Sink, Option<Sink>, Counts)> {
+    let mut part = Part {
+        ingested_at: Utc::now(),
+        max_bytes: args.max_record_bytes,
+        seen: HashSet::default(),
+        names: Names::default(),
+        counts: Counts::default(),
+    };
+    // About a record per KiB of event; the set grows past that if it must.
+    part.seen
+        .reserve(usize::try_from(size / 1024).unwrap_or(0).min(1 << 20));
+    let mut read = RecordStream::default();
+    let (mut source, mut outputs, mut done) = (None, None, 0_u64);
+    // The text read and not yet consumed, and how much to read next: a block, or more when a record is longer.
+    let mut text: Vec<u8> = Vec::with_capacity(block);
+    let (mut want, mut at_end) = (block, false);
+    while !read.done() {
+        if at_end {
+            // Nothing more to read, and the stream neither finished nor refused: not expected; read whole.
+            return None;
+        }
+        let wanted = u64::try_from(want).unwrap_or(u64::MAX);
+        let got = (&mut file).take(wanted).read_to_end(&mut text).ok()?;
+        at_end = (got as u64) < wanted;
+        // Checked as the whole file would be, once per block; a character cut at the text's end waits for the
+        // next block.
+        let held = match simdutf8::compat::from_utf8(&text) {
+            Ok(held) => held,
+            Err(e) if e.error_len().is_none() && !at_end => {
+                simdutf8::basic::from_utf8(&text[..e.valid_up_to()]).ok()?
+            }
+            Err(_) => return None,
+        };
+        // The text held, a part at a time, until a part stops short of its records for want of text.
+        let mut from = 0;
+        loop {
+            let mut records = Vec::with_capacity(PART);
+            from += read.read(&held[from..], at_end, PART, &mut records)?;
+            if let Some(first) = records.first() {
+                let source = *source.get_or_insert(record_source(first)?.ok()?);
+                let (out, letters) = match &mut outputs {
+                    Some(outputs) => outputs,
+                    None => outputs.insert(sinks(args).ok()?),
+                };
+                let first = usize::try_from(rows.load(Ordering::Relaxed)).ok()?;
+                let inputs = inputs_of(source, &records, first).ok()?;
+                let plan = Plan::continuing(
+                    source,
+                    inputs,
+                    part.ingested_at,
+                    part.max_bytes,
+                    &mut part.names,
+                );
+                part.write(plan, out, letters.as_mut()).ok()?;
+                rows.fetch_add(records.len() as u64, Ordering::Relaxed);
+            }
+            if records.len() < PART || read.done() {
+                break;
+            }
+        }
+        text.drain(..from);
+        done += from as u64;
+        bar.set_position(done);
+        // Nothing taken from all the text held: a record longer than it. Read as much again.
+        want = if from > 0 {
+            block
+        } else {
+            want.saturating_mul(2)
+        };
+    }
+    // An empty batch still writes its (empty) outputs.
+    let (out, letters) = match outputs {
+        Some(outputs) => outputs,
+        None => sinks(args).ok()?,
+    };
+    Some((out, letters, part.counts))
+}
+
+/// Commits the outputs and prints the summary.
+fn finish(out: Sink, letters: Option<Sink>, c: &Counts) -> Result<(), String> {
     out.finish()
         .map_err(|e| format!("cannot write events: {e}"))?;
     if let Some(letters) = letters {
@@ -216,7 +354,6 @@ fn execute(args: &Args) -> Result<(), String> {
             .finish()
             .map_err(|e| format!("cannot write dead letters: {e}"))?;
     }
-    let c = &part.counts;
     let summary = json!({
         "records_in": c.records_in,
         "normalized": c.normalized,

@@ -126,12 +126,18 @@ pub fn read_records(text: &str) -> Option<Result<(Source, Vec<RecordText<'_>>), 
     };
     let source = match records.first() {
         None => Source::Kinesis,
-        Some(r) => match source_of(&serde_json::from_str::<Value>(r.text).ok()?) {
+        Some(r) => match record_source(r)? {
             Ok(source) => source,
             Err(e) => return Some(Err(e)),
         },
     };
     Some(Ok((source, records)))
+}
+
+/// The service that sent a batch, from its first record as [`read_records`] reads it: `None` when the record is
+/// not JSON a `Value` can hold (the event is then read whole, for its error).
+pub fn record_source(first: &RecordText) -> Option<Result<Source, BatchError>> {
+    Some(source_of(&serde_json::from_str::<Value>(first.text).ok()?))
 }
 
 /// The inputs of `records`, the batch's records from index `first` on, each read as [`read_event`] reads it.
@@ -1196,6 +1202,77 @@ mod tests {
         assert!(
             taken > 5000 && left > 5000 && read_in_the_pass > 2000 && left_to_the_type > 2000,
             "{taken} {left} {read_in_the_pass} {left_to_the_type}"
+        );
+    }
+
+    /// `text` read by a [`crate::json::RecordStream`] as a caller reading a file would: pieces of random sizes,
+    /// at most `most` records a call; each record as its `Debug` text. `None` when the stream leaves the event
+    /// to be read whole.
+    fn streamed(text: &str, most: usize, rng: &mut fastrand::Rng) -> Option<Vec<String>> {
+        let mut stream = crate::json::RecordStream::default();
+        let (mut found, mut from, mut to) = (Vec::new(), 0, 0);
+        while !stream.done() {
+            to = (to + rng.usize(1..48)).min(text.len());
+            while !text.is_char_boundary(to) {
+                to += 1;
+            }
+            let mut records = Vec::new();
+            let consumed = stream.read(&text[from..to], to == text.len(), most, &mut records)?;
+            assert!(records.len() <= most);
+            found.extend(records.iter().map(|r| format!("{r:?}")));
+            from += consumed;
+            assert!(
+                !(to == text.len() && consumed == 0 && records.is_empty() && !stream.done()),
+                "no progress at the end of {text}"
+            );
+        }
+        Some(found)
+    }
+
+    #[test]
+    fn the_event_read_in_pieces_gives_the_records_the_whole_text_gives() {
+        let mut rng = fastrand::Rng::with_seed(23);
+        let mutations: [&[u8]; 9] = [b"", b",", b"\"", b"\\", b"0", b"}", b"]", b"e", b"-"];
+        let (mut streamed_whole, mut left_whole) = (0, 0);
+        for _ in 0..10_000 {
+            let mut bytes = odd_event(&mut rng).into_bytes();
+            if rng.usize(0..3) == 0 {
+                let at = rng.usize(..=bytes.len());
+                if at < bytes.len() && rng.bool() {
+                    bytes.remove(at);
+                }
+                let insert = mutations[rng.usize(..mutations.len())];
+                bytes.splice(at..at, insert.iter().copied());
+            }
+            let Ok(mut text) = String::from_utf8(bytes) else {
+                continue;
+            };
+            if rng.bool() {
+                // Whitespace where a file might have it.
+                text = text.replace(",", ", ").replace("[", "[\n  ") + "\n";
+            }
+            let whole = crate::json::records(&text)
+                .map(|r| r.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>());
+            let most = rng.usize(1..4);
+            match streamed(&text, most, &mut rng) {
+                Some(found) => {
+                    assert_eq!(Some(found), whole, "{text}");
+                    streamed_whole += 1;
+                }
+                None => {
+                    // Read whole, an event written just as `{"Records": [...]}` that `records` takes is one the
+                    // stream should have taken.
+                    let only_records = serde_json::from_str::<Value>(&text)
+                        .is_ok_and(|v| v.as_object().is_some_and(|o| o.len() == 1))
+                        && text.matches("\"Records\"").count() == 1;
+                    assert!(!(whole.is_some() && only_records), "{text}");
+                    left_whole += 1;
+                }
+            }
+        }
+        assert!(
+            streamed_whole > 2000 && left_whole > 2000,
+            "{streamed_whole} {left_whole}"
         );
     }
 

@@ -61,6 +61,125 @@ pub fn records(text: &str) -> Option<Vec<RecordText<'_>>> {
     records
 }
 
+/// The records of an event written exactly `{"Records": [...]}` (whitespace aside), read a piece of text at a
+/// time as [`records`] reads them from the whole text: the same records, the same fields, the same refusals. For
+/// a caller that reads a large event from a file in blocks, and so never holds all of it.
+///
+/// Each [`RecordStream::read`] is given the text not yet consumed (what the previous calls left, and more), and
+/// says how much of it is done with; a record is taken only once the `,` or `]` after it is there. `None` leaves
+/// the event to [`records`] and its slower path, read whole: the event is shaped otherwise (another top-level
+/// member), is not JSON, or has anything [`records`] would not take.
+#[derive(Debug, Default)]
+pub struct RecordStream {
+    orders: Orders,
+    at: Place,
+}
+
+/// Where a [`RecordStream`] is in the event.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// Before `{"Records": [`.
+    #[default]
+    Start,
+    /// After the `[`: a record or the `]`.
+    First,
+    /// After a record's `,`: a record.
+    Record,
+    /// After the `]`: the closing `}`.
+    Close,
+    /// After the `}`: only whitespace to the end.
+    Tail,
+    /// The whole event read.
+    Done,
+}
+
+/// Nesting around a record: the event's object and the `Records` array (as [`records`] has it).
+const RECORD_DEPTH: usize = 2;
+
+impl RecordStream {
+    /// Reads records from `text` (the event's text from where the consumed bytes end) into `out`, at most
+    /// `most` (at least one) and stopping where the text stops; `at_end`: nothing follows `text`. The bytes
+    /// consumed, which the records in `out` lie within; `None` when the event must be read whole (see above),
+    /// which is also the answer when it ends before it is complete.
+    pub fn read<'a>(
+        &mut self,
+        text: &'a str,
+        at_end: bool,
+        most: usize,
+        out: &mut Vec<RecordText<'a>>,
+    ) -> Option<usize> {
+        let mut r = Reader::within(text, RECORD_DEPTH);
+        let mut consumed = 0;
+        // The text stopped before what comes next was whole: more is needed, unless there is none.
+        let more = |consumed: usize| (!at_end).then_some(consumed);
+        loop {
+            match self.at {
+                Place::Start => {
+                    let opened = r.expect(b'{').is_some()
+                        && r.peek() == Some(b'"')
+                        && r.key_is(b"Records")
+                        && r.expect(b'[').is_some();
+                    if !opened {
+                        // Too little text to tell is read again with more; anything else is shaped otherwise.
+                        return (text.len() < 256).then_some(0).and_then(more);
+                    }
+                    self.at = Place::First;
+                }
+                Place::First => match r.peek() {
+                    None => return more(consumed),
+                    Some(b']') => {
+                        r.pos += 1;
+                        self.at = Place::Close;
+                    }
+                    Some(_) => self.at = Place::Record,
+                },
+                Place::Record => {
+                    if out.len() >= most.max(1) {
+                        return Some(consumed);
+                    }
+                    let Some(found) = record(&mut r, &mut self.orders) else {
+                        return more(consumed);
+                    };
+                    match r.peek() {
+                        None => return more(consumed),
+                        Some(b',') => r.pos += 1,
+                        Some(b']') => {
+                            r.pos += 1;
+                            self.at = Place::Close;
+                        }
+                        Some(_) => return None,
+                    }
+                    out.push(found);
+                }
+                Place::Close => match r.peek() {
+                    None => return more(consumed),
+                    Some(b'}') => {
+                        r.pos += 1;
+                        self.at = Place::Tail;
+                    }
+                    Some(_) => return None,
+                },
+                Place::Tail => {
+                    if r.peek().is_some() {
+                        return None;
+                    }
+                    if at_end {
+                        self.at = Place::Done;
+                    }
+                    return Some(r.pos);
+                }
+                Place::Done => return Some(r.pos),
+            }
+            consumed = r.pos;
+        }
+    }
+
+    /// Whether the whole event has been read.
+    pub fn done(&self) -> bool {
+        self.at == Place::Done
+    }
+}
+
 /// The fields `KinesisEventRecord` reads; the match arms below name them by position. Strings or null (0–6), and
 /// the `kinesis` object (7).
 const RECORD_FIELDS: [&str; 8] = [

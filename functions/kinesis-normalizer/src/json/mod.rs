@@ -9,7 +9,7 @@
 mod event;
 mod reader;
 
-pub use event::{KinesisFields, RecordText, records};
+pub use event::{KinesisFields, RecordStream, RecordText, records};
 pub(crate) use reader::Reader;
 
 /// The text of a top-level `key` of a JSON object this crate wrote, read as [`Json::scalar_text`] reads it

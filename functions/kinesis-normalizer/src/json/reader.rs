@@ -34,6 +34,14 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A reader of text found within `depth` levels of nesting, which count towards the reader's limit.
+    pub(super) fn within(text: &'a str, depth: usize) -> Self {
+        Reader {
+            depth,
+            ..Self::new(text)
+        }
+    }
+
     /// Only whitespace is left.
     pub(crate) fn at_end(&mut self) -> bool {
         self.skip_ws();
