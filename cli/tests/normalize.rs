@@ -64,16 +64,30 @@ fn normalizes_the_sample_kinesis_batch() {
 }
 
 #[test]
-fn normalizes_an_sqs_batch_to_stdout() {
-    let run = tributary(&["normalize", s(&root().join("events/sqs-batch.json"))]);
+fn normalizes_an_sqs_batch_to_stdout_and_to_a_file() {
+    let event = root().join("events/sqs-batch.json");
+    let run = tributary(&["normalize", s(&event)]);
     assert!(run.status.success());
     let events: Vec<Value> = String::from_utf8_lossy(&run.stdout)
         .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
+        .map(|l| without_time(serde_json::from_str(l).expect("json")))
         .collect();
     assert_eq!(events.len(), 3);
     let summary: Value = serde_json::from_slice(&run.stderr).expect("summary");
     assert_eq!(summary["dead_lettered"], 1);
+    // Into files, the event file is read a block at a time: the same events.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (run, out, dead) = normalize_into(dir.path(), &event);
+    let into_file: Vec<Value> = lines(&out).into_iter().map(without_time).collect();
+    assert!(
+        into_file == events,
+        "a file and stdout gave different events"
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&run.stderr).expect("summary"),
+        summary
+    );
+    assert_eq!(lines(&dead).len(), 1);
 }
 
 #[test]
