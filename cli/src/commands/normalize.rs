@@ -149,8 +149,10 @@ struct Counts {
 }
 
 fn execute(args: &Args) -> Result<(), String> {
-    if streams(args) && stream(args, BLOCK).is_some() {
-        return Ok(());
+    if streams(args)
+        && let Some(streamed) = stream(args, BLOCK)
+    {
+        return streamed;
     }
     let name = args.event.display();
     let bytes = if args.event.as_os_str() == "-" {
@@ -223,6 +225,10 @@ fn execute(args: &Args) -> Result<(), String> {
 /// The event file is read this much at a time when it is streamed ([`stream`]).
 const BLOCK: usize = 1 << 20;
 
+/// The most text a streamed event holds while a record is not yet whole: a record longer than about this (or
+/// one the stream refuses, which it cannot tell from one cut short) makes the event one to read whole.
+const MOST_HELD: usize = 16 << 20;
+
 /// Whether the event is read from its file a block at a time rather than whole: when it is a file, and every
 /// output is a file written atomically, which a batch that has to be read whole after all (see [`stream`]) can
 /// start again.
@@ -241,9 +247,15 @@ fn streams(args: &Args) -> bool {
 /// in). `None`: the event is to be read whole, and nothing was written (the outputs written so far are dropped
 /// uncommitted). So it is for an event shaped otherwise or with anything unusual, which may show only at its end,
 /// and for any error: read whole, the event gives its error as it always has, whichever comes first in the file.
-fn stream(args: &Args, block: usize) -> Option<()> {
+/// Once every part is written, the outputs' commit is the result, as it is when the event is read whole.
+fn stream(args: &Args, block: usize) -> Option<Result<(), String>> {
     let file = File::open(&args.event).ok()?;
-    let size = file.metadata().ok()?.len();
+    let meta = file.metadata().ok()?;
+    // A pipe or a device can be read once only: read whole, as it always was.
+    if !meta.is_file() {
+        return None;
+    }
+    let size = meta.len();
     let rows = Arc::new(AtomicU64::new(0));
     let bar = progress::bar(
         "normalizing",
@@ -256,7 +268,8 @@ fn stream(args: &Args, block: usize) -> Option<()> {
     // Cleared either way: read whole, the event shows its own.
     bar.finish_and_clear();
     let (out, letters, counts) = streamed?;
-    finish(out, letters, &counts).ok()
+    // Once all is written, an error committing is the run's error: the event is not read again.
+    Some(finish(out, letters, &counts))
 }
 
 /// [`stream`]'s reading and writing, up to the outputs to commit.
@@ -306,7 +319,10 @@ fn stream_parts(
             let mut records = Vec::with_capacity(PART);
             from += read.read(&held[from..], at_end, PART, &mut records)?;
             if let Some(first) = records.first() {
-                let source = *source.get_or_insert(record_source(first)?.ok()?);
+                let source = match source {
+                    Some(source) => source,
+                    None => *source.insert(record_source(first)?.ok()?),
+                };
                 let (out, letters) = match &mut outputs {
                     Some(outputs) => outputs,
                     None => outputs.insert(sinks(args).ok()?),
@@ -330,12 +346,16 @@ fn stream_parts(
         text.drain(..from);
         done += from as u64;
         bar.set_position(done);
-        // Nothing taken from all the text held: a record longer than it. Read as much again.
+        // Nothing taken from all the text held: a record longer than it, or one the stream refuses, which it
+        // cannot tell from one cut short. Read as much again, up to a bound past which the event is read whole.
         want = if from > 0 {
             block
         } else {
             want.saturating_mul(2)
         };
+        if from == 0 && text.len() + want > MOST_HELD {
+            return None;
+        }
     }
     // An empty batch still writes its (empty) outputs.
     let (out, letters) = match outputs {
@@ -412,5 +432,96 @@ impl Part {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Seek;
+
+    fn args(dir: &Path, event: &Path) -> Args {
+        Args {
+            event: event.to_owned(),
+            out: Some(dir.join("events.jsonl")),
+            dead_letter: Some(dir.join("dead.jsonl")),
+            max_record_bytes: 1 << 20,
+            quiet: true,
+        }
+    }
+
+    /// A Kinesis batch of `n` records, each with its own event id, and `after` added after `Records`.
+    fn event(n: usize, after: &str) -> String {
+        use base64::Engine;
+        let records: Vec<String> = (0..n)
+            .map(|i| {
+                let data = base64::engine::general_purpose::STANDARD
+                    .encode(format!(r#"{{"eventId": "e-{i}", "note": "{}"}}"#, "n".repeat(i % 300)));
+                format!(
+                    r#"{{"kinesis": {{"partitionKey": "pk", "sequenceNumber": "{i}", "data": "{data}", "approximateArrivalTimestamp": 1795262400.5}}, "eventSource": "aws:kinesis", "eventID": "shardId-000000000003:{i}"}}"#
+                )
+            })
+            .collect();
+        format!(r#"{{"Records": [{}]{after}}}"#, records.join(", "))
+    }
+
+    #[test]
+    fn a_usual_event_file_is_streamed_and_one_with_more_is_left_to_the_whole_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("event.json");
+        std::fs::write(&path, event(2_000, "")).expect("event");
+        // Blocks of 4 KiB: records across every block's end.
+        let streamed = stream(&args(dir.path(), &path), 4096);
+        assert_eq!(streamed, Some(Ok(())));
+        let events = std::fs::read_to_string(dir.path().join("events.jsonl")).expect("events");
+        assert_eq!(events.lines().count(), 2_000);
+
+        std::fs::write(&path, event(2_000, r#", "note": 1"#)).expect("event");
+        std::fs::remove_file(dir.path().join("events.jsonl")).expect("remove");
+        assert_eq!(stream(&args(dir.path(), &path), 4096), None);
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(
+            left.len(),
+            2,
+            "the event and the earlier dead letters only: {left:?}"
+        );
+    }
+
+    #[test]
+    fn a_record_refused_early_does_not_make_the_stream_hold_the_whole_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("event.json");
+        // A lone surrogate in the third record: refused by the stream, as by the one-pass reader; 40 MB after it.
+        let text = event(90_000, "").replacen(
+            r#""eventID": "shardId-000000000003:2""#,
+            r#""eventID": "\ud800""#,
+            1,
+        );
+        assert!(text.len() > 2 * MOST_HELD, "{}", text.len());
+        std::fs::write(&path, text).expect("event");
+        let mut file = File::open(&path).expect("event");
+        let (bar, rows) = (ProgressBar::hidden(), AtomicU64::new(0));
+        let size = file.metadata().expect("meta").len();
+        assert!(
+            stream_parts(
+                &args(dir.path(), &path),
+                BLOCK,
+                file.try_clone().expect("file"),
+                size,
+                &bar,
+                &rows
+            )
+            .is_none()
+        );
+        // Given up after reading a bound's worth past the record, not the whole file.
+        let read = file.stream_position().expect("position");
+        assert!(
+            read as usize <= MOST_HELD && read < size / 2,
+            "{read} of {size} bytes read"
+        );
     }
 }
