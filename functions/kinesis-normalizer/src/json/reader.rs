@@ -5,6 +5,7 @@
 
 use crate::json::Json;
 use std::borrow::Cow;
+use wide::u8x32;
 
 /// Nesting deeper than this is left to the slower path (which refuses more than [`crate::json::MAX_DEPTH`]).
 const MAX_DEPTH: usize = 100;
@@ -388,40 +389,29 @@ fn surely_finite(number: &str) -> bool {
     integer <= 200 && significant <= 2
 }
 
-/// Where the first `"`, `\\` or control character of `bytes` is. Most strings are short, too short for a
-/// vectorized search to pay off, so the first [`SHORT`] bytes are looked at eight at a time (past the string's
-/// end too: the text after it is there, and its closing quote comes first), and only the rest of a longer string
-/// with memchr.
+/// Where the first `"`, `\\` or control character of `bytes` is: 32 bytes at a time (past the string's end too:
+/// the text after it is there, and its closing quote comes first), through `wide` (AVX2 on x86_64, NEON on
+/// arm64); the text's last few bytes one at a time.
 fn special(bytes: &[u8]) -> Option<usize> {
-    let is_special = |&c: &u8| c < 0x20 || c == b'"' || c == b'\\';
-    for at in (0..SHORT).step_by(8) {
-        let Some(word) = bytes.get(at..at + 8) else {
-            // The text's last few bytes.
-            return bytes.get(at..)?.iter().position(is_special).map(|i| at + i);
-        };
-        let found = super::escape_bits(u64::from_le_bytes(word.try_into().ok()?));
-        if found != 0 {
-            // The lowest byte flagged is the first that needs an escape.
-            return Some(at + (found.trailing_zeros() / 8) as usize);
+    let (quote, backslash, below_space) =
+        (u8x32::splat(b'"'), u8x32::splat(b'\\'), u8x32::splat(0x1f));
+    let mut at = 0;
+    while let Some(block) = bytes.get(at..at + BLOCK) {
+        let v = u8x32::new(block.try_into().ok()?);
+        // A byte is a control character when it is at most 0x1f, that is when its minimum with 0x1f is itself.
+        let found = v.simd_eq(quote) | v.simd_eq(backslash) | v.min(below_space).simd_eq(v);
+        let mask = found.to_bitmask();
+        if mask != 0 {
+            return Some(at + mask.trailing_zeros() as usize);
         }
+        at += BLOCK;
     }
-    let rest = &bytes[SHORT..];
-    let end = memchr::memchr2(b'"', b'\\', rest);
-    let before = &rest[..end.unwrap_or(rest.len())];
-    // Looked for without an early exit first, so that the loop is vectorized.
-    let control = has_control(before)
-        .then(|| before.iter().position(|&c| c < 0x20))
-        .flatten();
-    Some(SHORT + control.or(end)?)
+    let is_special = |&c: &u8| c < 0x20 || c == b'"' || c == b'\\';
+    bytes.get(at..)?.iter().position(is_special).map(|i| at + i)
 }
 
 /// See [`special`].
-const SHORT: usize = 32;
-
-/// Whether `bytes` holds a control character. No early exit, so the loop is vectorized.
-fn has_control(bytes: &[u8]) -> bool {
-    bytes.iter().fold(false, |found, &c| found | (c < 0x20))
-}
+const BLOCK: usize = 32;
 
 #[cfg(test)]
 mod tests {
