@@ -4,7 +4,7 @@
 //! left to that type (and read again by it). So a usual event's text is scanned once, not once to check it, again
 //! to find the records and again for each record. A differential test holds the two readings to the same inputs.
 
-use super::reader::Reader;
+use super::reader::{Reader, surely_finite};
 use std::borrow::Cow;
 
 /// One record of the event.
@@ -323,12 +323,13 @@ fn kinesis_fields<'a>(
         };
         match (bit, r.peek()?) {
             (0, b'0'..=b'9') => {
-                let at = r.pos;
-                r.skip()?;
-                let written = r.since(at);
+                // As `skip` reads a number: one that may not fit a float is refused. A plain number of seconds
+                // surely fits.
+                let written = r.number_text()?;
                 match plain_millis(written) {
                     Some(millis) => arrival_millis = millis,
-                    None => usual = false,
+                    None if surely_finite(written) => usual = false,
+                    None => return None,
                 }
                 arrival = Some(written);
             }
@@ -368,19 +369,32 @@ fn kinesis_fields<'a>(
 /// float is off by at most 2^-53 of it (1.2e-6 s), and the product by at most another half of its last place
 /// (0.001 ms), far from the half a millisecond that would change the rounding. A test compares the two.
 pub(crate) fn plain_millis(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    let point = b.iter().position(|&c| c == b'.').unwrap_or(b.len());
-    let (whole, fraction) = (&b[..point], b.get(point + 1..).unwrap_or(b"0"));
-    let number = |digits: &[u8], most: usize| {
-        if !(1..=most).contains(&digits.len()) {
-            return None;
+    // Ten digits, a point and three: anything longer is not plain (and would not fit the integer).
+    if text.len() > 14 {
+        return None;
+    }
+    // One pass: the digits as one integer, and where the point is.
+    let (mut value, mut point) = (0_i64, None);
+    for (i, &c) in text.as_bytes().iter().enumerate() {
+        match c {
+            b'0'..=b'9' => value = value * 10 + i64::from(c - b'0'),
+            b'.' if point.is_none() => point = Some(i),
+            _ => return None,
         }
-        digits.iter().try_fold(0_i64, |n, &c| {
-            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
-        })
+    }
+    let (whole, places) = match point {
+        Some(at) => (at, text.len() - at - 1),
+        None => (text.len(), 0),
     };
-    let thousandths = number(fraction, 3)? * [100, 10, 1][fraction.len() - 1];
-    Some(number(whole, 10)? * 1000 + thousandths)
+    let scale = match (whole, places) {
+        (1..=10, 0) => 1000,
+        (1..=10, 1) => 100,
+        (1..=10, 2) => 10,
+        (1..=10, 3) => 1,
+        _ => return None,
+    };
+    // `1.` has a point and no decimals: refused, as `1.` is no JSON number.
+    (point.is_none() || places > 0).then_some(value * scale)
 }
 
 #[cfg(test)]

@@ -252,6 +252,15 @@ impl<'a> Reader<'a> {
         Some(Json::Array(items))
     }
 
+    /// At a number: its text, the reader past it (as [`Reader::number`] reads it, with no check that it fits a
+    /// float: see [`surely_finite`]).
+    pub(super) fn number_text(&mut self) -> Option<&'a str> {
+        match self.number()? {
+            Json::Number(Cow::Borrowed(text)) => Some(text),
+            _ => None,
+        }
+    }
+
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, kept as text.
     fn number(&mut self) -> Option<Json<'a>> {
         let start = self.pos;
@@ -372,7 +381,7 @@ impl<'a> Reader<'a> {
 
 /// A number's text whose value is surely a finite float: at most 200 integer digits and an exponent of at most
 /// two digits (so under 10^300). Others may still be finite; serde_json decides those.
-fn surely_finite(number: &str) -> bool {
+pub(super) fn surely_finite(number: &str) -> bool {
     let b = number.as_bytes();
     // The integer part (with its sign), and the exponent's digits past its sign and leading zeros.
     let integer = b
