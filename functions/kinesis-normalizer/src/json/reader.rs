@@ -254,7 +254,7 @@ impl<'a> Reader<'a> {
 
     /// At a number: its text, the reader past it (as [`Reader::number`] reads it, with no check that it fits a
     /// float: see [`surely_finite`]).
-    pub(super) fn number_text(&mut self) -> Option<&'a str> {
+    pub(crate) fn number_text(&mut self) -> Option<&'a str> {
         match self.number()? {
             Json::Number(Cow::Borrowed(text)) => Some(text),
             _ => None,

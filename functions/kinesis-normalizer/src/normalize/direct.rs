@@ -145,6 +145,8 @@ fn write_value(
             }
             Cow::Owned(s) => write_str(trim(&s), out),
         },
+        // A number as written, with no value built.
+        b'-' | b'0'..=b'9' => out.extend_from_slice(r.number_text()?.as_bytes()),
         _ => r.value()?.write(out),
     }
     Some(())
