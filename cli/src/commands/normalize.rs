@@ -6,7 +6,7 @@ use crate::progress::{self, Unit};
 use chrono::{DateTime, Utc};
 use indicatif::ProgressBar;
 use kinesis_normalizer::batch::{
-    Plan, dead_letter, inputs_of, read_event, read_records, record_source,
+    Input, Plan, Source, dead_letter, inputs_of, read_event, read_records, record_source,
 };
 use kinesis_normalizer::json::RecordStream;
 use kinesis_normalizer::normalize::Names;
@@ -167,13 +167,7 @@ fn execute(args: &Args) -> Result<(), String> {
     // Checked with SIMD: a batch is megabytes.
     let text = simdutf8::basic::from_utf8(&bytes)
         .map_err(|_| format!("cannot read {name}: it is not UTF-8"))?;
-    let mut part = Part {
-        ingested_at: Utc::now(),
-        max_bytes: args.max_record_bytes,
-        seen: HashSet::default(),
-        names: Names::default(),
-        counts: Counts::default(),
-    };
+    let mut part = Part::new(args);
     // Records straight from the text, a part at a time; an event that is not a batch is read whole, for
     // read_event's errors.
     let (out, letters) = match read_records(text) {
@@ -192,14 +186,7 @@ fn execute(args: &Args) -> Result<(), String> {
             for (n, chunk) in records.chunks(PART).enumerate() {
                 let inputs =
                     inputs_of(source, chunk, n * PART).map_err(|e| format!("{name}: {e}"))?;
-                let plan = Plan::continuing(
-                    source,
-                    inputs,
-                    part.ingested_at,
-                    part.max_bytes,
-                    &mut part.names,
-                );
-                part.write(plan, &mut out, letters.as_mut())?;
+                part.normalize(source, inputs, &mut out, letters.as_mut())?;
                 done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                 bar.set_position(done.load(Ordering::Relaxed));
             }
@@ -211,11 +198,7 @@ fn execute(args: &Args) -> Result<(), String> {
                 serde_json::from_str(text).map_err(|e| format!("{name} is not JSON: {e}"))?;
             let (source, inputs) = read_event(&event).map_err(|e| format!("{name}: {e}"))?;
             let (mut out, mut letters) = sinks(args)?;
-            part.write(
-                Plan::new(source, inputs, part.ingested_at, part.max_bytes),
-                &mut out,
-                letters.as_mut(),
-            )?;
+            part.normalize(source, inputs, &mut out, letters.as_mut())?;
             (out, letters)
         }
     };
@@ -281,13 +264,7 @@ fn stream_parts(
     bar: &ProgressBar,
     rows: &AtomicU64,
 ) -> Option<(Sink, Option<Sink>, Counts)> {
-    let mut part = Part {
-        ingested_at: Utc::now(),
-        max_bytes: args.max_record_bytes,
-        seen: HashSet::default(),
-        names: Names::default(),
-        counts: Counts::default(),
-    };
+    let mut part = Part::new(args);
     // About a record per KiB of event; the set grows past that if it must.
     part.seen
         .reserve(usize::try_from(size / 1024).unwrap_or(0).min(1 << 20));
@@ -329,14 +306,7 @@ fn stream_parts(
                 };
                 let first = usize::try_from(rows.load(Ordering::Relaxed)).ok()?;
                 let inputs = inputs_of(source, &records, first).ok()?;
-                let plan = Plan::continuing(
-                    source,
-                    inputs,
-                    part.ingested_at,
-                    part.max_bytes,
-                    &mut part.names,
-                );
-                part.write(plan, out, letters.as_mut()).ok()?;
+                part.normalize(source, inputs, out, letters.as_mut()).ok()?;
                 rows.fetch_add(records.len() as u64, Ordering::Relaxed);
             }
             if records.len() < PART || read.done() {
@@ -397,6 +367,35 @@ struct Part {
 }
 
 impl Part {
+    /// Before the batch's first part: the ingestion time is now.
+    fn new(args: &Args) -> Self {
+        Part {
+            ingested_at: Utc::now(),
+            max_bytes: args.max_record_bytes,
+            seen: HashSet::default(),
+            names: Names::default(),
+            counts: Counts::default(),
+        }
+    }
+
+    /// Normalizes the next part's inputs and writes what they give.
+    fn normalize(
+        &mut self,
+        source: Source,
+        inputs: Vec<Input>,
+        out: &mut Sink,
+        letters: Option<&mut Sink>,
+    ) -> Result<(), String> {
+        let plan = Plan::continuing(
+            source,
+            inputs,
+            self.ingested_at,
+            self.max_bytes,
+            &mut self.names,
+        );
+        self.write(plan, out, letters)
+    }
+
     fn write(
         &mut self,
         mut plan: Plan,
