@@ -149,9 +149,7 @@ struct Counts {
 }
 
 fn execute(args: &Args) -> Result<(), String> {
-    if streams(args)
-        && let Some(streamed) = stream(args, BLOCK)
-    {
+    if let Some(streamed) = stream(args, BLOCK) {
         return streamed;
     }
     let name = args.event.display();
@@ -230,8 +228,12 @@ fn streams(args: &Args) -> bool {
 /// in). `None`: the event is to be read whole, and nothing was written (the outputs written so far are dropped
 /// uncommitted). So it is for an event shaped otherwise or with anything unusual, which may show only at its end,
 /// and for any error: read whole, the event gives its error as it always has, whichever comes first in the file.
-/// Once every part is written, the outputs' commit is the result, as it is when the event is read whole.
+/// Once every part is written, the outputs' commit is the result, as it is when the event is read whole. Also
+/// `None`, with nothing read, when the event or an output is not a file ([`streams`]).
 fn stream(args: &Args, block: usize) -> Option<Result<(), String>> {
+    if !streams(args) {
+        return None;
+    }
     let file = File::open(&args.event).ok()?;
     let meta = file.metadata().ok()?;
     // A pipe or a device can be read once only: read whole, as it always was.

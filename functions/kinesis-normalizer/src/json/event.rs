@@ -26,10 +26,8 @@ pub struct KinesisFields<'a> {
     pub partition_key: Cow<'a, str>,
     /// The base64 text, not yet decoded.
     pub data: Cow<'a, str>,
-    /// `approximateArrivalTimestamp` as written.
-    pub arrival: &'a str,
-    /// ... and in milliseconds, as `KinesisEventRecord` reads it (the seconds as an `f64`, times 1,000, rounded):
-    /// for a plain number of seconds the two are the same integer ([`plain_millis`]).
+    /// `approximateArrivalTimestamp` in milliseconds, as `KinesisEventRecord` reads it (the seconds as an `f64`,
+    /// times 1,000, rounded): for a plain number of seconds the two are the same integer ([`plain_millis`]).
     pub arrival_millis: i64,
 }
 
@@ -313,7 +311,6 @@ fn kinesis_fields<'a>(
 ) -> Option<Option<KinesisFields<'a>>> {
     let (mut seen, mut usual) = (0_u8, true);
     let (mut arrival, mut data, mut partition_key, mut sequence_number) = (None, None, None, None);
-    let mut arrival_millis = 0;
     let mut at = 0;
     r.fields(|r| {
         at += 1;
@@ -327,11 +324,10 @@ fn kinesis_fields<'a>(
                 // surely fits.
                 let written = r.number_text()?;
                 match plain_millis(written) {
-                    Some(millis) => arrival_millis = millis,
+                    Some(millis) => arrival = Some(millis),
                     None if surely_finite(written) => usual = false,
                     None => return None,
                 }
-                arrival = Some(written);
             }
             (1..=5, b'"') => {
                 let text = r.string()?;
@@ -352,12 +348,11 @@ fn kinesis_fields<'a>(
         Some(())
     })?;
     Some(match (usual, arrival, data) {
-        (true, Some(arrival), Some(data)) => Some(KinesisFields {
+        (true, Some(arrival_millis), Some(data)) => Some(KinesisFields {
             event_id: None,
             sequence_number: sequence_number.unwrap_or_default(),
             partition_key: partition_key.unwrap_or_default(),
             data,
-            arrival,
             arrival_millis,
         }),
         _ => None,
