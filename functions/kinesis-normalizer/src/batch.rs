@@ -9,6 +9,7 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use aws_lambda_events::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 use base64::Engine;
 use chrono::{DateTime, TimeZone, Utc};
+use compact_str::CompactString;
 use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -281,7 +282,7 @@ fn kinesis_read(index: usize, k: &KinesisFields) -> Option<Result<Input, BatchEr
         index,
         k.event_id.as_deref(),
         k.sequence_number.to_string(),
-        k.partition_key.to_string(),
+        CompactString::from(&*k.partition_key),
         arrival,
         Data::Bytes(bytes),
     ))
@@ -332,7 +333,7 @@ fn kinesis_record(
         index,
         parsed.event_id.as_deref(),
         k.sequence_number,
-        k.partition_key,
+        k.partition_key.into(),
         arrival(seconds).unwrap_or(k.approximate_arrival_timestamp.0),
         data,
     )
@@ -343,7 +344,7 @@ fn record_input(
     index: usize,
     event_id: Option<&str>,
     sequence_number: String,
-    partition_key: String,
+    partition_key: CompactString,
     arrival: DateTime<Utc>,
     data: Data,
 ) -> Result<Input, BatchError> {
@@ -358,7 +359,7 @@ fn record_input(
         .unwrap_or("shardId-unknown");
     Ok(Input {
         meta: RecordMeta {
-            shard_id: shard.to_owned(),
+            shard_id: shard.into(),
             sequence_number,
             partition_key,
             arrival,
@@ -395,9 +396,9 @@ fn sqs_input(index: usize, record: &Value) -> Result<Input, BatchError> {
         .and_then(|ms| Utc.timestamp_millis_opt(ms).single());
     Ok(Input {
         meta: RecordMeta {
-            shard_id: queue.to_owned(),
+            shard_id: queue.into(),
             sequence_number: id,
-            partition_key: String::new(),
+            partition_key: CompactString::default(),
             arrival: sent.unwrap_or_else(Utc::now),
         },
         data: Data::Bytes(body.into_bytes()),
@@ -620,8 +621,11 @@ pub fn objects(
 }
 
 /// The events `include` lets through, grouped by type and hour (the objects they go in), in batch order.
-fn groups(plan: &Plan, include: impl Fn(usize) -> bool) -> Vec<((String, String), Vec<usize>)> {
-    let mut groups: Vec<((String, String), Vec<usize>)> = Vec::new();
+fn groups(
+    plan: &Plan,
+    include: impl Fn(usize) -> bool,
+) -> Vec<((CompactString, String), Vec<usize>)> {
+    let mut groups: Vec<((CompactString, String), Vec<usize>)> = Vec::new();
     for (i, e) in plan.events.iter().enumerate().filter(|(i, _)| include(*i)) {
         let group = (e.event_type.clone(), hour_path(e.event_time));
         match groups.iter_mut().find(|(g, _)| *g == group) {

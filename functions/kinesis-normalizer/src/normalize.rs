@@ -6,21 +6,23 @@
 
 use crate::json::{Json, trim, write_str};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use compact_str::CompactString;
 use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
 mod direct;
 
-/// Where a record came from, as its event source reports it.
+/// Where a record came from, as its event source reports it. A string of up to 24 bytes (a shard id, most
+/// partition keys) is held inline, with no allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordMeta {
     /// Kinesis shard id (`shardId-000000000000`), or the SQS queue name.
-    pub shard_id: String,
+    pub shard_id: CompactString,
     /// Kinesis sequence number, or the SQS message id.
     pub sequence_number: String,
     /// Kinesis partition key (empty for SQS).
-    pub partition_key: String,
+    pub partition_key: CompactString,
     /// When the record reached the stream or queue.
     pub arrival: DateTime<Utc>,
 }
@@ -72,8 +74,8 @@ impl std::fmt::Display for Collision {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub event_id: String,
-    /// Safe as one S3 key segment.
-    pub event_type: String,
+    /// Safe as one S3 key segment. Up to 24 bytes, as most are, it is held inline.
+    pub event_type: CompactString,
     pub event_time: DateTime<Utc>,
     /// The whole event as written, one line of compact JSON, an object: the normalized payload in payload order,
     /// then `event_id`, `event_type`, `event_time`, `event_time_source`, `_kinesis`, `ingested_at`, and
@@ -322,7 +324,7 @@ fn finish(
     let event_type = TYPE_KEYS
         .iter()
         .find_map(|k| get(k).and_then(Json::scalar_text))
-        .map_or_else(|| "unknown".to_owned(), sanitize_type);
+        .map_or_else(|| CompactString::const_new("unknown"), sanitize_type);
     let from_payload = TIME_KEYS.iter().find_map(|k| get(k).and_then(parse_time));
     let (event_time, source) = match from_payload {
         Some(t) => (t, "payload"),
@@ -765,27 +767,29 @@ fn snake_case_of(n: usize, at: impl Fn(usize) -> char) -> String {
 }
 
 /// Lower case, `[a-z0-9_.-]` only (anything else becomes `_`), at most 100 characters; never empty, `.` or `..`.
-pub fn sanitize_type(raw: &str) -> String {
-    let raw = trim(raw);
-    let mut cleaned = String::with_capacity(raw.len().min(100));
-    for c in raw.chars().take(100) {
-        cleaned.push(TYPE_CHARS.get(c as usize).copied().unwrap_or('_'));
+pub fn sanitize_type(raw: &str) -> CompactString {
+    // One ASCII byte per character, the first 100: made on the stack, then held inline when it fits.
+    let mut cleaned = [0_u8; 100];
+    let mut len = 0;
+    for (slot, c) in cleaned.iter_mut().zip(trim(raw).chars()) {
+        *slot = TYPE_CHARS.get(c as usize).copied().unwrap_or(b'_');
+        len += 1;
     }
-    if cleaned.bytes().all(|b| b == b'.') {
-        "unknown".to_owned()
-    } else {
-        cleaned
+    let cleaned = &cleaned[..len];
+    match std::str::from_utf8(cleaned) {
+        Ok(text) if !cleaned.iter().all(|&b| b == b'.') => CompactString::new(text),
+        _ => CompactString::const_new("unknown"),
     }
 }
 
 /// What [`sanitize_type`] makes of each ASCII character (any other becomes `_`).
-const TYPE_CHARS: [char; 128] = {
-    let mut table = ['_'; 128];
+const TYPE_CHARS: [u8; 128] = {
+    let mut table = [b'_'; 128];
     let mut b = 0;
     while b < 128 {
         let c = (b as u8).to_ascii_lowercase();
         if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.') {
-            table[b] = c as char;
+            table[b] = c;
         }
         b += 1;
     }
@@ -1028,6 +1032,12 @@ mod tests {
         );
         assert_eq!(event(json!({"event_type": ".."})).event_type, "unknown");
         assert_eq!(event(json!({"x": 1})).event_type, "unknown");
+        // One byte per character, the first 100 of the trimmed text; past 24 bytes it is held on the heap.
+        assert_eq!(sanitize_type("  Größe\tÉté 😀 "), "gr__e__t___");
+        let long = format!("{}Z", "Ab".repeat(60));
+        assert_eq!(sanitize_type(&long), "ab".repeat(50));
+        assert_eq!(sanitize_type(&format!("{}x", ".".repeat(100))), "unknown");
+        assert_eq!(sanitize_type(" "), "unknown");
     }
 
     #[test]

@@ -313,9 +313,9 @@ async fn fetch(kinesis: &aws_sdk_kinesis::Client, batch: &BatchInfo) -> Result<V
                 .unwrap_or_else(Utc::now);
             inputs.push(Input {
                 meta: RecordMeta {
-                    shard_id: batch.shard_id.clone(),
+                    shard_id: batch.shard_id.as_str().into(),
                     sequence_number: seq.to_owned(),
-                    partition_key: r.partition_key().to_owned(),
+                    partition_key: r.partition_key().into(),
                     arrival,
                 },
                 data: Data::Bytes(r.data().as_ref().to_vec()),
