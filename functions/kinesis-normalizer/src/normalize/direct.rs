@@ -54,7 +54,7 @@ pub(super) fn normalize(
                 let value = clean_scalar(r.value()?);
                 if !METADATA.contains(n) {
                     comma(&mut json);
-                    json.extend_from_slice(siblings.last());
+                    json.extend_from_slice(name);
                     json.push(b':');
                     value.write(&mut json);
                 }
@@ -63,7 +63,7 @@ pub(super) fn normalize(
             }
         }
         comma(&mut json);
-        json.extend_from_slice(siblings.last());
+        json.extend_from_slice(name);
         json.push(b':');
         write_value(r, child, names, &mut shapes, &mut siblings, &mut json)
     });
@@ -152,27 +152,33 @@ fn write_value(
     Some(())
 }
 
-/// Reads the key at the reader (its opening quote) and its colon, and writes its name as the next member's of
-/// the object opened at `first`; with the shape of the objects in the member's value. `None` when an earlier
-/// member of the object has that name too, or the object is too wide to compare. A key the object's shape has
-/// at the cursor takes the shape's name, which needs no comparing (see [`Shapes`]).
+/// Reads the key at the reader (its opening quote) and its colon, and gives the name it is written under as
+/// the next member of the object opened at `first` (whose cursor is `at`), with the shape of the objects in the
+/// member's value. `None` when an earlier member of the object has that name too, or the object is too wide to
+/// compare. A key the object's shape has at the cursor takes the shape's name, which needs no comparing (see
+/// [`Shapes`]); nor is it copied: the object's members read along its shape are the shape's first members,
+/// and only those after it leaves its shape are kept in `siblings`.
 fn key<'s>(
     r: &mut Reader<'_>,
     first: usize,
     at: &mut Cursor,
-    shapes: &mut Shapes,
+    shapes: &'s mut Shapes,
     siblings: &'s mut Siblings,
     names: &mut Names,
 ) -> Option<(&'s [u8], Option<usize>)> {
-    if let Some((name, child)) = shapes.same(at, r) {
-        return Some((siblings.push(name), child));
+    if shapes.same(at, r) {
+        return Some(shapes.taken(at));
     }
     let key = r.key()?;
     let plain = matches!(key, Cow::Borrowed(_));
-    let name = siblings.name(first, &key, plain, names)?;
+    let name = siblings.name(first, &key, plain, names, shapes.along(at))?;
     let nested = matches!(r.peek(), Some(b'{' | b'['));
-    let child = shapes.learn(at, plain.then_some(key.as_bytes()), name, nested);
-    Some((name, child))
+    if shapes.learn(at, plain.then_some(key.as_bytes()), name, nested) {
+        // The shape holds the name now, at the member the cursor just passed.
+        siblings.drop_last();
+        return Some(shapes.taken(at));
+    }
+    Some((siblings.last(), None))
 }
 
 /// The shapes of the objects read so far: for each, its members' keys in order (as the payload wrote them, with
@@ -213,14 +219,21 @@ struct Member {
 /// Where an object being read is in its shape.
 #[derive(Debug)]
 struct Cursor {
-    /// `None`: the object has no shape (too many shapes), or left it (a key with escapes, or too long).
+    /// `None`: the object has no shape (too many shapes).
     shape: Option<usize>,
+    /// Its members so far are the shape's first `at`: the object is read along its shape until it leaves it (at
+    /// a key with escapes, or too long), and `at` stays where it left.
     at: usize,
+    along: bool,
 }
 
 impl Cursor {
     fn new(shape: Option<usize>) -> Self {
-        Cursor { shape, at: 0 }
+        Cursor {
+            shape,
+            at: 0,
+            along: shape.is_some(),
+        }
     }
 }
 
@@ -241,19 +254,22 @@ impl Shapes {
         0
     }
 
-    /// At a key's opening quote: when the object's shape has this key at the cursor, the reader steps past it
-    /// and its colon, the cursor moves on, and the member's name and the shape of its value are given (a
-    /// member first seen with a scalar gets one when its value is an object or an array).
-    fn same(&mut self, at: &mut Cursor, r: &mut Reader<'_>) -> Option<(&[u8], Option<usize>)> {
-        let index = at.shape?;
-        let member = *self.shapes.get(index)?.members.get(at.at)?;
+    /// At a key's opening quote: whether the object's shape has this key at the cursor. If so the reader steps
+    /// past it and its colon, and the cursor moves on ([`Shapes::taken`] gives the member); a member first seen
+    /// with a scalar gets a shape when its value is an object or an array.
+    fn same(&mut self, at: &mut Cursor, r: &mut Reader<'_>) -> bool {
+        let Some(index) = at.shape.filter(|_| at.along) else {
+            return false;
+        };
         let shape = &self.shapes[index];
+        let Some(&member) = shape.members.get(at.at) else {
+            return false;
+        };
         if !r.key_is(&shape.text[member.start..member.start + member.key_len]) {
-            return None;
+            return false;
         }
-        let mut child = member.child;
-        if child.is_none() && matches!(r.peek(), Some(b'{' | b'[')) {
-            child = self.new_shape();
+        if member.child.is_none() && matches!(r.peek(), Some(b'{' | b'[')) {
+            let child = self.new_shape();
             self.shapes[index].members[at.at].child = child;
         }
         at.at += 1;
@@ -261,7 +277,25 @@ impl Shapes {
         {
             self.same_keys += 1;
         }
-        Some((self.shapes[index].name(&member), child))
+        true
+    }
+
+    /// The name of the member the cursor passed last, read along its shape, and the shape of its value's objects.
+    fn taken(&self, at: &Cursor) -> (&[u8], Option<usize>) {
+        let shape = &self.shapes[at.shape.unwrap_or_default()];
+        let member = &shape.members[at.at - 1];
+        (shape.name(member), member.child)
+    }
+
+    /// The names of the object's members read along its shape (the shape's first members), in order.
+    fn along<'a>(&'a self, at: &Cursor) -> impl ExactSizeIterator<Item = &'a [u8]> + 'a {
+        static NONE: Shape = Shape {
+            members: Vec::new(),
+            text: Vec::new(),
+        };
+        let shape = at.shape.and_then(|i| self.shapes.get(i)).unwrap_or(&NONE);
+        let members = &shape.members[..at.at.min(shape.members.len())];
+        members.iter().map(move |m| shape.name(m))
     }
 
     fn new_shape(&mut self) -> Option<usize> {
@@ -272,19 +306,16 @@ impl Shapes {
     }
 
     /// A key the shape did not have at the cursor, and the name it was written under, found distinct from its
-    /// earlier siblings': the shape takes it there when it has no escapes and is not too long (else the object
-    /// leaves its shape). The shape of the member's value, which `nested` says is an object or an array.
-    fn learn(
-        &mut self,
-        at: &mut Cursor,
-        key: Option<&[u8]>,
-        name: &[u8],
-        nested: bool,
-    ) -> Option<usize> {
-        let index = at.shape?;
+    /// earlier siblings': the shape takes it there when it has no escapes and is not too long, with a shape for
+    /// its value's objects when `nested` says it is an object or an array, and the cursor moves past it (`true`);
+    /// else the object leaves its shape, and the member and those after it have none (`false`).
+    fn learn(&mut self, at: &mut Cursor, key: Option<&[u8]>, name: &[u8], nested: bool) -> bool {
+        let Some(index) = at.shape.filter(|_| at.along) else {
+            return false;
+        };
         let Some(key) = key.filter(|k| k.len() <= MAX_NAME_BYTES) else {
-            at.shape = None;
-            return None;
+            at.along = false;
+            return false;
         };
         let replaced = self.shapes[index].members.get(at.at).and_then(|m| m.child);
         let child = match replaced {
@@ -294,7 +325,7 @@ impl Shapes {
         };
         self.shapes[index].put(at.at, key, name, child);
         at.at += 1;
-        child
+        true
     }
 }
 
@@ -344,7 +375,8 @@ impl Shape {
 }
 
 /// The names of the members written so far in each object being written, as written (quoted and escaped, so
-/// two are the same name exactly when their text is): one buffer for all the open objects, innermost last.
+/// two are the same name exactly when their text is), but for those read along the object's shape (which the
+/// shape holds): one buffer for all the open objects, innermost last.
 #[derive(Debug, Default)]
 pub(super) struct Siblings {
     text: Vec<u8>,
@@ -372,33 +404,45 @@ impl Siblings {
 
     /// Writes `key`'s snake_case name as the next member's of the object opened at `first`, and returns it;
     /// `None` when an earlier member of the object has that name too, or the object is too wide to compare.
+    /// `along`: the names of the object's members read along its shape, which come before those here.
     /// `plain`: the reader borrowed the key from the payload (see [`Names::write`]).
-    fn name(&mut self, first: usize, key: &str, plain: bool, names: &mut Names) -> Option<&[u8]> {
+    fn name<'a>(
+        &mut self,
+        first: usize,
+        key: &str,
+        plain: bool,
+        names: &mut Names,
+        along: impl ExactSizeIterator<Item = &'a [u8]>,
+    ) -> Option<&[u8]> {
         let start = self.text.len();
-        if self.starts.len() - first >= WIDEST {
+        if self.starts.len() - first + along.len() >= WIDEST {
             return None;
         }
         names.write(key, plain, &mut self.text);
         let (earlier, name) = self.text.split_at(start);
+        // Past the quote, the first byte tells most names apart.
+        let same = |other: &[u8]| {
+            other.len() == name.len() && other.get(1) == name.get(1) && other == name
+        };
         let mut from = start;
         for &s in self.starts[first..].iter().rev() {
-            let other = &earlier[s..from];
-            // Past the quote, the first byte tells most names apart.
-            if other.len() == name.len() && other.get(1) == name.get(1) && other == name {
+            if same(&earlier[s..from]) {
                 return None;
             }
             from = s;
+        }
+        if along.into_iter().any(same) {
+            return None;
         }
         self.starts.push(start);
         Some(&self.text[start..])
     }
 
-    /// Writes `name`, known to differ from its earlier siblings', as the next member's, and returns it.
-    fn push(&mut self, name: &[u8]) -> &[u8] {
-        let start = self.text.len();
-        self.text.extend_from_slice(name);
-        self.starts.push(start);
-        &self.text[start..]
+    /// Forgets the name written last (its object's shape holds it now).
+    fn drop_last(&mut self) {
+        if let Some(start) = self.starts.pop() {
+            self.text.truncate(start);
+        }
     }
 
     /// The name written last.
@@ -676,6 +720,19 @@ mod tests {
             (r#"{"x":{"a":1,"b":2}}"#, r#"{"x":{"b":1,"b":2}}"#),
             // A key written with an escape, whose name is the next member's.
             (r#"{"a":1,"b":2}"#, r#"{"a":1,"\u0062":2,"b":3}"#),
+            // A name met after the object left its shape (at a key with an escape, or too long), that a member
+            // read along the shape has: the shape holds that member's name, not the siblings.
+            (r#"{"a":1,"b":2}"#, r#"{"a":1,"\u0063":2,"A":3}"#),
+            (
+                r#"{"x":{"a":1,"b":2}}"#,
+                r#"{"x":{"a":1,"b":2,"\u0063":3,"B":4}}"#,
+            ),
+            (
+                r#"{"a":1,"b":2}"#,
+                r#"{"a":1,"b":2,"KeyLongerThanTheSixtyFourBytesThatAShapeKeepsForItsMembersNames":3,"B":4}"#,
+            ),
+            // ... or a member the object's shape learned from this very object.
+            (r#"{"a":1,"b":2}"#, r#"{"a":1,"c":2,"C":3}"#),
         ] {
             let mut names = Names::default();
             assert!(normalize(first.as_bytes(), &meta, ingested, &mut names).is_some());
