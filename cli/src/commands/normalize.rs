@@ -420,8 +420,9 @@ impl Part {
             w.write_all(e.json.as_bytes())
                 .and_then(|()| w.write_all(b"\n"))
                 .map_err(|e| format!("cannot write events: {e}"))?;
-            // Written, the event needs its id no more; the next parts do.
+            // Written, the event needs its id no more (the next parts do), nor its text's buffer.
             self.seen.insert(std::mem::take(&mut e.event_id));
+            self.names.recycle(std::mem::take(&mut e.json));
         }
         let mut letters = letters.map(Sink::writer);
         for (i, poison) in plan.poisoned() {

@@ -242,6 +242,7 @@ fn normalize_tree(
         return Err(Poison::NotObject);
     };
     learned.learn_keys(&pairs);
+    let mut json = learned.buffer(event_capacity(payload, meta, ingested));
     let known = &*learned;
     let mut collisions = Vec::new();
     // The payload's own keys, cleaned: a scalar as a tree (the metadata is read from those), a nested value
@@ -266,7 +267,6 @@ fn normalize_tree(
         };
         cleaned.push((name, value));
     }
-    let mut json = Vec::with_capacity(event_capacity(payload, meta, ingested));
     json.push(b'{');
     for (name, value) in &cleaned {
         if !METADATA.contains(&name.as_ref()) {
@@ -624,14 +624,21 @@ fn rename_collisions<'a>(
 /// What a batch keeps from record to record: the snake_case names of keys met before, so that a key that comes
 /// again record after record (as a stream's keys do) is converted once per batch, not once per record, and the
 /// buffer the one pass compares an object's names in, and the shapes of the objects it read (see
-/// [`direct::Shapes`]). At most [`MAX_NAMES`] keys are kept; a key met after that is converted each time.
+/// [`direct::Shapes`]). At most [`MAX_NAMES`] keys are kept; a key met after that is converted each time. And
+/// the text buffers of events already written, which [`Names::recycle`] hands back, for the next events.
 #[derive(Debug, Default)]
 pub struct Names {
     /// A key's name as written: quoted, and escaped as [`write_str`] escapes.
     written: HashMap<Box<str>, Box<str>, foldhash::fast::RandomState>,
     siblings: direct::Siblings,
     shapes: direct::Shapes,
+    spare: Vec<Vec<u8>>,
 }
+
+/// How many spare event buffers [`Names`] keeps (a part's worth, as the CLI plans a batch), and the largest it
+/// keeps: together at most 16 MiB.
+const SPARE_BUFFERS: usize = 256;
+const SPARE_BYTES: usize = 64 * 1024;
 
 /// How many keys [`Names`] keeps.
 pub const MAX_NAMES: usize = 4096;
@@ -640,6 +647,27 @@ pub const MAX_NAMES: usize = 4096;
 const MAX_NAME_BYTES: usize = 64;
 
 impl Names {
+    /// Hands back the text of an event that was written and is no longer needed, so that a later event's text is
+    /// written into its buffer instead of a new one.
+    pub fn recycle(&mut self, json: String) {
+        let mut buffer = json.into_bytes();
+        if self.spare.len() < SPARE_BUFFERS && buffer.capacity() <= SPARE_BYTES {
+            buffer.clear();
+            self.spare.push(buffer);
+        }
+    }
+
+    /// An empty buffer for an event's text, of at least `capacity` bytes: a spare one when there is one.
+    fn buffer(&mut self, capacity: usize) -> Vec<u8> {
+        match self.spare.pop() {
+            Some(mut buffer) => {
+                buffer.reserve(capacity);
+                buffer
+            }
+            None => Vec::with_capacity(capacity),
+        }
+    }
+
     /// Learns the keys of an object's members, and of every object inside them, that are not their own
     /// snake_case name.
     fn learn_keys(&mut self, pairs: &[(Cow<'_, str>, Json<'_>)]) {
