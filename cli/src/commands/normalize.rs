@@ -182,8 +182,8 @@ fn execute(args: &Args) -> Result<(), String> {
                 args.quiet,
             );
             for (n, chunk) in records.chunks(PART).enumerate() {
-                let inputs =
-                    inputs_of(source, chunk, n * PART).map_err(|e| format!("{name}: {e}"))?;
+                let inputs = inputs_of(source, chunk, n * PART, &mut part.names)
+                    .map_err(|e| format!("{name}: {e}"))?;
                 part.normalize(source, inputs, &mut out, letters.as_mut())?;
                 done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                 bar.set_position(done.load(Ordering::Relaxed));
@@ -307,7 +307,7 @@ fn stream_parts(
                     None => outputs.insert(sinks(args).ok()?),
                 };
                 let first = usize::try_from(rows.load(Ordering::Relaxed)).ok()?;
-                let inputs = inputs_of(source, &records, first).ok()?;
+                let inputs = inputs_of(source, &records, first, &mut part.names).ok()?;
                 part.normalize(source, inputs, out, letters.as_mut()).ok()?;
                 rows.fetch_add(records.len() as u64, Ordering::Relaxed);
             }

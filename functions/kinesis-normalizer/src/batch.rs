@@ -112,10 +112,12 @@ fn source_of(first: &Value) -> Result<Source, BatchError> {
 /// a record the typed read refuses is read as [`read_event`] reads it. Either way the inputs and errors are
 /// [`read_event`]'s.
 pub fn read_event_text(text: &str) -> Option<Result<(Source, Vec<Input>), BatchError>> {
-    Some(
-        read_records(text)?
-            .and_then(|(source, records)| Ok((source, inputs_of(source, &records, 0)?))),
-    )
+    Some(read_records(text)?.and_then(|(source, records)| {
+        Ok((
+            source,
+            inputs_of(source, &records, 0, &mut Names::default())?,
+        ))
+    }))
 }
 
 /// [`read_event_text`] in two steps, for a caller that reads a large batch a part at a time: the batch's records
@@ -142,10 +144,12 @@ pub fn record_source(first: &RecordText) -> Option<Result<Source, BatchError>> {
 }
 
 /// The inputs of `records`, the batch's records from index `first` on, each read as [`read_event`] reads it.
+/// `names`: the batch's (its spare buffers take the decoded data, see [`Names::recycle`]).
 pub fn inputs_of(
     source: Source,
     records: &[RecordText],
     first: usize,
+    names: &mut Names,
 ) -> Result<Vec<Input>, BatchError> {
     let as_value = |index: usize, r: &str| {
         serde_json::from_str::<Value>(r).map_err(|e| BatchError::BadRecord {
@@ -160,7 +164,7 @@ pub fn inputs_of(
         .map(|(i, r)| {
             let index = first + i;
             match source {
-                Source::Kinesis => match kinesis_typed(index, r) {
+                Source::Kinesis => match kinesis_typed(index, r, names) {
                     Some(input) => input,
                     None => kinesis_input(index, &as_value(index, r.text)?),
                 },
@@ -246,7 +250,11 @@ impl<'de> serde::de::Visitor<'de> for Strict {
 
 /// A Kinesis record read from its text: from the fields the one pass read, when it read them and they decode;
 /// else typed; `None` when the typed read refuses it.
-fn kinesis_typed(index: usize, record: &RecordText) -> Option<Result<Input, BatchError>> {
+fn kinesis_typed(
+    index: usize,
+    record: &RecordText,
+    names: &mut Names,
+) -> Option<Result<Input, BatchError>> {
     #[derive(Deserialize)]
     struct Arrival<'a> {
         #[serde(borrow)]
@@ -257,7 +265,11 @@ fn kinesis_typed(index: usize, record: &RecordText) -> Option<Result<Input, Batc
         #[serde(rename = "approximateArrivalTimestamp", borrow)]
         seconds: Option<&'a RawValue>,
     }
-    if let Some(read) = record.kinesis.as_ref().and_then(|k| kinesis_read(index, k)) {
+    if let Some(read) = record
+        .kinesis
+        .as_ref()
+        .and_then(|k| kinesis_read(index, k, names))
+    {
         return Some(read);
     }
     let mut parsed: KinesisEventRecord = serde_json::from_str(record.text).ok()?;
@@ -270,12 +282,18 @@ fn kinesis_typed(index: usize, record: &RecordText) -> Option<Result<Input, Batc
 }
 
 /// The input from a usual record's fields, as the typed read would give it; `None` when its data is not base64
-/// or its arrival time is out of range (the typed read then decides).
-fn kinesis_read(index: usize, k: &KinesisFields) -> Option<Result<Input, BatchError>> {
+/// or its arrival time is out of range (the typed read then decides). The data is decoded into one of `names`'
+/// spare buffers.
+fn kinesis_read(
+    index: usize,
+    k: &KinesisFields,
+    names: &mut Names,
+) -> Option<Result<Input, BatchError>> {
     // SIMD, with `base64`'s STANDARD rules (padding required, no stray bits), which `aws_lambda_events` decodes
     // with: a test holds the two together, and data it refuses goes to the typed read.
-    let bytes = base64_simd::STANDARD
-        .decode_to_vec(k.data.as_bytes())
+    let mut bytes = names.data_buffer();
+    base64_simd::STANDARD
+        .decode_append(k.data.as_bytes(), &mut bytes)
         .ok()?;
     let arrival = Utc.timestamp_millis_opt(k.arrival_millis).single()?;
     Some(record_input(
@@ -471,8 +489,12 @@ impl Plan {
                 Data::NotBase64(_) => Err(Poison::BadBase64),
             };
             if normalized.is_ok() {
-                // Freed now, the event's text can take its place in memory.
-                input.data = Data::Bytes(Vec::new());
+                // Handed back now, its buffer can take a later record's data or event.
+                if let Data::Bytes(data) =
+                    std::mem::replace(&mut input.data, Data::Bytes(Vec::new()))
+                {
+                    names.recycle_data(data);
+                }
             }
             let fate = match normalized {
                 Err(poison) => Fate::Poison(poison),
@@ -1184,6 +1206,7 @@ mod tests {
     fn the_one_pass_over_the_event_agrees_with_serde_json() {
         let mut rng = fastrand::Rng::with_seed(21);
         let (mut taken, mut left, mut read_in_the_pass, mut left_to_the_type) = (0, 0, 0, 0);
+        let mut names = Names::default();
         for _ in 0..20_000 {
             let Some(text) = damaged_odd_event(&mut rng) else {
                 continue;
@@ -1202,8 +1225,17 @@ mod tests {
                     text: r.text,
                     kinesis: None,
                 };
-                assert_eq!(kinesis_typed(i, r), kinesis_typed(i, &typed), "{}", r.text);
-                match r.kinesis.as_ref().and_then(|k| kinesis_read(i, k)) {
+                assert_eq!(
+                    kinesis_typed(i, r, &mut names),
+                    kinesis_typed(i, &typed, &mut names),
+                    "{}",
+                    r.text
+                );
+                match r
+                    .kinesis
+                    .as_ref()
+                    .and_then(|k| kinesis_read(i, k, &mut names))
+                {
                     Some(_) => read_in_the_pass += 1,
                     None => left_to_the_type += 1,
                 }
@@ -1278,26 +1310,41 @@ mod tests {
 
     #[test]
     fn a_batch_planned_part_by_part_with_its_names_carried_gives_the_same_events() {
-        // Shapes that come, change and come back across parts: keys renamed, nested, colliding, repeated.
+        // Shapes that come, change and come back across parts: keys renamed, nested, colliding, repeated; and ids
+        // of many lengths, so that the buffers handed back are of many sizes.
         let payloads: Vec<String> = (0..300)
-            .map(|i| match i % 5 {
-                0 => format!(r#"{{"eventId": "e{i}", "userId": "u{i}", "Cart": {{"itemCount": {i}}}}}"#),
-                1 => format!(r#"{{"eventId": "e{i}", "Cart": {{"itemCount": 1, "Items": [{{"skuId": "s"}}]}}}}"#),
-                2 => format!(r#"{{"eventId": "e{i}", "userId": "a", "user_id": "b"}}"#),
-                3 => format!(r#"{{"eventId": "e{i}", "a": 1, "a": 2}}"#),
-                _ => format!(r#"{{"Cart": {{"itemCount": {i}}}, "eventId": "e{i}", "userID": "u"}}"#),
+            .map(|i| {
+                let e = format!("e{i}-{}", "x".repeat(i * 37 % 700));
+                match i % 5 {
+                    0 => format!(r#"{{"eventId": "{e}", "userId": "u{i}", "Cart": {{"itemCount": {i}}}}}"#),
+                    1 => format!(
+                        r#"{{"eventId": "{e}", "Cart": {{"itemCount": 1, "Items": [{{"skuId": "s"}}]}}}}"#
+                    ),
+                    2 => format!(r#"{{"eventId": "{e}", "userId": "a", "user_id": "b"}}"#),
+                    3 => format!(r#"{{"eventId": "{e}", "a": 1, "a": 2}}"#),
+                    _ => format!(r#"{{"Cart": {{"itemCount": {i}}}, "eventId": "{e}", "userID": "u"}}"#),
+                }
             })
             .collect();
         let texts: Vec<&str> = payloads.iter().map(String::as_str).collect();
-        let (source, inputs) = read_event(&kinesis_event(&texts)).expect("event");
+        let event = kinesis_event(&texts);
+        let (source, inputs) = read_event(&event).expect("event");
         let now = Utc::now();
-        let whole = Plan::new(source, inputs.clone(), now, 1024);
+        let whole = Plan::new(source, inputs, now, 1024);
+        // As the CLI plans a batch: each part's records read from the text, and each event's buffer handed back
+        // once it is written.
+        let text = event.to_string();
+        let (source, records) = read_records(&text).expect("records").expect("batch");
         let mut names = Names::default();
         let (mut events, mut fates) = (Vec::new(), Vec::new());
-        for part in inputs.chunks(7) {
-            let plan = Plan::continuing(source, part.to_vec(), now, 1024, &mut names);
+        for (k, part) in records.chunks(7).enumerate() {
+            let inputs = inputs_of(source, part, 7 * k, &mut names).expect("inputs");
+            let plan = Plan::continuing(source, inputs, now, 1024, &mut names);
             fates.extend(plan.fates.iter().map(|f| matches!(f, Fate::Poison(_))));
-            events.extend(plan.events.into_iter().map(|e| e.json));
+            for e in plan.events {
+                events.push(e.json.clone());
+                names.recycle(e.json);
+            }
         }
         let json: Vec<String> = whole.events.iter().map(|e| e.json.clone()).collect();
         assert_eq!(events, json);

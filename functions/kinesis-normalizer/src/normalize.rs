@@ -242,7 +242,7 @@ fn normalize_tree(
         return Err(Poison::NotObject);
     };
     learned.learn_keys(&pairs);
-    let mut json = learned.buffer(event_capacity(payload, meta, ingested));
+    let mut json = learned.event_buffer(event_capacity(payload, meta, ingested));
     let known = &*learned;
     let mut collisions = Vec::new();
     // The payload's own keys, cleaned: a scalar as a tree (the metadata is read from those), a nested value
@@ -625,20 +625,46 @@ fn rename_collisions<'a>(
 /// again record after record (as a stream's keys do) is converted once per batch, not once per record, and the
 /// buffer the one pass compares an object's names in, and the shapes of the objects it read (see
 /// [`direct::Shapes`]). At most [`MAX_NAMES`] keys are kept; a key met after that is converted each time. And
-/// the text buffers of events already written, which [`Names::recycle`] hands back, for the next events.
+/// the buffers of events already written and of records' data already read, which [`Names::recycle`] hands
+/// back, for the next ones.
 #[derive(Debug, Default)]
 pub struct Names {
     /// A key's name as written: quoted, and escaped as [`write_str`] escapes.
     written: HashMap<Box<str>, Box<str>, foldhash::fast::RandomState>,
     siblings: direct::Siblings,
     shapes: direct::Shapes,
-    spare: Vec<Vec<u8>>,
+    /// Two kinds, kept apart: an event's text is about twice its data, and a data buffer would have to grow.
+    spare_events: Spare,
+    spare_data: Spare,
 }
 
-/// How many spare event buffers [`Names`] keeps (a part's worth, as the CLI plans a batch), and the largest it
-/// keeps: together at most 16 MiB.
-const SPARE_BUFFERS: usize = 256;
-const SPARE_BYTES: usize = 64 * 1024;
+/// Empty buffers, to be written into again.
+#[derive(Debug, Default)]
+struct Spare(Vec<Vec<u8>>);
+
+impl Spare {
+    /// At most a part's worth (as the CLI plans a batch), of up to 64 KiB each: 16 MiB at most.
+    const MOST: usize = 256;
+    const LARGEST: usize = 64 * 1024;
+
+    fn keep(&mut self, mut buffer: Vec<u8>) {
+        if self.0.len() < Self::MOST && buffer.capacity() <= Self::LARGEST {
+            buffer.clear();
+            self.0.push(buffer);
+        }
+    }
+
+    /// An empty buffer of at least `capacity` bytes: a spare one when there is one.
+    fn take(&mut self, capacity: usize) -> Vec<u8> {
+        match self.0.pop() {
+            Some(mut buffer) => {
+                buffer.reserve(capacity);
+                buffer
+            }
+            None => Vec::with_capacity(capacity),
+        }
+    }
+}
 
 /// How many keys [`Names`] keeps.
 pub const MAX_NAMES: usize = 4096;
@@ -650,22 +676,22 @@ impl Names {
     /// Hands back the text of an event that was written and is no longer needed, so that a later event's text is
     /// written into its buffer instead of a new one.
     pub fn recycle(&mut self, json: String) {
-        let mut buffer = json.into_bytes();
-        if self.spare.len() < SPARE_BUFFERS && buffer.capacity() <= SPARE_BYTES {
-            buffer.clear();
-            self.spare.push(buffer);
-        }
+        self.spare_events.keep(json.into_bytes());
     }
 
-    /// An empty buffer for an event's text, of at least `capacity` bytes: a spare one when there is one.
-    fn buffer(&mut self, capacity: usize) -> Vec<u8> {
-        match self.spare.pop() {
-            Some(mut buffer) => {
-                buffer.reserve(capacity);
-                buffer
-            }
-            None => Vec::with_capacity(capacity),
-        }
+    /// An empty buffer for an event's text, of at least `capacity` bytes.
+    fn event_buffer(&mut self, capacity: usize) -> Vec<u8> {
+        self.spare_events.take(capacity)
+    }
+
+    /// [`Names::recycle`] for a record's data, once it became an event.
+    pub(crate) fn recycle_data(&mut self, data: Vec<u8>) {
+        self.spare_data.keep(data);
+    }
+
+    /// An empty buffer for a record's decoded data.
+    pub(crate) fn data_buffer(&mut self) -> Vec<u8> {
+        self.spare_data.take(0)
     }
 
     /// Learns the keys of an object's members, and of every object inside them, that are not their own

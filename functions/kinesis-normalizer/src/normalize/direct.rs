@@ -28,7 +28,7 @@ pub(super) fn normalize(
     if r.peek()? != b'{' {
         return None;
     }
-    let mut json = names.buffer(super::event_capacity(payload, meta, ingested));
+    let mut json = names.event_buffer(super::event_capacity(payload, meta, ingested));
     json.push(b'{');
     let mut siblings = std::mem::take(&mut names.siblings);
     let mut shapes = std::mem::take(&mut names.shapes);
