@@ -4,6 +4,7 @@ use crate::input::{self, Whole};
 use crate::output::{AtomicFile, error};
 use crate::progress::{self, Unit};
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use indicatif::ProgressBar;
 use kinesis_normalizer::batch::{
     Input, Plan, Source, dead_letter, inputs_of, read_event, read_records, record_source,
@@ -362,7 +363,7 @@ fn finish(out: Sink, letters: Option<Sink>, c: &Counts) -> Result<(), String> {
 struct Part {
     ingested_at: DateTime<Utc>,
     max_bytes: usize,
-    seen: HashSet<String, foldhash::fast::RandomState>,
+    seen: HashSet<CompactString, foldhash::fast::RandomState>,
     /// The key names and object shapes the earlier parts learned.
     names: Names,
     counts: Counts,

@@ -738,7 +738,7 @@ pub fn entity_writes(plan: &Plan, entity_key: &str) -> Vec<EntityWrite> {
     for (i, e) in plan.events.iter().enumerate() {
         let entity = e
             .field_text(entity_key)
-            .unwrap_or_else(|| e.event_id.clone());
+            .unwrap_or_else(|| e.event_id.to_string());
         match index.get(&entity) {
             Some(&w) => {
                 let write = &mut writes[w];

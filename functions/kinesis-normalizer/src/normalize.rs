@@ -73,7 +73,8 @@ impl std::fmt::Display for Collision {
 /// A normalized event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    pub event_id: String,
+    /// Up to 24 bytes, it is held inline.
+    pub event_id: CompactString,
     /// Safe as one S3 key segment. Up to 24 bytes, as most are, it is held inline.
     pub event_type: CompactString,
     pub event_time: DateTime<Utc>,
@@ -318,8 +319,8 @@ fn finish(
         .iter()
         .find_map(|k| get(k).and_then(Json::scalar_text))
         .map_or_else(
-            || format!("{}-{}", meta.shard_id, meta.sequence_number),
-            str::to_owned,
+            || format!("{}-{}", meta.shard_id, meta.sequence_number).into(),
+            CompactString::from,
         );
     let event_type = TYPE_KEYS
         .iter()
