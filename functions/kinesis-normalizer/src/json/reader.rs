@@ -207,6 +207,21 @@ impl<'a> Reader<'a> {
         self.bytes.get(self.pos).copied()
     }
 
+    /// At `true`, `false` or `null`: steps over it and gives its text, with no value built.
+    pub(crate) fn literal_text(&mut self) -> Option<&'static [u8]> {
+        let word: &'static [u8] = match self.peek()? {
+            b't' => b"true",
+            b'f' => b"false",
+            b'n' => b"null",
+            _ => return None,
+        };
+        let end = self.pos + word.len();
+        (self.bytes.get(self.pos..end)? == word).then(|| {
+            self.pos = end;
+            word
+        })
+    }
+
     fn literal(&mut self, word: &[u8], value: Json<'a>) -> Option<Json<'a>> {
         let end = self.pos + word.len();
         (self.bytes.get(self.pos..end)? == word).then(|| {
@@ -255,14 +270,20 @@ impl<'a> Reader<'a> {
     /// At a number: its text, the reader past it (as [`Reader::number`] reads it, with no check that it fits a
     /// float: see [`surely_finite`]).
     pub(crate) fn number_text(&mut self) -> Option<&'a str> {
-        match self.number()? {
-            Json::Number(Cow::Borrowed(text)) => Some(text),
-            _ => None,
-        }
+        let start = self.pos;
+        let end = self.number_end()?;
+        self.pos = end;
+        Some(&self.text[start..end])
     }
 
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, kept as text.
     fn number(&mut self) -> Option<Json<'a>> {
+        self.number_text()
+            .map(|text| Json::Number(Cow::Borrowed(text)))
+    }
+
+    /// Where the number at the reader ends (see [`Reader::number`]).
+    fn number_end(&self) -> Option<usize> {
         let start = self.pos;
         let b = self.bytes;
         let digits = |mut i: usize| {
@@ -292,8 +313,7 @@ impl<'a> Reader<'a> {
         if b.get(i).is_some_and(u8::is_ascii_digit) {
             return None;
         }
-        self.pos = i;
-        Some(Json::Number(Cow::Borrowed(&self.text[start..i])))
+        Some(i)
     }
 
     /// A string at `pos` (its opening quote), unescaped: a slice of the text when it has no escapes.

@@ -145,8 +145,9 @@ fn write_value(
             }
             Cow::Owned(s) => write_str(trim(&s), out),
         },
-        // A number as written, with no value built.
+        // A number or a literal as written, with no value built.
         b'-' | b'0'..=b'9' => out.extend_from_slice(r.number_text()?.as_bytes()),
+        b't' | b'f' | b'n' => out.extend_from_slice(r.literal_text()?),
         _ => r.value()?.write(out),
     }
     Some(())
