@@ -126,6 +126,34 @@ impl<'a> Reader<'a> {
         if self.bytes.get(start..end) != Some(raw) || self.bytes.get(end) != Some(&b'"') {
             return false;
         }
+        self.step_over_key(start, end)
+    }
+
+    /// [`Reader::key_is`] for a key of `len` bytes (under 32) at the start of `block`, 32 bytes: compared 32
+    /// bytes at a time with the text, closing quote included, through `wide` (as [`special`] looks for a string's
+    /// end), when the text has 32 bytes left.
+    pub(crate) fn key_is_in(&mut self, block: &[u8], len: usize) -> bool {
+        let start = self.pos + 1;
+        let (Some(text), Ok(key), true) = (
+            self.bytes.get(start..start + BLOCK),
+            <[u8; BLOCK]>::try_from(block),
+            len < BLOCK,
+        ) else {
+            return block.get(..len).is_some_and(|raw| self.key_is(raw));
+        };
+        let Ok(text) = <[u8; BLOCK]>::try_from(text) else {
+            return false;
+        };
+        let same = u8x32::new(text).simd_eq(u8x32::new(key)).to_bitmask();
+        let key_bytes = (1_u32 << len) - 1;
+        if same & key_bytes != key_bytes || text[len] != b'"' {
+            return false;
+        }
+        self.step_over_key(start, start + len)
+    }
+
+    /// Past a key matched from `start` to its closing quote at `end`, and its colon.
+    fn step_over_key(&mut self, start: usize, end: usize) -> bool {
         self.pos = end + 1;
         if self.expect(b':').is_none() {
             self.pos = start - 1;
@@ -463,6 +491,51 @@ mod tests {
             let mut r = Reader::new(text);
             assert_eq!(r.key_is(key.as_bytes()), taken, "{text}");
             assert_eq!(r.pos, after, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_key_compared_32_bytes_at_once_is_taken_exactly_when_it_would_be_byte_by_byte() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let alphabet = b"ab\"\\: ";
+        for _ in 0..100_000 {
+            // A key of up to 31 bytes, in a 32-byte block with whatever follows it (the rest of a shape's text).
+            let len = rng.usize(..32);
+            let mut block: Vec<u8> = (0..32).map(|_| alphabet[rng.usize(..2)]).collect();
+            // A text at a key's opening quote: the key, or the key with one byte changed, or cut short; then a
+            // quote or not, a colon or not, and up to 40 more bytes (so that the text may end within 32 bytes).
+            let mut text = vec![b'"'];
+            text.extend_from_slice(&block[..len]);
+            match rng.u8(..4) {
+                0 if len > 0 => text[1 + rng.usize(..len)] = b'c',
+                1 => {
+                    text.truncate(1 + rng.usize(..=len));
+                }
+                _ => {}
+            }
+            if rng.u8(..8) > 0 {
+                text.push(b'"');
+            }
+            if rng.u8(..8) > 0 {
+                text.push(b':');
+            }
+            let more = rng.usize(..40);
+            text.extend((0..more).map(|_| alphabet[rng.usize(..alphabet.len())]));
+            // The block's bytes past the key may be anything, a quote included.
+            if rng.bool() && len < 32 {
+                block[len] = b'"';
+            }
+            let Ok(text) = String::from_utf8(text) else {
+                continue;
+            };
+            let (mut a, mut b) = (Reader::new(&text), Reader::new(&text));
+            assert_eq!(
+                a.key_is_in(&block, len),
+                b.key_is(&block[..len]),
+                "{text:?} {:?}",
+                String::from_utf8_lossy(&block[..len])
+            );
+            assert_eq!(a.pos, b.pos, "{text:?}");
         }
     }
 

@@ -246,6 +246,9 @@ const MAX_SHAPES: usize = 128;
 /// The most text a shape keeps before its replaced members' text is dropped.
 const MAX_SHAPE_TEXT: usize = 16 * 1024;
 
+/// Zero bytes after a shape's members' text, so that every key has 32 bytes from its start to compare at once.
+const PADDING: usize = 32;
+
 impl Shapes {
     /// The payloads' top-level object's shape.
     fn top(&mut self) -> usize {
@@ -266,7 +269,12 @@ impl Shapes {
         let Some(&member) = shape.members.get(at.at) else {
             return false;
         };
-        if !r.key_is(&shape.text[member.start..member.start + member.key_len]) {
+        // The shape's text ends in padding, so that a key has 32 bytes from its start.
+        let same = match shape.text.get(member.start..member.start + PADDING) {
+            Some(block) if member.key_len < PADDING => r.key_is_in(block, member.key_len),
+            _ => r.key_is(&shape.text[member.start..member.start + member.key_len]),
+        };
+        if !same {
             return false;
         }
         if member.child.is_none() && matches!(r.peek(), Some(b'{' | b'[')) {
@@ -342,9 +350,12 @@ impl Shape {
         if self.text.len() > MAX_SHAPE_TEXT {
             self.compact();
         }
+        // Before the padding, which goes after.
+        self.text.truncate(self.text.len().saturating_sub(PADDING));
         let start = self.text.len();
         self.text.extend_from_slice(key);
         self.text.extend_from_slice(name);
+        self.text.extend_from_slice(&[0; PADDING]);
         let member = Member {
             start,
             key_len: key.len(),
@@ -371,6 +382,7 @@ impl Shape {
             text.extend_from_slice(&self.text[member.start..end]);
             member.start = start;
         }
+        text.extend_from_slice(&[0; PADDING]);
         self.text = text;
     }
 }
