@@ -418,7 +418,7 @@ impl Part {
         c.key_collisions += plan.collisions().count();
         let w = out.writer();
         for e in &mut plan.events {
-            w.write_all(e.json.as_bytes())
+            w.write_all(&e.json)
                 .and_then(|()| w.write_all(b"\n"))
                 .map_err(|e| format!("cannot write events: {e}"))?;
             // Written, the event needs its id no more (the next parts do), nor its text's buffer.

@@ -44,7 +44,7 @@ fn events(plan: &Plan) -> Vec<String> {
     plan.events
         .iter()
         .map(|e| {
-            let mut json: Value = serde_json::from_str(&e.json).expect("an event is JSON");
+            let mut json: Value = serde_json::from_slice(&e.json).expect("an event is JSON");
             if let Some(fields) = json.as_object_mut() {
                 fields.remove("ingested_at");
             }

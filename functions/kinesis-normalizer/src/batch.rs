@@ -1346,7 +1346,7 @@ mod tests {
                 names.recycle(e.json);
             }
         }
-        let json: Vec<String> = whole.events.iter().map(|e| e.json.clone()).collect();
+        let json: Vec<Vec<u8>> = whole.events.iter().map(|e| e.json.clone()).collect();
         assert_eq!(events, json);
         let poison: Vec<bool> = whole
             .fates

@@ -80,8 +80,9 @@ pub struct Event {
     pub event_time: DateTime<Utc>,
     /// The whole event as written, one line of compact JSON, an object: the normalized payload in payload order,
     /// then `event_id`, `event_type`, `event_time`, `event_time_source`, `_kinesis`, `ingested_at`, and
-    /// `_original` when the payload held any of those names with another value.
-    pub json: String,
+    /// `_original` when the payload held any of those names with another value. UTF-8: it is written from `str`s
+    /// and checked number text only, and kept as bytes, as it is written out, with no second check.
+    pub json: Vec<u8>,
     /// Keys that kept their own spelling because another key took their snake_case name.
     pub collisions: Vec<Collision>,
 }
@@ -89,17 +90,22 @@ pub struct Event {
 impl Event {
     /// The event as one line of compact JSON, without the newline.
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.json.as_bytes());
+        out.extend_from_slice(&self.json);
+    }
+
+    /// The event's text as a string.
+    pub fn text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.json)
     }
 
     #[cfg(test)]
     pub fn to_json(&self) -> String {
-        self.json.clone()
+        self.text().into_owned()
     }
 
     /// A top-level field of the event as an id reads it (a non-empty string, or a number's text).
     pub fn field_text(&self, key: &str) -> Option<String> {
-        crate::json::top_level_text(&self.json, key)
+        crate::json::top_level_text(&self.text(), key)
     }
 }
 
@@ -418,8 +424,7 @@ fn finish(
         event_id,
         event_type,
         event_time,
-        // Written from `str`s and validated number text only.
-        json: String::from_utf8(json).unwrap_or_default(),
+        json,
         collisions,
     }
 }
@@ -676,8 +681,8 @@ const MAX_NAME_BYTES: usize = 64;
 impl Names {
     /// Hands back the text of an event that was written and is no longer needed, so that a later event's text is
     /// written into its buffer instead of a new one.
-    pub fn recycle(&mut self, json: String) {
-        self.spare_events.keep(json.into_bytes());
+    pub fn recycle(&mut self, json: Vec<u8>) {
+        self.spare_events.keep(json);
     }
 
     /// An empty buffer for an event's text, of at least `capacity` bytes.

@@ -44,7 +44,7 @@ fn item(
     let s = |v: &str| AttributeValue::S(v.to_owned());
     let body = &event.json;
     let whole = if body.len() <= MAX_ITEM_EVENT_BYTES {
-        ("event", s(body))
+        ("event", s(&event.text()))
     } else {
         ("event_bytes", AttributeValue::N(body.len().to_string()))
     };
