@@ -378,7 +378,12 @@ fn finish(
     json.extend_from_slice(b"\"}");
     let kinesis = at..json.len();
     let at = field(b"\"ingested_at\":", &mut json);
-    write_str(ingested, &mut json);
+    // As `format_time` writes it (digits and `-:.TZ+`): nothing to escape.
+    debug_assert!(
+        !crate::json::needs_escape(ingested.as_bytes()),
+        "{ingested}"
+    );
+    plain(ingested, &mut json);
     let set = [
         ("event_id", id),
         ("event_type", kind),

@@ -218,7 +218,7 @@ pub fn write_str(s: &str, out: &mut Vec<u8>) {
 
 /// Whether any byte is `"`, `\\` or a control character, eight bytes at a time (most strings written are short,
 /// too short for a vectorized loop to start).
-fn needs_escape(bytes: &[u8]) -> bool {
+pub(crate) fn needs_escape(bytes: &[u8]) -> bool {
     let (words, rest) = bytes.as_chunks::<8>();
     let found = words.iter().fold(0, |found, word| {
         found | escape_bits(u64::from_le_bytes(*word))
