@@ -144,7 +144,7 @@ pub fn record_source(first: &RecordText) -> Option<Result<Source, BatchError>> {
 }
 
 /// The inputs of `records`, the batch's records from index `first` on, each read as [`read_event`] reads it.
-/// `names`: the batch's (its spare buffers take the decoded data, see [`Names::recycle`]).
+/// `names`: the batch's (its spare buffers take the decoded data, see `Names::recycle_data`).
 pub fn inputs_of(
     source: Source,
     records: &[RecordText],

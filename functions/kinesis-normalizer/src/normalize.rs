@@ -636,8 +636,8 @@ fn rename_collisions<'a>(
 /// again record after record (as a stream's keys do) is converted once per batch, not once per record, and the
 /// buffer the one pass compares an object's names in, and the shapes of the objects it read (see
 /// [`direct::Shapes`]). At most [`MAX_NAMES`] keys are kept; a key met after that is converted each time. And
-/// the buffers of events already written and of records' data already read, which [`Names::recycle`] hands
-/// back, for the next ones.
+/// the buffers of events already written ([`Names::recycle`]) and of records' data already normalized
+/// (`Names::recycle_data`), for the next ones.
 #[derive(Debug, Default)]
 pub struct Names {
     /// A key's name as written: quoted, and escaped as [`write_str`] escapes.
@@ -654,7 +654,7 @@ pub struct Names {
 struct Spare(Vec<Vec<u8>>);
 
 impl Spare {
-    /// At most a part's worth (as the CLI plans a batch), of up to 64 KiB each: 16 MiB at most.
+    /// At most two parts' worth (as the CLI plans a batch), of up to 64 KiB each: 16 MiB at most.
     const MOST: usize = 256;
     const LARGEST: usize = 64 * 1024;
 

@@ -525,9 +525,7 @@ mod tests {
             if rng.bool() && len < 32 {
                 block[len] = b'"';
             }
-            let Ok(text) = String::from_utf8(text) else {
-                continue;
-            };
+            let text = String::from_utf8(text).expect("ASCII");
             let (mut a, mut b) = (Reader::new(&text), Reader::new(&text));
             assert_eq!(
                 a.key_is_in(&block, len),

@@ -742,7 +742,7 @@ mod tests {
             ),
             (
                 r#"{"a":1,"b":2}"#,
-                r#"{"a":1,"b":2,"KeyLongerThanTheSixtyFourBytesThatAShapeKeepsForItsMembersNames":3,"B":4}"#,
+                r#"{"a":1,"b":2,"AKeyLongerThanTheSixtyFourBytesThatAShapeKeepsForTheNamesOfItsMembers":3,"B":4}"#,
             ),
             // ... or a member the object's shape learned from this very object.
             (r#"{"a":1,"b":2}"#, r#"{"a":1,"c":2,"C":3}"#),
