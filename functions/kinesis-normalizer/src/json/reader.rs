@@ -134,15 +134,13 @@ impl<'a> Reader<'a> {
     /// end), when the text has 32 bytes left.
     pub(crate) fn key_is_in(&mut self, block: &[u8], len: usize) -> bool {
         let start = self.pos + 1;
-        let (Some(text), Ok(key), true) = (
-            self.bytes.get(start..start + BLOCK),
-            <[u8; BLOCK]>::try_from(block),
-            len < BLOCK,
-        ) else {
+        let text = self
+            .bytes
+            .get(start..)
+            .and_then(<[u8]>::first_chunk::<BLOCK>);
+        let (Some(&text), Some(&key), true) = (text, block.first_chunk::<BLOCK>(), len < BLOCK)
+        else {
             return block.get(..len).is_some_and(|raw| self.key_is(raw));
-        };
-        let Ok(text) = <[u8; BLOCK]>::try_from(text) else {
-            return false;
         };
         let same = u8x32::new(text).simd_eq(u8x32::new(key)).to_bitmask();
         let key_bytes = (1_u32 << len) - 1;
@@ -243,18 +241,19 @@ impl<'a> Reader<'a> {
             b'n' => b"null",
             _ => return None,
         };
+        self.word(word)
+    }
+
+    fn literal(&mut self, word: &'static [u8], value: Json<'a>) -> Option<Json<'a>> {
+        self.word(word).map(|_| value)
+    }
+
+    /// Steps over `word` when the text has it at the reader.
+    fn word(&mut self, word: &'static [u8]) -> Option<&'static [u8]> {
         let end = self.pos + word.len();
         (self.bytes.get(self.pos..end)? == word).then(|| {
             self.pos = end;
             word
-        })
-    }
-
-    fn literal(&mut self, word: &[u8], value: Json<'a>) -> Option<Json<'a>> {
-        let end = self.pos + word.len();
-        (self.bytes.get(self.pos..end)? == word).then(|| {
-            self.pos = end;
-            value
         })
     }
 

@@ -229,6 +229,11 @@ struct Cursor {
 }
 
 impl Cursor {
+    /// The object's shape while it is read along it.
+    fn along(&self) -> Option<usize> {
+        self.shape.filter(|_| self.along)
+    }
+
     fn new(shape: Option<usize>) -> Self {
         Cursor {
             shape,
@@ -262,7 +267,7 @@ impl Shapes {
     /// past it and its colon, and the cursor moves on ([`Shapes::taken`] gives the member); a member first seen
     /// with a scalar gets a shape when its value is an object or an array.
     fn same(&mut self, at: &mut Cursor, r: &mut Reader<'_>) -> bool {
-        let Some(index) = at.shape.filter(|_| at.along) else {
+        let Some(index) = at.along() else {
             return false;
         };
         let shape = &self.shapes[index];
@@ -319,7 +324,7 @@ impl Shapes {
     /// its value's objects when `nested` says it is an object or an array, and the cursor moves past it (`true`);
     /// else the object leaves its shape, and the member and those after it have none (`false`).
     fn learn(&mut self, at: &mut Cursor, key: Option<&[u8]>, name: &[u8], nested: bool) -> bool {
-        let Some(index) = at.shape.filter(|_| at.along) else {
+        let Some(index) = at.along() else {
             return false;
         };
         let Some(key) = key.filter(|k| k.len() <= MAX_NAME_BYTES) else {
