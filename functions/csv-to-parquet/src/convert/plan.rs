@@ -1,7 +1,8 @@
 //! The plan: which input field feeds which output column, and with which type.
 
 use super::*;
-use std::collections::HashSet;
+use parquet::file::properties::DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT;
+use std::collections::HashMap;
 
 pub(super) struct Plan {
     pub(super) schema: Schema,
@@ -93,25 +94,40 @@ impl Plan {
 }
 
 impl Plan {
-    /// Whether each output column is dictionary-encoded: not when most of the sample's values are distinct (ids,
-    /// free text, measurements), where a dictionary only costs time and memory until Parquet's writer gives it
-    /// up at the dictionary page limit. Columns the file lacks, and a sample too small to tell, keep it.
+    /// Whether each output column is dictionary-encoded. Yes when at most half of the sample's values are
+    /// distinct. Otherwise no (ids, free text, measurements: a dictionary would only cost time and memory until
+    /// Parquet's writer gives it up at the dictionary page limit), except for a string column whose sample tells
+    /// that its values come from a set small enough for one dictionary page ([`bounded_set_bytes`]): product
+    /// codes, SKUs. Columns the file lacks, and a sample too small to tell, keep it.
     pub(super) fn dictionary(&self, sample: &RawBatch, width: usize) -> Vec<bool> {
         let records = well_formed(sample, width);
         let rows = records.len();
         if rows < DICTIONARY_SAMPLE_MIN {
             return vec![true; self.sources.len()];
         }
-        // One column's distinct values at a time (a wide file's sets together would be large).
-        let mut distinct: HashSet<&[u8], foldhash::fast::RandomState> =
-            HashSet::with_capacity_and_hasher(rows, Default::default());
+        // One column's values at a time (a wide file's together would be large).
+        let mut counts: HashMap<&[u8], u32, foldhash::fast::RandomState> =
+            HashMap::with_capacity_and_hasher(rows, Default::default());
         self.sources
             .iter()
-            .map(|source| {
+            .zip(&self.schema.columns)
+            .map(|(source, column)| {
                 let Some(i) = *source else { return true };
-                distinct.clear();
-                distinct.extend(records.iter().map(|record| record.field(sample, i)));
-                distinct.len() * 2 <= rows
+                counts.clear();
+                let mut bytes = 0;
+                for record in &records {
+                    let field = record.field(sample, i);
+                    bytes += field.len();
+                    *counts.entry(field).or_insert(0) += 1;
+                }
+                if counts.len() * 2 <= rows {
+                    return true;
+                }
+                // Numbers go through Parquet's own writer, whose dictionary costs more than its PLAIN pages
+                // (telemetry: 2.3 % more instructions for a file 0.2 % smaller).
+                column.column_type == ColumnType::String
+                    && bounded_set_bytes(&counts, bytes as f64 / rows as f64)
+                        <= DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT as f64
             })
             .collect()
     }
@@ -171,6 +187,19 @@ impl Plan {
             })
             .collect()
     }
+}
+
+/// The bytes of a PLAIN dictionary page of every value the sampled column's values are drawn from, estimated from
+/// how often the sample repeats them: Chao1's estimate of the number of distinct values, `D + f1 (f1 - 1) /
+/// 2 (f2 + 1)` (`f1` values seen once, `f2` twice), each taking the sample's mean bytes and a 4-byte length. A
+/// column of values that never repeat (`f2` = 0) comes out at about `f1² / 2` values, far over any page; 50,000
+/// codes, sampled in 10,000 rows, at 49,000.
+fn bounded_set_bytes<S>(counts: &HashMap<&[u8], u32, S>, mean_bytes: f64) -> f64 {
+    let (once, twice) = counts.values().fold((0_u64, 0_u64), |(once, twice), &n| {
+        (once + u64::from(n == 1), twice + u64::from(n == 2))
+    });
+    let unseen = (once * once.saturating_sub(1)) as f64 / (2 * (twice + 1)) as f64;
+    (counts.len() as f64 + unseen) * (mean_bytes + 4.0)
 }
 
 /// A sampled record with the file's width: where it starts, and its fields' ends.

@@ -19,6 +19,7 @@ use arrow_array::{Array, BinaryArray};
 use bytes::Buf;
 use bytes::Bytes;
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use parquet::basic::{
     BoundaryOrder, Compression, Encoding, EncodingMask, LogicalType, PageType, Type,
 };
@@ -58,7 +59,11 @@ struct Limits {
 /// table takes a hash of the bytes, a probe and a comparison of slices.
 struct Dictionary {
     hasher: foldhash::fast::FixedState,
+    /// Values longer than a cache key, by the hash of their bytes.
     table: HashTable<u32>,
+    /// Short values, by their key: found with no comparison of slices (a column of many distinct short codes
+    /// misses the cache nearly every row).
+    short: HashTable<(u128, u32)>,
     bytes: Vec<u8>,
     /// Each value's end in `bytes`; it starts where the one before ends.
     ends: Vec<usize>,
@@ -83,6 +88,7 @@ impl Dictionary {
         Self {
             hasher: foldhash::fast::FixedState::default(),
             table: HashTable::new(),
+            short: HashTable::new(),
             bytes: Vec::new(),
             ends: Vec::new(),
             cache: vec![(NO_KEY, 0); if used { 1 << CACHE_BITS } else { 0 }].into_boxed_slice(),
@@ -91,6 +97,18 @@ impl Dictionary {
     }
 }
 
+/// `LOW_BYTES[n]` keeps the low `n` bytes of a `u128`: a load, where building the mask is a shift of 128 bits
+/// by a variable amount (a tenth of a dictionary column's instructions per value).
+const LOW_BYTES: [u128; 17] = {
+    let mut masks = [u128::MAX; 17];
+    let mut n = 0;
+    while n < 16 {
+        masks[n] = (1 << (8 * n)) - 1;
+        n += 1;
+    }
+    masks
+};
+
 /// The first `len` (at most 16) bytes from `data[start..]`, little-endian in a `u128`, the bytes past them zero:
 /// one 16-byte load when the buffer has 16 bytes from `start`.
 #[inline]
@@ -98,10 +116,7 @@ fn load16(data: &[u8], start: usize, len: usize) -> u128 {
     match data.get(start..start + 16) {
         Some(window) => {
             let word = u128::from_le_bytes(window.try_into().unwrap_or([0; 16]));
-            match len {
-                16 => word,
-                len => word & ((1_u128 << (8 * len)) - 1),
-            }
+            word & LOW_BYTES[len]
         }
         None => {
             let mut bytes = [0_u8; 16];
@@ -142,7 +157,7 @@ impl Dictionary {
         {
             return id;
         }
-        let id = self.intern(&data[start..end]);
+        let id = self.intern_short(key, &data[start..end]);
         if let Some(entry) = self.cache.get_mut(slot) {
             *entry = (key, id);
         }
@@ -153,19 +168,44 @@ impl Dictionary {
         value(&self.bytes, &self.ends, id)
     }
 
-    /// The id of `v`, added if it is new.
+    /// The id of `v`, a value longer than a cache key, added if it is new.
     fn intern(&mut self, v: &[u8]) -> u32 {
         let hash = self.hasher.hash_one(v);
         let (bytes, ends) = (&self.bytes, &self.ends);
         if let Some(&id) = self.table.find(hash, |&id| value(bytes, ends, id) == v) {
             return id;
         }
-        let id = self.ends.len() as u32;
-        self.bytes.extend_from_slice(v);
-        self.ends.push(self.bytes.len());
+        let id = self.push(v);
         let (bytes, ends, hasher) = (&self.bytes, &self.ends, &self.hasher);
         self.table
             .insert_unique(hash, id, |&id| hasher.hash_one(value(bytes, ends, id)));
+        id
+    }
+
+    /// The id of `v`, whose [`short_key`] is `key`, added if it is new.
+    fn intern_short(&mut self, key: u128, v: &[u8]) -> u32 {
+        let hasher = &self.hasher;
+        let entry = self.short.entry(
+            hasher.hash_one(key),
+            |&(k, _)| k == key,
+            |&(k, _)| hasher.hash_one(k),
+        );
+        match entry {
+            Entry::Occupied(found) => found.get().1,
+            Entry::Vacant(slot) => {
+                let id = self.ends.len() as u32;
+                slot.insert((key, id));
+                self.push(v);
+                id
+            }
+        }
+    }
+
+    /// Adds `v` as the next id.
+    fn push(&mut self, v: &[u8]) -> u32 {
+        let id = self.ends.len() as u32;
+        self.bytes.extend_from_slice(v);
+        self.ends.push(self.bytes.len());
         id
     }
 
@@ -515,10 +555,11 @@ impl StringChunk {
     /// The dictionary page, written out.
     fn write_dictionary_page(&mut self) -> Result<(Bytes, PageWriteSpec)> {
         let mut dictionary = Vec::with_capacity(self.dictionary.page_size());
-        for id in 0..self.dictionary.len() as u32 {
-            let v = self.dictionary.value(id);
-            dictionary.extend_from_slice(&(v.len() as u32).to_le_bytes());
-            dictionary.extend_from_slice(v);
+        let (bytes, mut start) = (&self.dictionary.bytes, 0);
+        for &end in &self.dictionary.ends {
+            dictionary.extend_from_slice(&((end - start) as u32).to_le_bytes());
+            crate::block::extend_from::<16>(&mut dictionary, bytes, start..end);
+            start = end;
         }
         let (buf, uncompressed) = self.compress(&dictionary)?;
         let page = Page::DictionaryPage {
@@ -625,10 +666,15 @@ impl StringChunk {
                 })
             })
         });
-        let first = self.dictionary.value(ids.next()?);
+        // Compared as prefix keys (their first 16 bytes as a number), by their bytes only when those tie.
+        let keyed = |id: u32| {
+            let v = self.dictionary.value(id);
+            (prefix_key(v, 0, v.len()), v)
+        };
+        let first = keyed(ids.next()?);
         let (mut min, mut max) = (first, first);
         for id in ids {
-            let v = self.dictionary.value(id);
+            let v = keyed(id);
             if v < min {
                 min = v;
             }
@@ -636,6 +682,7 @@ impl StringChunk {
                 max = v;
             }
         }
+        let (min, max) = (min.1, max.1);
         Some((min.to_vec(), max.to_vec()))
     }
 
@@ -1191,6 +1238,20 @@ mod tests {
         ];
         check(&batches, true, props().build(), true);
         check(&batches, false, props().build(), true);
+        // Far more distinct values than the cache holds: short ones found by their key, longer ones by their
+        // bytes; and values that tie on their first 16 bytes padded with zeros (trailing NULs), for the pages'
+        // minimum and maximum.
+        let many = |k: u64| match k % 3 {
+            0 => format!("c{k}"),
+            1 => format!("a-longer-value-{k:06}"),
+            _ => format!("c{}{}", k / 3 % 7, "\0".repeat((k / 21 % 4) as usize)),
+        };
+        check(
+            &[column(&mut seq, 45_000, 30_000, 0, many)],
+            true,
+            props().build(),
+            true,
+        );
         let batches = vec![
             column(&mut seq, 25_000, 300, 9, |k| format!("code-{k}")),
             vec![None; 3000],

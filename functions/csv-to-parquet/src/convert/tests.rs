@@ -1049,6 +1049,71 @@ fn only_columns_whose_sample_repeats_are_dictionary_encoded() {
 }
 
 #[test]
+fn a_string_column_of_many_values_from_a_bounded_set_is_dictionary_encoded() {
+    // `sku` draws from 20,000 values: most of the sample's are distinct, but it repeats enough to tell that the
+    // set is bounded, and its dictionary fits a page. `code` draws from too many values for one page; `id` never
+    // repeats.
+    let mut csv = b"id,sku,code\n".to_vec();
+    let mut x: u64 = 42;
+    let mut draw = |n: u64| {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (x >> 33) % n
+    };
+    for i in 0..12_000 {
+        let (sku, code) = (draw(20_000), draw(2_000_000));
+        csv.extend_from_slice(format!("{i},sku-{sku:05},code-{code:07}\n").as_bytes());
+    }
+    for declared in [
+        None,
+        schema(
+            r#"{"columns": [{"name": "id", "type": "int64"}, {"name": "sku", "type": "string"}, {"name": "code", "type": "string"}]}"#,
+        ),
+    ] {
+        let mut o = opts();
+        o.schema = declared;
+        let out = ok(&csv, &o);
+        let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(out.parquet.clone()))
+            .expect("parquet");
+        let group = reader.metadata().row_group(0);
+        let dictionary = |name: &str| {
+            let column = group
+                .columns()
+                .iter()
+                .find(|c| c.column_path().string() == name)
+                .expect("column");
+            column.dictionary_page_offset().is_some()
+        };
+        assert!(
+            dictionary("sku"),
+            "20,000 values, each 13 bytes in a dictionary page"
+        );
+        assert!(
+            !dictionary("code"),
+            "2,000,000 values would overflow the page"
+        );
+        assert!(!dictionary("id"), "every value distinct");
+        let b = batch(&out.parquet);
+        let expected: Vec<Option<String>> = csv
+            .split(|&c| c == b'\n')
+            .skip(1)
+            .filter(|line| !line.is_empty())
+            .map(|line| {
+                Some(
+                    String::from_utf8_lossy(line)
+                        .split(',')
+                        .nth(1)
+                        .unwrap_or("")
+                        .to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(strings(&b, "sku"), expected);
+    }
+}
+
+#[test]
 fn lineage_statistics_are_exact_in_every_row_group() {
     use parquet::arrow::arrow_reader::ArrowReaderOptions;
     use parquet::file::metadata::PageIndexPolicy;
