@@ -657,7 +657,7 @@ fn encoder_gone() -> ConvertError {
 pub const SCHEMA_VERSION_KEY: &str = "tributary.schema_version";
 
 /// The writer's settings: the footer's lineage; dictionary encoding off for the columns `dictionary` says would
-/// not repeat, and snappy off for those `compressed` says it would not shrink (both by column, from the sample);
+/// not repeat enough for one (`Plan::dictionary`), and snappy off for those `compressed` says it would not shrink (both by column, from the sample);
 /// and statistics off for the lineage columns whose statistics are set whole ([`Constants`]).
 fn writer_properties(
     opts: &Options,

@@ -96,9 +96,9 @@ impl Plan {
 impl Plan {
     /// Whether each output column is dictionary-encoded. Yes when at most half of the sample's values are
     /// distinct. Otherwise no (ids, free text, measurements: a dictionary would only cost time and memory until
-    /// Parquet's writer gives it up at the dictionary page limit), except for a string column whose sample tells
-    /// that its values come from a set small enough for one dictionary page ([`bounded_set_bytes`]): product
-    /// codes, SKUs. Columns the file lacks, and a sample too small to tell, keep it.
+    /// the writer gives it up at the dictionary page limit), except for a string column whose sample tells that
+    /// its values come from a set small enough for one dictionary page ([`bounded_set_bytes`]): product codes,
+    /// SKUs. Columns the file lacks, and a sample too small to tell, keep it.
     pub(super) fn dictionary(&self, sample: &RawBatch, width: usize) -> Vec<bool> {
         let records = well_formed(sample, width);
         let rows = records.len();
@@ -114,11 +114,8 @@ impl Plan {
             .map(|(source, column)| {
                 let Some(i) = *source else { return true };
                 counts.clear();
-                let mut bytes = 0;
                 for record in &records {
-                    let field = record.field(sample, i);
-                    bytes += field.len();
-                    *counts.entry(field).or_insert(0) += 1;
+                    *counts.entry(record.field(sample, i)).or_insert(0) += 1;
                 }
                 if counts.len() * 2 <= rows {
                     return true;
@@ -126,8 +123,8 @@ impl Plan {
                 // Numbers go through Parquet's own writer, whose dictionary costs more than its PLAIN pages
                 // (telemetry: 2.3 % more instructions for a file 0.2 % smaller).
                 column.column_type == ColumnType::String
-                    && bounded_set_bytes(&counts, bytes as f64 / rows as f64)
-                        <= DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT as f64
+                    && bounded_set_bytes(&counts)
+                        .is_some_and(|bytes| bytes <= DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT as f64)
             })
             .collect()
     }
@@ -191,15 +188,20 @@ impl Plan {
 
 /// The bytes of a PLAIN dictionary page of every value the sampled column's values are drawn from, estimated from
 /// how often the sample repeats them: Chao1's estimate of the number of distinct values, `D + f1 (f1 - 1) /
-/// 2 (f2 + 1)` (`f1` values seen once, `f2` twice), each taking the sample's mean bytes and a 4-byte length. A
-/// column of values that never repeat (`f2` = 0) comes out at about `f1² / 2` values, far over any page; 50,000
-/// codes, sampled in 10,000 rows, at 49,000.
-fn bounded_set_bytes<S>(counts: &HashMap<&[u8], u32, S>, mean_bytes: f64) -> f64 {
+/// 2 (f2 + 1)` (`f1` values seen once, `f2` twice), each taking the mean size of the distinct values sampled and a
+/// 4-byte length. 50,000 codes, sampled in 10,000 rows, come out at 49,000. `None` when fewer than
+/// [`CHAO1_MIN_TWICE`] values were seen twice: too few repeats to tell a set from values that never repeat, which
+/// a small sample (a declared schema's, of wide rows) would otherwise put within a page.
+fn bounded_set_bytes<S>(counts: &HashMap<&[u8], u32, S>) -> Option<f64> {
     let (once, twice) = counts.values().fold((0_u64, 0_u64), |(once, twice), &n| {
         (once + u64::from(n == 1), twice + u64::from(n == 2))
     });
+    if twice < CHAO1_MIN_TWICE || counts.is_empty() {
+        return None;
+    }
+    let mean = counts.keys().map(|v| v.len()).sum::<usize>() as f64 / counts.len() as f64;
     let unseen = (once * once.saturating_sub(1)) as f64 / (2 * (twice + 1)) as f64;
-    (counts.len() as f64 + unseen) * (mean_bytes + 4.0)
+    Some((counts.len() as f64 + unseen) * (mean + 4.0))
 }
 
 /// A sampled record with the file's width: where it starts, and its fields' ends.
@@ -233,6 +235,10 @@ fn well_formed(sample: &RawBatch, width: usize) -> Vec<Record<'_>> {
 
 /// Fewer sampled rows than this cannot tell a repeating column from a distinct one.
 const DICTIONARY_SAMPLE_MIN: usize = 100;
+
+/// Fewer values seen exactly twice than this, and the sample's repeats say nothing of a column's set of values
+/// (50,000 codes sampled in 10,000 rows: about 830).
+const CHAO1_MIN_TWICE: u64 = 10;
 
 /// A column stays compressed unless snappy saves less than this share of its sampled bytes.
 const COMPRESSION_MIN_SAVING: f64 = 0.02;

@@ -1,9 +1,10 @@
 //! A string column chunk, written here rather than by Parquet's column writer. That writer interns every row's
 //! value when the dictionary is on (a hash and a comparison) and compares every value with the running minimum and
 //! maximum (two more comparisons); on narrow rows this was a quarter of all the work. Here each row's value is
-//! looked up once (a cache keyed by the value's bytes for short values), and a page's minimum and maximum are found
-//! among the distinct values the page used. PLAIN pages (no dictionary, or past it) compare each value by its first
-//! 16 bytes as a number, and are filled and compressed with no copy or fresh buffer per page.
+//! looked up once (a short value by its bytes as one 16-byte number, in a cache and then a table), and a page's
+//! minimum and maximum are found among the distinct values the page used. Values are compared by their first 16
+//! bytes as a number (their bytes only when those tie), and PLAIN pages (no dictionary, or past it) are filled and
+//! compressed with no copy or fresh buffer per page.
 //!
 //! The chunk is made as Parquet's writer makes it: a PLAIN dictionary page first; RLE_DICTIONARY data pages (format
 //! v1, definition levels RLE) cut at the row and byte limits, checked every `write_batch_size` rows (every page's
@@ -53,22 +54,24 @@ struct Limits {
     snappy: bool,
 }
 
-/// The dictionary: each distinct value's bytes, one after another, found by their hash. A value of 15 bytes or
-/// fewer is first looked for in a small direct-mapped cache keyed by the value itself (its bytes and length in
-/// 16 bytes), which a repeating column's values nearly always hit: a multiplication and a comparison, where the
-/// table takes a hash of the bytes, a probe and a comparison of slices.
+/// The dictionary: each distinct value's bytes, one after another. A value of 15 bytes or fewer is known by its
+/// key (its bytes and length in 16 bytes, [`short_key`]): it is first looked for in a small direct-mapped cache,
+/// which a repeating column's values nearly always hit (a multiplication and a comparison), then in a table of
+/// keys (a hash of the key, a probe and a comparison of two words), which a column of many distinct codes needs
+/// nearly every row. A value of 16 bytes or more is found by the hash of its bytes and a comparison of slices.
 struct Dictionary {
     hasher: foldhash::fast::FixedState,
-    /// Values longer than a cache key, by the hash of their bytes.
+    /// Values of 16 bytes or more, by the hash of their bytes.
     table: HashTable<u32>,
-    /// Short values, by their key: found with no comparison of slices (a column of many distinct short codes
-    /// misses the cache nearly every row).
-    short: HashTable<(u128, u32)>,
+    /// Values of 15 bytes or fewer: each key, as two words (24 bytes an entry, where a `u128` would align it to
+    /// 32), and its id. At most about 160,000 short values fit the dictionary's 1 MiB page, a table of about
+    /// 6.5 MB; a column of 50,000 codes takes 1.6 MB.
+    short: HashTable<(u64, u64, u32)>,
     bytes: Vec<u8>,
     /// Each value's end in `bytes`; it starts where the one before ends.
     ends: Vec<usize>,
     cache: Box<[(u128, u32)]>,
-    /// The last value longer than a cache key.
+    /// The last value of 16 bytes or more.
     last: Option<u32>,
 }
 
@@ -168,7 +171,7 @@ impl Dictionary {
         value(&self.bytes, &self.ends, id)
     }
 
-    /// The id of `v`, a value longer than a cache key, added if it is new.
+    /// The id of `v`, a value of 16 bytes or more, added if it is new.
     fn intern(&mut self, v: &[u8]) -> u32 {
         let hash = self.hasher.hash_one(v);
         let (bytes, ends) = (&self.bytes, &self.ends);
@@ -185,16 +188,17 @@ impl Dictionary {
     /// The id of `v`, whose [`short_key`] is `key`, added if it is new.
     fn intern_short(&mut self, key: u128, v: &[u8]) -> u32 {
         let hasher = &self.hasher;
+        let (low, high) = (key as u64, (key >> 64) as u64);
         let entry = self.short.entry(
             hasher.hash_one(key),
-            |&(k, _)| k == key,
-            |&(k, _)| hasher.hash_one(k),
+            |&(l, h, _)| (l, h) == (low, high),
+            |&(l, h, _)| hasher.hash_one(u128::from(l) | (u128::from(h) << 64)),
         );
         match entry {
-            Entry::Occupied(found) => found.get().1,
+            Entry::Occupied(found) => found.get().2,
             Entry::Vacant(slot) => {
                 let id = self.ends.len() as u32;
-                slot.insert((key, id));
+                slot.insert((low, high, id));
                 self.push(v);
                 id
             }
@@ -666,10 +670,13 @@ impl StringChunk {
                 })
             })
         });
-        // Compared as prefix keys (their first 16 bytes as a number), by their bytes only when those tie.
+        // Compared as prefix keys (their first 16 bytes as a number), by their bytes only when those tie. A key is
+        // loaded from the dictionary's bytes, which mostly hold 16 bytes from a value's start.
+        let (bytes, ends) = (&self.dictionary.bytes, &self.dictionary.ends);
         let keyed = |id: u32| {
-            let v = self.dictionary.value(id);
-            (prefix_key(v, 0, v.len()), v)
+            let end = ends[id as usize];
+            let start = if id == 0 { 0 } else { ends[id as usize - 1] };
+            (prefix_key(bytes, start, end), &bytes[start..end])
         };
         let first = keyed(ids.next()?);
         let (mut min, mut max) = (first, first);
@@ -1175,6 +1182,16 @@ mod tests {
             "data page encodings"
         );
         if same_pages {
+            // The same distinct values in the same order: a value given two ids would make the page larger. (A
+            // dictionary that overflows mid-batch may stop at another value.)
+            let dictionary_bytes = |c: &ColumnChunkMetaData| {
+                c.dictionary_page_offset().map(|d| c.data_page_offset() - d)
+            };
+            assert_eq!(
+                dictionary_bytes(a),
+                dictionary_bytes(b),
+                "dictionary page size"
+            );
             let index =
                 |m: &ParquetMetaData| m.page_index_for_row_group(0).column_index(0).cloned();
             assert_eq!(index(&own), index(&theirs), "column index");
@@ -1431,12 +1448,16 @@ mod tests {
             6 => "0123456789abcde".to_owned(),
             _ => "\u{10FFFF}zz".to_owned(),
         };
-        for rows in [3, 5, 8, 20_000] {
+        // PLAIN pages, and dictionary pages (whose minimum and maximum are found among the values they used).
+        for (rows, props) in [3, 5, 8, 20_000]
+            .into_iter()
+            .flat_map(|rows| [(rows, plain()), (rows, props())])
+        {
             let mut seq = Seq(rows as u64);
             check(
                 &[column(&mut seq, rows, 8, 4, tricky)],
                 true,
-                plain().build(),
+                props.build(),
                 true,
             );
         }

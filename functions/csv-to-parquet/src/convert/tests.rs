@@ -1051,9 +1051,9 @@ fn only_columns_whose_sample_repeats_are_dictionary_encoded() {
 #[test]
 fn a_string_column_of_many_values_from_a_bounded_set_is_dictionary_encoded() {
     // `sku` draws from 20,000 values: most of the sample's are distinct, but it repeats enough to tell that the
-    // set is bounded, and its dictionary fits a page. `code` draws from too many values for one page; `id` never
-    // repeats.
-    let mut csv = b"id,sku,code\n".to_vec();
+    // set is bounded, and its dictionary fits a page. `code` draws from too many values for one page, `n` is a
+    // number (its dictionary would be Parquet's writer's) and `ref` never repeats.
+    let mut csv = b"id,sku,code,n,ref\n".to_vec();
     let mut x: u64 = 42;
     let mut draw = |n: u64| {
         x = x
@@ -1062,29 +1062,16 @@ fn a_string_column_of_many_values_from_a_bounded_set_is_dictionary_encoded() {
         (x >> 33) % n
     };
     for i in 0..12_000 {
-        let (sku, code) = (draw(20_000), draw(2_000_000));
-        csv.extend_from_slice(format!("{i},sku-{sku:05},code-{code:07}\n").as_bytes());
+        let (sku, code, n) = (draw(20_000), draw(2_000_000), draw(20_000));
+        csv.extend_from_slice(format!("{i},sku-{sku:05},code-{code:07},{n},r{i}\n").as_bytes());
     }
-    for declared in [
-        None,
-        schema(
-            r#"{"columns": [{"name": "id", "type": "int64"}, {"name": "sku", "type": "string"}, {"name": "code", "type": "string"}]}"#,
-        ),
-    ] {
+    let declared = r#"{"columns": [{"name": "id", "type": "int64"}, {"name": "sku", "type": "string"},
+        {"name": "code", "type": "string"}, {"name": "n", "type": "int64"}, {"name": "ref", "type": "string"}]}"#;
+    for declared in [None, schema(declared)] {
         let mut o = opts();
         o.schema = declared;
         let out = ok(&csv, &o);
-        let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(out.parquet.clone()))
-            .expect("parquet");
-        let group = reader.metadata().row_group(0);
-        let dictionary = |name: &str| {
-            let column = group
-                .columns()
-                .iter()
-                .find(|c| c.column_path().string() == name)
-                .expect("column");
-            column.dictionary_page_offset().is_some()
-        };
+        let dictionary = dictionary_encoded(&out.parquet);
         assert!(
             dictionary("sku"),
             "20,000 values, each 13 bytes in a dictionary page"
@@ -1093,23 +1080,55 @@ fn a_string_column_of_many_values_from_a_bounded_set_is_dictionary_encoded() {
             !dictionary("code"),
             "2,000,000 values would overflow the page"
         );
-        assert!(!dictionary("id"), "every value distinct");
-        let b = batch(&out.parquet);
+        assert!(!dictionary("n"), "a number keeps the half-distinct rule");
+        assert!(
+            !dictionary("id") && !dictionary("ref"),
+            "every value distinct"
+        );
+        let sku = |line: &[u8]| {
+            String::from_utf8_lossy(line)
+                .split(',')
+                .nth(1)
+                .map(str::to_owned)
+        };
         let expected: Vec<Option<String>> = csv
             .split(|&c| c == b'\n')
             .skip(1)
             .filter(|line| !line.is_empty())
-            .map(|line| {
-                Some(
-                    String::from_utf8_lossy(line)
-                        .split(',')
-                        .nth(1)
-                        .unwrap_or("")
-                        .to_owned(),
-                )
-            })
+            .map(sku)
             .collect();
-        assert_eq!(strings(&b, "sku"), expected);
+        assert_eq!(strings(&batch(&out.parquet), "sku"), expected);
+    }
+
+    // Wide rows, with a declared schema: the sample is one raw batch, a few hundred rows, in which values that
+    // never repeat would be estimated within a page. With no value seen twice, the sample tells nothing.
+    let mut csv = b"ref,pad\n".to_vec();
+    for i in 0..1_000 {
+        csv.extend_from_slice(format!("r{i},{}\n", "p".repeat(5_000)).as_bytes());
+    }
+    let mut o = opts();
+    o.schema = schema(
+        r#"{"columns": [{"name": "ref", "type": "string"}, {"name": "pad", "type": "string"}]}"#,
+    );
+    let out = ok(&csv, &o);
+    let dictionary = dictionary_encoded(&out.parquet);
+    assert!(!dictionary("ref"), "no repeats in a small sample");
+    assert!(dictionary("pad"), "one value");
+}
+
+/// Whether the first row group's chunk of a named column has a dictionary page.
+fn dictionary_encoded(parquet: &[u8]) -> impl Fn(&str) -> bool {
+    let reader =
+        ParquetRecordBatchReaderBuilder::try_new(Bytes::from(parquet.to_vec())).expect("parquet");
+    let group = reader.metadata().row_group(0).clone();
+    move |name: &str| {
+        group
+            .columns()
+            .iter()
+            .find(|c| c.column_path().string() == name)
+            .expect("column")
+            .dictionary_page_offset()
+            .is_some()
     }
 }
 
