@@ -122,6 +122,8 @@ class Run:
     cpu_s: float = 0.0
     peak_rss_mib: float = 0.0
     rows: int | None = None
+    # The output's size, in MB (10^6 bytes): what a reader downloads and a query engine scans.
+    parquet_mb: float | None = None
     ok: bool = False
     error: str = ""
 
@@ -306,6 +308,7 @@ def run_tool(tool: str, src: Path, shape: str, expected_rows: int, work_dir: Pat
         run.error = f"cannot read output: {e}"
         return run
     run.rows = file_rows
+    run.parquet_mb = dst.stat().st_size / 1e6
 
     if tool.startswith("tributary"):
         # Tributary reports its own counts; rows_out is the one to check.
@@ -565,19 +568,22 @@ def section_markdown(section: Section, args: argparse.Namespace) -> str:
     if section.skipped:
         lines += [f"Not run on this input: {section.skipped}.", ""]
     lines += [
-        "| tool | wall s | MB/s | peak RSS MiB | CPU s | rows | time vs tributary | RSS vs tributary |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| tool | wall s | MB/s | peak RSS MiB | CPU s | rows | time vs tributary | RSS vs tributary | Parquet MB "
+        "| Parquet vs tributary |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in section.runs:
         if r.ok:
             mbps = size_bytes / 1e6 / r.wall_s
+            size = "n/a" if r.parquet_mb is None else f"{r.parquet_mb:.1f}"
             lines.append(
                 f"| {LABELS[r.tool]} | {r.wall_s:.2f} | {mbps:.1f} | {r.peak_rss_mib:.0f} | {r.cpu_s:.2f} "
                 f"| {r.rows:,} | {ratio(r.wall_s, base and base.wall_s)} "
-                f"| {ratio(r.peak_rss_mib, base and base.peak_rss_mib)} |")
+                f"| {ratio(r.peak_rss_mib, base and base.peak_rss_mib)} | {size} "
+                f"| {ratio(r.parquet_mb, base and base.parquet_mb) if r.parquet_mb else 'n/a'} |")
         else:
             lines.append(f"| {LABELS[r.tool]} | FAILED ({r.wall_s:.2f}) | | {r.peak_rss_mib:.0f} | {r.cpu_s:.2f} "
-                         f"| {'-' if r.rows is None else f'{r.rows:,}'} | | |")
+                         f"| {'-' if r.rows is None else f'{r.rows:,}'} | | | | |")
     lines += failure_lines(section.runs)
 
     if section.pinned:
@@ -628,8 +634,8 @@ def summary_markdown(sections: list[Section]) -> str:
         f"tributary / polars: at most {TARGET_RATIO:g} is the target; peak RSS is tributary's (the inferred run).",
         "",
         f"| shape | MB | rows | tributary / polars wall, {cpus()} CPUs | tributary / polars CPU, 1 CPU "
-        "| tributary peak RSS MiB | tributary peak RSS MiB by size | output vs reference |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        "| tributary peak RSS MiB | tributary peak RSS MiB by size | tributary Parquet MB (polars') | output vs reference |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |",
     ]
     for shape in dict.fromkeys(s.shape for s in sections):
         of_shape = sorted((s for s in sections if s.shape == shape), key=lambda s: s.size_mb)
@@ -638,9 +644,13 @@ def summary_markdown(sections: list[Section]) -> str:
         by_size = ", ".join(f"{size_label(s.size_mb)} MB: {s.tributary().peak_rss_mib:.0f}"
                             for s in of_shape if s.tributary())
         identity = "not checked" if last.identity is None else last.identity.result.replace("|", "\\|")
+        theirs = last.polars()
+        size = "n/a" if not (ours and ours.parquet_mb) else f"{ours.parquet_mb:,.1f}"
+        if theirs and theirs.parquet_mb:
+            size += f" ({theirs.parquet_mb:,.1f})"
         lines.append(f"| {shape} | {size_label(last.size_mb)} | {last.rows:,} | {verdict(last.target(False))} "
                      f"| {verdict(last.target(True))} | {f'{ours.peak_rss_mib:.0f}' if ours else 'n/a'} "
-                     f"| {by_size or 'n/a'} | {identity} |")
+                     f"| {by_size or 'n/a'} | {size} | {identity} |")
     return "\n".join(lines).rstrip("\n")
 
 
