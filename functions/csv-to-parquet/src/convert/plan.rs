@@ -120,8 +120,8 @@ impl Plan {
                 if counts.len() * 2 <= rows {
                     return true;
                 }
-                // Numbers go through Parquet's own writer, whose dictionary costs more than its PLAIN pages
-                // (telemetry: 2.3 % more instructions for a file 0.2 % smaller).
+                // Columns of other types go through Parquet's own writer, whose dictionary costs more than its
+                // PLAIN pages (on telemetry's floats: 2.3 % more instructions for a file 0.2 % smaller).
                 column.column_type == ColumnType::String
                     && bounded_set_bytes(&counts)
                         .is_some_and(|bytes| bytes <= DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT as f64)
