@@ -189,7 +189,9 @@ def schema_path(shape: str, args: argparse.Namespace) -> Path:
 def tool_command(tool: str, src: Path, dst: Path, shape: str, args: argparse.Namespace) -> list[str]:
     """The command line converting src (of a shape) to dst with a tool."""
     if tool == "tributary":
-        return [args.tributary, "convert", str(src), str(dst)]
+        # scripts/bench_repeat.py --compression: tributary with another codec than its default (snappy).
+        codec = getattr(args, "compression", None)
+        return [args.tributary, "convert", str(src), str(dst), *(["--compression", codec] if codec else [])]
     if tool == "tributary-schema":
         return [args.tributary, "convert", str(src), str(dst), "--schema", str(schema_path(shape, args))]
     return [args.python, str(SCRIPTS / "baselines" / BASELINES[tool]), str(src), str(dst)]

@@ -13,6 +13,9 @@ POLARS_MAX_THREADS=1), alternating which goes first. Each round gives a ratio: t
 all CPUs and CPU time on one. The report gives each ratio's median over the rounds with its lowest and highest,
 and tributary's own scaling (wall time pinned / wall time on all CPUs). Every run's rows are checked as
 scripts/bench.py checks them (it uses that script's runner). The section is appended to --out.
+
+With ``--compression zstd`` tributary writes zstd, as polars does by default: the same codec on both sides,
+and each tool's Parquet size in the table.
 """
 
 from __future__ import annotations
@@ -61,11 +64,14 @@ def measure(shape: str, args: argparse.Namespace, work: Path) -> list[str]:
     wall, cpu = ratios(False), ratios(True)
     verdict = lambda v: "meets" if statistics.median(v) <= bench.TARGET_RATIO else "misses"  # noqa: E731
     size_mb = src.stat().st_size / 1e6
+    sizes = [
+        f" {statistics.median(r.parquet_mb or 0.0 for r in runs[(tool, False)]):.1f} |" for tool in TOOLS
+    ] if args.compression else []
     return [
         f"| {shape} ({size_mb:,.0f} MB) | {med('tributary', False, 'wall_s'):.2f} | {med('polars', False, 'wall_s'):.2f} "
         f"| {spread(wall)}, {verdict(wall)} | {med('tributary', True, 'cpu_s'):.2f} | {med('polars', True, 'cpu_s'):.2f} "
         f"| {spread(cpu)}, {verdict(cpu)} | {spread(scaling)} | "
-        f"{max(r.peak_rss_mib for r in runs[('tributary', False)] + runs[('tributary', True)]):.0f} |"
+        f"{max(r.peak_rss_mib for r in runs[('tributary', False)] + runs[('tributary', True)]):.0f} |" + "".join(sizes)
     ]
 
 
@@ -78,6 +84,8 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--out", type=Path, default=None, help="markdown file to append the section to")
+    p.add_argument("--compression", default=None,
+                   help="tributary's --compression (e.g. zstd, polars' codec); default: its own default, snappy")
     p.add_argument("--python", default=sys.executable, help="the interpreter of the polars baseline")
     p.add_argument("--timeout", type=float, default=1800)
     args = p.parse_args()
@@ -91,8 +99,9 @@ def main() -> int:
     shapes = [x for x in shapes if x not in missing]
     note = ([f"Not run (scripts/bench.py makes these inputs at {args.size_mb:g} MB): {', '.join(missing)}", ""]
             if missing else [])
+    codec = f" with --compression {args.compression}" if args.compression else ""
     lines = [
-        f"## tributary against polars, {args.rounds} rounds back to back (medians; lowest–highest)",
+        f"## tributary{codec} against polars, {args.rounds} rounds back to back (medians; lowest–highest)",
         "",
         f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; `scripts/bench_repeat.py`, "
         f"tributary `{args.tributary}`, polars {importlib.metadata.version('polars')}",
@@ -102,8 +111,9 @@ def main() -> int:
         "",
         *note,
         "| input | tributary wall s, all CPUs | polars wall s | tributary / polars wall | tributary CPU s, 1 CPU "
-        "| polars CPU s | tributary / polars CPU | tributary scaling | tributary peak RSS MiB |",
-        "| --- | ---: | ---: | --- | ---: | ---: | --- | --- | ---: |",
+        "| polars CPU s | tributary / polars CPU | tributary scaling | tributary peak RSS MiB |"
+        + (" tributary Parquet MB | polars Parquet MB |" if args.compression else ""),
+        "| --- | ---: | ---: | --- | ---: | ---: | --- | --- | ---: |" + (" ---: | ---: |" if args.compression else ""),
     ]
     with tempfile.TemporaryDirectory() as tmp:
         for shape in shapes:

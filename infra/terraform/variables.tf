@@ -76,7 +76,7 @@ variable "deletion_protection" {
 # --- functions -----------------------------------------------------------------------------------------------------
 
 variable "csv_to_parquet" {
-  description = "csv-to-parquet: memory (MB; CPU grows with it, up to 6 vCPUs at 10,240 MB, and the converter types and encodes on every vCPU it gets), timeout (s), reserved concurrency (null: unreserved) and extra tuning environment (UPLOAD_PART_MB, ROW_GROUP_MB, READ_CONCURRENCY, READ_PART_MB, ...; the layout variables are set by this module)."
+  description = "csv-to-parquet: memory (MB; CPU grows with it, up to 6 vCPUs at 10,240 MB, and the converter types and encodes on every vCPU it gets), timeout (s), reserved concurrency (null: unreserved) and extra tuning environment (UPLOAD_PART_MB, ROW_GROUP_MB, COMPRESSION, READ_CONCURRENCY, READ_PART_MB, ...; the layout variables are set by this module)."
   type = object({
     memory_mb            = optional(number, 2048)
     timeout_seconds      = optional(number, 900)

@@ -7,7 +7,7 @@ use csv_to_parquet::registry::compat::Compatibility;
 use csv_to_parquet::registry::local::LocalStore;
 use csv_to_parquet::registry::{Evolution, Policy, Registration, RegistryError};
 use csv_to_parquet::{
-    ConvertError, Options, QualityGateError, Schema, Summary, convert, quality_gate,
+    Codec, ConvertError, Options, QualityGateError, Schema, Summary, convert, quality_gate,
 };
 use serde_json::json;
 use std::fs::File;
@@ -21,6 +21,7 @@ use std::sync::atomic::AtomicU64;
 #[command(after_help = "Examples:
   tributary convert events/data/order_lines.csv /tmp/order_lines.parquet --schema events/data/order_lines.schema.json
   tributary convert events/data/order_lines.csv /tmp/inferred.parquet --quarantine /tmp/rejected.csv --max-reject-ratio 0.05
+  tributary convert events/data/order_lines.csv /tmp/order_lines.zstd.parquet --compression zstd
   tributary convert events/data/order_lines.csv /tmp/order_lines.v.parquet --registry /tmp/tributary-registry --dataset order_lines
   tributary convert events/data /tmp/tributary-converted --jobs 2 --max-reject-ratio 0.05
 
@@ -54,6 +55,10 @@ pub struct Args {
     /// Rows sampled for type inference.
     #[arg(long, default_value_t = 10_000)]
     sample_rows: usize,
+    /// How the columns are compressed: snappy, zstd (level 1), zstd:<1-22> (smaller, slower) or none. A numeric
+    /// column the codec would not shrink (random measurements) is left uncompressed either way.
+    #[arg(long, default_value = "snappy")]
+    compression: Codec,
     /// No progress display (it is shown on stderr only when stderr is a terminal).
     #[arg(long, short)]
     quiet: bool,
@@ -102,6 +107,7 @@ fn default_quarantine(output: &Path) -> PathBuf {
 fn base_options(args: &Args) -> Result<Options, String> {
     let mut opts = Options::new(args.input.to_string_lossy(), Utc::now());
     opts.sample_rows = args.sample_rows;
+    opts.compression = args.compression;
     opts.threads = match args.threads {
         Some(n) => usize::from(n),
         None => (opts.threads() / usize::from(args.jobs)).max(1),

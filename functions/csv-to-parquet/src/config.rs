@@ -1,5 +1,6 @@
 //! The function's configuration, read once at cold start.
 
+use crate::codec::Codec;
 use crate::layout::Prefixes;
 use crate::registry::Policy;
 use tributary_shared::config::{ConfigError, Env, optional, outside_trigger, parse, prefix, ratio};
@@ -23,6 +24,8 @@ pub struct Config {
     pub read: Ranges,
     /// `ROW_GROUP_MB`: Parquet row group size (encoded).
     pub row_group_bytes: usize,
+    /// `COMPRESSION`: `snappy` (the default), `zstd` (level 1), `zstd:<1-22>` or `none`.
+    pub compression: Codec,
     /// `BATCH_ROWS`: rows per Arrow batch.
     pub batch_rows: usize,
     /// `INFER_SAMPLE_ROWS`: rows sampled when no schema file exists.
@@ -57,6 +60,7 @@ impl Config {
                 concurrency: parse(env, "READ_CONCURRENCY", 4_usize)?.max(1),
             },
             row_group_bytes: parse(env, "ROW_GROUP_MB", 32_usize)?.max(1) * MIB,
+            compression: parse(env, "COMPRESSION", Codec::default())?,
             batch_rows: parse(env, "BATCH_ROWS", 32_768_usize)?.max(1),
             sample_rows: parse(env, "INFER_SAMPLE_ROWS", 10_000_usize)?,
             glue_database: optional(env, "GLUE_DATABASE"),
@@ -90,6 +94,21 @@ mod tests {
         assert_eq!(c.prefixes.raw, "raw/");
         assert!((c.max_reject_ratio - 0.02).abs() < f64::EPSILON);
         assert_eq!(c.part_size, 8 * MIB);
+        assert_eq!(c.compression, Codec::Snappy);
+    }
+
+    #[test]
+    fn compression_is_named_or_refused() {
+        let env = |v: &str| -> HashMap<String, String> {
+            [("COMPRESSION".to_owned(), v.to_owned())].into()
+        };
+        let c = Config::from_env(&env("zstd:6")).expect("zstd");
+        assert_eq!(c.compression, Codec::Zstd(6));
+        let err = Config::from_env(&env("gzip")).expect_err("refused");
+        assert_eq!(
+            err.to_string(),
+            "environment variable COMPRESSION=\"gzip\" is invalid: \"gzip\": expected snappy, zstd, zstd:<1-22> or none"
+        );
     }
 
     #[test]

@@ -296,6 +296,7 @@ async fn process(object: ObjectRef, deps: &Deps) -> Result<Outcome, Error> {
     opts.schema = schema;
     opts.batch_rows = config.batch_rows;
     opts.row_group_bytes = config.row_group_bytes;
+    opts.compression = config.compression;
     opts.sample_rows = config.sample_rows;
     opts.metadata = vec![("tributary.source_etag".into(), etag.clone())];
     opts.registration = registration(deps, &t.dataset, &out_bucket);

@@ -6,6 +6,7 @@
 
 pub mod backfill;
 mod block;
+pub mod codec;
 pub mod convert;
 pub mod infer;
 pub mod layout;
@@ -23,5 +24,6 @@ pub mod error;
 #[cfg(feature = "lambda")]
 pub mod handler;
 
+pub use codec::Codec;
 pub use convert::{ConvertError, Options, QualityGateError, Summary, convert, quality_gate};
 pub use schema::{ColumnType, Schema};

@@ -31,6 +31,7 @@ use input::*;
 use plan::*;
 use rows::*;
 
+use crate::codec::{Codec, Compressor};
 use crate::infer::Inferred;
 use crate::registry::{Proposal, Registration, RegistryError, settle_reporting};
 use crate::schema::{Column, ColumnType, LINEAGE_COLUMNS, Schema, SchemaError};
@@ -94,6 +95,8 @@ pub struct Options {
     pub threads: usize,
     /// Encoding lanes; 0 follows from the typing workers and the CPUs (see [`Options::lanes`]).
     pub lanes: usize,
+    /// How the columns are compressed (a numeric column the codec would not shrink is left uncompressed).
+    pub compression: Codec,
 }
 
 impl Options {
@@ -113,6 +116,7 @@ impl Options {
             registration: None,
             threads: 0,
             lanes: 0,
+            compression: Codec::default(),
         }
     }
 
@@ -375,7 +379,7 @@ where
     }
     let schema = plan.schema.arrow_schema();
     let dictionary = plan.dictionary(&sample, header.len());
-    let compressed = plan.compressed(&sample, header.len(), &dictionary);
+    let compressed = plan.compressed(&sample, header.len(), &dictionary, opts.compression);
     let constants = Constants::new(opts, &schema);
     let props = writer_properties(
         opts,
@@ -657,7 +661,8 @@ fn encoder_gone() -> ConvertError {
 pub const SCHEMA_VERSION_KEY: &str = "tributary.schema_version";
 
 /// The writer's settings: the footer's lineage; dictionary encoding off for the columns `dictionary` says would
-/// not repeat enough for one (`Plan::dictionary`), and snappy off for those `compressed` says it would not shrink (both by column, from the sample);
+/// not repeat enough for one (`Plan::dictionary`), and compression off for those `compressed` says it would not
+/// shrink (both by column, from the sample);
 /// and statistics off for the lineage columns whose statistics are set whole ([`Constants`]).
 fn writer_properties(
     opts: &Options,
@@ -704,7 +709,7 @@ fn writer_properties(
         }
     }
     builder
-        .set_compression(Compression::SNAPPY)
+        .set_compression(opts.compression.parquet())
         .set_created_by(format!(
             "tributary csv-to-parquet {}",
             env!("CARGO_PKG_VERSION")

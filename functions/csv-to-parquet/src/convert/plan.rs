@@ -129,20 +129,25 @@ impl Plan {
             .collect()
     }
 
-    /// Whether each output column is compressed. Not a numeric column without a dictionary whose sampled values,
-    /// as Parquet stores them, snappy shrinks by less than [`COMPRESSION_MIN_SAVING`]: random measurements,
-    /// coordinates, hashes. Compressing them costs time and buys nothing (on the telemetry file, 7 of 19 float
-    /// columns came out of snappy at 100 % of their size). A reader decompresses nothing for them either. Strings,
-    /// decimals, booleans, dictionary-encoded columns and a sample too small to tell keep snappy.
+    /// Whether each output column is compressed with `codec`. Not a numeric column without a dictionary whose
+    /// sampled values, as Parquet stores them, the codec shrinks by less than [`COMPRESSION_MIN_SAVING`]: random
+    /// measurements, coordinates, hashes. Compressing them costs time and buys nothing (on the telemetry file, 7
+    /// of 19 float columns came out of snappy at 100 % of their size). A reader decompresses nothing for them
+    /// either. Strings, decimals, booleans, dictionary-encoded columns and a sample too small to tell keep the
+    /// codec.
     pub(super) fn compressed(
         &self,
         sample: &RawBatch,
         width: usize,
         dictionary: &[bool],
+        codec: Codec,
     ) -> Vec<bool> {
+        let Ok(mut compressor) = Compressor::new(codec) else {
+            return vec![true; self.sources.len()];
+        };
         let records = well_formed(sample, width);
         let mut plain = Vec::new();
-        let mut snappy = snap::raw::Encoder::new();
+        let mut scratch = Vec::new();
         self.sources
             .iter()
             .zip(&self.schema.columns)
@@ -177,7 +182,7 @@ impl Plan {
                 if plain.len() < COMPRESSION_SAMPLE_MIN_BYTES {
                     return true;
                 }
-                let Ok(compressed) = snappy.compress_vec(&plain) else {
+                let Ok(Some(compressed)) = compressor.compress(&plain, &mut scratch) else {
                     return true;
                 };
                 (compressed.len() as f64) < plain.len() as f64 * (1.0 - COMPRESSION_MIN_SAVING)
@@ -240,12 +245,13 @@ const DICTIONARY_SAMPLE_MIN: usize = 100;
 /// (50,000 codes sampled in 10,000 rows: about 830).
 const CHAO1_MIN_TWICE: u64 = 10;
 
-/// A column stays compressed unless snappy saves less than this share of its sampled bytes.
+/// A column stays compressed unless its codec saves less than this share of its sampled bytes.
 const COMPRESSION_MIN_SAVING: f64 = 0.02;
 
 /// Fewer sampled bytes than this (a thousand values) cannot tell whether a column compresses.
 const COMPRESSION_SAMPLE_MIN_BYTES: usize = 8 * 1024;
 
 /// The most values of a column sampled for compression (16 KiB of them): enough to judge snappy, which looks
-/// for repeats within 64 KiB, and cheap beside a small file's conversion.
+/// for repeats within 64 KiB (and zstd, whose gain over it on such columns is in their bytes' entropy, not in
+/// far repeats), and cheap beside a small file's conversion.
 const COMPRESSION_SAMPLE_VALUES: usize = 2048;

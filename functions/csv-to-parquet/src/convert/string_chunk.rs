@@ -11,19 +11,18 @@
 //! rows when the levels are uniform); PLAIN data pages once the dictionary passes its page limit, or from the start
 //! with the dictionary off; the same statistics, truncated alike; level histograms; the column and offset indexes.
 //! Only which rows share a page, and the bit-packing of runs, may differ. [`StringChunk::eligible`] says which
-//! columns this writer takes: flat, optional or required strings, format v1, PLAIN past the dictionary, snappy or
-//! no compression, and no bloom filter, content-defined chunking, page header statistics or distinct counts (the
+//! columns this writer takes: flat, optional or required strings, format v1, PLAIN past the dictionary, snappy, zstd
+//! or no compression, and no bloom filter, content-defined chunking, page header statistics or distinct counts (the
 //! crate builds parquet without encryption).
 
 use super::rle;
+use crate::codec::{Codec, Compressor};
 use arrow_array::{Array, BinaryArray};
 use bytes::Buf;
 use bytes::Bytes;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
-use parquet::basic::{
-    BoundaryOrder, Compression, Encoding, EncodingMask, LogicalType, PageType, Type,
-};
+use parquet::basic::{BoundaryOrder, Encoding, EncodingMask, LogicalType, PageType, Type};
 use parquet::column::page::{CompressedPage, Page, PageWriteSpec, PageWriter};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::data_type::ByteArray;
@@ -51,7 +50,7 @@ struct Limits {
     statistics_truncate: Option<usize>,
     index_truncate: Option<usize>,
     offset_index: bool,
-    snappy: bool,
+    codec: Codec,
 }
 
 /// The dictionary: each distinct value's bytes, one after another. A value of 15 bytes or fewer is known by its
@@ -304,11 +303,13 @@ pub(super) struct StringChunk {
     pages: Vec<Finished>,
     /// The compressed bytes of the finished pages.
     pages_bytes: usize,
-    snappy: snap::raw::Encoder,
+    /// The codec's compressor, made for the first page that needs it.
+    compressor: Option<Compressor>,
 }
 
 std::thread_local! {
-    /// Snappy's output, kept from page to page by each encoding thread (a new one would be zeroed for every page).
+    /// The codec's output, kept from page to page by each encoding thread (a new one would be zeroed for every
+    /// page).
     static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -324,10 +325,7 @@ impl StringChunk {
             && matches!(props.encoding(path), None | Some(Encoding::PLAIN))
             && !props.write_page_header_statistics(path)
             && !props.write_row_group_number_distinct_values()
-            && matches!(
-                props.compression(path),
-                Compression::SNAPPY | Compression::UNCOMPRESSED
-            )
+            && Codec::of(props.compression(path)).is_some()
             && props.bloom_filter_properties(path).is_none()
             && props.content_defined_chunking().is_none()
     }
@@ -343,7 +341,8 @@ impl StringChunk {
             statistics_truncate: props.statistics_truncate_length(),
             index_truncate: props.column_index_truncate_length(),
             offset_index: !props.offset_index_disabled(),
-            snappy: props.compression(path) == Compression::SNAPPY,
+            // Eligible columns have a codec of this crate's.
+            codec: Codec::of(props.compression(path)).unwrap_or(Codec::Uncompressed),
         };
         let has_dictionary = props.dictionary_enabled(path);
         // Room for the levels of a page of up to a batch less than twice its row limit, bit-packed: a bit a row
@@ -366,7 +365,7 @@ impl StringChunk {
             reserve,
             pages: Vec::new(),
             pages_bytes: 0,
-            snappy: snap::raw::Encoder::new(),
+            compressor: None,
         }
     }
 
@@ -695,19 +694,19 @@ impl StringChunk {
 
     /// The page's bytes as written (compressed or not), and their size uncompressed.
     fn compress(&mut self, page: &[u8]) -> Result<(Bytes, usize)> {
-        if !self.limits.snappy {
-            return Ok((Bytes::copy_from_slice(page), page.len()));
-        }
-        let snappy = &mut self.snappy;
+        let compressor = match &mut self.compressor {
+            Some(compressor) => compressor,
+            None => self.compressor.insert(
+                Compressor::new(self.limits.codec)
+                    .map_err(|e| ParquetError::External(Box::new(e)))?,
+            ),
+        };
         SCRATCH.with_borrow_mut(|scratch| {
-            let most = snap::raw::max_compress_len(page.len());
-            if scratch.len() < most {
-                scratch.resize(most, 0);
-            }
-            let n = snappy
+            let compressed = compressor
                 .compress(page, scratch)
                 .map_err(|e| ParquetError::External(Box::new(e)))?;
-            Ok((Bytes::copy_from_slice(&scratch[..n]), page.len()))
+            let bytes = Bytes::copy_from_slice(compressed.unwrap_or(page));
+            Ok((bytes, page.len()))
         })
     }
 
@@ -814,10 +813,7 @@ impl StringChunk {
         }
 
         let mut builder = ColumnChunkMetaData::builder(self.descr.clone())
-            .set_compression(match self.limits.snappy {
-                true => Compression::SNAPPY,
-                false => Compression::UNCOMPRESSED,
-            })
+            .set_compression(self.limits.codec.parquet())
             .set_encodings_mask(EncodingMask::new_from_encodings(encodings.iter()))
             .set_page_encoding_stats(encoding_stats)
             .set_total_compressed_size(totals.compressed as i64)
@@ -1016,6 +1012,7 @@ mod tests {
     use arrow_schema::{DataType, Field, Schema};
     use parquet::arrow::ArrowWriter;
     use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+    use parquet::basic::{Compression, ZstdLevel};
     use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
     use std::sync::Arc;
 
@@ -1355,10 +1352,13 @@ mod tests {
         assert!(eligible(
             props().set_compression(Compression::UNCOMPRESSED).build()
         ));
-        assert!(!eligible(
+        assert!(eligible(
             props()
                 .set_compression(Compression::ZSTD(Default::default()))
                 .build()
+        ));
+        assert!(!eligible(
+            props().set_compression(Compression::LZ4_RAW).build()
         ));
         assert!(!eligible(
             props()
@@ -1470,6 +1470,51 @@ mod tests {
             &long,
             true,
             plain().set_data_page_size_limit(10_000).build(),
+            false,
+        );
+    }
+
+    #[test]
+    fn zstd_chunks_match_parquets_writer() {
+        let mut seq = Seq(11);
+        let zstd = |level| {
+            props().set_compression(Compression::ZSTD(ZstdLevel::try_new(level).expect("level")))
+        };
+        let countries = |k: u64| ["CZ", "IN", "AU", "PT", "DE", "US", "BR"][k as usize].to_owned();
+        let codes = |k: u64| format!("code-{:X}", k * 7919);
+        let repeating = vec![
+            column(&mut seq, 30_000, 7, 5, countries),
+            column(&mut seq, 25_000, 3_000, 9, codes),
+        ];
+        let distinct = vec![column(&mut seq, 40_000, 1_000_000, 7, codes)];
+        for level in [1, 3, 9] {
+            for (batches, props) in [
+                (&repeating, zstd(level)),
+                (&distinct, zstd(level).set_dictionary_enabled(false)),
+            ] {
+                let props = props.build();
+                check(batches, true, props.clone(), true);
+                // The pages fall alike and are compressed alike: the chunk is as large as Parquet's, byte for byte.
+                let [(own, _), (theirs, _)] = both(batches, true, props);
+                let (a, b) = (own.row_group(0).column(0), theirs.row_group(0).column(0));
+                // The footer names the codec, not its level: the sizes show the level was applied alike.
+                assert!(matches!(a.compression(), Compression::ZSTD(_)));
+                assert_eq!(a.compressed_size(), b.compressed_size(), "level {level}");
+                assert_eq!(
+                    a.uncompressed_size(),
+                    b.uncompressed_size(),
+                    "level {level}"
+                );
+                assert!(a.compressed_size() < a.uncompressed_size(), "level {level}");
+            }
+        }
+        let long = vec![column(&mut seq, 3000, 1_000_000, 9, |k| {
+            format!("{k:>300}")
+        })];
+        check(
+            &long,
+            true,
+            zstd(3).set_dictionary_enabled(false).build(),
             false,
         );
     }

@@ -1352,3 +1352,89 @@ fn numeric_columns_that_snappy_cannot_shrink_are_stored_uncompressed() {
         Compression::SNAPPY
     );
 }
+
+#[test]
+fn zstd_and_none_compress_every_column_alike_to_the_same_values() {
+    // Every column takes the codec asked for, but `hash` (random 63-bit integers), which neither snappy nor zstd
+    // can shrink; the values are the same whatever the codec. (Random fractions in [0, 1), which snappy leaves
+    // alone, zstd shrinks: their exponent bytes repeat, and it entropy-codes them.)
+    let mut next = tributary_testkit::seeded_rng(0x2574_D000_u64);
+    let words = [
+        "pallet",
+        "deliver",
+        "dock 4",
+        "fragile",
+        "call ahead",
+        "invoice",
+        "no returns",
+    ];
+    let mut csv = b"hash,noise,reading,ts,n,label,note\n".to_vec();
+    for i in 0..3_000 {
+        let hash = next() >> 1;
+        let x = (next() >> 11) as f64 / (1_u64 << 53) as f64;
+        let note: Vec<&str> = (0..6).map(|_| words[(next() % 7) as usize]).collect();
+        csv.extend_from_slice(
+            format!(
+                "{hash},{x:?},{}.25,2026-03-01T00:{:02}:{:02}Z,{i},l{},{} #{i}\n",
+                1000 + i / 10,
+                i / 60 % 60,
+                i % 60,
+                i % 7,
+                note.join(" "),
+            )
+            .as_bytes(),
+        );
+    }
+    let with = |codec: Codec| {
+        let mut o = opts();
+        o.compression = codec;
+        ok(&csv, &o).parquet
+    };
+    let codecs = |parquet: &[u8]| -> Vec<(String, Compression)> {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(parquet.to_vec()))
+            .expect("parquet");
+        reader
+            .metadata()
+            .row_group(0)
+            .columns()
+            .iter()
+            .map(|c| (c.column_path().string(), c.compression()))
+            .collect()
+    };
+    let snappy = with(Codec::Snappy);
+    let zstd = with(Codec::Zstd(3));
+    let none = with(Codec::Uncompressed);
+    for (name, compression) in codecs(&zstd) {
+        // The footer names the codec, not its level.
+        match name.as_str() {
+            "hash" => assert_eq!(compression, Compression::UNCOMPRESSED, "{name}"),
+            _ => assert!(
+                matches!(compression, Compression::ZSTD(_)),
+                "{name}: {compression}"
+            ),
+        }
+    }
+    for (name, compression) in codecs(&snappy) {
+        match name.as_str() {
+            "hash" | "noise" => assert_eq!(compression, Compression::UNCOMPRESSED, "{name}"),
+            _ => assert_eq!(compression, Compression::SNAPPY, "{name}"),
+        }
+    }
+    for (name, compression) in codecs(&none) {
+        assert_eq!(compression, Compression::UNCOMPRESSED, "{name}");
+    }
+    assert_eq!(batch(&zstd), batch(&snappy));
+    assert_eq!(batch(&none), batch(&snappy));
+    assert!(
+        zstd.len() < snappy.len(),
+        "{} against {}",
+        zstd.len(),
+        snappy.len()
+    );
+    assert!(
+        snappy.len() < none.len(),
+        "{} against {}",
+        snappy.len(),
+        none.len()
+    );
+}
