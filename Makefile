@@ -15,7 +15,7 @@ BENCH_SKIP ?= orders_text,telemetry,narrow:1000:pandas,pyarrow
 BENCH_REFERENCE ?=
 # Rounds of tributary against polars back to back on each shape's 1000 MB file (scripts/bench_repeat.py).
 BENCH_ROUNDS ?= 3
-# Rounds of the same with tributary writing zstd, polars' codec: the same codec on both sides, and the sizes.
+# Rounds of the same with tributary writing zstd, polars' codec: the same codec on both sides, and the sizes (0: none).
 BENCH_ZSTD_ROUNDS ?= 1
 TF_DIR      := infra/terraform
 # The machine's local mirror of the AWS provider (terraform init -plugin-dir); empty: init from the registry.
@@ -80,7 +80,7 @@ bench: $(VENV)/.bench-deps $(VENV)/.test-deps ## convert vs pandas/pyarrow/DuckD
 	cargo build --release -p tributary-cli
 	$(PYTHON) scripts/bench.py --tributary target/release/tributary --sizes $(BENCH_SIZES) --shape-sizes telemetry=$(BENCH_SIZES),$(BENCH_LARGE) --large-mb $(BENCH_LARGE) $(if $(BENCH_SKIP),--skip $(BENCH_SKIP)) $(if $(BENCH_REFERENCE),--reference-binary $(BENCH_REFERENCE)) --data-dir bench-data --out bench-results.md
 	$(PYTHON) scripts/bench_repeat.py --tributary target/release/tributary --size-mb 1000 --rounds $(BENCH_ROUNDS) --out bench-results.md
-	$(PYTHON) scripts/bench_repeat.py --tributary target/release/tributary --size-mb 1000 --rounds $(BENCH_ZSTD_ROUNDS) --compression zstd --out bench-results.md
+	$(if $(filter-out 0,$(BENCH_ZSTD_ROUNDS)),$(PYTHON) scripts/bench_repeat.py --tributary target/release/tributary --size-mb 1000 --rounds $(BENCH_ZSTD_ROUNDS) --compression zstd --out bench-results.md)
 	cargo build --release -p kinesis-normalizer --example lambda_read
 	$(PYTHON) scripts/bench_normalize.py --tributary target/release/tributary --lambda-read target/release/examples/lambda_read $(if $(BENCH_REFERENCE),--reference-binary $(BENCH_REFERENCE)) --out bench-results.md
 	$(PYTHON) scripts/bench_load.py --tributary target/release/tributary --out bench-results.md

@@ -129,6 +129,45 @@ fn append_loads_every_row_and_a_rerun_is_a_no_op() {
 }
 
 #[test]
+fn zstd_and_uncompressed_files_load_as_snappy_ones_do() {
+    let db = Db::new();
+    let rows = "PO-7,1,3,19.99,2026-11-21T10:00:00Z\nPO-7,2,1,0.10,2026-11-21T10:00:00Z\nPO-8,1,5,7.00,2026-11-21T11:00:00Z\n";
+    let snappy = db.parquet("snappy", rows);
+    let mut loaded = Vec::new();
+    for codec in ["zstd", "zstd:9", "none"] {
+        let csv = db.dir.path().join("snappy.csv");
+        let schema = db.dir.path().join("schema.json");
+        let out = db
+            .dir
+            .path()
+            .join(format!("{}.parquet", codec.replace(':', "-")));
+        tributary_ok(&[
+            "convert",
+            s(&csv),
+            s(&out),
+            "--schema",
+            s(&schema),
+            "--compression",
+            codec,
+        ]);
+        assert_ne!(
+            std::fs::read(&out).expect("parquet"),
+            std::fs::read(&snappy).expect("parquet")
+        );
+        let table = format!("analytics.lines_{}", codec.replace(':', "_"));
+        let done = summary(&db.load(&table, &[], &[&out]));
+        assert_eq!(done["rows_loaded"], 3, "{codec}");
+        loaded.push(db.sql(&format!("SELECT string_agg(order_id || '/' || line_no || '/' || qty || '/' || price || '/' || at, ';' ORDER BY order_id, line_no) FROM {table}")));
+    }
+    summary(&db.load("analytics.lines_snappy", &[], &[&snappy]));
+    let expected = db.sql("SELECT string_agg(order_id || '/' || line_no || '/' || qty || '/' || price || '/' || at, ';' ORDER BY order_id, line_no) FROM analytics.lines_snappy");
+    assert!(expected.contains("PO-7/1/3/19.99/"), "{expected}");
+    for got in loaded {
+        assert_eq!(got, expected);
+    }
+}
+
+#[test]
 fn merge_replaces_updated_rows_and_adds_new_ones() {
     let db = Db::new();
     let base = db.parquet("base", "PO-1,1,3,19.99,2026-11-21T10:00:00Z\nPO-1,2,1,0.10,2026-11-21T10:00:00Z\nPO-2,1,5,7.00,2026-11-21T11:00:00Z\n");

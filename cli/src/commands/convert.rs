@@ -57,7 +57,7 @@ pub struct Args {
     sample_rows: usize,
     /// How the columns are compressed: snappy, zstd (level 1), zstd:<1-22> (smaller, slower) or none. A numeric
     /// column the codec would not shrink (random measurements) is left uncompressed either way.
-    #[arg(long, default_value = "snappy")]
+    #[arg(long, default_value_t = Codec::default())]
     compression: Codec,
     /// No progress display (it is shown on stderr only when stderr is a terminal).
     #[arg(long, short)]

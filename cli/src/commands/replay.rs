@@ -6,7 +6,7 @@ use chrono::Utc;
 use csv_to_parquet::registry::local::LocalStore;
 use csv_to_parquet::registry::{Policy, Registration};
 use csv_to_parquet::replay::unwrap;
-use csv_to_parquet::{ConvertError, Options, convert};
+use csv_to_parquet::{Codec, ConvertError, Options, convert};
 use serde_json::json;
 use std::fs::File;
 use std::io::Write;
@@ -32,6 +32,9 @@ pub struct Args {
     /// The dataset the rows belong to.
     #[arg(long)]
     dataset: String,
+    /// How the columns are compressed, as for `tributary convert`: snappy, zstd (level 1), zstd:<1-22> or none.
+    #[arg(long, default_value_t = Codec::default())]
+    compression: Codec,
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -64,6 +67,7 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
         store: Arc::new(LocalStore::new(&args.registry)),
         policy: Policy::default(),
     });
+    opts.compression = args.compression;
     let mut output = AtomicFile::create(&args.output)
         .map_err(|e| format!("cannot create {}: {e}", args.output.display()))?;
     let mut still_bad = Vec::new();

@@ -30,7 +30,9 @@ impl Codec {
     pub fn parquet(self) -> Compression {
         match self {
             Self::Snappy => Compression::SNAPPY,
-            Self::Zstd(level) => Compression::ZSTD(ZstdLevel::try_new(level).unwrap_or_default()),
+            Self::Zstd(level) => {
+                Compression::ZSTD(ZstdLevel::try_new(zstd_level(level)).unwrap_or_default())
+            }
             Self::Uncompressed => Compression::UNCOMPRESSED,
         }
     }
@@ -46,6 +48,12 @@ impl Codec {
     }
 }
 
+/// A zstd level within 1 to 22 (parsing refuses others; a level set in code outside them is taken as the nearest,
+/// alike for the pages and for the sample the compression choice is made from).
+fn zstd_level(level: i32) -> i32 {
+    level.clamp(1, 22)
+}
+
 impl FromStr for Codec {
     type Err = String;
 
@@ -56,7 +64,8 @@ impl FromStr for Codec {
             Some((name, level)) => (name, Some(level)),
             None => (lower.as_str(), None),
         };
-        let refused = || format!("{s:?}: expected snappy, zstd, zstd:<1-22> or none");
+        // The caller names the value: clap (`invalid value 'gzip' for '--compression'`) and the configuration.
+        let refused = || "expected snappy, zstd, zstd:<1-22> or none".to_owned();
         match (name, level) {
             ("snappy", None) => Ok(Self::Snappy),
             ("none" | "uncompressed", None) => Ok(Self::Uncompressed),
@@ -91,7 +100,9 @@ impl Compressor {
     pub(crate) fn new(codec: Codec) -> std::io::Result<Self> {
         Ok(match codec {
             Codec::Snappy => Self::Snappy(snap::raw::Encoder::new()),
-            Codec::Zstd(level) => Self::Zstd(Box::new(zstd::bulk::Compressor::new(level)?)),
+            Codec::Zstd(level) => {
+                Self::Zstd(Box::new(zstd::bulk::Compressor::new(zstd_level(level))?))
+            }
             Codec::Uncompressed => Self::Uncompressed,
         })
     }
@@ -148,7 +159,7 @@ mod tests {
         }
         for bad in ["gzip", "zstd:0", "zstd:23", "zstd:x", "snappy:1", "", "lz4"] {
             let err = bad.parse::<Codec>().expect_err(bad);
-            assert!(err.contains("expected snappy, zstd"), "{err}");
+            assert_eq!(err, "expected snappy, zstd, zstd:<1-22> or none", "{bad}");
         }
     }
 
@@ -163,6 +174,9 @@ mod tests {
             assert_eq!(Codec::of(codec.parquet()), Some(codec));
         }
         assert_eq!(Codec::of(Compression::LZ4_RAW), None);
+        // Set in code past the range: the nearest level.
+        assert_eq!(Codec::Zstd(40).parquet(), Codec::Zstd(22).parquet());
+        assert_eq!(Codec::Zstd(0).parquet(), Codec::Zstd(1).parquet());
     }
 
     #[test]

@@ -107,7 +107,7 @@ mod tests {
         let err = Config::from_env(&env("gzip")).expect_err("refused");
         assert_eq!(
             err.to_string(),
-            "environment variable COMPRESSION=\"gzip\" is invalid: \"gzip\": expected snappy, zstd, zstd:<1-22> or none"
+            "environment variable COMPRESSION=\"gzip\" is invalid: expected snappy, zstd, zstd:<1-22> or none"
         );
     }
 

@@ -575,6 +575,7 @@ async fn replay(url: &str, deps: &Deps) -> Result<Outcome, Error> {
     }
     opts.metadata = vec![("tributary.source_etag".into(), etag.clone())];
     opts.correlation_id = correlation::current();
+    opts.compression = config.compression;
     let spec = UploadSpec {
         bucket: out_bucket.clone(),
         key: output_key.clone(),

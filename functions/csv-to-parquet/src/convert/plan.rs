@@ -142,6 +142,10 @@ impl Plan {
         dictionary: &[bool],
         codec: Codec,
     ) -> Vec<bool> {
+        // With no codec there is nothing to judge: every column is stored as it is.
+        if codec == Codec::Uncompressed {
+            return vec![true; self.sources.len()];
+        }
         let Ok(mut compressor) = Compressor::new(codec) else {
             return vec![true; self.sources.len()];
         };

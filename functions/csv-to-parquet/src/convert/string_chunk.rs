@@ -1494,7 +1494,7 @@ mod tests {
             ] {
                 let props = props.build();
                 check(batches, true, props.clone(), true);
-                // The pages fall alike and are compressed alike: the chunk is as large as Parquet's, byte for byte.
+                // The pages fall alike and are compressed alike: the chunk takes as many bytes as Parquet's.
                 let [(own, _), (theirs, _)] = both(batches, true, props);
                 let (a, b) = (own.row_group(0).column(0), theirs.row_group(0).column(0));
                 // The footer names the codec, not its level: the sizes show the level was applied alike.
