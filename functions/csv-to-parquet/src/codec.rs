@@ -91,18 +91,17 @@ impl fmt::Display for Codec {
 
 /// A reusable compressor for one codec: a column's pages, or the sample the compression choice is made from.
 pub(crate) enum Compressor {
-    Snappy(snap::raw::Encoder),
-    Zstd(Box<zstd::bulk::Compressor<'static>>),
+    /// Boxed: the encoder holds its 2 KiB table inline.
+    Snappy(Box<snap::raw::Encoder>),
+    Zstd(zstd::bulk::Compressor<'static>),
     Uncompressed,
 }
 
 impl Compressor {
     pub(crate) fn new(codec: Codec) -> std::io::Result<Self> {
         Ok(match codec {
-            Codec::Snappy => Self::Snappy(snap::raw::Encoder::new()),
-            Codec::Zstd(level) => {
-                Self::Zstd(Box::new(zstd::bulk::Compressor::new(zstd_level(level))?))
-            }
+            Codec::Snappy => Self::Snappy(Box::new(snap::raw::Encoder::new())),
+            Codec::Zstd(level) => Self::Zstd(zstd::bulk::Compressor::new(zstd_level(level))?),
             Codec::Uncompressed => Self::Uncompressed,
         })
     }
