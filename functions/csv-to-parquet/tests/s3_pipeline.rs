@@ -6,6 +6,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Decimal128Type, Int64Type, TimestampMicrosecondType};
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Compression;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
@@ -782,6 +783,58 @@ async fn large_outputs_stream_through_a_multipart_upload() {
             .copied(),
         Some(rows as i64 - 1)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compression_zstd_writes_zstd_chunks_of_the_same_rows_and_a_bad_codec_fails_at_start() {
+    let csv = big_csv(20_000);
+    let mut outputs = Vec::new();
+    for env in [&[][..], &[("COMPRESSION", "zstd")][..]] {
+        let mut w = world(env).await;
+        w.put("raw/big/big.csv", csv.clone()).await;
+        let out = w
+            .invoke(&notification(&w.bucket, "raw/big/big.csv"))
+            .expect("converts");
+        let body = w
+            .get(out["output_key"].as_str().expect("key"))
+            .await
+            .expect("output");
+        outputs.push(body);
+    }
+    let codecs = |body: &[u8]| -> Vec<Compression> {
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(Bytes::from(body.to_vec())).expect("parquet");
+        reader.metadata().row_groups()[0]
+            .columns()
+            .iter()
+            .map(|c| c.compression())
+            .collect()
+    };
+    let (snappy, zstd) = (&outputs[0], &outputs[1]);
+    assert!(codecs(snappy).iter().all(|c| *c == Compression::SNAPPY));
+    // The footer names the codec, not its level.
+    assert!(
+        codecs(zstd)
+            .iter()
+            .all(|c| matches!(c, Compression::ZSTD(_))),
+        "{:?}",
+        codecs(zstd)
+    );
+    assert_eq!(data_columns(zstd.clone()), data_columns(snappy.clone()));
+    // Hex payloads: snappy finds few repeats in them; zstd entropy-codes their 16 symbols.
+    assert!(
+        zstd.len() < snappy.len() * 3 / 4,
+        "{} against {}",
+        zstd.len(),
+        snappy.len()
+    );
+
+    let mut w = world(&[("COMPRESSION", "gzip")]).await;
+    w.put("raw/big/small.csv", b"id\n1\n".to_vec()).await;
+    let err = w
+        .invoke(&notification(&w.bucket, "raw/big/small.csv"))
+        .expect_err("refused");
+    assert!(err.error_message.contains("COMPRESSION"), "{err:?}");
 }
 
 /// The data columns of a conversion (the lineage columns differ between two runs).
