@@ -1,7 +1,8 @@
 //! The encoding stage: Arrow batches in, Parquet out. Columns are encoded in parallel, in `workers` lanes: the
 //! encoding thread itself is one (with one lane it encodes alone, with no handoff), and each other lane is a
 //! worker thread. Each lane owns a share of the row group's column writers, every batch goes to all of them, and
-//! the row group's column chunks are appended in column order once it is full. The shares are dealt anew for each
+//! the row group's column chunks are appended in column order once it is full, by a thread of its own while the
+//! lanes go on with the next group ([`append_groups`]). The shares are dealt anew for each
 //! row group by the time each column has taken so far, so that the lanes take about as long (a string column can
 //! take ten times an integer one); the first row group, dealt before any column was timed, is dealt again after a
 //! few parts ([`REDEAL_AFTER`]). Row groups are cut much as `ArrowWriter` cuts them: at the row limit, or by the
@@ -20,7 +21,7 @@ use parquet::file::properties::{
     DEFAULT_STATISTICS_TRUNCATE_LENGTH, EnabledStatistics, WriterPropertiesBuilder,
 };
 use parquet::file::statistics::{Statistics, ValueStatistics};
-use parquet::file::writer::SerializedRowGroupWriter;
+use parquet::file::writer::{SerializedFileWriter, SerializedRowGroupWriter};
 use parquet::schema::types::ColumnDescPtr;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -227,12 +228,7 @@ struct Share(Vec<(usize, Writer, Duration)>);
 
 impl Share {
     fn new(writers: Vec<(usize, Writer)>) -> Self {
-        Self(
-            writers
-                .into_iter()
-                .map(|(i, w)| (i, w, Duration::ZERO))
-                .collect(),
-        )
+        Self(writers.into_iter().map(|(i, w)| (i, w, Duration::ZERO)).collect())
     }
 
     /// Writes this share's columns of `batch`; returns their estimated encoded bytes so far.
@@ -278,7 +274,7 @@ pub(super) fn encode<W: Write + Send>(
     };
     // ArrowWriter writes the header and keeps the Arrow schema for the footer; its lower-level parts encode, but
     // for the strings, whose chunks this crate writes (their writers from the factory go unused).
-    let (mut file, factory) =
+    let (file, factory) =
         ArrowWriter::try_new(&mut sink, Arc::clone(&schema), Some(props.clone()))?
             .into_serialized_writer()?;
     let own: Vec<Option<ColumnDescPtr>> = (0..schema.fields().len())
@@ -290,89 +286,102 @@ pub(super) fn encode<W: Write + Send>(
         .collect();
     let workers = workers.clamp(1, schema.fields().len().max(1));
     let lineage = schema.fields().len() - LINEAGE_COLUMNS.len();
-    let finished = std::thread::scope(|scope| -> Result<bool, ConvertError> {
-        let mut lanes = Lanes {
-            own: Share::default(),
-            schema: &schema,
-            cost: vec![Duration::ZERO; schema.fields().len()],
-            remote: (1..workers)
-                .map(|_| {
-                    let (job_tx, job_rx) = sync_channel::<Job>(LAG);
-                    let (done_tx, done_rx) = sync_channel(LAG);
-                    let schema = Arc::clone(&schema);
-                    scope.spawn(move || column_worker(&job_rx, &done_tx, &schema));
-                    (job_tx, done_rx)
-                })
-                .collect(),
-            written: VecDeque::new(),
-            known: (0, 0),
-            appending: Duration::ZERO,
-            parts: 0,
-        };
-        let mut group = 0;
-        let mut rows: usize = 0;
-        loop {
-            let batch = match rx.recv() {
-                Ok(Msg::Batch(batch)) => batch,
-                Ok(Msg::Done) => break,
-                Err(_) => return Ok(false),
+    let (finished, file) = std::thread::scope(|scope| {
+        // A closed group is handed over only once the one before it is appended: at most two groups' chunks are
+        // held, the one being appended and the one the lanes are filling.
+        let (append, to_append) = sync_channel::<Vec<Chunk>>(0);
+        let appender = scope.spawn(move || append_groups(file, &to_append));
+        let encoded = (|| -> Result<bool, ConvertError> {
+            let mut lanes = Lanes {
+                own: Share::default(),
+                schema: &schema,
+                cost: vec![Duration::ZERO; schema.fields().len()],
+                remote: (1..workers)
+                    .map(|_| {
+                        let (job_tx, job_rx) = sync_channel::<Job>(LAG);
+                        let (done_tx, done_rx) = sync_channel(LAG);
+                        let schema = Arc::clone(&schema);
+                        scope.spawn(move || column_worker(&job_rx, &done_tx, &schema));
+                        (job_tx, done_rx)
+                    })
+                    .collect(),
+                written: VecDeque::new(),
+                known: (0, 0),
+                parts: 0,
             };
-            let mut offset = 0;
-            while offset < batch.num_rows() {
-                let mut take = (batch.num_rows() - offset).min(groups.max_rows - rows);
-                // As ArrowWriter does, only as many rows as should fit at the group's average row size; but by
-                // the size known `LAG - 1` parts back, with the rows since counted at that average.
-                let (known_rows, known_bytes) = lanes.settle(LAG - 1)?;
-                if let Some(average) = known_bytes.checked_div(known_rows) {
-                    let fit = match average {
-                        0 => take,
-                        average => {
-                            let size = known_bytes + (rows - known_rows) * average;
-                            groups.max_bytes.saturating_sub(size) / average
-                        }
-                    };
-                    if fit == 0 {
-                        lanes.close_group(&mut file, constants)?;
-                        (group, rows) = (group + 1, 0);
-                        continue;
-                    }
-                    take = take.min(fit);
-                }
-                if rows == 0 {
-                    let writers = factory.create_column_writers(group)?;
-                    // One writer per field: the schema is flat, so a writer's index is its field's.
-                    debug_assert_eq!(writers.len(), schema.fields().len());
-                    let writers = writers
-                        .into_iter()
-                        .zip(&own)
-                        .enumerate()
-                        .map(|(i, (writer, own))| match own {
-                            // The lineage columns hold one value in every row.
-                            Some(descr) if i >= lineage => Writer::Own(Box::new(
-                                StringChunk::new(descr.clone(), &props).constant(),
-                            )),
-                            Some(descr) => {
-                                Writer::Own(Box::new(StringChunk::new(descr.clone(), &props)))
+            let mut group = 0;
+            let mut rows: usize = 0;
+            loop {
+                let batch = match rx.recv() {
+                    Ok(Msg::Batch(batch)) => batch,
+                    Ok(Msg::Done) => break,
+                    Err(_) => return Ok(false),
+                };
+                let mut offset = 0;
+                while offset < batch.num_rows() {
+                    let mut take = (batch.num_rows() - offset).min(groups.max_rows - rows);
+                    // As ArrowWriter does, only as many rows as should fit at the group's average row size; but by
+                    // the size known `LAG - 1` parts back, with the rows since counted at that average.
+                    let (known_rows, known_bytes) = lanes.settle(LAG - 1)?;
+                    if let Some(average) = known_bytes.checked_div(known_rows) {
+                        let fit = match average {
+                            0 => take,
+                            average => {
+                                let size = known_bytes + (rows - known_rows) * average;
+                                groups.max_bytes.saturating_sub(size) / average
                             }
-                            None => Writer::Arrow(Box::new(writer)),
-                        })
-                        .collect();
-                    lanes.start(writers)?;
-                }
-                let part = batch.slice(offset, take);
-                offset += take;
-                rows += take;
-                lanes.write(&part, rows)?;
-                if rows >= groups.max_rows {
-                    lanes.close_group(&mut file, constants)?;
-                    (group, rows) = (group + 1, 0);
+                        };
+                        if fit == 0 {
+                            lanes.close_group(&append, constants)?;
+                            (group, rows) = (group + 1, 0);
+                            continue;
+                        }
+                        take = take.min(fit);
+                    }
+                    if rows == 0 {
+                        let writers = factory.create_column_writers(group)?;
+                        // One writer per field: the schema is flat, so a writer's index is its field's.
+                        debug_assert_eq!(writers.len(), schema.fields().len());
+                        let writers = writers
+                            .into_iter()
+                            .zip(&own)
+                            .enumerate()
+                            .map(|(i, (writer, own))| match own {
+                                // The lineage columns hold one value in every row.
+                                Some(descr) if i >= lineage => Writer::Own(Box::new(
+                                    StringChunk::new(descr.clone(), &props).constant(),
+                                )),
+                                Some(descr) => {
+                                    Writer::Own(Box::new(StringChunk::new(descr.clone(), &props)))
+                                }
+                                None => Writer::Arrow(Box::new(writer)),
+                            })
+                            .collect();
+                        lanes.start(writers)?;
+                    }
+                    let part = batch.slice(offset, take);
+                    offset += take;
+                    rows += take;
+                    lanes.write(&part, rows)?;
+                    if rows >= groups.max_rows {
+                        lanes.close_group(&append, constants)?;
+                        (group, rows) = (group + 1, 0);
+                    }
                 }
             }
-        }
-        if rows > 0 {
-            lanes.close_group(&mut file, constants)?;
-        }
-        Ok(true)
+            if rows > 0 {
+                lanes.close_group(&append, constants)?;
+            }
+            Ok(true)
+        })();
+        drop(append);
+        // The appender's error first: without it, the lanes stop with a plainer one.
+        let file = appender.join().unwrap_or_else(|_| {
+            Err(ConvertError::Write(io::Error::other(
+                "the appending thread panicked",
+            )))
+        })?;
+        Ok::<_, ConvertError>((encoded?, file))
     })?;
     if !finished {
         return Ok(None);
@@ -380,6 +389,23 @@ pub(super) fn encode<W: Write + Send>(
     file.close()?;
     sink.flush().map_err(ConvertError::Write)?;
     Ok(Some(sink.count))
+}
+
+/// Appends each closed row group's chunks, in column order, as the encoding thread hands them over (the time this
+/// takes, most of it copying into the output's buffers, had been the encoding thread's: 7–38 ms a group, with the
+/// other lanes idle meanwhile); the file back once it stops handing them.
+fn append_groups<W: Write + Send>(
+    mut file: SerializedFileWriter<W>,
+    groups: &Receiver<Vec<Chunk>>,
+) -> Result<SerializedFileWriter<W>, ConvertError> {
+    for chunks in groups {
+        let mut row_group = file.next_row_group()?;
+        for chunk in chunks {
+            chunk.append_to(&mut row_group)?;
+        }
+        row_group.close()?;
+    }
+    Ok(file)
 }
 
 /// The encoding lanes: this thread's own share of the columns, and the other workers', each with its job queue
@@ -394,8 +420,6 @@ struct Lanes<'s> {
     written: VecDeque<Part>,
     /// The group's rows and estimated encoded bytes after the last part settled.
     known: (usize, usize),
-    /// The time this thread has spent appending row groups to the file: work its lane does beside its columns.
-    appending: Duration,
     /// Parts written to the row group since it was dealt.
     parts: usize,
 }
@@ -430,11 +454,10 @@ impl Lanes<'_> {
         self.deal_out(writers)
     }
 
-    /// Deals `writers` (all of the row group's, in column order) to the lanes; this thread's lane starts with the
-    /// time it spent appending row groups.
+    /// Deals `writers` (all of the row group's, in column order) to the lanes.
     fn deal_out(&mut self, writers: Vec<Writer>) -> Result<(), ConvertError> {
         let lanes = self.remote.len() + 1;
-        let lane_of = deal(&self.cost, lanes, self.appending);
+        let lane_of = deal(&self.cost, lanes);
         let mut shares: Vec<Vec<(usize, Writer)>> = (0..lanes).map(|_| Vec::new()).collect();
         for (i, writer) in writers.into_iter().enumerate() {
             shares[lane_of[i]].push((i, writer));
@@ -506,10 +529,10 @@ impl Lanes<'_> {
         Ok(self.known)
     }
 
-    /// Closes every lane's writers and appends the row group's column chunks in column order.
-    fn close_group<W: Write + Send>(
+    /// Closes every lane's writers and hands the row group's column chunks, in column order, to be appended.
+    fn close_group(
         &mut self,
-        file: &mut parquet::file::writer::SerializedFileWriter<W>,
+        append: &SyncSender<Vec<Chunk>>,
         constants: &Constants,
     ) -> Result<(), ConvertError> {
         self.settle(0)?;
@@ -524,16 +547,13 @@ impl Lanes<'_> {
             }
         }
         chunks.sort_by_key(|(i, _, _)| *i);
-        let started = Instant::now();
-        let mut row_group = file.next_row_group()?;
+        let mut group = Vec::with_capacity(chunks.len());
         for (i, mut chunk, took) in chunks {
             self.cost[i] += took;
             constants.apply(i, chunk.close_mut())?;
-            chunk.append_to(&mut row_group)?;
+            group.push(chunk);
         }
-        row_group.close()?;
-        self.appending += started.elapsed();
-        Ok(())
+        append.send(group).map_err(|_| encoder_gone())
     }
 }
 
@@ -554,14 +574,12 @@ fn answer(
 }
 
 /// The lane of each column: the costliest first, each to the lane with the least cost dealt so far (the longest
-/// processing time rule), the first lane starting with `busy` (its other work); columns with no cost measured yet
-/// are dealt round-robin.
-fn deal(cost: &[Duration], lanes: usize, busy: Duration) -> Vec<usize> {
+/// processing time rule); columns with no cost measured yet are dealt round-robin.
+fn deal(cost: &[Duration], lanes: usize) -> Vec<usize> {
     let lanes = lanes.max(1);
     let mut order: Vec<usize> = (0..cost.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(cost[i]));
     let mut load = vec![Duration::ZERO; lanes];
-    load[0] = busy;
     let mut lane_of = vec![0; cost.len()];
     for (k, &i) in order.iter().enumerate() {
         let lane = match cost[i].is_zero() {
@@ -604,7 +622,7 @@ mod tests {
     #[test]
     fn columns_are_dealt_costliest_first_to_the_least_loaded_lane() {
         // 9 | 5 + 2 + 1 | 4 + 3 + 1: each next costliest to the lane with the least so far.
-        let lanes = deal(&ms(&[1, 9, 3, 5, 2, 4, 1]), 3, Duration::ZERO);
+        let lanes = deal(&ms(&[1, 9, 3, 5, 2, 4, 1]), 3);
         let mut load = [0_u64; 3];
         for (i, &lane) in lanes.iter().enumerate() {
             load[lane] += [1, 9, 3, 5, 2, 4, 1][i];
@@ -612,23 +630,9 @@ mod tests {
         assert_eq!(lanes[1], 0, "the costliest column takes the first lane");
         assert_eq!(load, [9, 8, 8]);
         // With no costs yet (the first row group), round-robin in column order.
-        assert_eq!(deal(&ms(&[0; 5]), 2, Duration::ZERO), vec![0, 1, 0, 1, 0]);
+        assert_eq!(deal(&ms(&[0; 5]), 2), vec![0, 1, 0, 1, 0]);
         // One lane takes everything; no columns deal nothing.
-        assert_eq!(deal(&ms(&[3, 1]), 1, Duration::ZERO), vec![0, 0]);
-        assert_eq!(deal(&[], 4, Duration::ZERO), Vec::<usize>::new());
-    }
-
-    #[test]
-    fn the_first_lane_starts_with_its_other_work() {
-        // Busy for 5, the first lane takes only the 4: 5 + 4 | 6 + 3.
-        assert_eq!(
-            deal(&ms(&[6, 4, 3]), 2, Duration::from_millis(5)),
-            vec![1, 0, 1]
-        );
-        // Busy for longer than all the columns: the other lane takes them all.
-        assert_eq!(
-            deal(&ms(&[6, 4, 3]), 2, Duration::from_millis(20)),
-            vec![1, 1, 1]
-        );
+        assert_eq!(deal(&ms(&[3, 1]), 1), vec![0, 0]);
+        assert_eq!(deal(&[], 4), Vec::<usize>::new());
     }
 }
