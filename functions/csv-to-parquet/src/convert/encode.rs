@@ -1,5 +1,5 @@
 //! The encoding stage: Arrow batches in, Parquet out. Columns are encoded in parallel, in `workers` lanes: the
-//! encoding thread itself is one (with one lane it encodes alone, with no handoff), and each other lane is a
+//! encoding thread itself is one (with one lane it encodes alone, handing no parts on), and each other lane is a
 //! worker thread. Each lane owns a share of the row group's column writers, every batch goes to all of them, and
 //! the row group's column chunks are appended in column order once it is full, by a thread of its own while the
 //! lanes go on with the next group ([`append_groups`]). The shares are dealt anew for each
@@ -228,7 +228,12 @@ struct Share(Vec<(usize, Writer, Duration)>);
 
 impl Share {
     fn new(writers: Vec<(usize, Writer)>) -> Self {
-        Self(writers.into_iter().map(|(i, w)| (i, w, Duration::ZERO)).collect())
+        Self(
+            writers
+                .into_iter()
+                .map(|(i, w)| (i, w, Duration::ZERO))
+                .collect(),
+        )
     }
 
     /// Writes this share's columns of `batch`; returns their estimated encoded bytes so far.
@@ -287,10 +292,15 @@ pub(super) fn encode<W: Write + Send>(
     let workers = workers.clamp(1, schema.fields().len().max(1));
     let lineage = schema.fields().len() - LINEAGE_COLUMNS.len();
     let (finished, file) = std::thread::scope(|scope| {
-        // A closed group is handed over only once the one before it is appended: at most two groups' chunks are
-        // held, the one being appended and the one the lanes are filling.
-        let (append, to_append) = sync_channel::<Vec<Chunk>>(0);
-        let appender = scope.spawn(move || append_groups(file, &to_append));
+        let (tx, to_append) = sync_channel::<Vec<Chunk>>(1);
+        let (appended_tx, appended) = sync_channel::<()>(1);
+        let appender = scope.spawn(move || append_groups(file, &to_append, &appended_tx));
+        let mut append = Appender {
+            tx,
+            appended,
+            pending: false,
+            overlap: groups.max_bytes / OVERLAP_SHARE,
+        };
         let encoded = (|| -> Result<bool, ConvertError> {
             let mut lanes = Lanes {
                 own: Share::default(),
@@ -323,6 +333,7 @@ pub(super) fn encode<W: Write + Send>(
                     // As ArrowWriter does, only as many rows as should fit at the group's average row size; but by
                     // the size known `LAG - 1` parts back, with the rows since counted at that average.
                     let (known_rows, known_bytes) = lanes.settle(LAG - 1)?;
+                    append.bound(known_bytes)?;
                     if let Some(average) = known_bytes.checked_div(known_rows) {
                         let fit = match average {
                             0 => take,
@@ -332,7 +343,7 @@ pub(super) fn encode<W: Write + Send>(
                             }
                         };
                         if fit == 0 {
-                            lanes.close_group(&append, constants)?;
+                            lanes.close_group(&mut append, constants)?;
                             (group, rows) = (group + 1, 0);
                             continue;
                         }
@@ -364,13 +375,13 @@ pub(super) fn encode<W: Write + Send>(
                     rows += take;
                     lanes.write(&part, rows)?;
                     if rows >= groups.max_rows {
-                        lanes.close_group(&append, constants)?;
+                        lanes.close_group(&mut append, constants)?;
                         (group, rows) = (group + 1, 0);
                     }
                 }
             }
             if rows > 0 {
-                lanes.close_group(&append, constants)?;
+                lanes.close_group(&mut append, constants)?;
             }
             Ok(true)
         })();
@@ -397,6 +408,7 @@ pub(super) fn encode<W: Write + Send>(
 fn append_groups<W: Write + Send>(
     mut file: SerializedFileWriter<W>,
     groups: &Receiver<Vec<Chunk>>,
+    appended: &SyncSender<()>,
 ) -> Result<SerializedFileWriter<W>, ConvertError> {
     for chunks in groups {
         let mut row_group = file.next_row_group()?;
@@ -404,8 +416,55 @@ fn append_groups<W: Write + Send>(
             chunk.append_to(&mut row_group)?;
         }
         row_group.close()?;
+        // The encoding thread may have stopped waiting; the next group is what matters.
+        let _ = appended.try_send(());
     }
     Ok(file)
+}
+
+/// The encoding thread's side of the appending thread: hands it each closed group, and bounds how far the next
+/// group may fill before the one handed over is appended.
+struct Appender {
+    tx: SyncSender<Vec<Chunk>>,
+    /// One message per group appended.
+    appended: Receiver<()>,
+    /// A group handed over and not yet known to be appended.
+    pending: bool,
+    /// The next group's estimated bytes up to which it fills while the one before is appended.
+    overlap: usize,
+}
+
+/// The next group fills up to this share (one part) of `ROW_GROUP_MB` while the one before is appended: appending
+/// normally takes far less than filling a group (7–38 ms against about 130 ms on telemetry), but an output slower
+/// than the encoding (an upload) would otherwise hold two whole groups.
+const OVERLAP_SHARE: usize = 4;
+
+impl Appender {
+    /// Waits for the group handed over to be appended once the next one has `bytes` (estimated).
+    fn bound(&mut self, bytes: usize) -> Result<(), ConvertError> {
+        if self.pending && self.appended.try_recv().is_ok() {
+            self.pending = false;
+        }
+        if bytes >= self.overlap {
+            self.wait()?;
+        }
+        Ok(())
+    }
+
+    fn wait(&mut self) -> Result<(), ConvertError> {
+        if std::mem::take(&mut self.pending) {
+            self.appended.recv().map_err(|_| encoder_gone())?;
+        }
+        Ok(())
+    }
+
+    /// Hands `group` over, once the one before it is appended.
+    fn hand(&mut self, group: Vec<Chunk>) -> Result<(), ConvertError> {
+        self.wait()?;
+        self.tx.send(group).map_err(|_| encoder_gone())?;
+        self.pending = true;
+        Ok(())
+    }
 }
 
 /// The encoding lanes: this thread's own share of the columns, and the other workers', each with its job queue
@@ -532,7 +591,7 @@ impl Lanes<'_> {
     /// Closes every lane's writers and hands the row group's column chunks, in column order, to be appended.
     fn close_group(
         &mut self,
-        append: &SyncSender<Vec<Chunk>>,
+        append: &mut Appender,
         constants: &Constants,
     ) -> Result<(), ConvertError> {
         self.settle(0)?;
@@ -553,7 +612,7 @@ impl Lanes<'_> {
             constants.apply(i, chunk.close_mut())?;
             group.push(chunk);
         }
-        append.send(group).map_err(|_| encoder_gone())
+        append.hand(group)
     }
 }
 

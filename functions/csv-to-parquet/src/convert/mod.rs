@@ -10,7 +10,7 @@
 //! number of threads. Memory is bounded whatever the input size: raw batches are read only with one of
 //! `2 × threads + 2` credits, six more where the calling thread types too (which also bounds the batches waiting
 //! for a slower one before them), one typed batch waits for the encoder and its lanes hold two more at most, and
-//! one row group's encoded bytes are held.
+//! one row group's encoded bytes are held (with, while a thread of its own appends it, a quarter of the next).
 //!
 //! This module holds the options, the summary, the errors and the pipeline that runs the stages; the stages'
 //! parts are its children, which share its imports: `input` (gzip by the bytes, counting, header names),

@@ -1006,6 +1006,8 @@ fn an_output_or_quarantine_failing_mid_file_fails_the_conversion_without_hanging
         )
         .expect_err("the output fails");
         assert!(!err.is_input_error(), "{err}");
+        // The appending thread's own error, not the encoder's stopping because it is gone.
+        assert!(err.to_string().contains("disk full"), "{err}");
         let err = within_a_minute(csv.clone(), Vec::new(), FailsAfter { left: 1024 }, o)
             .expect_err("the quarantine fails");
         assert!(!err.is_input_error(), "{err}");
