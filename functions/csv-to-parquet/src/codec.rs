@@ -48,10 +48,13 @@ impl Codec {
     }
 }
 
-/// A zstd level within 1 to 22 (parsing refuses others; a level set in code outside them is taken as the nearest,
-/// alike for the pages and for the sample the compression choice is made from).
+/// The zstd levels: parsing refuses others.
+const ZSTD_LEVELS: std::ops::RangeInclusive<i32> = 1..=22;
+
+/// A zstd level within [`ZSTD_LEVELS`] (a level set in code outside them is taken as the nearest, alike for the
+/// pages and for the sample the compression choice is made from).
 fn zstd_level(level: i32) -> i32 {
-    level.clamp(1, 22)
+    level.clamp(*ZSTD_LEVELS.start(), *ZSTD_LEVELS.end())
 }
 
 impl FromStr for Codec {
@@ -71,7 +74,7 @@ impl FromStr for Codec {
             ("none" | "uncompressed", None) => Ok(Self::Uncompressed),
             ("zstd", None) => Ok(Self::Zstd(ZSTD_DEFAULT_LEVEL)),
             ("zstd", Some(level)) => match level.parse::<i32>() {
-                Ok(level) if (1..=22).contains(&level) => Ok(Self::Zstd(level)),
+                Ok(level) if ZSTD_LEVELS.contains(&level) => Ok(Self::Zstd(level)),
                 _ => Err(refused()),
             },
             _ => Err(refused()),

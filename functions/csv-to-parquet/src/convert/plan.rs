@@ -143,10 +143,10 @@ impl Plan {
         codec: Codec,
     ) -> Vec<bool> {
         // With no codec there is nothing to judge: every column is stored as it is.
-        if codec == Codec::Uncompressed {
-            return vec![true; self.sources.len()];
-        }
-        let Ok(mut compressor) = Compressor::new(codec) else {
+        let compressor = (codec != Codec::Uncompressed)
+            .then(|| Compressor::new(codec).ok())
+            .flatten();
+        let Some(mut compressor) = compressor else {
             return vec![true; self.sources.len()];
         };
         let records = well_formed(sample, width);
